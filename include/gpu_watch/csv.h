@@ -1,0 +1,67 @@
+/* Writing the CSV log: RFC 4180 fields, one write(2) per sample on an
+ * O_APPEND descriptor, and the header rules for new and appended files. */
+#ifndef GPU_WATCH_CSV_H
+#define GPU_WATCH_CSV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpu_watch/buf.h"
+#include "gpu_watch/sampler.h"
+
+/* The sampler's header. */
+#define CSV_HEADER "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct"
+
+/* Append one field to b, quoted when it holds a comma, a double quote, or
+ * a leading or trailing space (quotes doubled). Control characters (newline,
+ * tab, CR, ...) are written as a space, as ps does, so a record is always one
+ * line. 0 or -ENOMEM. */
+int csv_field(struct gw_buf *b, const char *s, size_t len);
+
+/* Append a number field, or an empty field when v < 0 (unknown). */
+int csv_int(struct gw_buf *b, int64_t v);
+
+/* Append the rows of one sample, each stamped with ts, one line each. 0 or
+ * -ENOMEM. */
+int csv_sample_rows(struct gw_buf *b, const char *ts, const struct sample *smp);
+
+/* An open CSV output. */
+struct csv_out {
+    int fd;            /* -1 when closed */
+    bool is_stdout;    /* path "-": fd 1, never closed or reopened */
+    bool regular;      /* a regular file: fdatasync applies */
+    const char *path;  /* as given (after ~ expansion); not owned */
+    const char *header; /* the header line without newline; not owned */
+};
+
+enum csv_open_mode {
+    CSV_NEW,    /* refuse an existing non-empty file */
+    CSV_FORCE,  /* truncate an existing file */
+    CSV_APPEND, /* append; the existing header must equal ours */
+};
+
+/* Open path for writing rows with the given header, following mode. Writes
+ * the header when the file is new or empty, and a newline first when an
+ * appended file's last line lacks one. Returns 0, or:
+ *   -EEXIST   CSV_NEW and the file exists and is not empty
+ *   -EPROTO   CSV_APPEND and the file's first line is not our header
+ *   other     a negative errno from open/read/write (not writable, ...) */
+int csv_open(struct csv_out *o, const char *path, const char *header, enum csv_open_mode mode);
+
+/* Write rows (whole lines, each ending in '\n') in one write(2). A write
+ * that fails part way is undone (the partial tail truncated) when nothing
+ * else was appended after it. 0 or a negative errno (-EPIPE, -ENOSPC, ...). */
+int csv_write(struct csv_out *o, const char *rows, size_t len);
+
+/* Flush rows to the disk (fdatasync) for regular files. 0 or -errno. */
+int csv_sync(struct csv_out *o);
+
+/* Close and reopen the path in append mode (after logrotate moved it);
+ * a new file gets the header. On failure the old descriptor is kept. */
+int csv_reopen(struct csv_out *o);
+
+/* Close; returns 0 or the negative errno of close(2). */
+int csv_close(struct csv_out *o);
+
+#endif

@@ -1,0 +1,56 @@
+/* The command line of the sampler: parsing and checking only. Nothing here
+ * prints, opens files or exits; the caller reports errors. */
+#ifndef GPU_WATCH_OPTIONS_H
+#define GPU_WATCH_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define GW_DEFAULT_INTERVAL 30.0      /* seconds */
+#define GW_DEFAULT_WRAP_INTERVAL 1.0  /* seconds, when wrapping a command */
+#define GW_DEFAULT_TIMEOUT 10.0       /* seconds per nvidia-smi call */
+#define GW_DEFAULT_OUTPUT "./gpu_log.csv"
+
+struct gw_config {
+    long *pids; /* --pid values, malloc'd */
+    size_t npids;
+    const char *match; /* --match pattern or NULL; points into argv */
+    double interval;   /* seconds between samples */
+    bool interval_set;
+    char *output;    /* output path after ~ expansion, malloc'd; "-" is stdout */
+    bool append;
+    bool force;
+    long count;      /* samples to take; 0 = until stopped */
+    double timeout;  /* seconds per nvidia-smi call */
+    bool utc;
+    bool quiet;
+    bool host;       /* --host: cpu_pct,cpu_cores,rss_mib,sys_used_mib columns */
+    bool compact;    /* --compact: the one-process log of the old gpu_watch.sh */
+    bool status;     /* --status: status line even when wrapping a command */
+    bool until_exit; /* --until-exit: stop when every --pid has exited */
+    char **command;  /* after "--": the command to run and watch; points into argv */
+};
+
+enum options_result {
+    OPTIONS_OK = 0,
+    OPTIONS_HELP,    /* -h/--help: print options_help() to stdout, exit 0 */
+    OPTIONS_VERSION, /* --version */
+    OPTIONS_USAGE,   /* bad input: err holds one line; exit 2 */
+};
+
+/* Parse argv into cfg (zeroed and defaulted first). home is $HOME for the
+ * ~ expansion (may be NULL). On OPTIONS_USAGE err holds the message. Free
+ * with options_free whatever the result. */
+enum options_result options_parse(int argc, char **argv, const char *home, struct gw_config *cfg,
+                                  char *err, size_t errlen);
+
+void options_free(struct gw_config *cfg);
+
+/* The --help text. */
+const char *options_help(void);
+
+/* Parse a non-negative number of seconds ("30", "0.5"); false on junk,
+ * negatives, NaN or values above max. */
+bool options_parse_seconds(const char *s, double max, double *out);
+
+#endif

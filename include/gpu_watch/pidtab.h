@@ -1,0 +1,48 @@
+/* The per-process table that joins the samples: open addressing keyed by
+ * PID (after htop's Hashtable), with a generation mark per sample and a
+ * sweep that drops the processes a sample did not see. */
+#ifndef GPU_WATCH_PIDTAB_H
+#define GPU_WATCH_PIDTAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* What the sampler keeps about one process between samples. */
+struct pid_entry {
+    long pid;       /* the key; > 0 */
+    unsigned gen;   /* the sample that last saw it */
+    char *cmd;      /* full command line, malloc'd and owned by the table; NULL: not known */
+    bool cmd_final; /* cmd came from /proc or ps and need not be read again */
+    signed char match; /* filter verdict: -1 not decided, 0 rejected, 1 kept */
+    size_t row_first;  /* this sample's rows for the PID: [row_first, row_first + row_count) */
+    size_t row_count;
+    /* CPU accounting for --host: the last reading of utime+stime (clock
+     * ticks) and when it was taken (monotonic seconds); ticks_ok says valid. */
+    uint64_t ticks;
+    double ticks_at;
+    bool ticks_ok;
+};
+
+struct pidtab;
+
+/* A new table with room for about hint entries; NULL when out of memory.
+ * Free with pidtab_free. */
+struct pidtab *pidtab_new(size_t hint);
+void pidtab_free(struct pidtab *t);
+
+/* The entry for pid, created zeroed (match = -1) if absent; *created says
+ * which. NULL when out of memory. The pointer stays valid until the next
+ * pidtab_get or pidtab_sweep. */
+struct pid_entry *pidtab_get(struct pidtab *t, long pid, bool *created);
+
+/* The entry for pid, or NULL. */
+struct pid_entry *pidtab_find(const struct pidtab *t, long pid);
+
+/* Remove every entry whose gen differs from gen (freeing its cmd); returns
+ * how many were removed. */
+size_t pidtab_sweep(struct pidtab *t, unsigned gen);
+
+size_t pidtab_count(const struct pidtab *t);
+
+#endif

@@ -1,0 +1,6 @@
+#ifndef GPU_WATCH_VERSION_H
+#define GPU_WATCH_VERSION_H
+
+#define GPU_WATCH_VERSION "0.1.0"
+
+#endif

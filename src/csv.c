@@ -1,0 +1,238 @@
+/* CSV output: field quoting and the durable, whole-line writes. */
+#include "gpu_watch/csv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int csv_field(struct gw_buf *b, const char *s, size_t len)
+{
+    bool quote = len > 0 && (s[0] == ' ' || s[len - 1] == ' ');
+    for (size_t i = 0; i < len && !quote; i++)
+        if (s[i] == ',' || s[i] == '"')
+            quote = true;
+    /* A control character becomes a space; one at either end then needs
+     * quoting like any leading or trailing space. */
+    if (len > 0 && ((unsigned char)s[0] < 0x20 || (unsigned char)s[len - 1] < 0x20 ||
+                    s[0] == 0x7f || s[len - 1] == 0x7f))
+        quote = true;
+    int rc = buf_reserve(b, len + 2);
+    if (rc)
+        return rc;
+    if (quote)
+        buf_putc(b, '"');
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f)
+            c = ' ';
+        if (c == '"' && (rc = buf_putc(b, '"')))
+            return rc;
+        if ((rc = buf_putc(b, (char)c)))
+            return rc;
+    }
+    return quote ? buf_putc(b, '"') : 0;
+}
+
+int csv_int(struct gw_buf *b, int64_t v)
+{
+    if (v < 0)
+        return 0;
+    return buf_printf(b, "%" PRId64, v);
+}
+
+int csv_sample_rows(struct gw_buf *b, const char *ts, const struct sample *smp)
+{
+    for (size_t i = 0; i < smp->n; i++) {
+        const struct sample_row *r = &smp->rows[i];
+        int rc = buf_puts(b, ts);
+        rc = rc ? rc : buf_putc(b, ',');
+        if (!rc && r->gpu >= 0)
+            rc = buf_printf(b, "%d", r->gpu);
+        rc = rc ? rc : buf_printf(b, ",%ld,", r->pid);
+        rc = rc ? rc : csv_field(b, r->cmd, strlen(r->cmd));
+        rc = rc ? rc : buf_putc(b, ',');
+        rc = rc ? rc : csv_int(b, r->mem_mib);
+        rc = rc ? rc : buf_putc(b, ',');
+        rc = rc ? rc : csv_int(b, r->sm_pct);
+        rc = rc ? rc : buf_putc(b, ',');
+        rc = rc ? rc : csv_int(b, r->mem_pct);
+        rc = rc ? rc : buf_putc(b, '\n');
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -errno;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Check an existing file: its first line must be hdr; make sure it ends in
+ * a newline. fd is open O_RDWR|O_APPEND and locked. */
+static int check_append(int fd, const char *hdr, off_t size)
+{
+    size_t hl = strlen(hdr);
+    char first[1024];
+    size_t want = hl + 2 < sizeof first ? hl + 2 : sizeof first;
+    ssize_t r = pread(fd, first, want, 0);
+    if (r < 0)
+        return -errno;
+    size_t got = (size_t)r;
+    size_t line = 0;
+    while (line < got && first[line] != '\n')
+        line++;
+    size_t cmp = line;
+    if (cmp && first[cmp - 1] == '\r')
+        cmp--;
+    if (line == got && (off_t)got < size) /* first line longer than ours */
+        return -EPROTO;
+    if (cmp != hl || memcmp(first, hdr, hl) != 0)
+        return -EPROTO;
+    char last;
+    if (pread(fd, &last, 1, size - 1) != 1)
+        return -EIO;
+    if (last != '\n')
+        return write_all(fd, "\n", 1);
+    return 0;
+}
+
+static int write_header(int fd, const char *hdr)
+{
+    char line[1024];
+    int n = snprintf(line, sizeof line, "%s\n", hdr);
+    if (n < 0 || (size_t)n >= sizeof line)
+        return -EINVAL;
+    return write_all(fd, line, (size_t)n);
+}
+
+int csv_open(struct csv_out *o, const char *path, const char *header, enum csv_open_mode mode)
+{
+    o->fd = -1;
+    o->path = path;
+    o->header = header;
+    o->is_stdout = strcmp(path, "-") == 0;
+    o->regular = false;
+    if (o->is_stdout) {
+        o->fd = STDOUT_FILENO;
+        if (mode != CSV_APPEND)
+            return write_header(o->fd, header);
+        return 0;
+    }
+    int flags = O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC;
+    int fd = open(path, flags, 0644);
+    if (fd < 0 && errno == EACCES)
+        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    int rc = 0;
+    /* Two runs starting on one new file must not both write the header. */
+    flock(fd, LOCK_EX);
+    if (fstat(fd, &st) < 0) {
+        rc = -errno;
+        goto out;
+    }
+    o->regular = S_ISREG(st.st_mode);
+    if (o->regular && st.st_size > 0) {
+        if (mode == CSV_NEW) {
+            rc = -EEXIST;
+            goto out;
+        }
+        if (mode == CSV_FORCE) {
+            if (ftruncate(fd, 0) < 0) {
+                rc = -errno;
+                goto out;
+            }
+            rc = write_header(fd, header);
+        } else {
+            rc = check_append(fd, header, st.st_size);
+        }
+    } else if (mode != CSV_APPEND || o->regular) {
+        /* New or empty file, or a pipe/FIFO/device not appended to. */
+        rc = write_header(fd, header);
+    }
+out:
+    flock(fd, LOCK_UN);
+    if (rc < 0) {
+        close(fd);
+        return rc;
+    }
+    o->fd = fd;
+    return 0;
+}
+
+int csv_write(struct csv_out *o, const char *rows, size_t len)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t w = write(o->fd, rows + done, len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w > 0) {
+            done += (size_t)w;
+            continue;
+        }
+        int err = w < 0 ? errno : ENOSPC;
+        if (done > 0 && o->regular) {
+            /* Undo the partial tail so the file keeps only whole lines. */
+            struct stat st;
+            char prev = '\n';
+            if (fstat(o->fd, &st) == 0 && st.st_size >= (off_t)done) {
+                off_t cut = st.st_size - (off_t)done;
+                if (cut == 0 || pread(o->fd, &prev, 1, cut - 1) == 1) {
+                    if (prev == '\n' && ftruncate(o->fd, cut) < 0)
+                        err = errno;
+                }
+            }
+        }
+        return -err;
+    }
+    return 0;
+}
+
+int csv_sync(struct csv_out *o)
+{
+    if (!o->regular || o->fd < 0)
+        return 0;
+    return fdatasync(o->fd) < 0 ? -errno : 0;
+}
+
+int csv_reopen(struct csv_out *o)
+{
+    if (o->is_stdout)
+        return 0;
+    struct csv_out n;
+    int rc = csv_open(&n, o->path, o->header, CSV_APPEND);
+    if (rc < 0)
+        return rc;
+    close(o->fd);
+    o->fd = n.fd;
+    o->regular = n.regular;
+    return 0;
+}
+
+int csv_close(struct csv_out *o)
+{
+    if (o->fd < 0 || o->is_stdout) {
+        o->fd = -1;
+        return 0;
+    }
+    int rc = close(o->fd);
+    o->fd = -1;
+    return rc < 0 ? -errno : 0;
+}

@@ -1,0 +1,322 @@
+/* Command-line parsing for the sampler. */
+#include "gpu_watch/options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_INTERVAL 86400.0 /* one sample a day at most */
+#define MAX_TIMEOUT 3600.0
+#define MAX_PIDS 4096
+
+static const char help_text[] =
+    "Usage: gpu_watch [OPTIONS]\n"
+    "       gpu_watch [OPTIONS] -- COMMAND [ARGS...]\n"
+    "       gpu_watch plot LOG.csv [PLOT OPTIONS]      (see gpu_watch plot --help)\n"
+    "       gpu_watch summary LOG.csv [--format F]    (see gpu_watch summary --help)\n"
+    "\n"
+    "Sample per-process NVIDIA GPU usage (nvidia-smi and /proc) and append CSV rows\n"
+    "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct until stopped.\n"
+    "\n"
+    "Options:\n"
+    "  --pid N[,N...]     only these processes (may be repeated)\n"
+    "  --match PATTERN    only processes whose full command line matches this POSIX\n"
+    "                     extended regex (an invalid regex is used as a plain substring)\n"
+    "  --interval SEC     seconds between samples (default 30; 1 when wrapping a\n"
+    "                     command); fractions allowed\n"
+    "  -o, --output PATH  CSV file (default ./gpu_log.csv); '-' writes to stdout\n"
+    "  --append           add rows to an existing log (its header must match)\n"
+    "  --force            overwrite an existing log\n"
+    "  --count N          stop after N samples\n"
+    "  --timeout SEC      upper bound on each nvidia-smi call (default 10)\n"
+    "  --utc              timestamps in UTC with a Z suffix (default: local time)\n"
+    "  --host             add cpu_pct,cpu_cores,rss_mib,sys_used_mib columns\n"
+    "  --compact          one row per interval for one --pid:\n"
+    "                     timestamp,used_mib,sys_used_mib,cpu_cores,cpu_pct\n"
+    "  --until-exit       with --pid: stop once every given process has exited\n"
+    "  --status           show the status line even when wrapping a command\n"
+    "  -q, --quiet        no status line, warnings only\n"
+    "  -h, --help         this help\n"
+    "  --version          print the version\n"
+    "\n"
+    "Examples:\n"
+    "  gpu_watch --match python --interval 30\n"
+    "  gpu_watch --pid 1234 --append -o ~/gpu.csv\n"
+    "  gpu_watch --count 1 --append -o /var/log/gpu.csv      (from cron)\n"
+    "  gpu_watch -o run.csv -- python3 train.py --epochs 3   (watch a command)\n"
+    "\n"
+    "Exit status: 0 when stopped by Ctrl+C, SIGTERM or --count; 1 on a runtime\n"
+    "error (output not writable, nvidia-smi not found); 2 on bad usage; with a\n"
+    "command, the command's own status.\n";
+
+const char *options_help(void)
+{
+    return help_text;
+}
+
+static void set_err(char *err, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, len, fmt, ap);
+    va_end(ap);
+}
+
+bool options_parse_seconds(const char *s, double max, double *out)
+{
+    if (!s || !*s)
+        return false;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || end == s || !isfinite(v) || v <= 0 || v > max)
+        return false;
+    /* strtod accepts hex and "inf"; only plain decimals are seconds here. */
+    for (const char *p = s; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || *p == '.'))
+            return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_long(const char *s, long min, long max, long *out)
+{
+    if (!s || !*s || *s == '+' || *s == ' ')
+        return false;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || end == s || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+static int add_pids(struct gw_config *cfg, const char *arg, char *err, size_t errlen)
+{
+    const char *p = arg;
+    for (;;) {
+        const char *c = strchr(p, ',');
+        size_t len = c ? (size_t)(c - p) : strlen(p);
+        char tok[32];
+        long pid;
+        if (len == 0 || len >= sizeof tok) {
+            set_err(err, errlen, "invalid --pid '%s': expected a process ID or a comma list", arg);
+            return -1;
+        }
+        memcpy(tok, p, len);
+        tok[len] = '\0';
+        if (!parse_long(tok, 1, INT_MAX, &pid)) {
+            set_err(err, errlen, "invalid --pid '%s': '%s' is not a process ID", arg, tok);
+            return -1;
+        }
+        if (cfg->npids >= MAX_PIDS) {
+            set_err(err, errlen, "too many --pid values (at most %d)", MAX_PIDS);
+            return -1;
+        }
+        long *n = realloc(cfg->pids, (cfg->npids + 1) * sizeof *n);
+        if (!n) {
+            set_err(err, errlen, "out of memory");
+            return -1;
+        }
+        cfg->pids = n;
+        cfg->pids[cfg->npids++] = pid;
+        if (!c)
+            return 0;
+        p = c + 1;
+    }
+}
+
+static char *expand_home(const char *path, const char *home)
+{
+    if (path[0] == '~' && (path[1] == '/' || path[1] == '\0') && home && *home) {
+        size_t n = strlen(home) + strlen(path);
+        char *s = malloc(n);
+        if (s)
+            snprintf(s, n, "%s%s", home, path + 1);
+        return s;
+    }
+    return strdup(path);
+}
+
+enum {
+    OPT_PID = 256,
+    OPT_MATCH,
+    OPT_INTERVAL,
+    OPT_APPEND,
+    OPT_FORCE,
+    OPT_COUNT,
+    OPT_TIMEOUT,
+    OPT_UTC,
+    OPT_HOST,
+    OPT_COMPACT,
+    OPT_UNTIL_EXIT,
+    OPT_STATUS,
+    OPT_VERSION,
+};
+
+static const struct option long_opts[] = {
+    {"pid", required_argument, NULL, OPT_PID},
+    {"match", required_argument, NULL, OPT_MATCH},
+    {"interval", required_argument, NULL, OPT_INTERVAL},
+    {"output", required_argument, NULL, 'o'},
+    {"append", no_argument, NULL, OPT_APPEND},
+    {"force", no_argument, NULL, OPT_FORCE},
+    {"count", required_argument, NULL, OPT_COUNT},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"utc", no_argument, NULL, OPT_UTC},
+    {"host", no_argument, NULL, OPT_HOST},
+    {"compact", no_argument, NULL, OPT_COMPACT},
+    {"until-exit", no_argument, NULL, OPT_UNTIL_EXIT},
+    {"status", no_argument, NULL, OPT_STATUS},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+enum options_result options_parse(int argc, char **argv, const char *home, struct gw_config *cfg,
+                                  char *err, size_t errlen)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->interval = GW_DEFAULT_INTERVAL;
+    cfg->timeout = GW_DEFAULT_TIMEOUT;
+    const char *output = GW_DEFAULT_OUTPUT;
+    err[0] = '\0';
+
+    opterr = 0;
+    optind = 0; /* full re-initialisation (glibc), so tests can parse repeatedly */
+    int c;
+    /* '+': stop at the first non-option, so "-- cmd -x" keeps -x for cmd. */
+    while ((c = getopt_long(argc, argv, "+:o:qh", long_opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_PID:
+            if (add_pids(cfg, optarg, err, errlen) < 0)
+                return OPTIONS_USAGE;
+            break;
+        case OPT_MATCH:
+            cfg->match = optarg;
+            break;
+        case OPT_INTERVAL:
+            if (!options_parse_seconds(optarg, MAX_INTERVAL, &cfg->interval)) {
+                set_err(err, errlen,
+                        "invalid --interval '%s': expected seconds > 0 (fractions allowed, at most "
+                        "%g)",
+                        optarg, MAX_INTERVAL);
+                return OPTIONS_USAGE;
+            }
+            cfg->interval_set = true;
+            break;
+        case 'o':
+            if (!*optarg) {
+                set_err(err, errlen, "invalid --output '': expected a path or '-'");
+                return OPTIONS_USAGE;
+            }
+            output = optarg;
+            break;
+        case OPT_APPEND:
+            cfg->append = true;
+            break;
+        case OPT_FORCE:
+            cfg->force = true;
+            break;
+        case OPT_COUNT:
+            if (!parse_long(optarg, 1, LONG_MAX, &cfg->count)) {
+                set_err(err, errlen, "invalid --count '%s': expected a whole number >= 1", optarg);
+                return OPTIONS_USAGE;
+            }
+            break;
+        case OPT_TIMEOUT:
+            if (!options_parse_seconds(optarg, MAX_TIMEOUT, &cfg->timeout)) {
+                set_err(err, errlen,
+                        "invalid --timeout '%s': expected seconds > 0 (at most %g)", optarg,
+                        MAX_TIMEOUT);
+                return OPTIONS_USAGE;
+            }
+            break;
+        case OPT_UTC:
+            cfg->utc = true;
+            break;
+        case OPT_HOST:
+            cfg->host = true;
+            break;
+        case OPT_COMPACT:
+            cfg->compact = true;
+            break;
+        case OPT_UNTIL_EXIT:
+            cfg->until_exit = true;
+            break;
+        case OPT_STATUS:
+            cfg->status = true;
+            break;
+        case 'q':
+            cfg->quiet = true;
+            break;
+        case 'h':
+            return OPTIONS_HELP;
+        case OPT_VERSION:
+            return OPTIONS_VERSION;
+        case ':':
+            set_err(err, errlen, "option '%s' needs a value", argv[optind - 1]);
+            return OPTIONS_USAGE;
+        default:
+            if (optopt)
+                set_err(err, errlen, "unknown option '-%c' (see --help)", optopt);
+            else
+                set_err(err, errlen, "unknown option '%s' (see --help)", argv[optind - 1]);
+            return OPTIONS_USAGE;
+        }
+    }
+    if (optind < argc) {
+        if (optind > 0 && strcmp(argv[optind - 1], "--") == 0)
+            cfg->command = &argv[optind];
+        else {
+            set_err(err, errlen, "unexpected argument '%s' (a command to watch goes after '--')",
+                    argv[optind]);
+            return OPTIONS_USAGE;
+        }
+    }
+    if (cfg->append && cfg->force) {
+        set_err(err, errlen, "--append and --force cannot be used together");
+        return OPTIONS_USAGE;
+    }
+    if (cfg->compact && cfg->npids != 1) {
+        set_err(err, errlen, "--compact needs exactly one --pid");
+        return OPTIONS_USAGE;
+    }
+    if (cfg->compact && (cfg->host || cfg->match)) {
+        set_err(err, errlen, "--compact cannot be combined with --host or --match");
+        return OPTIONS_USAGE;
+    }
+    if (cfg->until_exit && cfg->npids == 0) {
+        set_err(err, errlen, "--until-exit needs --pid");
+        return OPTIONS_USAGE;
+    }
+    if (cfg->command && (cfg->npids || cfg->until_exit || cfg->compact)) {
+        set_err(err, errlen, "--pid, --until-exit and --compact cannot be used with a command");
+        return OPTIONS_USAGE;
+    }
+    if (cfg->command && !cfg->interval_set)
+        cfg->interval = GW_DEFAULT_WRAP_INTERVAL;
+    cfg->output = expand_home(output, home);
+    if (!cfg->output) {
+        set_err(err, errlen, "out of memory");
+        return OPTIONS_USAGE;
+    }
+    return OPTIONS_OK;
+}
+
+void options_free(struct gw_config *cfg)
+{
+    free(cfg->pids);
+    free(cfg->output);
+    cfg->pids = NULL;
+    cfg->output = NULL;
+}

@@ -1,0 +1,345 @@
+/* Parsers for nvidia-smi and ps output. Every function takes a buffer and a
+ * length (the buffer need not be NUL-terminated) and fills structs. */
+#include "gpu_watch/parse.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Grow a GW_LIST by one element; returns the new element or NULL. */
+#define LIST_PUSH(list)                                                                            \
+    ((list)->n < (list)->cap || list_grow((void **)&(list)->v, &(list)->cap, sizeof *(list)->v) == 0 \
+         ? &(list)->v[(list)->n++]                                                                 \
+         : NULL)
+
+static int list_grow(void **v, size_t *cap, size_t elem)
+{
+    size_t nc = *cap ? *cap * 2 : 16;
+    void *p = realloc(*v, nc * elem);
+    if (!p)
+        return -ENOMEM;
+    *v = p;
+    *cap = nc;
+    return 0;
+}
+
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
+
+/* Trim blanks (and CR) from both ends of [*s, *s + *len). */
+static void trim(const char **s, size_t *len)
+{
+    while (*len && is_blank(**s)) {
+        (*s)++;
+        (*len)--;
+    }
+    while (*len && is_blank((*s)[*len - 1]))
+        (*len)--;
+}
+
+/* Next line of [*p, end): sets line/len (without the newline), advances *p.
+ * Returns false at the end. */
+static bool next_line(const char **p, const char *end, const char **line, size_t *len)
+{
+    if (*p >= end)
+        return false;
+    const char *nl = memchr(*p, '\n', (size_t)(end - *p));
+    const char *e = nl ? nl : end;
+    *line = *p;
+    *len = (size_t)(e - *p);
+    if (*len && (*line)[*len - 1] == '\r')
+        (*len)--;
+    *p = nl ? nl + 1 : end;
+    return true;
+}
+
+/* A strictly decimal, non-negative integer filling all of s[0..len). */
+static bool parse_uint(const char *s, size_t len, int64_t *out)
+{
+    if (len == 0 || len > 18)
+        return false;
+    int64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+int64_t smi_parse_value(const char *s, size_t len)
+{
+    trim(&s, &len);
+    /* Units that a csv format without nounits appends. */
+    static const char *const units[] = {" MiB", " %", " MB"};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        size_t ul = strlen(units[i]);
+        if (len > ul && memcmp(s + len - ul, units[i], ul) == 0) {
+            len -= ul;
+            break;
+        }
+    }
+    int64_t v;
+    return parse_uint(s, len, &v) ? v : GW_UNKNOWN;
+}
+
+static bool parse_pid(const char *s, size_t len, long *pid)
+{
+    int64_t v;
+    trim(&s, &len);
+    if (!parse_uint(s, len, &v) || v <= 0 || v > 0x7fffffff)
+        return false;
+    *pid = (long)v;
+    return true;
+}
+
+/* Split a line at commas into at most max fields (trimmed). Returns the count. */
+static size_t split_commas(const char *s, size_t len, const char **f, size_t *fl, size_t max)
+{
+    size_t n = 0;
+    const char *end = s + len;
+    while (n < max) {
+        const char *c = memchr(s, ',', (size_t)(end - s));
+        const char *e = c ? c : end;
+        f[n] = s;
+        fl[n] = (size_t)(e - s);
+        trim(&f[n], &fl[n]);
+        n++;
+        if (!c)
+            break;
+        s = c + 1;
+    }
+    return n;
+}
+
+static void copy_field(char *dst, size_t cap, const char *s, size_t len)
+{
+    if (len >= cap)
+        len = cap - 1;
+    memcpy(dst, s, len);
+    dst[len] = '\0';
+}
+
+/* Sample line (csv,noheader,nounits):
+ *   442, GPU-1a8e51c5-1f64-9d83-5d60-65f0c235c074, 1642 */
+int smi_parse_apps(const char *buf, size_t len, struct smi_app_list *out)
+{
+    out->n = 0;
+    out->bad = 0;
+    const char *p = buf, *end = buf + len, *line;
+    size_t ll;
+    while (next_line(&p, end, &line, &ll)) {
+        const char *f[4];
+        size_t fl[4];
+        trim(&line, &ll);
+        if (ll == 0)
+            continue;
+        size_t nf = split_commas(line, ll, f, fl, 4);
+        long pid;
+        if (nf != 3 || !parse_pid(f[0], fl[0], &pid) || fl[1] == 0 || fl[1] >= GW_UUID_MAX) {
+            out->bad++;
+            continue;
+        }
+        struct smi_app *a = LIST_PUSH(out);
+        if (!a)
+            return -ENOMEM;
+        a->pid = pid;
+        copy_field(a->uuid, sizeof a->uuid, f[1], fl[1]);
+        a->mem_mib = smi_parse_value(f[2], fl[2]);
+    }
+    return 0;
+}
+
+/* Whitespace-separated tokens of one line; returns the count (at most max). */
+static size_t tokenize(const char *s, size_t len, const char **t, size_t *tl, size_t max)
+{
+    size_t n = 0, i = 0;
+    while (i < len && n < max) {
+        while (i < len && is_blank(s[i]))
+            i++;
+        if (i >= len)
+            break;
+        size_t st = i;
+        while (i < len && !is_blank(s[i]))
+            i++;
+        t[n] = s + st;
+        tl[n] = i - st;
+        n++;
+    }
+    return n;
+}
+
+static bool tok_is(const char *t, size_t tl, const char *word)
+{
+    return strlen(word) == tl && memcmp(t, word, tl) == 0;
+}
+
+enum { COL_GPU, COL_PID, COL_TYPE, COL_SM, COL_MEM, COL_FB, COL_CMD, NCOLS };
+#define PMON_MAX_TOKENS 40
+
+/* Sample (pmon -c 1 -s um, driver 580):
+ *   # gpu         pid   type     sm    mem    enc    dec    jpg    ofa     fb   ccpm    command
+ *   # Idx           #    C/G      %      %      %      %      %      %     MB     MB    name
+ *       0        442     C     39      2      -      -      -      -   1642      0    python3
+ * With -o DT the header starts "#Date Time gpu ...". Columns move between
+ * drivers and with the order of the -s letters, so they are found by name. */
+int smi_parse_pmon(const char *buf, size_t len, struct pmon_list *out)
+{
+    out->n = 0;
+    out->bad = 0;
+    int col[NCOLS];
+    size_t ncols = 0;
+    bool have_header = false;
+    const char *p = buf, *end = buf + len, *line;
+    size_t ll;
+    while (next_line(&p, end, &line, &ll)) {
+        const char *t[PMON_MAX_TOKENS];
+        size_t tl[PMON_MAX_TOKENS];
+        trim(&line, &ll);
+        if (ll == 0)
+            continue;
+        if (line[0] == '#') {
+            /* "# gpu pid ..." or "#Date Time gpu ...": drop the '#'. */
+            size_t n = tokenize(line + 1, ll - 1, t, tl, PMON_MAX_TOKENS);
+            bool is_names = false;
+            for (size_t i = 0; i < n; i++)
+                if (tok_is(t[i], tl[i], "pid"))
+                    is_names = true;
+            if (!is_names)
+                continue; /* the units line "# Idx # C/G % ..." */
+            for (int c = 0; c < NCOLS; c++)
+                col[c] = -1;
+            for (size_t i = 0; i < n; i++) {
+                static const char *const names[NCOLS] = {"gpu", "pid", "type", "sm",
+                                                         "mem", "fb",  "command"};
+                for (int c = 0; c < NCOLS; c++)
+                    if (col[c] < 0 && tok_is(t[i], tl[i], names[c]))
+                        col[c] = (int)i;
+            }
+            ncols = n;
+            have_header = col[COL_GPU] >= 0 && col[COL_PID] >= 0;
+            continue;
+        }
+        if (!have_header) {
+            out->bad++;
+            continue;
+        }
+        size_t n = tokenize(line, ll, t, tl, PMON_MAX_TOKENS);
+        /* The command name may be missing ("-") but every other column is
+         * printed; names with blanks are rejoined below. */
+        size_t need = col[COL_CMD] >= 0 ? (size_t)col[COL_CMD] : ncols;
+        if (n < need) {
+            out->bad++;
+            continue;
+        }
+        int64_t gpu;
+        const char *gt = t[col[COL_GPU]];
+        size_t gl = tl[col[COL_GPU]];
+        if (!parse_uint(gt, gl, &gpu) || gpu > 0xffff) {
+            out->bad++;
+            continue;
+        }
+        const char *pt = t[col[COL_PID]];
+        size_t pl = tl[col[COL_PID]];
+        long pid;
+        if (tok_is(pt, pl, "-"))
+            continue; /* placeholder row of a GPU with no process */
+        if (!parse_pid(pt, pl, &pid)) {
+            out->bad++;
+            continue;
+        }
+        struct pmon_row *r = LIST_PUSH(out);
+        if (!r)
+            return -ENOMEM;
+        r->gpu = (int)gpu;
+        r->pid = pid;
+        r->sm_pct = col[COL_SM] >= 0 ? smi_parse_value(t[col[COL_SM]], tl[col[COL_SM]]) : GW_UNKNOWN;
+        r->mem_pct =
+            col[COL_MEM] >= 0 ? smi_parse_value(t[col[COL_MEM]], tl[col[COL_MEM]]) : GW_UNKNOWN;
+        r->fb_mib = col[COL_FB] >= 0 ? smi_parse_value(t[col[COL_FB]], tl[col[COL_FB]]) : GW_UNKNOWN;
+        r->type[0] = '\0';
+        if (col[COL_TYPE] >= 0 && !tok_is(t[col[COL_TYPE]], tl[col[COL_TYPE]], "-"))
+            copy_field(r->type, sizeof r->type, t[col[COL_TYPE]], tl[col[COL_TYPE]]);
+        r->name[0] = '\0';
+        if (col[COL_CMD] >= 0 && (size_t)col[COL_CMD] < n) {
+            const char *s = t[col[COL_CMD]];
+            size_t sl = (size_t)(line + ll - s);
+            trim(&s, &sl);
+            if (!(sl == 1 && s[0] == '-'))
+                copy_field(r->name, sizeof r->name, s, sl);
+        }
+    }
+    return have_header || out->bad == 0 ? 0 : -EINVAL;
+}
+
+/* Sample line (csv,noheader): 0, GPU-1a8e51c5-1f64-9d83-5d60-65f0c235c074 */
+int smi_parse_gpus(const char *buf, size_t len, struct gpu_list *out)
+{
+    out->n = 0;
+    out->bad = 0;
+    const char *p = buf, *end = buf + len, *line;
+    size_t ll;
+    while (next_line(&p, end, &line, &ll)) {
+        const char *f[3];
+        size_t fl[3];
+        trim(&line, &ll);
+        if (ll == 0)
+            continue;
+        size_t nf = split_commas(line, ll, f, fl, 3);
+        int64_t idx;
+        if (nf != 2 || !parse_uint(f[0], fl[0], &idx) || idx > 0xffff || fl[1] == 0 ||
+            fl[1] >= GW_UUID_MAX) {
+            out->bad++;
+            continue;
+        }
+        struct gpu_entry *g = LIST_PUSH(out);
+        if (!g)
+            return -ENOMEM;
+        g->index = (int)idx;
+        copy_field(g->uuid, sizeof g->uuid, f[1], fl[1]);
+    }
+    return 0;
+}
+
+/* Sample line:   442 python3 /tmp/work dir/train,v2.py 200 */
+int ps_parse_args(const char *buf, size_t len, struct ps_list *out)
+{
+    out->n = 0;
+    out->bad = 0;
+    const char *p = buf, *end = buf + len, *line;
+    size_t ll;
+    while (next_line(&p, end, &line, &ll)) {
+        trim(&line, &ll);
+        if (ll == 0)
+            continue;
+        size_t i = 0;
+        while (i < ll && !is_blank(line[i]))
+            i++;
+        long pid;
+        if (!parse_pid(line, i, &pid)) {
+            out->bad++;
+            continue;
+        }
+        while (i < ll && is_blank(line[i]))
+            i++;
+        struct ps_entry *e = LIST_PUSH(out);
+        if (!e)
+            return -ENOMEM;
+        e->pid = pid;
+        e->args = line + i;
+        e->args_len = ll - i;
+    }
+    return 0;
+}
+
+int gpu_list_index(const struct gpu_list *gpus, const char *uuid)
+{
+    for (size_t i = 0; i < gpus->n; i++)
+        if (strcmp(gpus->v[i].uuid, uuid) == 0)
+            return gpus->v[i].index;
+    return -1;
+}

@@ -1,0 +1,112 @@
+/* Rate-limited warnings on stderr. */
+#include "gpu_watch/report.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_KINDS 32
+
+static struct kind {
+    char key[48];
+    char what[96];
+    unsigned long failures;    /* all time */
+    unsigned long unreported;  /* since the last message about it */
+    bool failing;
+} kinds[MAX_KINDS];
+static size_t n_kinds;
+static double last_summary = -1;
+static bool status_shown;
+static unsigned long total;
+
+void report_status_line(bool shown)
+{
+    status_shown = shown;
+}
+
+static void clear_status(void)
+{
+    if (status_shown) {
+        fputs("\r\033[K", stderr);
+        status_shown = false;
+    }
+}
+
+static struct kind *find(const char *key)
+{
+    for (size_t i = 0; i < n_kinds; i++)
+        if (strcmp(kinds[i].key, key) == 0)
+            return &kinds[i];
+    if (n_kinds == MAX_KINDS)
+        return &kinds[MAX_KINDS - 1];
+    struct kind *k = &kinds[n_kinds++];
+    snprintf(k->key, sizeof k->key, "%s", key);
+    return k;
+}
+
+void report_fault(const char *key, const char *what, const char *why, double now)
+{
+    struct kind *k = find(key);
+    snprintf(k->what, sizeof k->what, "%s", what);
+    k->failures++;
+    total++;
+    if (last_summary < 0)
+        last_summary = now;
+    if (!k->failing && k->unreported == 0) {
+        clear_status();
+        fprintf(stderr,
+                "gpu_watch: warning: %s failed: %s; its columns stay empty until it works "
+                "(further failures are counted)\n",
+                what, why);
+    } else {
+        k->unreported++;
+    }
+    k->failing = true;
+}
+
+void report_ok(const char *key, double now)
+{
+    (void)now;
+    for (size_t i = 0; i < n_kinds; i++) {
+        struct kind *k = &kinds[i];
+        if (strcmp(k->key, key) != 0 || !k->failing)
+            continue;
+        k->failing = false;
+        clear_status();
+        fprintf(stderr, "gpu_watch: %s works again (%lu failure%s so far)\n", k->what,
+                k->failures, k->failures == 1 ? "" : "s");
+        k->unreported = 0;
+    }
+}
+
+void report_summary(double now, bool force)
+{
+    if (!force && (last_summary < 0 || now - last_summary < REPORT_SUMMARY_S))
+        return;
+    last_summary = now;
+    for (size_t i = 0; i < n_kinds; i++) {
+        struct kind *k = &kinds[i];
+        if (k->unreported == 0 && !(force && k->failures > 1))
+            continue;
+        clear_status();
+        fprintf(stderr, "gpu_watch: %s failed %lu time%s in all%s\n", k->what, k->failures,
+                k->failures == 1 ? "" : "s", k->failing ? " (still failing)" : "");
+        k->unreported = 0;
+    }
+}
+
+void report_warn(const char *fmt, ...)
+{
+    va_list ap;
+    clear_status();
+    fputs("gpu_watch: warning: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+unsigned long report_total(void)
+{
+    return total;
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs every test of the project: the cmocka unit tests, then the end-to-end
+# tests (pytest) against the built binary and the fake nvidia-smi. Prints one
+# summary line at the end: "N passed, N failed".
+set -u
+B=${GW_BUILD:-build}
+cd "$(dirname "$0")/.."
+passed=0
+failed=0
+failures=()
+for t in "$B"/tests/test_*; do
+    [ -x "$t" ] || continue
+    name=$(basename "$t")
+    out=$("$t" 2>&1)
+    rc=$?
+    p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | awk '{s+=$1} END {print s+0}')
+    f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | awk '{s+=$1} END {print s+0}')
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    passed=$((passed + p))
+    failed=$((failed + f))
+    if [ "$rc" -ne 0 ]; then
+        printf '%s\n' "$out" | grep -E 'FAILED|ERROR|error|Assert|failure' | head -20
+        failures+=("$name")
+    fi
+    printf '%-28s %4d passed, %d failed\n' "$name" "$p" "$f"
+done
+# End-to-end tests.
+export GW_BIN="$PWD/$B/gpu_watch"
+export GW_FAKE_DIR="$PWD/$B/tests/fake-nvidia-smi"
+log=$(mktemp)
+python3 -m unittest discover -s tests/e2e -p 'test_*.py' -t . 2>&1 | tee "$log" | grep -vE '^[.sx]*$' | tail -n 60
+ran=$(sed -n 's/^Ran \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
+ran=${ran:-0}
+ef=$(sed -n 's/.*failures=\([0-9]*\).*/\1/p' "$log" | tail -n 1)
+ee=$(sed -n 's/.*errors=\([0-9]*\).*/\1/p' "$log" | tail -n 1)
+es=$(sed -n 's/.*skipped=\([0-9]*\).*/\1/p' "$log" | tail -n 1)
+ef=${ef:-0}; ee=${ee:-0}; es=${es:-0}
+ep=$((ran - ef - ee - es))
+if [ "$ran" -eq 0 ]; then ee=1; failures+=("end-to-end: no test ran"); fi
+[ $((ef + ee)) -gt 0 ] && failures+=("end-to-end")
+printf '%-28s %4d passed, %d failed\n' "end-to-end" "$ep" "$((ef + ee))"
+passed=$((passed + ep))
+failed=$((failed + ef + ee))
+rm -f "$log"
+[ ${#failures[@]} -gt 0 ] && printf 'failing: %s\n' "${failures[*]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
