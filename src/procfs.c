@@ -48,7 +48,9 @@ int procfs_read_file(const char *root, const char *rel, struct gw_buf *b, size_t
 
 size_t procfs_clean_cmdline(char *s, size_t len)
 {
-    while (len && (s[len - 1] == '\0' || s[len - 1] == ' '))
+    /* Any control character at the end, not only the NUL separators: an
+     * argument ending in "\n" or "\t" would otherwise leave a trailing blank. */
+    while (len && ((unsigned char)s[len - 1] <= 0x20 || s[len - 1] == 0x7f))
         len--;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
