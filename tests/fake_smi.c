@@ -4,10 +4,17 @@
  *   FAKE_SMI_DIR      fixture directory: apps.txt, pmon.txt, gpus.txt, L.txt,
  *                     or a series 01.apps, 01.pmon, 02.apps, ... replayed in
  *                     order (each query kind keeps its own call counter)
+ *   FAKE_SMI_DIR_FILE a file holding the fixture directory, read on every
+ *                     call and used instead of FAKE_SMI_DIR when it can be
+ *                     read: a test switches fixtures under a running sampler
+ *                     (a GPU replaced, a new UUID) by rewriting it
  *   FAKE_SMI_STATE    directory for the call counters and calls.log (one line
  *                     per call: the kind and the arguments)
  *   FAKE_SMI_FAULT    hang | slow | fail_driver | fail_nvml | fail_handle |
- *                     fail_nodev | garbage | midline | huge | crlf | nosupport
+ *                     fail_nodev | garbage | midline | huge | crlf | nosupport |
+ *                     vanish (deletes this executable, as an uninstall or a
+ *                     driver update would, and exits 127: later calls cannot
+ *                     start until the test puts it back)
  *   FAKE_SMI_FAULT_ON apps | pmon | gpus | all (default all)
  *   FAKE_SMI_FAULT_FROM, FAKE_SMI_FAULT_UNTIL  calls of that kind (1-based,
  *                     inclusive) that get the fault (default: from 1, forever)
@@ -159,10 +166,26 @@ static void out(const char *s, size_t n, int crlf)
     }
 }
 
+/* The fixture directory: FAKE_SMI_DIR_FILE's content when set and readable. */
+static const char *fixture_dir(void)
+{
+    static char dir[2048];
+    const char *file = getenv("FAKE_SMI_DIR_FILE");
+    size_t len = 0;
+    char *d = file ? slurp(file, &len) : NULL;
+    if (!d)
+        return getenv("FAKE_SMI_DIR");
+    while (len && (d[len - 1] == '\n' || d[len - 1] == ' '))
+        len--;
+    snprintf(dir, sizeof dir, "%.*s", (int)len, d);
+    free(d);
+    return dir;
+}
+
 int main(int argc, char **argv)
 {
     const char *kind = kind_of(argc, argv);
-    const char *dir = getenv("FAKE_SMI_DIR");
+    const char *dir = fixture_dir();
     const char *state = getenv("FAKE_SMI_STATE");
     long n = bump_counter(state, kind);
     log_call(state, kind, argc, argv);
@@ -179,6 +202,16 @@ int main(int argc, char **argv)
     if (!faulty)
         fault = "";
 
+    if (strcmp(fault, "vanish") == 0) {
+        char self[4096];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n > 0) {
+            self[n] = '\0';
+            unlink(self);
+        }
+        fprintf(stderr, "%s: not found\n", argv[0]);
+        return 127;
+    }
     if (strcmp(fault, "hang") == 0) {
         signal(SIGTERM, SIG_IGN);
         signal(SIGINT, SIG_IGN);
