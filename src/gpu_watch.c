@@ -75,6 +75,9 @@ static void install_signals(void)
     sigaction(SIGHUP, &sa, NULL);
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
+    /* Past ulimit -f, write(2) must fail with EFBIG (reported, exit 1)
+     * instead of the default SIGXFSZ killing the process mid-row. */
+    sigaction(SIGXFSZ, &sa, NULL);
 }
 
 /* Is prog an executable file in one of PATH's directories? */
@@ -293,6 +296,7 @@ int main(int argc, char **argv)
     struct run_state st;
     memset(&st, 0, sizeof st);
     st.cfg = &cfg;
+    install_signals(); /* before the header is written: SIGPIPE, SIGXFSZ */
     enum csv_open_mode mode = cfg.append ? CSV_APPEND : cfg.force ? CSV_FORCE : CSV_NEW;
     int rc = csv_open(&st.out, cfg.output, CSV_HEADER, mode);
     if (rc == -EEXIST) {
@@ -315,7 +319,6 @@ int main(int argc, char **argv)
         options_free(&cfg);
         return 1;
     }
-    install_signals();
     bool fallback = false;
     int err_new = 0;
     st.sampler = sampler_new(&so, &fallback, &err_new);
