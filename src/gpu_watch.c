@@ -157,7 +157,17 @@ static int write_sample(struct run_state *st, time_t wall)
     }
     if (st->rows.len == 0)
         return 0;
-    int rc = csv_write(&st->out, st->rows.p, st->rows.len);
+    /* The log deleted under us (rm, its directory removed): rows written to
+     * the deleted file would be lost without a word. */
+    int rc = csv_check(&st->out);
+    if (rc > 0)
+        report_warn("%s was removed; started a new one", st->out.path);
+    if (rc < 0) {
+        fprintf(stderr, "gpu_watch: %s was removed and cannot be created again: %s\n",
+                st->out.path, strerror(-rc));
+        return 1;
+    }
+    rc = csv_write(&st->out, st->rows.p, st->rows.len);
     if (rc == -EPIPE)
         return -1; /* reader went away: a quiet, successful end */
     if (rc < 0) {
