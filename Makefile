@@ -73,6 +73,13 @@ $(B)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay_main.c $(B)/libgw.a
 test check: $(B)/gpu_watch $(TEST_BIN) $(HELPERS) $(REPLAY_BIN) gpu_watch
 	@GW_BUILD=$(B) tests/run_tests.sh
 
+# The long soak: SOAK_SAMPLES samples at --interval 0.001 against the
+# instant fake (make test runs 10,000 of them).
+SOAK_SAMPLES ?= 100000
+soak: $(B)/gpu_watch $(HELPERS)
+	@GW_BIN=$(CURDIR)/$(B)/gpu_watch GW_FAKE_DIR=$(CURDIR)/$(B)/tests/fake-nvidia-smi \
+	    python3 -m tests.e2e.test_soak $(SOAK_SAMPLES)
+
 coverage:
 	rm -rf build-cov
 	$(MAKE) COVERAGE=1 test
