@@ -10,8 +10,8 @@
 static struct kind {
     char key[48];
     char what[96];
-    unsigned long failures;    /* all time */
-    unsigned long unreported;  /* since the last message about it */
+    unsigned long failures;   /* all time */
+    unsigned long unreported; /* since the last message about it */
     bool failing;
 } kinds[MAX_KINDS];
 static size_t n_kinds;
@@ -73,8 +73,8 @@ void report_ok(const char *key, double now)
             continue;
         k->failing = false;
         clear_status();
-        fprintf(stderr, "gpu_watch: %s works again (%lu failure%s so far)\n", k->what,
-                k->failures, k->failures == 1 ? "" : "s");
+        fprintf(stderr, "gpu_watch: %s works again (%lu failure%s so far)\n", k->what, k->failures,
+                k->failures == 1 ? "" : "s");
         k->unreported = 0;
     }
 }

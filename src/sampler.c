@@ -14,11 +14,11 @@
 #include "gpu_watch/run_cmd.h"
 
 /* pmon watches at most this many GPUs per run unless -i names them. */
-#define PMON_GROUP 4
+#define PMON_GROUP      4
 #define MAX_PMON_GROUPS 64
 
 struct pmon_group {
-    char ids[64];           /* "-i" argument, e.g. "4,5,6,7"; "" for a plain run */
+    char ids[64]; /* "-i" argument, e.g. "4,5,6,7"; "" for a plain run */
     const char *argv[10];
     char key[80];
 };
@@ -167,8 +167,8 @@ static int plan_calls(struct sampler *s)
         if (ng > 1) {
             size_t len = 0;
             for (size_t i = g * PMON_GROUP; i < s->gpus.n && i < (g + 1) * PMON_GROUP; i++)
-                len += (size_t)snprintf(pg->ids + len, sizeof pg->ids - len, "%s%d",
-                                        len ? "," : "", s->gpus.v[i].index);
+                len += (size_t)snprintf(pg->ids + len, sizeof pg->ids - len, "%s%d", len ? "," : "",
+                                        s->gpus.v[i].index);
             pg->argv[k++] = "-i";
             pg->argv[k++] = pg->ids;
         }
@@ -194,6 +194,12 @@ static void note_parse(struct sample *out, enum sample_query q, size_t bad, size
     out->failed[q] = true;
     snprintf(out->why[q], sizeof out->why[q], "%zu unreadable line%s of output (%zu read)", bad,
              bad == 1 ? "" : "s", good);
+}
+
+static int cmp_gpu_index(const void *a, const void *b)
+{
+    const struct gpu_entry *x = a, *y = b;
+    return (x->index > y->index) - (x->index < y->index);
 }
 
 /* Query the index/UUID map; on failure the old map (if any) stays in use. */
@@ -223,6 +229,8 @@ static int refresh_gpus(struct sampler *s, struct sample *out, const volatile si
         }
         return 0;
     }
+    /* Index order, so pmon groups are "-i 0,1,2,3", "-i 4,5,6,7", ... */
+    qsort(fresh.v, fresh.n, sizeof *fresh.v, cmp_gpu_index);
     free(s->gpus.v);
     s->gpus = fresh;
     s->gpus_ok = true;

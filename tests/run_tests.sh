@@ -5,6 +5,7 @@
 set -u
 B=${GW_BUILD:-build}
 cd "$(dirname "$0")/.."
+export GW_FAKE_DIR="$PWD/$B/tests/fake-nvidia-smi"
 passed=0
 failed=0
 failures=()

@@ -28,10 +28,10 @@ int csv_sample_rows(struct gw_buf *b, const char *ts, const struct sample *smp);
 
 /* An open CSV output. */
 struct csv_out {
-    int fd;            /* -1 when closed */
-    bool is_stdout;    /* path "-": fd 1, never closed or reopened */
-    bool regular;      /* a regular file: fdatasync applies */
-    const char *path;  /* as given (after ~ expansion); not owned */
+    int fd;             /* -1 when closed */
+    bool is_stdout;     /* path "-": fd 1, never closed or reopened */
+    bool regular;       /* a regular file: fdatasync applies */
+    const char *path;   /* as given (after ~ expansion); not owned */
     const char *header; /* the header line without newline; not owned */
 };
 

@@ -10,10 +10,10 @@
 
 /* What the sampler keeps about one process between samples. */
 struct pid_entry {
-    long pid;       /* the key; > 0 */
-    unsigned gen;   /* the sample that last saw it */
-    char *cmd;      /* full command line, malloc'd and owned by the table; NULL: not known */
-    bool cmd_final; /* cmd came from /proc or ps and need not be read again */
+    long pid;          /* the key; > 0 */
+    unsigned gen;      /* the sample that last saw it */
+    char *cmd;         /* full command line, malloc'd and owned by the table; NULL: not known */
+    bool cmd_final;    /* cmd came from /proc or ps and need not be read again */
     signed char match; /* filter verdict: -1 not decided, 0 rejected, 1 kept */
     size_t row_first;  /* this sample's rows for the PID: [row_first, row_first + row_count) */
     size_t row_count;

@@ -12,12 +12,12 @@
 /* One output row: one process on one GPU. Numbers are GW_UNKNOWN (-1) when
  * not reported. */
 struct sample_row {
-    int gpu;          /* GPU index, or -1 when it could not be mapped */
+    int gpu; /* GPU index, or -1 when it could not be mapped */
     long pid;
-    const char *cmd;  /* full command line, "" if unknown; valid until the next sample */
-    int64_t mem_mib;  /* GPU memory used by the process on this GPU */
-    int64_t sm_pct;   /* SM utilization, % */
-    int64_t mem_pct;  /* memory controller utilization, % */
+    const char *cmd; /* full command line, "" if unknown; valid until the next sample */
+    int64_t mem_mib; /* GPU memory used by the process on this GPU */
+    int64_t sm_pct;  /* SM utilization, % */
+    int64_t mem_pct; /* memory controller utilization, % */
 };
 
 /* The queries of a sample, for reporting what failed. */
@@ -27,7 +27,7 @@ struct sample {
     struct sample_row *rows; /* sorted by GPU index, then PID */
     size_t n;
     size_t cap;
-    size_t procs;            /* distinct processes in rows */
+    size_t procs; /* distinct processes in rows */
     /* Per query: whether it ran this sample, whether it failed, and why. */
     bool ran[Q_COUNT];
     bool failed[Q_COUNT];
@@ -42,7 +42,7 @@ struct sampler_opts {
     double timeout;        /* seconds per call */
     const long *pids;      /* --pid filter; npids == 0: all */
     size_t npids;
-    const char *match;     /* --match: POSIX ERE (or a substring if it does not compile) */
+    const char *match; /* --match: POSIX ERE (or a substring if it does not compile) */
 };
 
 struct sampler;
