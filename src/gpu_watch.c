@@ -131,14 +131,15 @@ static void report_sample(const struct sample *smp, double now)
         if (!smp->ran[q])
             continue;
         const char *name = sampler_query_name((enum sample_query)q);
-        char what[96];
-        snprintf(what, sizeof what, "nvidia-smi %s", name);
-        if (q == Q_PS)
-            snprintf(what, sizeof what, "ps (for command lines)");
-        if (smp->failed[q])
-            report_fault(name, what, smp->why[q], now);
-        else
-            report_ok(name, now);
+        char what[96], first[400];
+        snprintf(what, sizeof what, "%s%s failed", q == Q_PS ? "" : "nvidia-smi ", name);
+        if (smp->failed[q]) {
+            snprintf(first, sizeof first, "%s: %s; %s", what, smp->why[q],
+                     q == Q_PS ? "command lines fall back to pmon's names"
+                               : "its columns stay empty until it works");
+            report_fault(name, what, first, now);
+        } else
+            report_ok(name, true);
     }
 }
 
@@ -235,14 +236,14 @@ static int run(struct run_state *st)
         if (now > t0 + (double)k * cfg->interval) {
             unsigned long next = (unsigned long)floor((now - t0) / cfg->interval) + 1;
             overruns++;
-            char what[64];
-            snprintf(what, sizeof what, "the sampling schedule");
-            char why[160];
-            snprintf(why, sizeof why,
-                     "a sample took %.3f s, longer than --interval %g s; skipping to the next slot",
+            char first[200];
+            snprintf(first, sizeof first,
+                     "a sample took %.3f s, longer than --interval %g s: skipping to the next slot",
                      now - slot, cfg->interval);
-            report_fault("schedule", what, why, now);
+            report_fault("schedule", "samples longer than --interval", first, now);
             k = next;
+        } else {
+            report_ok("schedule", false);
         }
     }
     return rc;
