@@ -51,14 +51,30 @@ static void test_numbers(void **state)
 static void test_sample_rows(void **state)
 {
     struct sample_row rows[2] = {
-        {0, 442, "python3 a,b.py", 1642, 39, 2},
-        {-1, 443, "", 3590, -1, -1},
+        {0, 442, "python3 a,b.py", 1642, 39, 2, {95.64, "8/9/11", 712}},
+        {-1, 443, "", 3590, -1, -1, {-1, NULL, -1}},
     };
-    struct sample smp = {.rows = rows, .n = 2};
+    struct sample smp = {.rows = rows, .n = 2, .sys_used_mib = 1979};
     struct gw_buf b = {0};
-    assert_int_equal(csv_sample_rows(&b, "2026-11-24T23:45:11", &smp), 0);
+    assert_int_equal(csv_sample_rows(&b, "2026-11-24T23:45:11", &smp, false), 0);
     assert_string_equal(b.p, "2026-11-24T23:45:11,0,442,\"python3 a,b.py\",1642,39,2\n"
                              "2026-11-24T23:45:11,,443,,3590,,\n");
+    buf_clear(&b);
+    assert_int_equal(csv_sample_rows(&b, "T", &smp, true), 0);
+    assert_string_equal(b.p, "T,0,442,\"python3 a,b.py\",1642,39,2,95.6,8/9/11,712,1979\n"
+                             "T,,443,,3590,,,,,,1979\n");
+    /* --compact: the watched process, alive or not. */
+    smp.watched_alive = true;
+    smp.watched = rows[0].host;
+    smp.watched_mem_mib = 1642;
+    buf_clear(&b);
+    assert_int_equal(csv_compact_row(&b, "T", &smp), 0);
+    assert_string_equal(b.p, "T,1642,1979,8/9/11,95.6\n");
+    smp.watched_alive = false;
+    smp.watched_mem_mib = -1;
+    buf_clear(&b);
+    assert_int_equal(csv_compact_row(&b, "T", &smp), 0);
+    assert_string_equal(b.p, "T,,1979,,\n");
     buf_free(&b);
 }
 
