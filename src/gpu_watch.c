@@ -105,15 +105,24 @@ static int in_path(const char *prog)
     return 0;
 }
 
-/* "2025-01-10T14:22:30" in local time, or "...Z" in UTC. */
-static void format_time(char *dst, size_t len, time_t t, int utc)
+/* "2025-01-10T14:22:30" in local time, or "...Z" in UTC. With offset (the
+ * --compact log, as `date -Iseconds` wrote it): "2025-01-10T14:22:30+01:00". */
+static void format_time(char *dst, size_t len, time_t t, bool utc, bool offset)
 {
     struct tm tm;
     if (utc)
         gmtime_r(&t, &tm);
     else
         localtime_r(&t, &tm);
-    strftime(dst, len, utc ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!offset) {
+        strftime(dst, len, utc ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%dT%H:%M:%S", &tm);
+        return;
+    }
+    long off = utc ? 0 : tm.tm_gmtoff;
+    char base[32];
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    int a = (int)((off < 0 ? -off : off) % 86400);
+    snprintf(dst, len, "%.19s%c%02d:%02d", base, off < 0 ? '-' : '+', a / 3600, (a / 60) % 60);
 }
 
 struct run_state {
@@ -134,14 +143,15 @@ static void report_sample(const struct sample *smp, double now)
         if (!smp->ran[q])
             continue;
         const char *name = sampler_query_name((enum sample_query)q);
-        char what[96];
-        snprintf(what, sizeof what, "nvidia-smi %s", name);
-        if (q == Q_PS)
-            snprintf(what, sizeof what, "ps (for command lines)");
-        if (smp->failed[q])
-            report_fault(name, what, smp->why[q], now);
-        else
-            report_ok(name, now);
+        char what[96], first[400];
+        snprintf(what, sizeof what, "%s%s failed", q == Q_PS ? "" : "nvidia-smi ", name);
+        if (smp->failed[q]) {
+            snprintf(first, sizeof first, "%s: %s; %s", what, smp->why[q],
+                     q == Q_PS ? "command lines fall back to pmon's names"
+                               : "its columns stay empty until it works");
+            report_fault(name, what, first, now);
+        } else
+            report_ok(name, true);
     }
 }
 
@@ -149,9 +159,11 @@ static void report_sample(const struct sample *smp, double now)
 static int write_sample(struct run_state *st, time_t wall)
 {
     char ts[40];
-    format_time(ts, sizeof ts, wall, st->cfg->utc);
+    format_time(ts, sizeof ts, wall, st->cfg->utc, st->cfg->compact);
     buf_clear(&st->rows);
-    if (csv_sample_rows(&st->rows, ts, &st->smp) < 0) {
+    int r = st->cfg->compact ? csv_compact_row(&st->rows, ts, &st->smp)
+                             : csv_sample_rows(&st->rows, ts, &st->smp, st->cfg->host);
+    if (r < 0) {
         fprintf(stderr, "gpu_watch: out of memory\n");
         return 1;
     }
@@ -175,7 +187,7 @@ static int write_sample(struct run_state *st, time_t wall)
                 st->out.is_stdout ? "standard output" : st->out.path, strerror(-rc));
         return 1;
     }
-    st->rows_written += st->smp.n;
+    st->rows_written += st->cfg->compact ? 1 : st->smp.n;
     double now = mono_now();
     if (now - st->last_sync >= SYNC_EVERY_S) {
         st->last_sync = now;
@@ -190,7 +202,7 @@ static int write_sample(struct run_state *st, time_t wall)
 static void draw_status(struct run_state *st, time_t wall)
 {
     char ts[40];
-    format_time(ts, sizeof ts, wall, st->cfg->utc);
+    format_time(ts, sizeof ts, wall, st->cfg->utc, false);
     fprintf(stderr, "\r\033[K%s  sample %lu: %zu process%s, %zu row%s (%lu written)", ts + 11,
             st->samples, st->smp.procs, st->smp.procs == 1 ? "" : "es", st->smp.n,
             st->smp.n == 1 ? "" : "s", st->rows_written);
@@ -248,14 +260,14 @@ static int run(struct run_state *st)
         if (now > t0 + (double)k * cfg->interval) {
             unsigned long next = (unsigned long)floor((now - t0) / cfg->interval) + 1;
             overruns++;
-            char what[64];
-            snprintf(what, sizeof what, "the sampling schedule");
-            char why[160];
-            snprintf(why, sizeof why,
-                     "a sample took %.3f s, longer than --interval %g s; skipping to the next slot",
+            char first[200];
+            snprintf(first, sizeof first,
+                     "a sample took %.3f s, longer than --interval %g s: skipping to the next slot",
                      now - slot, cfg->interval);
-            report_fault("schedule", what, why, now);
+            report_fault("schedule", "samples longer than --interval", first, now);
             k = next;
+        } else {
+            report_ok("schedule", false);
         }
     }
     return rc;
@@ -282,7 +294,7 @@ int main(int argc, char **argv)
     case OPTIONS_OK:
         break;
     }
-    if (cfg.command || cfg.compact || cfg.host || cfg.until_exit) {
+    if (cfg.command || cfg.until_exit) {
         fprintf(stderr, "gpu_watch: this build does not support that mode yet\n");
         options_free(&cfg);
         return EXIT_USAGE;
@@ -302,13 +314,16 @@ int main(int argc, char **argv)
         .pids = cfg.pids,
         .npids = cfg.npids,
         .match = cfg.match,
+        .host = cfg.host,
+        .watch_pid = cfg.compact ? cfg.pids[0] : 0,
     };
     struct run_state st;
     memset(&st, 0, sizeof st);
     st.cfg = &cfg;
     install_signals(); /* before the header is written: SIGPIPE, SIGXFSZ */
     enum csv_open_mode mode = cfg.append ? CSV_APPEND : cfg.force ? CSV_FORCE : CSV_NEW;
-    int rc = csv_open(&st.out, cfg.output, CSV_HEADER, mode);
+    const char *header = cfg.compact ? CSV_HEADER_COMPACT : cfg.host ? CSV_HEADER_HOST : CSV_HEADER;
+    int rc = csv_open(&st.out, cfg.output, header, mode);
     if (rc == -EEXIST) {
         fprintf(stderr,
                 "gpu_watch: %s already exists and is not empty; use --append to add to it or "
@@ -318,7 +333,7 @@ int main(int argc, char **argv)
         fprintf(stderr,
                 "gpu_watch: %s has a different header than this run's (%s); it was not changed. "
                 "Use another file, or --force to overwrite it instead of --append\n",
-                cfg.output, CSV_HEADER);
+                cfg.output, header);
     } else if (rc == -EPIPE) {
         options_free(&cfg);
         return 0;
