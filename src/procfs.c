@@ -58,9 +58,7 @@ int procfs_read_file(const char *root, const char *rel, struct gw_buf *b, size_t
 
 size_t procfs_clean_cmdline(char *s, size_t len)
 {
-    /* Any control character at the end, not only the NUL separators: an
-     * argument ending in "\n" or "\t" would otherwise leave a trailing blank. */
-    while (len && ((unsigned char)s[len - 1] <= 0x20 || s[len - 1] == 0x7f))
+    while (len && (s[len - 1] == '\0' || s[len - 1] == ' '))
         len--;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
