@@ -186,7 +186,7 @@ class PersistentFaults(FaultBase):
         self.assertEqual(rows, FULL * 3)
         lines = [l for l in err.splitlines() if l.strip()]
         self.assertEqual(len([l for l in lines if "warning:" in l]), 2, err)  # apps, pmon
-        m = re.findall(r"pmon failed (\d+) times in all \(still failing\)", err)
+        m = re.findall(r"pmon failed:? (\d+) times in all \(still failing\)", err)
         self.assertEqual(m, ["22"], err)
         self.assertLessEqual(len(lines), 4, err)
 
