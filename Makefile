@@ -1,4 +1,5 @@
 # gpu_watch — per-process NVIDIA GPU usage to CSV. C11, libc only.
+SHELL   := /bin/bash
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
@@ -35,7 +36,7 @@ HELPERS  := $(B)/tests/fake-nvidia-smi/nvidia-smi
 # replays the seed corpora and every regression input through it.
 REPLAY_BIN := $(patsubst fuzz/fuzz_%.c,$(B)/fuzz/replay_%,$(wildcard fuzz/fuzz_*.c))
 
-.PHONY: all test check coverage bench soak fuzz fuzz-build demo install uninstall clean format format-check
+.PHONY: all test check coverage bench soak fuzz fuzz-build lint lint-cppcheck lint-clang-tidy ci demo install uninstall clean format format-check
 
 all: gpu_watch
 
@@ -73,6 +74,29 @@ $(B)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay_main.c $(B)/libgw.a
 test check: $(B)/gpu_watch $(TEST_BIN) $(HELPERS) $(REPLAY_BIN) gpu_watch
 	@GW_BUILD=$(B) tests/run_tests.sh
 
+# Static analysis of the product and the fuzz harnesses: cppcheck (every
+# category but the one suppression in .cppcheck-suppressions, with its
+# reason) and clang-tidy with the check list in .clang-tidy; any finding
+# fails.
+LINT_SRC := $(wildcard src/*.c fuzz/*.c)
+lint: lint-cppcheck lint-clang-tidy
+
+lint-cppcheck:
+	cppcheck --enable=warning,style,performance,portability --std=c11 -Iinclude -D_GNU_SOURCE \
+	    --suppressions-list=.cppcheck-suppressions --error-exitcode=1 --quiet $(LINT_SRC)
+
+lint-clang-tidy:
+	clang-tidy --quiet $(LINT_SRC) -- -std=c11 -Iinclude -D_GNU_SOURCE 2>&1 | \
+	    { grep -v ' warnings\? generated\.$$' || true; }; \
+	    exit $${PIPESTATUS[0]}
+
+# Everything CI checks, with one summary line at the end: the suite, the
+# suite again under ASan+UBSan, static analysis, and each fuzz harness for
+# CI_FUZZ_SECONDS. See tests/ci.sh.
+CI_FUZZ_SECONDS ?= 10
+ci:
+	@CI_FUZZ_SECONDS=$(CI_FUZZ_SECONDS) tests/ci.sh
+
 # The long soak: SOAK_SAMPLES samples at --interval 0.001 against the
 # instant fake (make test runs 10,000 of them).
 SOAK_SAMPLES ?= 100000
@@ -97,7 +121,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/gpu_watch $(DESTDIR)$(MANDIR)/man1/gpu_watch.1
 
 clean:
-	rm -rf build build-san build-cov build-fuzz gpu_watch coverage
+	rm -rf build build-san build-cov build-fuzz build-fuzz-ci gpu_watch coverage
 
 format:
 	clang-format -i src/*.c include/gpu_watch/*.h tests/*.c
