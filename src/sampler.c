@@ -611,7 +611,8 @@ int sampler_run(struct sampler *s, struct sample *out, const volatile sig_atomic
         }
     }
     /* Join: rows grouped by PID, the PID table points at each group. */
-    qsort(out->rows, out->n, sizeof *out->rows, cmp_pid_gpu);
+    if (out->n > 1) /* qsort(NULL, 0, ...) is undefined: rows is NULL until a first row */
+        qsort(out->rows, out->n, sizeof *out->rows, cmp_pid_gpu);
     for (size_t i = 0; i < out->n;) {
         size_t j = i;
         while (j < out->n && out->rows[j].pid == out->rows[i].pid)
@@ -670,7 +671,8 @@ int sampler_run(struct sampler *s, struct sample *out, const volatile sig_atomic
     out->n = kept;
     if ((s->o.host || s->o.watch_pid > 0) && (rc = collect_host(s, out)) < 0)
         return rc;
-    qsort(out->rows, out->n, sizeof *out->rows, cmp_gpu_pid);
+    if (out->n > 1)
+        qsort(out->rows, out->n, sizeof *out->rows, cmp_gpu_pid);
     pidtab_sweep(s->tab, s->gen);
     return 0;
 }
