@@ -42,7 +42,19 @@ def errors(err):
             if l and "warning:" not in l and "works again" not in l and " in all" not in l]
 
 
+def _reap(p):
+    """Cleanup: a run a failed test left behind is killed, never leaked."""
+    if p.poll() is None:
+        p.kill()
+        p.communicate(timeout=30)
+
+
 class Durability(GwTest):
+    def start_gw(self, *args, **kw):
+        p = super().start_gw(*args, **kw)
+        self.addCleanup(_reap, p)
+        return p
+
     def assert_whole(self, path, rows_of=None):
         """The file is CSV with our header once, first; every line ends in a
         newline and is one whole row (rows_of(row) says whether a row is
@@ -205,6 +217,7 @@ class Durability(GwTest):
         p = subprocess.Popen([BIN, "--interval", "0.02", "-q", "-o", "logs/log.csv"], env=e,
                              cwd=self.tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              preexec_fn=as_nobody if os.geteuid() == 0 else None)
+        self.addCleanup(_reap, p)
         log = os.path.join(d, "log.csv")
         self.assertTrue(wait_for(lambda: os.path.exists(log) and os.path.getsize(log) > 300))
         os.chmod(d, 0o555)

@@ -57,7 +57,19 @@ def proc_state(pid):
         return None
 
 
+def _reap(p):
+    """Cleanup: a run a failed test left behind is killed, never leaked."""
+    if p.poll() is None:
+        p.kill()
+        p.communicate(timeout=30)
+
+
 class FaultBase(GwTest):
+    def start_gw(self, *args, **kw):
+        p = super().start_gw(*args, **kw)
+        self.addCleanup(_reap, p)
+        return p
+
     def watch(self, p, until=None):
         """Poll the running sampler every 10 ms until it exits: its open
         descriptors, and zombies among its children. until() is called on

@@ -35,6 +35,7 @@ def soak(t, samples):
     """Run samples samples, watching the process; returns a dict of figures.
     t is a GwTest (for its temp dir and fake)."""
     p = t.start_gw("--interval", "0.001", "--count", str(samples), "-q", "-o", "soak.csv")
+    t.addCleanup(lambda: p.poll() is None and (p.kill(), p.communicate()))
     log = t.path("soak.csv")
     header_len = len(",".join(HEADER)) + 1
     per_sample = None

@@ -53,6 +53,7 @@ class Valgrind(GwTest):
         e = self.env()
         p = subprocess.Popen([*VG, BIN, "--interval", "0.05", "-q", "-o", "log.csv"], env=e,
                              cwd=self.tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.addCleanup(lambda: p.poll() is None and (p.kill(), p.communicate()))
         log = self.path("log.csv")
         self.assertTrue(wait_for(lambda: os.path.exists(log) and os.path.getsize(log) > 300,
                                  timeout=60))
