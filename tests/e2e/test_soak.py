@@ -82,8 +82,9 @@ def soak(t, samples):
     if not SANITIZED:
         t.assertLess(fig["hwm_kib"], RSS_LIMIT_KIB, fig)
         # Not growing: the last window's resident memory is no larger than
-        # the first window's (a page of slack for the stack).
-        t.assertLessEqual(fig["rss_end_kib"], fig["rss_start_kib"] + 4, fig)
+        # the first window's (16 KiB of slack: a late page of stack or heap;
+        # a leak of 16 bytes a sample is 128 KiB over 8,000 samples).
+        t.assertLessEqual(fig["rss_end_kib"], fig["rss_start_kib"] + 16, fig)
     return fig
 
 
