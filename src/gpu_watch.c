@@ -17,6 +17,7 @@
 #include "gpu_watch/run_cmd.h"
 #include "gpu_watch/sampler.h"
 #include "gpu_watch/version.h"
+#include "gpu_watch/wrap.h"
 
 #define EXIT_USAGE 2
 /* fdatasync the log at most this often (s): rows are out of the process
@@ -123,6 +124,7 @@ struct run_state {
     unsigned long samples;
     unsigned long rows_written;
     double last_sync;
+    struct wrap *wrap; /* the command, or the --pid list of --until-exit; NULL otherwise */
 };
 
 static void report_sample(const struct sample *smp, double now)
@@ -185,16 +187,39 @@ static void draw_status(struct run_state *st, time_t wall)
     report_status_line(true);
 }
 
+/* Before a sample of a watched command: update its process tree and limit
+ * the sample to it. 0 or -ENOMEM. */
+static int wrap_follow(struct run_state *st)
+{
+    const long *allow = NULL;
+    size_t nallow = 0;
+    int rc = wrap_refresh(st->wrap, &allow, &nallow);
+    if (allow)
+        sampler_set_allow(st->sampler, allow, nallow);
+    return rc == -ENOMEM ? rc : 0;
+}
+
 static int run(struct run_state *st)
 {
     const struct gw_config *cfg = st->cfg;
     double t0 = mono_now();
-    unsigned long k = 0;
+    /* A command is not on a GPU yet when it starts: the first sample comes
+     * after one interval, or as soon as it opens a GPU (WRAP_ON_GPU). */
+    unsigned long k = cfg->command ? 1 : 0;
     unsigned long overruns = 0;
     int rc = 0;
     for (;;) {
         double slot = t0 + (double)k * cfg->interval;
-        sleep_until(slot);
+        enum wrap_wake wake = WRAP_SLOT;
+        if (st->wrap) {
+            wake = wrap_sleep_until(st->wrap, slot, &stop_flag, &hup_flag);
+            if (wake == WRAP_ON_GPU || wake == WRAP_EXITED) {
+                t0 = slot = mono_now(); /* sample now; the schedule starts here */
+                k = 0;
+            }
+        } else {
+            sleep_until(slot);
+        }
         if (stop_flag)
             break;
         if (hup_flag) {
@@ -207,6 +232,10 @@ static int run(struct run_state *st)
                 continue; /* woken early: wait for the slot again */
         }
         time_t wall = time(NULL);
+        if (st->wrap && wrap_follow(st) < 0) {
+            fprintf(stderr, "gpu_watch: out of memory\n");
+            return 1;
+        }
         if (sampler_run(st->sampler, &st->smp, &stop_flag) < 0) {
             fprintf(stderr, "gpu_watch: out of memory\n");
             return 1;
@@ -229,6 +258,8 @@ static int run(struct run_state *st)
         report_summary(now, false);
         if (cfg->count && st->samples >= (unsigned long)cfg->count)
             break;
+        if (wake == WRAP_EXITED)
+            break; /* that was the last sample */
         /* Next slot; a sample that overran skips to the slot after now. */
         k++;
         now = mono_now();
@@ -246,6 +277,36 @@ static int run(struct run_state *st)
         }
     }
     return rc;
+}
+
+/* Start the command of `gpu_watch -- COMMAND`, or follow the --pid list of
+ * --until-exit. Returns -1 to go on, or the status to exit with. */
+static int start_targets(struct run_state *st, const char *proc_root)
+{
+    const struct gw_config *cfg = st->cfg;
+    if (cfg->command) {
+        int rc = wrap_spawn(cfg->command, proc_root, &st->wrap);
+        if (rc == -ENOMEM || rc == -EAGAIN || rc == -EMFILE || rc == -ENFILE) {
+            fprintf(stderr, "gpu_watch: cannot start %s: %s\n", cfg->command[0], strerror(-rc));
+            return 1;
+        }
+        if (rc < 0) {
+            fprintf(stderr, "gpu_watch: %s: %s\n", cfg->command[0], strerror(-rc));
+            return wrap_exec_status(-rc);
+        }
+        wrap_install_signals();
+    } else if (cfg->until_exit) {
+        size_t running = 0;
+        if (wrap_pids(cfg->pids, cfg->npids, proc_root, &st->wrap, &running) < 0) {
+            fprintf(stderr, "gpu_watch: out of memory\n");
+            return 1;
+        }
+        if (running == 0) {
+            fprintf(stderr, "gpu_watch: --until-exit: none of the --pid processes is running\n");
+            return 0;
+        }
+    }
+    return -1;
 }
 
 int main(int argc, char **argv)
@@ -269,7 +330,7 @@ int main(int argc, char **argv)
     case OPTIONS_OK:
         break;
     }
-    if (cfg.command || cfg.compact || cfg.host || cfg.until_exit) {
+    if (cfg.compact || cfg.host) {
         fprintf(stderr, "gpu_watch: this build does not support that mode yet\n");
         options_free(&cfg);
         return EXIT_USAGE;
@@ -281,6 +342,14 @@ int main(int argc, char **argv)
         return 1;
     }
     const char *proc_root = getenv("GPU_WATCH_PROC_ROOT"); /* for tests: a fixture tree */
+    int rc = cfg.command ? wrap_find(cfg.command[0], getenv("PATH")) : 0;
+    if (rc < 0) {
+        /* Before the log is created: a mistyped command leaves nothing behind. */
+        fprintf(stderr, "gpu_watch: %s: %s\n", cfg.command[0],
+                rc == -ENOENT ? "command not found" : "permission denied (not executable)");
+        options_free(&cfg);
+        return wrap_exec_status(-rc);
+    }
     struct sampler_opts so = {
         .smi = smi,
         .ps = "ps",
@@ -294,7 +363,7 @@ int main(int argc, char **argv)
     memset(&st, 0, sizeof st);
     st.cfg = &cfg;
     enum csv_open_mode mode = cfg.append ? CSV_APPEND : cfg.force ? CSV_FORCE : CSV_NEW;
-    int rc = csv_open(&st.out, cfg.output, CSV_HEADER, mode);
+    rc = csv_open(&st.out, cfg.output, CSV_HEADER, mode);
     if (rc == -EEXIST) {
         fprintf(stderr,
                 "gpu_watch: %s already exists and is not empty; use --append to add to it or "
@@ -328,9 +397,20 @@ int main(int argc, char **argv)
     if (fallback)
         report_warn("--match '%s' is not a valid extended regex; matching it as a plain substring",
                     cfg.match);
-    st.status_line = !cfg.quiet && isatty(STDERR_FILENO);
+    if ((rc = start_targets(&st, so.proc_root)) >= 0) {
+        csv_close(&st.out);
+        sampler_free(st.sampler);
+        options_free(&cfg);
+        return rc;
+    }
+    st.status_line = !cfg.quiet && isatty(STDERR_FILENO) && (!cfg.command || cfg.status);
     st.last_sync = mono_now();
     rc = run(&st);
+    if (st.wrap) {
+        wrap_wait(st.wrap); /* the run stopped early (--count, a write error) */
+        if (cfg.command && (rc == 0 || wrap_status(st.wrap) != 0))
+            rc = wrap_status(st.wrap);
+    }
     if (st.status_line && st.samples)
         fputc('\n', stderr);
     report_status_line(false);
@@ -344,6 +424,7 @@ int main(int argc, char **argv)
         rc = 1;
     }
     run_cmd_drain(200);
+    wrap_free(st.wrap);
     sampler_free(st.sampler);
     sample_free(&st.smp);
     buf_free(&st.rows);

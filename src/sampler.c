@@ -46,6 +46,9 @@ struct sampler {
     const char *apps_argv[5];
     struct cmd_call ps_call;
 
+    const long *allow; /* sampler_set_allow: sorted PIDs, or NULL for no limit */
+    size_t nallow;
+
     struct smi_app_list apps;
     struct pmon_list pmon;
     struct pmon_list pmon_all;
@@ -124,6 +127,23 @@ void sampler_free(struct sampler *s)
 size_t sampler_gpu_count(const struct sampler *s)
 {
     return s->gpus_ok ? s->gpus.n : 0;
+}
+
+void sampler_set_allow(struct sampler *s, const long *pids, size_t n)
+{
+    s->allow = pids;
+    s->nallow = n;
+}
+
+static int cmp_long(const void *a, const void *b)
+{
+    const long *x = a, *y = b;
+    return (*x > *y) - (*x < *y);
+}
+
+static bool pid_allowed(const struct sampler *s, long pid)
+{
+    return !s->allow || bsearch(&pid, s->allow, s->nallow, sizeof *s->allow, cmp_long);
 }
 
 void sample_free(struct sample *smp)
@@ -535,7 +555,7 @@ int sampler_run(struct sampler *s, struct sample *out, const volatile sig_atomic
         const char *cmd = e && e->cmd ? e->cmd : "";
         if (e && e->match < 0)
             e->match = pid_wanted(s, r->pid) && cmd_matches(s, cmd) ? 1 : 0;
-        if (e && !e->match)
+        if ((e && !e->match) || !pid_allowed(s, r->pid))
             continue;
         r->cmd = cmd;
         if (kept == 0 || out->rows[kept - 1].pid != r->pid)
