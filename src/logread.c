@@ -327,6 +327,7 @@ int logread_parse_row(const struct log_header *h, char *line, size_t len, struct
         return -EINVAL;
     row->ts = NAN;
     row->tz = LOG_TZ_LOCAL;
+    row->hdr = h;
     row->gpu = -1;
     row->pid = -1;
     row->cmd = "";

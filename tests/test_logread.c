@@ -21,11 +21,13 @@ struct seen {
     int n;
     struct log_row r[MAXROWS];
     char cmd[MAXROWS][160];
+    enum log_schema schema; /* from the rows' hdr, read during the callback */
 };
 
 static int collect(const struct log_row *row, void *ctx)
 {
     struct seen *s = ctx;
+    s->schema = row->hdr->schema;
     if (s->n < MAXROWS) {
         s->r[s->n] = *row;
         snprintf(s->cmd[s->n], sizeof s->cmd[0], "%s", row->cmd);
@@ -69,6 +71,7 @@ static void test_sampler_schema(void **state)
     assert_int_equal(s->r[0].tz, LOG_TZ_LOCAL);
     assert_int_equal(s->r[0].gpu, 0);
     assert_int_equal(s->r[0].pid, 442);
+    assert_int_equal(s->schema, LOG_SAMPLER);
     assert_string_equal(s->r[0].cmd,
                         "python3 /tmp/work dir/train,v2.py 200 --lr=3e-4 --note=a \"quoted\" arg");
     assert_true(s->r[0].gpu_mem_mib == 1642);
@@ -95,6 +98,7 @@ static void test_host_schema_crlf(void **state)
     assert_int_equal(logread_file("tests/fixtures/logs/host.csv", collect, s, &h, &st), 0);
     assert_int_equal(h.schema, LOG_HOST);
     assert_int_equal(st.rows, 2);
+    assert_int_equal(s->schema, LOG_HOST);
     assert_int_equal(st.bad, 0);
     assert_int_equal(s->r[0].tz, LOG_TZ_UTC);
     assert_true(s->r[0].ts == T0);
