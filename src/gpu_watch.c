@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include "gpu_watch/report.h"
 #include "gpu_watch/run_cmd.h"
 #include "gpu_watch/sampler.h"
+#include "gpu_watch/summary.h"
 #include "gpu_watch/version.h"
 #include "gpu_watch/wrap.h"
 
@@ -126,6 +128,7 @@ struct run_state {
     unsigned long rows_written;
     double last_sync;
     struct wrap *wrap; /* the command, or the --pid list of --until-exit; NULL otherwise */
+    struct summary *sum; /* the end-of-run summary; NULL with --quiet */
 };
 
 static void report_sample(const struct sample *smp, double now)
@@ -200,6 +203,25 @@ static int wrap_follow(struct run_state *st)
     return rc == -ENOMEM ? rc : 0;
 }
 
+/* The summary of the run on stderr, after the command (if any) has ended. */
+static void print_summary(struct run_state *st)
+{
+    struct summary_result res;
+    struct gw_buf b = {0};
+    struct winsize ws;
+    struct summary_fmt_opts fo = {
+        .utc = st->cfg->utc,
+        .width = isatty(STDERR_FILENO) && ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 ? ws.ws_col
+                                                                                    : 0, /* 120 */
+        .title = st->out.is_stdout ? "this run" : st->out.path,
+    };
+    summary_set_interval(st->sum, st->cfg->interval);
+    if (summary_result(st->sum, &res) == 0 &&
+        summary_format(&res, SUMMARY_TEXT, &fo, &b) == 0 && b.len)
+        fwrite(b.p, 1, b.len, stderr);
+    buf_free(&b);
+}
+
 static int run(struct run_state *st)
 {
     const struct gw_config *cfg = st->cfg;
@@ -253,6 +275,11 @@ static int run(struct run_state *st)
         if (w) {
             rc = w > 0 ? w : 0;
             break;
+        }
+        if (st->sum && summary_add_sample(st->sum, (double)wall, &st->smp) < 0) {
+            report_warn("out of memory: no summary at the end of this run");
+            summary_free(st->sum);
+            st->sum = NULL;
         }
         if (st->status_line)
             draw_status(st, wall);
@@ -314,6 +341,8 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "plot") == 0)
         return plot_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "summary") == 0)
+        return summary_main(argc - 1, argv + 1);
     struct gw_config cfg;
     char err[512];
     enum options_result r = options_parse(argc, argv, getenv("HOME"), &cfg, err, sizeof err);
@@ -407,6 +436,7 @@ int main(int argc, char **argv)
         return rc;
     }
     st.status_line = !cfg.quiet && isatty(STDERR_FILENO) && (!cfg.command || cfg.status);
+    st.sum = cfg.quiet ? NULL : summary_new();
     st.last_sync = mono_now();
     rc = run(&st);
     if (st.wrap) {
@@ -418,6 +448,8 @@ int main(int argc, char **argv)
         fputc('\n', stderr);
     report_status_line(false);
     report_summary(mono_now(), true);
+    if (st.sum && st.samples)
+        print_summary(&st);
     if (csv_sync(&st.out) < 0 && rc == 0 && st.out.regular) {
         fprintf(stderr, "gpu_watch: cannot write to %s: %s\n", cfg.output, strerror(errno));
         rc = 1;
@@ -428,6 +460,7 @@ int main(int argc, char **argv)
     }
     run_cmd_drain(200);
     wrap_free(st.wrap);
+    summary_free(st.sum);
     sampler_free(st.sampler);
     sample_free(&st.smp);
     buf_free(&st.rows);
