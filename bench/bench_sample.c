@@ -7,7 +7,8 @@
  *   bench_sample latency SMI PS PROC N   wall ms of N samples our way (all
  *       queries at once, rows formatted and written) and N the original way
  *       (compute-apps, pmon, the GPU query and ps one after another), taken
- *       in alternation; prints both lists
+ *       in alternation; prints both lists, then the CPU ms per sample of
+ *       each way: ours self, ours children, original self, original children
  *   bench_sample hostcost PROC PIDS...  CPU ms to read --host figures of
  *       the given PIDs (median of 50 rounds) */
 #include <errno.h>
@@ -36,6 +37,14 @@ static double self_cpu_ms(void)
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec * 1e3 + (double)ru.ru_utime.tv_usec / 1e3 +
+           (double)ru.ru_stime.tv_sec * 1e3 + (double)ru.ru_stime.tv_usec / 1e3;
+}
+
+static double children_cpu_ms(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_CHILDREN, &ru);
     return (double)ru.ru_utime.tv_sec * 1e3 + (double)ru.ru_utime.tv_usec / 1e3 +
            (double)ru.ru_stime.tv_sec * 1e3 + (double)ru.ru_stime.tv_usec / 1e3;
 }
@@ -192,11 +201,15 @@ static int cmd_latency(const char *smi, const char *ps, const char *proc, int n)
     struct gpu_list gl = {0};
     struct ps_list sl = {0};
     double *ours = calloc((size_t)n, sizeof *ours), *orig = calloc((size_t)n, sizeof *orig);
+    /* CPU of each way: our own (self) and that of the processes started. */
+    double cpu[2][2] = {{0, 0}, {0, 0}};
     for (int i = -2; i < n; i++) { /* two warm-up rounds */
+        double s0 = self_cpu_ms(), k0 = children_cpu_ms();
         double t0 = now_ms();
         if (sampler_run(s, &smp, NULL) < 0 || write_rows(fd, &rows, &smp, false) < 0)
             return 1;
         double t1 = now_ms();
+        double s1 = self_cpu_ms(), k1 = children_cpu_ms();
         for (int q = 0; q < 4; q++) {
             c.argv = seq[q];
             run_cmd(&c, 1, 10, NULL);
@@ -210,15 +223,21 @@ static int cmd_latency(const char *smi, const char *ps, const char *proc, int n)
                 ps_parse_args(c.out.p, c.out.len, &sl);
         }
         double t2 = now_ms();
+        double s2 = self_cpu_ms(), k2 = children_cpu_ms();
         if (i >= 0) {
             ours[i] = t1 - t0;
             orig[i] = t2 - t1;
+            cpu[0][0] += s1 - s0;
+            cpu[0][1] += k1 - k0;
+            cpu[1][0] += s2 - s1;
+            cpu[1][1] += k2 - k1;
         }
     }
     for (int i = 0; i < n; i++)
         printf("%.3f%c", ours[i], i + 1 < n ? ' ' : '\n');
     for (int i = 0; i < n; i++)
         printf("%.3f%c", orig[i], i + 1 < n ? ' ' : '\n');
+    printf("%.3f %.3f %.3f %.3f\n", cpu[0][0] / n, cpu[0][1] / n, cpu[1][0] / n, cpu[1][1] / n);
     return 0;
 }
 
