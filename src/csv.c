@@ -45,7 +45,16 @@ int csv_int(struct gw_buf *b, int64_t v)
     return buf_printf(b, "%" PRId64, v);
 }
 
-int csv_sample_rows(struct gw_buf *b, const char *ts, const struct sample *smp)
+/* ",cpu_pct,cpu_cores": CPU % with one decimal, cores as "8/9/11". */
+static int host_cpu(struct gw_buf *b, const struct host_fields *h)
+{
+    int rc = h->cpu_pct >= 0 ? buf_printf(b, ",%.1f,", h->cpu_pct) : buf_puts(b, ",,");
+    if (!rc && h->cores)
+        rc = buf_puts(b, h->cores);
+    return rc;
+}
+
+int csv_sample_rows(struct gw_buf *b, const char *ts, const struct sample *smp, bool host)
 {
     for (size_t i = 0; i < smp->n; i++) {
         const struct sample_row *r = &smp->rows[i];
@@ -61,11 +70,35 @@ int csv_sample_rows(struct gw_buf *b, const char *ts, const struct sample *smp)
         rc = rc ? rc : csv_int(b, r->sm_pct);
         rc = rc ? rc : buf_putc(b, ',');
         rc = rc ? rc : csv_int(b, r->mem_pct);
+        if (host) {
+            rc = rc ? rc : host_cpu(b, &r->host);
+            rc = rc ? rc : buf_putc(b, ',');
+            rc = rc ? rc : csv_int(b, r->host.rss_mib);
+            rc = rc ? rc : buf_putc(b, ',');
+            rc = rc ? rc : csv_int(b, smp->sys_used_mib);
+        }
         rc = rc ? rc : buf_putc(b, '\n');
         if (rc)
             return rc;
     }
     return 0;
+}
+
+int csv_compact_row(struct gw_buf *b, const char *ts, const struct sample *smp)
+{
+    /* timestamp,used_mib,sys_used_mib,cpu_cores,cpu_pct */
+    int rc = buf_puts(b, ts);
+    rc = rc ? rc : buf_putc(b, ',');
+    rc = rc ? rc : csv_int(b, smp->watched_mem_mib);
+    rc = rc ? rc : buf_putc(b, ',');
+    rc = rc ? rc : csv_int(b, smp->sys_used_mib);
+    rc = rc ? rc : buf_putc(b, ',');
+    if (!rc && smp->watched_alive && smp->watched.cores)
+        rc = buf_puts(b, smp->watched.cores);
+    rc = rc ? rc : buf_putc(b, ',');
+    if (!rc && smp->watched_alive && smp->watched.cpu_pct >= 0)
+        rc = buf_printf(b, "%.1f", smp->watched.cpu_pct);
+    return rc ? rc : buf_putc(b, '\n');
 }
 
 static int write_all(int fd, const char *p, size_t n)

@@ -106,15 +106,24 @@ static int in_path(const char *prog)
     return 0;
 }
 
-/* "2025-01-10T14:22:30" in local time, or "...Z" in UTC. */
-static void format_time(char *dst, size_t len, time_t t, int utc)
+/* "2025-01-10T14:22:30" in local time, or "...Z" in UTC. With offset (the
+ * --compact log, as `date -Iseconds` wrote it): "2025-01-10T14:22:30+01:00". */
+static void format_time(char *dst, size_t len, time_t t, bool utc, bool offset)
 {
     struct tm tm;
     if (utc)
         gmtime_r(&t, &tm);
     else
         localtime_r(&t, &tm);
-    strftime(dst, len, utc ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!offset) {
+        strftime(dst, len, utc ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%dT%H:%M:%S", &tm);
+        return;
+    }
+    long off = utc ? 0 : tm.tm_gmtoff;
+    char base[32];
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    int a = (int)((off < 0 ? -off : off) % 86400);
+    snprintf(dst, len, "%.19s%c%02d:%02d", base, off < 0 ? '-' : '+', a / 3600, (a / 60) % 60);
 }
 
 struct run_state {
@@ -137,14 +146,15 @@ static void report_sample(const struct sample *smp, double now)
         if (!smp->ran[q])
             continue;
         const char *name = sampler_query_name((enum sample_query)q);
-        char what[96];
-        snprintf(what, sizeof what, "nvidia-smi %s", name);
-        if (q == Q_PS)
-            snprintf(what, sizeof what, "ps (for command lines)");
-        if (smp->failed[q])
-            report_fault(name, what, smp->why[q], now);
-        else
-            report_ok(name, now);
+        char what[96], first[400];
+        snprintf(what, sizeof what, "%s%s failed", q == Q_PS ? "" : "nvidia-smi ", name);
+        if (smp->failed[q]) {
+            snprintf(first, sizeof first, "%s: %s; %s", what, smp->why[q],
+                     q == Q_PS ? "command lines fall back to pmon's names"
+                               : "its columns stay empty until it works");
+            report_fault(name, what, first, now);
+        } else
+            report_ok(name, true);
     }
 }
 
@@ -152,9 +162,11 @@ static void report_sample(const struct sample *smp, double now)
 static int write_sample(struct run_state *st, time_t wall)
 {
     char ts[40];
-    format_time(ts, sizeof ts, wall, st->cfg->utc);
+    format_time(ts, sizeof ts, wall, st->cfg->utc, st->cfg->compact);
     buf_clear(&st->rows);
-    if (csv_sample_rows(&st->rows, ts, &st->smp) < 0) {
+    int r = st->cfg->compact ? csv_compact_row(&st->rows, ts, &st->smp)
+                             : csv_sample_rows(&st->rows, ts, &st->smp, st->cfg->host);
+    if (r < 0) {
         fprintf(stderr, "gpu_watch: out of memory\n");
         return 1;
     }
@@ -168,7 +180,7 @@ static int write_sample(struct run_state *st, time_t wall)
                 st->out.is_stdout ? "standard output" : st->out.path, strerror(-rc));
         return 1;
     }
-    st->rows_written += st->smp.n;
+    st->rows_written += st->cfg->compact ? 1 : st->smp.n;
     double now = mono_now();
     if (now - st->last_sync >= SYNC_EVERY_S) {
         st->last_sync = now;
@@ -183,7 +195,7 @@ static int write_sample(struct run_state *st, time_t wall)
 static void draw_status(struct run_state *st, time_t wall)
 {
     char ts[40];
-    format_time(ts, sizeof ts, wall, st->cfg->utc);
+    format_time(ts, sizeof ts, wall, st->cfg->utc, false);
     fprintf(stderr, "\r\033[K%s  sample %lu: %zu process%s, %zu row%s (%lu written)", ts + 11,
             st->samples, st->smp.procs, st->smp.procs == 1 ? "" : "es", st->smp.n,
             st->smp.n == 1 ? "" : "s", st->rows_written);
@@ -276,7 +288,7 @@ static int run(struct run_state *st)
             rc = w > 0 ? w : 0;
             break;
         }
-        if (st->sum && summary_add_sample(st->sum, (double)wall, &st->smp) < 0) {
+        if (st->sum && summary_add_sample(st->sum, (double)wall, &st->smp, st->cfg->host) < 0) {
             report_warn("out of memory: no summary at the end of this run");
             summary_free(st->sum);
             st->sum = NULL;
@@ -294,14 +306,14 @@ static int run(struct run_state *st)
         if (now > t0 + (double)k * cfg->interval) {
             unsigned long next = (unsigned long)floor((now - t0) / cfg->interval) + 1;
             overruns++;
-            char what[64];
-            snprintf(what, sizeof what, "the sampling schedule");
-            char why[160];
-            snprintf(why, sizeof why,
-                     "a sample took %.3f s, longer than --interval %g s; skipping to the next slot",
+            char first[200];
+            snprintf(first, sizeof first,
+                     "a sample took %.3f s, longer than --interval %g s: skipping to the next slot",
                      now - slot, cfg->interval);
-            report_fault("schedule", what, why, now);
+            report_fault("schedule", "samples longer than --interval", first, now);
             k = next;
+        } else {
+            report_ok("schedule", false);
         }
     }
     return rc;
@@ -362,11 +374,6 @@ int main(int argc, char **argv)
     case OPTIONS_OK:
         break;
     }
-    if (cfg.compact || cfg.host) {
-        fprintf(stderr, "gpu_watch: this build does not support that mode yet\n");
-        options_free(&cfg);
-        return EXIT_USAGE;
-    }
     const char *smi = "nvidia-smi";
     if (!in_path(smi)) {
         fprintf(stderr, "ERROR: nvidia-smi not found in PATH.\n");
@@ -390,12 +397,15 @@ int main(int argc, char **argv)
         .pids = cfg.pids,
         .npids = cfg.npids,
         .match = cfg.match,
+        .host = cfg.host,
+        .watch_pid = cfg.compact ? cfg.pids[0] : 0,
     };
     struct run_state st;
     memset(&st, 0, sizeof st);
     st.cfg = &cfg;
     enum csv_open_mode mode = cfg.append ? CSV_APPEND : cfg.force ? CSV_FORCE : CSV_NEW;
-    rc = csv_open(&st.out, cfg.output, CSV_HEADER, mode);
+    const char *header = cfg.compact ? CSV_HEADER_COMPACT : cfg.host ? CSV_HEADER_HOST : CSV_HEADER;
+    rc = csv_open(&st.out, cfg.output, header, mode);
     if (rc == -EEXIST) {
         fprintf(stderr,
                 "gpu_watch: %s already exists and is not empty; use --append to add to it or "
@@ -405,7 +415,7 @@ int main(int argc, char **argv)
         fprintf(stderr,
                 "gpu_watch: %s has a different header than this run's (%s); it was not changed. "
                 "Use another file, or --force to overwrite it instead of --append\n",
-                cfg.output, CSV_HEADER);
+                cfg.output, header);
     } else if (rc == -EPIPE) {
         options_free(&cfg);
         return 0;

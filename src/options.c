@@ -11,8 +11,8 @@
 #include <string.h>
 
 #define MAX_INTERVAL 86400.0 /* one sample a day at most */
-#define MAX_TIMEOUT 3600.0
-#define MAX_PIDS 4096
+#define MAX_TIMEOUT  3600.0
+#define MAX_PIDS     4096
 
 static const char help_text[] =
     "Usage: gpu_watch [OPTIONS]\n"
@@ -235,9 +235,8 @@ enum options_result options_parse(int argc, char **argv, const char *home, struc
             break;
         case OPT_TIMEOUT:
             if (!options_parse_seconds(optarg, MAX_TIMEOUT, &cfg->timeout)) {
-                set_err(err, errlen,
-                        "invalid --timeout '%s': expected seconds > 0 (at most %g)", optarg,
-                        MAX_TIMEOUT);
+                set_err(err, errlen, "invalid --timeout '%s': expected seconds > 0 (at most %g)",
+                        optarg, MAX_TIMEOUT);
                 return OPTIONS_USAGE;
             }
             break;

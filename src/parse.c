@@ -9,7 +9,8 @@
 
 /* Grow a GW_LIST by one element; returns the new element or NULL. */
 #define LIST_PUSH(list)                                                                            \
-    ((list)->n < (list)->cap || list_grow((void **)&(list)->v, &(list)->cap, sizeof *(list)->v) == 0 \
+    ((list)->n < (list)->cap ||                                                                    \
+             list_grow((void **)&(list)->v, &(list)->cap, sizeof *(list)->v) == 0                  \
          ? &(list)->v[(list)->n++]                                                                 \
          : NULL)
 
@@ -214,7 +215,7 @@ int smi_parse_pmon(const char *buf, size_t len, struct pmon_list *out)
             for (int c = 0; c < NCOLS; c++)
                 col[c] = -1;
             for (size_t i = 0; i < n; i++) {
-                static const char *const names[NCOLS] = {"gpu", "pid", "type", "sm",
+                static const char *const names[NCOLS] = {"gpu", "pid", "type",   "sm",
                                                          "mem", "fb",  "command"};
                 for (int c = 0; c < NCOLS; c++)
                     if (col[c] < 0 && tok_is(t[i], tl[i], names[c]))
@@ -257,10 +258,12 @@ int smi_parse_pmon(const char *buf, size_t len, struct pmon_list *out)
             return -ENOMEM;
         r->gpu = (int)gpu;
         r->pid = pid;
-        r->sm_pct = col[COL_SM] >= 0 ? smi_parse_value(t[col[COL_SM]], tl[col[COL_SM]]) : GW_UNKNOWN;
+        r->sm_pct =
+            col[COL_SM] >= 0 ? smi_parse_value(t[col[COL_SM]], tl[col[COL_SM]]) : GW_UNKNOWN;
         r->mem_pct =
             col[COL_MEM] >= 0 ? smi_parse_value(t[col[COL_MEM]], tl[col[COL_MEM]]) : GW_UNKNOWN;
-        r->fb_mib = col[COL_FB] >= 0 ? smi_parse_value(t[col[COL_FB]], tl[col[COL_FB]]) : GW_UNKNOWN;
+        r->fb_mib =
+            col[COL_FB] >= 0 ? smi_parse_value(t[col[COL_FB]], tl[col[COL_FB]]) : GW_UNKNOWN;
         r->type[0] = '\0';
         if (col[COL_TYPE] >= 0 && !tok_is(t[col[COL_TYPE]], tl[col[COL_TYPE]], "-"))
             copy_field(r->type, sizeof r->type, t[col[COL_TYPE]], tl[col[COL_TYPE]]);

@@ -39,8 +39,10 @@ void pidtab_free(struct pidtab *t)
 {
     if (!t)
         return;
-    for (size_t i = 0; i < t->cap; i++)
+    for (size_t i = 0; i < t->cap; i++) {
         free(t->slots[i].cmd);
+        free(t->slots[i].cores);
+    }
     free(t->slots);
     free(t);
 }
@@ -104,8 +106,10 @@ static void remove_at(struct pidtab *t, size_t i)
 {
     size_t mask = t->cap - 1;
     free(t->slots[i].cmd);
+    free(t->slots[i].cores);
     t->slots[i].pid = 0;
     t->slots[i].cmd = NULL;
+    t->slots[i].cores = NULL;
     size_t j = i;
     for (;;) {
         j = (j + 1) & mask;
@@ -119,6 +123,7 @@ static void remove_at(struct pidtab *t, size_t i)
         t->slots[i] = t->slots[j];
         t->slots[j].pid = 0;
         t->slots[j].cmd = NULL;
+        t->slots[j].cores = NULL;
         i = j;
     }
     t->count--;

@@ -10,8 +10,8 @@
 static struct kind {
     char key[48];
     char what[96];
-    unsigned long failures;    /* all time */
-    unsigned long unreported;  /* since the last message about it */
+    unsigned long failures;   /* all time */
+    unsigned long unreported; /* since the last message about it */
     bool failing;
 } kinds[MAX_KINDS];
 static size_t n_kinds;
@@ -44,7 +44,7 @@ static struct kind *find(const char *key)
     return k;
 }
 
-void report_fault(const char *key, const char *what, const char *why, double now)
+void report_fault(const char *key, const char *what, const char *first, double now)
 {
     struct kind *k = find(key);
     snprintf(k->what, sizeof k->what, "%s", what);
@@ -54,27 +54,25 @@ void report_fault(const char *key, const char *what, const char *why, double now
         last_summary = now;
     if (!k->failing && k->unreported == 0) {
         clear_status();
-        fprintf(stderr,
-                "gpu_watch: warning: %s failed: %s; its columns stay empty until it works "
-                "(further failures are counted)\n",
-                what, why);
+        fprintf(stderr, "gpu_watch: warning: %s (repeats are counted)\n", first);
     } else {
         k->unreported++;
     }
     k->failing = true;
 }
 
-void report_ok(const char *key, double now)
+void report_ok(const char *key, bool say)
 {
-    (void)now;
     for (size_t i = 0; i < n_kinds; i++) {
         struct kind *k = &kinds[i];
         if (strcmp(k->key, key) != 0 || !k->failing)
             continue;
         k->failing = false;
-        clear_status();
-        fprintf(stderr, "gpu_watch: %s works again (%lu failure%s so far)\n", k->what,
-                k->failures, k->failures == 1 ? "" : "s");
+        if (say)
+            clear_status();
+        if (say)
+            fprintf(stderr, "gpu_watch: %s: recovered after %lu time%s\n", k->what, k->failures,
+                    k->failures == 1 ? "" : "s");
         k->unreported = 0;
     }
 }
@@ -89,7 +87,7 @@ void report_summary(double now, bool force)
         if (k->unreported == 0 && !(force && k->failures > 1))
             continue;
         clear_status();
-        fprintf(stderr, "gpu_watch: %s failed %lu time%s in all%s\n", k->what, k->failures,
+        fprintf(stderr, "gpu_watch: %s: %lu time%s in all%s\n", k->what, k->failures,
                 k->failures == 1 ? "" : "s", k->failing ? " (still failing)" : "");
         k->unreported = 0;
     }

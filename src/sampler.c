@@ -7,18 +7,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "gpu_watch/parse.h"
 #include "gpu_watch/pidtab.h"
 #include "gpu_watch/procfs.h"
+#include "gpu_watch/procparse.h"
 #include "gpu_watch/run_cmd.h"
 
 /* pmon watches at most this many GPUs per run unless -i names them. */
-#define PMON_GROUP 4
+#define PMON_GROUP      4
 #define MAX_PMON_GROUPS 64
 
 struct pmon_group {
-    char ids[64];           /* "-i" argument, e.g. "4,5,6,7"; "" for a plain run */
+    char ids[64]; /* "-i" argument, e.g. "4,5,6,7"; "" for a plain run */
     const char *argv[10];
     char key[80];
 };
@@ -53,6 +56,9 @@ struct sampler {
     struct pmon_list pmon;
     struct pmon_list pmon_all;
     struct ps_list ps;
+
+    long hz;               /* clock ticks per second, for --host CPU % */
+    struct gw_buf scratch; /* reused by the /proc readers */
 };
 
 static const char *const query_names[Q_COUNT] = {"compute-apps query", "pmon", "GPU index query",
@@ -90,6 +96,7 @@ struct sampler *sampler_new(const struct sampler_opts *o, bool *regex_fallback, 
     s->gpus_call.argv = s->gpus_argv;
     s->gpus_call.key = "gpus";
     s->ps_call.key = "ps";
+    s->hz = sysconf(_SC_CLK_TCK);
     *err = 0;
     return s;
 }
@@ -121,6 +128,7 @@ void sampler_free(struct sampler *s)
     free(s->pmon.v);
     free(s->pmon_all.v);
     free(s->ps.v);
+    buf_free(&s->scratch);
     free(s);
 }
 
@@ -187,8 +195,8 @@ static int plan_calls(struct sampler *s)
         if (ng > 1) {
             size_t len = 0;
             for (size_t i = g * PMON_GROUP; i < s->gpus.n && i < (g + 1) * PMON_GROUP; i++)
-                len += (size_t)snprintf(pg->ids + len, sizeof pg->ids - len, "%s%d",
-                                        len ? "," : "", s->gpus.v[i].index);
+                len += (size_t)snprintf(pg->ids + len, sizeof pg->ids - len, "%s%d", len ? "," : "",
+                                        s->gpus.v[i].index);
             pg->argv[k++] = "-i";
             pg->argv[k++] = pg->ids;
         }
@@ -214,6 +222,12 @@ static void note_parse(struct sample *out, enum sample_query q, size_t bad, size
     out->failed[q] = true;
     snprintf(out->why[q], sizeof out->why[q], "%zu unreadable line%s of output (%zu read)", bad,
              bad == 1 ? "" : "s", good);
+}
+
+static int cmp_gpu_index(const void *a, const void *b)
+{
+    const struct gpu_entry *x = a, *y = b;
+    return (x->index > y->index) - (x->index < y->index);
 }
 
 /* Query the index/UUID map; on failure the old map (if any) stays in use. */
@@ -243,6 +257,8 @@ static int refresh_gpus(struct sampler *s, struct sample *out, const volatile si
         }
         return 0;
     }
+    /* Index order, so pmon groups are "-i 0,1,2,3", "-i 4,5,6,7", ... */
+    qsort(fresh.v, fresh.n, sizeof *fresh.v, cmp_gpu_index);
     free(s->gpus.v);
     s->gpus = fresh;
     s->gpus_ok = true;
@@ -290,6 +306,9 @@ static int push_row(struct sample *out, int gpu, long pid, int64_t mem)
     r->mem_mib = mem;
     r->sm_pct = GW_UNKNOWN;
     r->mem_pct = GW_UNKNOWN;
+    r->host.cpu_pct = -1;
+    r->host.cores = NULL;
+    r->host.rss_mib = -1;
     return 0;
 }
 
@@ -418,12 +437,107 @@ out:
     return rc;
 }
 
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static const struct host_fields unknown_host = {-1.0, NULL, -1};
+
+/* Read one process's --host figures into its entry and h. CPU % is the
+ * change of utime+stime over the wall time since the last reading; for a
+ * process seen the first time (or a reused PID) the average since it
+ * started, as ps -o pcpu prints. *uptime is read once per sample (< 0: not
+ * yet). Returns 0 (alive or not: *alive says) or -ENOMEM. */
+static int read_host(struct sampler *s, struct pid_entry *e, double *uptime, struct host_fields *h,
+                     bool *alive)
+{
+    struct proc_host ph;
+    int rc = procfs_host(s->o.proc_root, e->pid, &ph, &s->scratch);
+    double now = mono_now();
+    free(e->cores);
+    e->cores = NULL;
+    e->cpu_pct = -1;
+    e->rss_mib = -1;
+    *h = unknown_host;
+    *alive = rc == 0;
+    if (rc == -ENOMEM)
+        return rc;
+    if (rc < 0) { /* gone between the GPU query and now: empty fields */
+        e->ticks_ok = false;
+        return 0;
+    }
+    e->cores = ph.cores;
+    e->rss_mib = ph.rss_kb >= 0 ? (ph.rss_kb + 512) / 1024 : -1;
+    if (e->ticks_ok && e->starttime == ph.starttime && now > e->ticks_at && ph.ticks >= e->ticks) {
+        e->cpu_pct = 100.0 * ((double)(ph.ticks - e->ticks) / (double)s->hz) / (now - e->ticks_at);
+    } else {
+        if (*uptime < 0 && procfs_uptime(s->o.proc_root, uptime, &s->scratch) < 0)
+            *uptime = 0;
+        e->cpu_pct = procparse_pcpu_since_start(ph.ticks, ph.starttime, *uptime, s->hz);
+    }
+    e->ticks = ph.ticks;
+    e->ticks_at = now;
+    e->starttime = ph.starttime;
+    e->ticks_ok = true;
+    h->cpu_pct = e->cpu_pct;
+    h->cores = e->cores;
+    h->rss_mib = e->rss_mib;
+    return 0;
+}
+
+/* --host and --compact: the figures of every kept process (rows sorted by
+ * PID), the machine's used RAM, and the watched process. */
+static int collect_host(struct sampler *s, struct sample *out)
+{
+    double uptime = -1;
+    int rc;
+    bool alive;
+    int64_t kb;
+    out->sys_used_mib =
+        procfs_mem_used_kb(s->o.proc_root, &kb, &s->scratch) == 0 ? (kb + 512) / 1024 : GW_UNKNOWN;
+    if (s->o.host) {
+        for (size_t i = 0; i < out->n;) {
+            struct pid_entry *e = pidtab_find(s->tab, out->rows[i].pid);
+            struct host_fields h = unknown_host;
+            if (e && (rc = read_host(s, e, &uptime, &h, &alive)) < 0)
+                return rc;
+            size_t j = i;
+            for (; j < out->n && out->rows[j].pid == out->rows[i].pid; j++)
+                out->rows[j].host = h;
+            i = j;
+        }
+    }
+    if (s->o.watch_pid > 0) {
+        struct pid_entry *e = pidtab_get(s->tab, s->o.watch_pid, NULL);
+        if (!e)
+            return -ENOMEM;
+        e->gen = s->gen;
+        if ((rc = read_host(s, e, &uptime, &out->watched, &out->watched_alive)) < 0)
+            return rc;
+        out->watched_mem_mib = GW_UNKNOWN;
+        for (size_t i = 0; i < out->n; i++) {
+            if (out->rows[i].pid != s->o.watch_pid || out->rows[i].mem_mib < 0)
+                continue;
+            out->watched_mem_mib =
+                (out->watched_mem_mib < 0 ? 0 : out->watched_mem_mib) + out->rows[i].mem_mib;
+        }
+    }
+    return 0;
+}
+
 int sampler_run(struct sampler *s, struct sample *out, const volatile sig_atomic_t *cancel)
 {
     int rc;
     out->n = 0;
     out->procs = 0;
     out->spawned = 0;
+    out->sys_used_mib = GW_UNKNOWN;
+    out->watched_alive = false;
+    out->watched = unknown_host;
+    out->watched_mem_mib = GW_UNKNOWN;
     memset(out->ran, 0, sizeof out->ran);
     memset(out->failed, 0, sizeof out->failed);
     s->gen++;
@@ -563,6 +677,8 @@ int sampler_run(struct sampler *s, struct sample *out, const volatile sig_atomic
         out->rows[kept++] = *r;
     }
     out->n = kept;
+    if ((s->o.host || s->o.watch_pid > 0) && (rc = collect_host(s, out)) < 0)
+        return rc;
     qsort(out->rows, out->n, sizeof *out->rows, cmp_gpu_pid);
     pidtab_sweep(s->tab, s->gen);
     return 0;

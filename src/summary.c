@@ -297,7 +297,12 @@ static double known(int64_t v)
     return v < 0 ? NAN : (double)v;
 }
 
-int summary_add_sample(struct summary *s, double ts, const struct sample *smp)
+static double known_pct(double v)
+{
+    return v < 0 ? NAN : v;
+}
+
+int summary_add_sample(struct summary *s, double ts, const struct sample *smp, bool host)
 {
     if (summary_sample(s, ts) < 0)
         return -ENOMEM;
@@ -313,6 +318,11 @@ int summary_add_sample(struct summary *s, double ts, const struct sample *smp)
             .cpu_pct = NAN,
             .rss_mib = NAN,
         };
+        const struct host_fields *h = host ? &sr->host : smp->watched_alive ? &smp->watched : NULL;
+        if (h) {
+            r.cpu_pct = known_pct(h->cpu_pct);
+            r.rss_mib = known(h->rss_mib);
+        }
         if (summary_add(s, &r) < 0)
             return -ENOMEM;
     }

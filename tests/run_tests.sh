@@ -5,6 +5,7 @@
 set -u
 B=${GW_BUILD:-build}
 cd "$(dirname "$0")/.."
+export GW_FAKE_DIR="$PWD/$B/tests/fake-nvidia-smi"
 passed=0
 failed=0
 failures=()
@@ -28,7 +29,7 @@ done
 export GW_BIN="$PWD/$B/gpu_watch"
 export GW_FAKE_DIR="$PWD/$B/tests/fake-nvidia-smi"
 log=$(mktemp)
-python3 -m unittest discover -s tests/e2e -p 'test_*.py' -t . 2>&1 | tee "$log" | grep -vE '^[.sx]*$' | tail -n 60
+python3 -W ignore::ResourceWarning -m unittest discover -s tests/e2e -p 'test_*.py' -t . 2>&1 | tee "$log" | grep -vE '^[.sx]*$' | tail -n 60
 ran=$(sed -n 's/^Ran \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
 ran=${ran:-0}
 ef=$(sed -n 's/.*failures=\([0-9]*\).*/\1/p' "$log" | tail -n 1)

@@ -185,15 +185,17 @@ static void test_samples_from_the_sampler(void **state)
     /* As the loop feeds it: a sample with rows, an empty one, another. */
     struct summary *s = *state = summary_new();
     struct sample_row rows[] = {
-        {0, 42, "job", 1000, 50, 3}, {1, 42, "job", -1, -1, -1}, /* unknown values stay unknown */
+        {.gpu = 0, .pid = 42, .cmd = "job", .mem_mib = 1000, .sm_pct = 50, .mem_pct = 3},
+        /* Unknown values stay unknown. */
+        {.gpu = 1, .pid = 42, .cmd = "job", .mem_mib = -1, .sm_pct = -1, .mem_pct = -1},
     };
     struct sample smp = {.rows = rows, .n = 2};
-    assert_int_equal(summary_add_sample(s, T0, &smp), 0);
+    assert_int_equal(summary_add_sample(s, T0, &smp, false), 0);
     struct sample empty = {0};
-    assert_int_equal(summary_add_sample(s, T0 + 1, &empty), 0);
+    assert_int_equal(summary_add_sample(s, T0 + 1, &empty, false), 0);
     rows[0].mem_mib = 1500;
     rows[0].sm_pct = 70;
-    assert_int_equal(summary_add_sample(s, T0 + 2, &smp), 0);
+    assert_int_equal(summary_add_sample(s, T0 + 2, &smp, false), 0);
     summary_set_interval(s, 1.0);
     struct summary_result r;
     assert_int_equal(summary_result(s, &r), 0);
@@ -209,6 +211,40 @@ static void test_samples_from_the_sampler(void **state)
     assert_int_equal(r.ngpus, 2);
     assert_true(isnan(r.gpus[1].peak_mib)); /* GPU 1 never had a value */
     assert_near(r.last_ts - r.first_ts, 2);
+}
+
+static void test_samples_with_host_figures(void **state)
+{
+    struct summary *s = *state = summary_new();
+    struct sample_row rows[] = {
+        {.gpu = 0,
+         .pid = 7,
+         .cmd = "a",
+         .mem_mib = 10,
+         .sm_pct = -1,
+         .mem_pct = -1,
+         .host = {.cpu_pct = 150.0, .rss_mib = 700}},
+        {.gpu = 0,
+         .pid = 8,
+         .cmd = "b",
+         .mem_mib = 20,
+         .sm_pct = -1,
+         .mem_pct = -1,
+         .host = {.cpu_pct = -1, .rss_mib = -1}},
+    };
+    struct sample smp = {.rows = rows, .n = 2};
+    assert_int_equal(summary_add_sample(s, T0, &smp, true), 0);
+    rows[0].host.cpu_pct = 50.0;
+    rows[0].host.rss_mib = 600;
+    assert_int_equal(summary_add_sample(s, T0 + 1, &smp, true), 0);
+    struct summary_result r;
+    assert_int_equal(summary_result(s, &r), 0);
+    assert_true(r.host);
+    assert_int_equal(r.procs[0].pid, 8);
+    assert_true(isnan(r.procs[0].cpu_mean));
+    assert_true(isnan(r.procs[0].rss_peak_mib));
+    assert_near(r.procs[1].cpu_mean, 100);
+    assert_near(r.procs[1].rss_peak_mib, 700);
 }
 
 static void test_empty(void **state)
@@ -335,6 +371,7 @@ int main(void)
         cmocka_unit_test_teardown(test_host_numbers, teardown),
         cmocka_unit_test_teardown(test_two_samples_in_one_second, teardown),
         cmocka_unit_test_teardown(test_samples_from_the_sampler, teardown),
+        cmocka_unit_test_teardown(test_samples_with_host_figures, teardown),
         cmocka_unit_test_teardown(test_empty, teardown),
         cmocka_unit_test_teardown(test_text, teardown),
         cmocka_unit_test_teardown(test_csv, teardown),

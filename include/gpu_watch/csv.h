@@ -10,8 +10,11 @@
 #include "gpu_watch/buf.h"
 #include "gpu_watch/sampler.h"
 
-/* The sampler's header. */
-#define CSV_HEADER "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct"
+/* The sampler's header, the same with --host, and --compact's (the format
+ * of the old gpu_watch.sh one-process logger). */
+#define CSV_HEADER         "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct"
+#define CSV_HEADER_HOST    CSV_HEADER ",cpu_pct,cpu_cores,rss_mib,sys_used_mib"
+#define CSV_HEADER_COMPACT "timestamp,used_mib,sys_used_mib,cpu_cores,cpu_pct"
 
 /* Append one field to b, quoted when it holds a comma, a double quote, or
  * a leading or trailing space (quotes doubled). Control characters (newline,
@@ -22,16 +25,19 @@ int csv_field(struct gw_buf *b, const char *s, size_t len);
 /* Append a number field, or an empty field when v < 0 (unknown). */
 int csv_int(struct gw_buf *b, int64_t v);
 
-/* Append the rows of one sample, each stamped with ts, one line each. 0 or
- * -ENOMEM. */
-int csv_sample_rows(struct gw_buf *b, const char *ts, const struct sample *smp);
+/* Append the rows of one sample, each stamped with ts, one line each; with
+ * host, the four --host columns too. 0 or -ENOMEM. */
+int csv_sample_rows(struct gw_buf *b, const char *ts, const struct sample *smp, bool host);
+
+/* Append the --compact row of one sample (its watched process). 0 or -ENOMEM. */
+int csv_compact_row(struct gw_buf *b, const char *ts, const struct sample *smp);
 
 /* An open CSV output. */
 struct csv_out {
-    int fd;            /* -1 when closed */
-    bool is_stdout;    /* path "-": fd 1, never closed or reopened */
-    bool regular;      /* a regular file: fdatasync applies */
-    const char *path;  /* as given (after ~ expansion); not owned */
+    int fd;             /* -1 when closed */
+    bool is_stdout;     /* path "-": fd 1, never closed or reopened */
+    bool regular;       /* a regular file: fdatasync applies */
+    const char *path;   /* as given (after ~ expansion); not owned */
     const char *header; /* the header line without newline; not owned */
 };
 

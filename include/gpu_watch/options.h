@@ -6,10 +6,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define GW_DEFAULT_INTERVAL 30.0      /* seconds */
+#define GW_DEFAULT_INTERVAL      30.0 /* seconds */
 #define GW_DEFAULT_WRAP_INTERVAL 1.0  /* seconds, when wrapping a command */
-#define GW_DEFAULT_TIMEOUT 10.0       /* seconds per nvidia-smi call */
-#define GW_DEFAULT_OUTPUT "./gpu_log.csv"
+#define GW_DEFAULT_TIMEOUT       10.0 /* seconds per nvidia-smi call */
+#define GW_DEFAULT_OUTPUT        "./gpu_log.csv"
 
 struct gw_config {
     long *pids; /* --pid values, malloc'd */
@@ -17,11 +17,11 @@ struct gw_config {
     const char *match; /* --match pattern or NULL; points into argv */
     double interval;   /* seconds between samples */
     bool interval_set;
-    char *output;    /* output path after ~ expansion, malloc'd; "-" is stdout */
+    char *output; /* output path after ~ expansion, malloc'd; "-" is stdout */
     bool append;
     bool force;
-    long count;      /* samples to take; 0 = until stopped */
-    double timeout;  /* seconds per nvidia-smi call */
+    long count;     /* samples to take; 0 = until stopped */
+    double timeout; /* seconds per nvidia-smi call */
     bool utc;
     bool quiet;
     bool host;       /* --host: cpu_pct,cpu_cores,rss_mib,sys_used_mib columns */

@@ -45,7 +45,7 @@ struct ps_entry {
 
 /* A growable array of T: v[0..n), with room for cap; bad counts lines that
  * could not be read. A zeroed struct is empty; free v with free(). */
-#define GW_LIST(name, T)                                                                          \
+#define GW_LIST(name, T)                                                                           \
     struct name {                                                                                  \
         T *v;                                                                                      \
         size_t n;                                                                                  \

@@ -10,18 +10,25 @@
 
 /* What the sampler keeps about one process between samples. */
 struct pid_entry {
-    long pid;       /* the key; > 0 */
-    unsigned gen;   /* the sample that last saw it */
-    char *cmd;      /* full command line, malloc'd and owned by the table; NULL: not known */
-    bool cmd_final; /* cmd came from /proc or ps and need not be read again */
+    long pid;          /* the key; > 0 */
+    unsigned gen;      /* the sample that last saw it */
+    char *cmd;         /* full command line, malloc'd and owned by the table; NULL: not known */
+    bool cmd_final;    /* cmd came from /proc or ps and need not be read again */
     signed char match; /* filter verdict: -1 not decided, 0 rejected, 1 kept */
     size_t row_first;  /* this sample's rows for the PID: [row_first, row_first + row_count) */
     size_t row_count;
-    /* CPU accounting for --host: the last reading of utime+stime (clock
-     * ticks) and when it was taken (monotonic seconds); ticks_ok says valid. */
+    /* --host: the last reading of utime+stime (clock ticks), when it was
+     * taken (monotonic seconds) and the process's start time (ticks after
+     * boot, to tell a reused PID apart); ticks_ok says they are valid. */
     uint64_t ticks;
     double ticks_at;
+    uint64_t starttime;
     bool ticks_ok;
+    /* --host figures of this sample: CPU % of one core (< 0 unknown), RSS
+     * in MiB (< 0 unknown), the CPUs its threads ran on (owned, NULL unknown). */
+    double cpu_pct;
+    int64_t rss_mib;
+    char *cores;
 };
 
 struct pidtab;
@@ -39,7 +46,7 @@ struct pid_entry *pidtab_get(struct pidtab *t, long pid, bool *created);
 /* The entry for pid, or NULL. */
 struct pid_entry *pidtab_find(const struct pidtab *t, long pid);
 
-/* Remove every entry whose gen differs from gen (freeing its cmd); returns
+/* Remove every entry whose gen differs from gen (freeing cmd and cores); returns
  * how many were removed. */
 size_t pidtab_sweep(struct pidtab *t, unsigned gen);
 

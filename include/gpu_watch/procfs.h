@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "gpu_watch/buf.h"
 
@@ -23,6 +24,29 @@ char *procfs_cmdline(const char *root, long pid, int *err);
  * place (NULs and control characters to spaces, trailing separators
  * dropped); returns the new length. Pure; exposed for tests. */
 size_t procfs_clean_cmdline(char *s, size_t len);
+
+/* What --host reads about one process. */
+struct proc_host {
+    uint64_t ticks;     /* utime + stime, clock ticks */
+    uint64_t starttime; /* clock ticks after boot: tells a reused PID apart */
+    int64_t rss_kb;     /* VmRSS, kB; -1 when not reported */
+    char *cores;        /* CPUs its threads last ran on, ascending, "8/9/11";
+                         * malloc'd, the caller frees; NULL when unknown */
+};
+
+/* Read /proc/<pid>/stat, status and task/<tid>/stat of every thread.
+ * scratch is a reusable buffer. 0, -ENOENT/-ESRCH when the process is gone,
+ * -ENOMEM, or another negative errno. */
+int procfs_host(const char *root, long pid, struct proc_host *out, struct gw_buf *scratch);
+
+/* MemTotal - MemAvailable from root/meminfo, in kB. 0 or -errno. */
+int procfs_mem_used_kb(const char *root, int64_t *kb, struct gw_buf *scratch);
+
+/* Seconds since boot from root/uptime. 0 or -errno. */
+int procfs_uptime(const char *root, double *seconds, struct gw_buf *scratch);
+
+/* The parent PID of pid from its stat. 0 or -errno. */
+int procfs_ppid(const char *root, long pid, long *ppid, struct gw_buf *scratch);
 
 /* True when root is a directory (a mounted /proc, or a fixture tree). */
 bool procfs_available(const char *root);

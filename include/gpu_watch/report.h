@@ -9,12 +9,13 @@
 
 #define REPORT_SUMMARY_S 3600.0
 
-/* A failure of kind key (e.g. "pmon") now, with a description. now is a
- * monotonic time in seconds. */
-void report_fault(const char *key, const char *what, const char *why, double now);
+/* A failure of kind key (e.g. "pmon") at monotonic time now (s). first is
+ * the whole warning printed the first time; what names the failure in the
+ * counts that follow ("nvidia-smi pmon failed: 37 times in all"). */
+void report_fault(const char *key, const char *what, const char *first, double now);
 
-/* Kind key worked at time now: ends its run of failures. */
-void report_ok(const char *key, double now);
+/* Kind key worked: ends its run of failures, saying so if say. */
+void report_ok(const char *key, bool say);
 
 /* Print the summary of counted repeats if one is due (or force). */
 void report_summary(double now, bool force);

@@ -43,7 +43,8 @@ struct cmd_call {
  * call with its key is started until it has been. If cancel is non-NULL and
  * becomes non-zero (a signal handler), the remaining children are killed.
  * Returns 0 (each call's own state says how it went) or -ENOMEM. */
-int run_cmd(struct cmd_call *calls, size_t n, double timeout_s, const volatile sig_atomic_t *cancel);
+int run_cmd(struct cmd_call *calls, size_t n, double timeout_s,
+            const volatile sig_atomic_t *cancel);
 
 /* Reap remembered stuck children without blocking; returns how many remain. */
 size_t run_cmd_pending(void);

@@ -9,15 +9,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* --host figures of one process. */
+struct host_fields {
+    double cpu_pct;    /* % of one core over the last interval (since start when first seen); < 0
+                          unknown */
+    const char *cores; /* "8/9/11"; NULL unknown; valid until the next sample */
+    int64_t rss_mib;   /* resident memory; < 0 unknown */
+};
+
 /* One output row: one process on one GPU. Numbers are GW_UNKNOWN (-1) when
  * not reported. */
 struct sample_row {
-    int gpu;          /* GPU index, or -1 when it could not be mapped */
+    int gpu; /* GPU index, or -1 when it could not be mapped */
     long pid;
-    const char *cmd;  /* full command line, "" if unknown; valid until the next sample */
-    int64_t mem_mib;  /* GPU memory used by the process on this GPU */
-    int64_t sm_pct;   /* SM utilization, % */
-    int64_t mem_pct;  /* memory controller utilization, % */
+    const char *cmd;         /* full command line, "" if unknown; valid until the next sample */
+    int64_t mem_mib;         /* GPU memory used by the process on this GPU */
+    int64_t sm_pct;          /* SM utilization, % */
+    int64_t mem_pct;         /* memory controller utilization, % */
+    struct host_fields host; /* with sampler_opts.host */
 };
 
 /* The queries of a sample, for reporting what failed. */
@@ -27,12 +36,20 @@ struct sample {
     struct sample_row *rows; /* sorted by GPU index, then PID */
     size_t n;
     size_t cap;
-    size_t procs;            /* distinct processes in rows */
+    size_t procs; /* distinct processes in rows */
     /* Per query: whether it ran this sample, whether it failed, and why. */
     bool ran[Q_COUNT];
     bool failed[Q_COUNT];
     char why[Q_COUNT][200];
     size_t spawned; /* processes started for this sample */
+    /* With sampler_opts.host: the machine's used RAM (MemTotal -
+     * MemAvailable, MiB; < 0 unknown). */
+    int64_t sys_used_mib;
+    /* With sampler_opts.watch_pid: that process's figures, whether or not it
+     * is on a GPU; watched_alive is false when it does not exist. */
+    bool watched_alive;
+    struct host_fields watched;
+    int64_t watched_mem_mib; /* its GPU memory summed over GPUs; < 0: on none */
 };
 
 struct sampler_opts {
@@ -42,7 +59,9 @@ struct sampler_opts {
     double timeout;        /* seconds per call */
     const long *pids;      /* --pid filter; npids == 0: all */
     size_t npids;
-    const char *match;     /* --match: POSIX ERE (or a substring if it does not compile) */
+    const char *match; /* --match: POSIX ERE (or a substring if it does not compile) */
+    bool host;         /* read the --host figures of every row's process */
+    long watch_pid;    /* > 0: read this process's figures every sample (--compact) */
 };
 
 struct sampler;

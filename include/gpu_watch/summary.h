@@ -87,9 +87,10 @@ int summary_add(struct summary *s, const struct summary_row *r);
 int summary_add_log(struct summary *s, const struct summary_row *r);
 
 /* Add one sample of the running sampler, taken at ts (epoch seconds): the
- * rows gpu_watch has just written, without reading the log back. 0 or
- * -ENOMEM. */
-int summary_add_sample(struct summary *s, double ts, const struct sample *smp);
+ * rows gpu_watch has just written, without reading the log back. host: the
+ * rows carry --host figures; otherwise those of the --compact process
+ * (smp->watched) are used when it is alive. 0 or -ENOMEM. */
+int summary_add_sample(struct summary *s, double ts, const struct sample *smp, bool host);
 
 /* The sampling interval, when known (a run's --interval); without it the
  * median gap between samples is used. */

@@ -32,6 +32,13 @@ class GwTest(unittest.TestCase):
         shutil.copy(os.path.join(FAKE_DIR, "nvidia-smi"), os.path.join(self.fakebin, "nvidia-smi"))
 
     def tearDown(self):
+        for p in getattr(self, "_procs", []):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            for f in (p.stdout, p.stderr):
+                if f:
+                    f.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def path(self, name):
@@ -56,8 +63,18 @@ class GwTest(unittest.TestCase):
 
     def start_gw(self, *args, fixture="busy", proc="busy", env=None, **extra):
         e = env or self.env(fixture, proc, **extra)
-        return subprocess.Popen([BIN, *args], env=e, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, cwd=self.tmp)
+        p = subprocess.Popen([BIN, *args], env=e, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, cwd=self.tmp)
+        self._procs = getattr(self, "_procs", []) + [p]
+        return p
+
+    def lines(self, name):
+        """Lines of a file in the temp dir (0 if it does not exist yet)."""
+        try:
+            with open(self.path(name)) as f:
+                return f.read().splitlines()
+        except FileNotFoundError:
+            return []
 
     def calls(self):
         """The fake's call log: a list of (kind, args...) lines."""

@@ -36,7 +36,9 @@ def proc_entry(root, pid, args, stat=None, status=None):
 
 def main():
     shutil.rmtree(OUT, ignore_errors=True)
-    shutil.rmtree(PROC, ignore_errors=True)
+    for d in os.listdir(PROC) if os.path.isdir(PROC) else []:
+        if d != "local":  # captured on a real machine by capture_proc.sh
+            shutil.rmtree(os.path.join(PROC, d))
     # busy: three processes, one GPU.
     for name in ("busy", "idle"):
         copy(f"{SRC}/{name}/apps_noheader_nounits.txt", f"{OUT}/{name}/apps.txt")
@@ -48,6 +50,9 @@ def main():
         proc_entry(f"{PROC}/busy", pid, args, f"{SRC}/busy/proc_{pid}_stat.txt",
                    f"{SRC}/busy/proc_{pid}_status.txt")
     copy(f"{SRC}/busy/meminfo.txt", f"{PROC}/busy/meminfo")
+    # Seconds since boot at the capture, derived from ps_cpu.txt: the three
+    # processes started at tick 2241 and ps's %CPU for each fits 41.87 s.
+    write(f"{PROC}/busy/uptime", "41.87 600.00\n")
 
     # many: 23 processes with odd command lines. cmdlines_rs.txt holds the
     # first 200 bytes with 0x1E for NUL; 421's argument has a real newline.

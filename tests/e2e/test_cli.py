@@ -1,0 +1,364 @@
+"""End-to-end: every flag and error path of the sampler's command line."""
+import os
+import pty
+import random
+import signal
+import subprocess
+import time
+
+from tests.e2e.gw import GwTest, HEADER, read_csv, wait_for, BIN, REPLAY
+
+HDR = ",".join(HEADER)
+
+
+class Output(GwTest):
+    def test_existing_file_refused_untouched(self):
+        p = self.path("gpu_log.csv")
+        with open(p, "w") as f:
+            f.write("precious\n")
+        r = self.run_gw("--count", "1")  # default ./gpu_log.csv
+        self.assertEqual(r.returncode, 1)
+        err = r.stderr.decode()
+        self.assertIn("gpu_log.csv", err)
+        self.assertIn("--append", err)
+        self.assertIn("--force", err)
+        with open(p) as f:
+            self.assertEqual(f.read(), "precious\n")
+
+    def test_force_overwrites(self):
+        p = self.path("gpu_log.csv")
+        with open(p, "w") as f:
+            f.write("old\n")
+        r = self.run_gw("--count", "1", "--force")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        header, rows = read_csv(p)
+        self.assertEqual(header, HEADER)
+        self.assertEqual(len(rows), 3)
+
+    def test_append_header_once_and_newline_repair(self):
+        p = self.path("log.csv")
+        self.assertEqual(self.run_gw("--count", "1", "-o", p).returncode, 0)
+        with open(p, "a") as f:
+            f.write("2026-01-01T00:00:00,0,1,half")  # a crash mid-line elsewhere
+        r = self.run_gw("--count", "2", "--interval", "0.05", "--append", "-o", p)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(p) as f:
+            lines = f.read().splitlines()
+        self.assertEqual(lines.count(HDR), 1)
+        self.assertEqual(lines[0], HDR)
+        self.assertEqual(lines[4], "2026-01-01T00:00:00,0,1,half")
+        self.assertEqual(len(lines), 1 + 3 + 1 + 6)
+
+    def test_append_other_schema_refused(self):
+        p = self.path("old.csv")
+        text = "timestamp,used_mib,sys_used_mib,cpu_cores,cpu_pct\n2025-01-10T14:22:30+00:00,1,2,3,4\n"
+        with open(p, "w") as f:
+            f.write(text)
+        r = self.run_gw("--count", "1", "--append", "-o", p)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("old.csv", r.stderr.decode())
+        self.assertIn("header", r.stderr.decode())
+        with open(p) as f:
+            self.assertEqual(f.read(), text)
+
+    def test_append_to_missing_file_creates_it(self):
+        p = self.path("new.csv")
+        r = self.run_gw("--count", "1", "--append", "-o", p)
+        self.assertEqual(r.returncode, 0)
+        header, rows = read_csv(p)
+        self.assertEqual(header, HEADER)
+
+    def test_tilde_expansion(self):
+        os.mkdir(self.path("home"))
+        r = self.run_gw("--count", "1", "-o", "~/g.csv", HOME=self.path("home"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(os.path.exists(self.path("home/g.csv")))
+
+    def test_stdout(self):
+        r = self.run_gw("--count", "2", "--interval", "0.05", "-o", "-")
+        self.assertEqual(r.returncode, 0)
+        header, rows = read_csv(r.stdout.decode())
+        self.assertEqual(header, HEADER)
+        self.assertEqual(len(rows), 6)
+        self.assertFalse(os.path.exists(self.path("gpu_log.csv")))
+
+    def test_closed_pipe_ends_quietly(self):
+        env = self.env()
+        p = subprocess.Popen(f"'{BIN}' --interval 0.01 -o - | head -n 2", shell=True, env=env,
+                             cwd=self.tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             executable="/bin/bash")
+        out, err = p.communicate(timeout=20)
+        self.assertEqual(out.decode().splitlines()[0], HDR)
+        self.assertNotIn("cannot write", err.decode())
+        self.assertNotIn("Broken pipe", err.decode())
+        r = subprocess.run(["bash", "-c", f"set -o pipefail; '{BIN}' --interval 0.01 -o - | head -c 10 >/dev/null"],
+                           env=env, cwd=self.tmp, capture_output=True, timeout=20)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_unwritable_output(self):
+        r = self.run_gw("--count", "1", "-o", "/nonexistent-dir/x.csv")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("/nonexistent-dir/x.csv", r.stderr.decode())
+        os.mkdir(self.path("ro"))
+        os.chmod(self.path("ro"), 0o500)
+        if os.geteuid() != 0:  # root writes anywhere
+            r = self.run_gw("--count", "1", "-o", self.path("ro/x.csv"))
+            self.assertEqual(r.returncode, 1)
+        r = self.run_gw("--count", "1", "-o", "/dev/full", "--force")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("/dev/full", r.stderr.decode())
+
+
+class BadInput(GwTest):
+    CASES = [
+        ["--bogus"], ["--interval"], ["--interval", "0"], ["--interval", "-5"],
+        ["--interval", "abc"], ["--pid", "12x"], ["--count", "-1"], ["--append", "--force"],
+        ["--timeout", "x"], ["-o"], ["extra-arg"], ["--compact"], ["--until-exit"],
+    ]
+
+    def test_usage_errors(self):
+        for args in self.CASES:
+            r = self.run_gw(*args)
+            err = r.stderr.decode()
+            self.assertEqual(r.returncode, 2, (args, err))
+            self.assertEqual(len(err.strip().splitlines()), 1, (args, err))
+            self.assertTrue(err.startswith("gpu_watch: "), err)
+            self.assertEqual(os.listdir(self.tmp), ["state", "bin"] if os.listdir(self.tmp)[0] == "state" else ["bin", "state"], args)
+            self.assertEqual(self.calls(), [], args)
+
+    def test_nvidia_smi_missing(self):
+        env = self.env()
+        env["PATH"] = "/usr/bin:/bin"
+        r = self.run_gw("--count", "1", env=env)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr.decode(), "ERROR: nvidia-smi not found in PATH.\n")
+        self.assertFalse(os.path.exists(self.path("gpu_log.csv")))
+
+    def test_help_and_version(self):
+        r = self.run_gw("--help")
+        self.assertEqual(r.returncode, 0)
+        out = r.stdout.decode()
+        for flag in ("--pid", "--match", "--interval", "--output", "--append", "--force",
+                     "--count", "--timeout", "--utc", "--quiet", "--help", "--version"):
+            self.assertIn(flag, out)
+        self.assertIn("gpu_watch --match python --interval 30", out)
+        r = self.run_gw("--version")
+        self.assertEqual(r.returncode, 0)
+        self.assertRegex(r.stdout.decode(), r"^gpu_watch \d+\.\d+\.\d+\n$")
+
+
+class Filters(GwTest):
+    def pids(self, *args):
+        r = self.run_gw("--count", "1", "-o", "-", *args)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return [int(row[2]) for row in read_csv(r.stdout.decode())[1]], r.stderr.decode()
+
+    def test_pid_and_match(self):
+        self.assertEqual(self.pids("--pid", "443")[0], [443])
+        self.assertEqual(self.pids("--pid", "442,444", "--pid", "1")[0], [442, 444])
+        self.assertEqual(self.pids("--match", "grow|idle")[0], [443, 444])
+        self.assertEqual(self.pids("--match", "^python3 /tmp/(grow|idle)")[0], [443, 444])
+        self.assertEqual(self.pids("--pid", "442,444", "--match", "grow")[0], [444])
+
+    def test_invalid_regex_is_substring_with_one_warning(self):
+        pids, err = self.pids("--match", "train,v2.py 200 [")
+        self.assertEqual(pids, [])
+        pids, err = self.pids("--match", "(quoted")
+        self.assertEqual(pids, [])
+        self.assertEqual(err.count("not a valid extended regex"), 1)
+        pids, err = self.pids("--match", '"quoted')
+        self.assertEqual(pids, [442])
+
+    def test_shell_syntax_runs_nothing(self):
+        for pat in ("$(touch pwned1)", "; touch pwned2", "`touch pwned3`", "| touch pwned4"):
+            self.pids("--match", pat)
+        time.sleep(0.1)
+        for i in range(1, 5):
+            self.assertFalse(os.path.exists(self.path(f"pwned{i}")))
+
+
+class Signals(GwTest):
+    def test_sigterm_and_sigint_exit_0(self):
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            p = self.start_gw("--interval", "0.05", "-o", self.path(f"s{sig}.csv"))
+            self.assertTrue(wait_for(lambda: len(self.lines(f"s{sig}.csv")) >= 4))
+            p.send_signal(sig)
+            self.assertEqual(p.wait(timeout=10), 0)
+            header, rows = read_csv(self.path(f"s{sig}.csv"))
+            self.assertEqual(len(rows) % 3, 0)
+
+    def test_sigterm_during_hung_call_is_prompt(self):
+        p = self.start_gw("--interval", "1", "-o", self.path("h.csv"), FAKE_SMI_FAULT="hang",
+                          FAKE_SMI_FAULT_ON="pmon")
+        self.assertTrue(wait_for(lambda: len(self.calls()) >= 3))
+        t0 = time.monotonic()
+        p.send_signal(signal.SIGTERM)
+        self.assertEqual(p.wait(timeout=5), 0)
+        self.assertLess(time.monotonic() - t0, 2.0)
+        header, rows = read_csv(self.path("h.csv"))
+        self.assertEqual(rows, [])  # the cut-short sample is not written half-empty
+
+    def test_sighup_reopens_for_logrotate(self):
+        p = self.start_gw("--interval", "0.05", "-o", self.path("r.csv"))
+        self.assertTrue(wait_for(lambda: len(self.lines("r.csv")) >= 4))
+        os.rename(self.path("r.csv"), self.path("r.csv.1"))
+        p.send_signal(signal.SIGHUP)
+        self.assertTrue(wait_for(lambda: len(self.lines("r.csv")) >= 4))
+        p.send_signal(signal.SIGTERM)
+        self.assertEqual(p.wait(timeout=10), 0)
+        for name in ("r.csv", "r.csv.1"):
+            header, rows = read_csv(self.path(name))
+            self.assertEqual(header, HEADER)
+            self.assertGreaterEqual(len(rows), 3)
+            self.assertTrue(all(len(r) == 7 for r in rows))
+
+
+class Faults(GwTest):
+    def test_hung_pmon_costs_only_its_columns(self):
+        t0 = time.monotonic()
+        r = self.run_gw("--count", "3", "--interval", "0.1", "--timeout", "0.3", "-o", "-",
+                        FAKE_SMI_FAULT="hang", FAKE_SMI_FAULT_ON="pmon", FAKE_SMI_FAULT_UNTIL="2")
+        self.assertEqual(r.returncode, 0)
+        self.assertLess(time.monotonic() - t0, 5)
+        header, rows = read_csv(r.stdout.decode())
+        self.assertEqual(len(rows), 9)
+        self.assertEqual([row[5] for row in rows[:6]], [""] * 6)  # no SM while pmon hangs
+        self.assertEqual([row[5] for row in rows[6:]], ["39", "", "59"])  # back when it answers
+        self.assertTrue(all(row[4] for row in rows))  # memory from compute-apps throughout
+        err = r.stderr.decode()
+        self.assertEqual(err.count("warning: nvidia-smi pmon failed: timed out"), 1, err)
+        self.assertIn("nvidia-smi pmon failed: recovered after 2 times", err)
+
+    def test_error_exit_is_not_data(self):
+        r = self.run_gw("--count", "4", "--interval", "0.02", "-o", "-", FAKE_SMI_FAULT="fail_driver")
+        self.assertEqual(r.returncode, 0)
+        header, rows = read_csv(r.stdout.decode())
+        self.assertEqual(rows, [])
+        err = r.stderr.decode()
+        self.assertIn("couldn't communicate with the NVIDIA driver", err)
+        # One warning per query kind, then a count at the end: not one per sample.
+        self.assertEqual(err.count("warning: nvidia-smi compute-apps query failed"), 1, err)
+        self.assertIn("compute-apps query failed: 4 times in all (still failing)", err)
+
+    def test_overrun_skips_slots(self):
+        t0 = time.monotonic()
+        r = self.run_gw("--count", "3", "--interval", "0.1", "-o", "-", FAKE_SMI_FAULT="slow",
+                        FAKE_SMI_SLOW_MS="250", FAKE_SMI_FAULT_ON="apps")
+        took = time.monotonic() - t0
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("longer than --interval", r.stderr.decode())
+        # Samples at slots 0, 3, 6 (each 0.25 s long): about 0.85 s, not a burst.
+        self.assertGreater(took, 0.8)
+        self.assertEqual(len(read_csv(r.stdout.decode())[1]), 9)
+
+
+class Schedule(GwTest):
+    def test_count_interval_utc(self):
+        t0 = time.monotonic()
+        r = self.run_gw("--count", "5", "--interval", "0.1", "--utc", "-o", "-")
+        took = time.monotonic() - t0
+        self.assertEqual(r.returncode, 0)
+        header, rows = read_csv(r.stdout.decode())
+        self.assertEqual(len(rows), 15)
+        self.assertTrue(all(row[0].endswith("Z") for row in rows))
+        self.assertGreater(took, 0.38)
+        self.assertLess(took, 2.0)
+
+    def test_local_time(self):
+        r = self.run_gw("--count", "1", "-o", "-", TZ="Asia/Kolkata")
+        ts = read_csv(r.stdout.decode())[1][0][0]
+        utc = time.strftime("%Y-%m-%dT%H:%M", time.gmtime(time.time() + 5.5 * 3600))
+        self.assertRegex(ts, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$")
+        self.assertEqual(ts[:13], utc[:13])
+
+
+class Terminal(GwTest):
+    def status_output(self, *args):
+        master, slave = pty.openpty()
+        p = subprocess.Popen([BIN, "--count", "2", "--interval", "0.05", "-o", "out.csv", *args],
+                             env=self.env(), cwd=self.tmp, stderr=slave, stdout=subprocess.DEVNULL)
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                b = os.read(master, 4096)
+            except OSError:
+                break
+            if not b:
+                break
+            chunks.append(b)
+        p.wait(timeout=10)
+        os.close(master)
+        os.remove(self.path("out.csv"))
+        return b"".join(chunks).decode()
+
+    def test_status_line_on_tty_only(self):
+        out = self.status_output()
+        self.assertIn("\r\x1b[K", out)
+        self.assertIn("3 processes, 3 rows (6 written)", out)
+        self.assertEqual(self.status_output("--quiet"), "")
+        r = self.run_gw("--count", "2", "--interval", "0.05", "-o", "x.csv")
+        # Not a terminal: no status line; only the end-of-run summary (issue 7).
+        self.assertNotIn(b"\r", r.stderr)
+        self.assertTrue(r.stderr.startswith(b"gpu_watch summary of x.csv: "), r.stderr)
+
+
+class Fixtures(GwTest):
+    def test_many_awkward_command_lines(self):
+        r = self.run_gw("--count", "1", "-o", "-", fixture="many", proc="many")
+        self.assertEqual(r.returncode, 0)
+        header, rows = read_csv(r.stdout.decode())
+        self.assertEqual(len(rows), 23)
+        by_pid = {int(row[2]): row for row in rows}
+        self.assertEqual(by_pid[421][3], "python3 /tmp/hold.py 64 idle line1 line2")
+        self.assertEqual(len(by_pid[422][3]), len("python3 /tmp/hold.py 64 idle --long=") + 5000)
+        self.assertEqual(by_pid[423][3], 'python3 /tmp/hold.py 64 busy --csv=a,b,"c" =cmd|calc')
+        self.assertEqual(len(r.stdout.decode().splitlines()), 24)  # one line per record
+
+    def test_eight_gpus_two_pmon_runs(self):
+        r = self.run_gw("--count", "2", "--interval", "0.05", "-o", "-", fixture="gpu8", proc="gpu8")
+        header, rows = read_csv(r.stdout.decode())
+        self.assertEqual(len(rows), 20)
+        for row in rows[:10]:
+            self.assertNotEqual(row[5], "", row)  # SM util on every GPU, 4..7 too
+        kinds = [c[0] for c in self.calls()]
+        self.assertEqual(kinds.count("gpus"), 1)
+        self.assertEqual(kinds.count("apps"), 2)
+        self.assertEqual(kinds.count("pmon"), 4)
+
+    def test_random_command_lines_round_trip(self):
+        """Property: any bytes in /proc/<pid>/cmdline come out as one CSV
+        field that Python's csv reader returns as the command line with NULs
+        and control characters as spaces."""
+        rng = random.Random(20261125)
+        proc = self.path("proc")
+        rep = self.path("replay")
+        os.makedirs(rep)
+        expect = {}
+        apps = []
+        for i in range(300):
+            pid = 10000 + i
+            n = rng.randint(1, 60)
+            raw = bytes(rng.choice(b'ab ,"\'\n\r\t\x00\x01\x7f;|$`xyz\\') for _ in range(n))
+            os.makedirs(f"{proc}/{pid}")
+            with open(f"{proc}/{pid}/cmdline", "wb") as f:
+                f.write(raw)
+            cleaned = raw.rstrip(b"\x00 ")
+            cleaned = bytes(32 if (c < 32 or c == 127) else c for c in cleaned).decode()
+            expect[pid] = cleaned
+            apps.append(f"{pid}, GPU-1a8e51c5-1f64-9d83-5d60-65f0c235c074, {i}\n")
+        with open(f"{rep}/apps.txt", "w") as f:
+            f.writelines(apps)
+        with open(f"{rep}/gpus.txt", "w") as f:
+            f.write("0, GPU-1a8e51c5-1f64-9d83-5d60-65f0c235c074\n")
+        with open(f"{rep}/pmon.txt", "w") as f:
+            f.write(open(os.path.join(REPLAY, "idle", "pmon.txt")).read())
+        r = self.run_gw("--count", "1", "-o", "-", fixture=rep, proc=proc)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        header, rows = read_csv(r.stdout.decode())
+        self.assertEqual(len(rows), 300)
+        self.assertEqual(len(r.stdout.decode().split("\n")), 302)
+        for row in rows:
+            want = expect[int(row[2])]
+            self.assertEqual(row[3], want if want else "", repr(row[3]))
+            self.assertEqual(len(row), 7)

@@ -1,0 +1,136 @@
+"""End-to-end: --host and --compact on real processes of this machine,
+listed as GPU processes by the fake nvidia-smi."""
+import os
+import subprocess
+import time
+
+from tests.e2e.gw import GwTest, HEADER, read_csv, REPLAY
+
+HOST_HEADER = HEADER + ["cpu_pct", "cpu_cores", "rss_mib", "sys_used_mib"]
+UUID = "GPU-1a8e51c5-1f64-9d83-5d60-65f0c235c074"
+
+
+def vmrss_kb(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+
+
+def sys_used_mib():
+    m = {}
+    for line in open("/proc/meminfo"):
+        k, v = line.split(":")
+        m[k] = int(v.split()[0])
+    return (m["MemTotal"] - m["MemAvailable"]) / 1024
+
+
+class Host(GwTest):
+    def setUp(self):
+        super().setUp()
+        # A busy process (a shell loop burning one CPU) and an idle one.
+        self.busy = subprocess.Popen(["sh", "-c", "while :; do :; done"])
+        self.idle = subprocess.Popen(["sleep", "60"])
+        rep = self.path("replay")
+        os.makedirs(rep)
+        with open(f"{rep}/apps.txt", "w") as f:
+            f.write(f"{self.busy.pid}, {UUID}, 100\n{self.idle.pid}, {UUID}, 200\n")
+        with open(f"{rep}/gpus.txt", "w") as f:
+            f.write(f"0, {UUID}\n")
+        with open(f"{rep}/pmon.txt", "w") as f:
+            f.write(open(os.path.join(REPLAY, "idle", "pmon.txt")).read())
+        self.rep = rep
+
+    def tearDown(self):
+        for p in (self.busy, self.idle):
+            p.kill()
+            p.wait()
+        super().tearDown()
+
+    def test_host_columns(self):
+        time.sleep(0.3)
+        r = self.run_gw("--host", "--count", "4", "--interval", "0.5", "-o", "-",
+                        fixture=self.rep, proc=None)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        used_now = sys_used_mib()
+        header, rows = read_csv(r.stdout.decode())
+        self.assertEqual(header, HOST_HEADER)
+        self.assertEqual(len(rows), 8)
+        ncpu = os.cpu_count()
+        for row in rows:
+            pid = int(row[2])
+            cpu, cores, rss, sysu = float(row[7]), row[8], int(row[9]), int(row[10])
+            if pid == self.busy.pid:
+                self.assertGreater(cpu, 60.0, row)  # near 100% of one core
+                self.assertLess(cpu, 130.0, row)
+            else:
+                self.assertLess(cpu, 5.0, row)
+            self.assertRegex(cores, r"^\d+(/\d+)*$")
+            self.assertTrue(all(0 <= int(c) < ncpu for c in cores.split("/")), cores)
+            want = vmrss_kb(pid) / 1024
+            self.assertLess(abs(rss - want), max(0.1 * want, 1.0), (row, want))
+            self.assertLess(abs(sysu - used_now), 0.02 * used_now + 50, (sysu, used_now))
+        # Every row of one sample has the same sys_used_mib.
+        for i in range(0, len(rows), 2):  # two rows a sample
+            self.assertEqual(rows[i][10], rows[i + 1][10])
+
+    def test_process_gone_gives_empty_host_fields(self):
+        self.idle.kill()
+        self.idle.wait()
+        r = self.run_gw("--host", "--count", "1", "-o", "-", fixture=self.rep, proc=None)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rows = {int(row[2]): row for row in read_csv(r.stdout.decode())[1]}
+        self.assertEqual(rows[self.idle.pid][7:10], ["", "", ""])
+        self.assertNotEqual(rows[self.busy.pid][7], "")
+
+    def test_compact(self):
+        time.sleep(0.3)
+        r = self.run_gw("--compact", "--pid", str(self.busy.pid), "--count", "3", "--interval",
+                        "0.5", "-o", "-", fixture=self.rep, proc=None)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        header, rows = read_csv(r.stdout.decode())
+        self.assertEqual(header, ["timestamp", "used_mib", "sys_used_mib", "cpu_cores", "cpu_pct"])
+        self.assertEqual(len(rows), 3)
+        for row in rows:
+            self.assertRegex(row[0], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
+            self.assertEqual(row[1], "100")
+            self.assertGreater(float(row[4]), 60.0)
+        # A process on no GPU: used_mib empty, the host fields still there.
+        sleeper = subprocess.Popen(["sleep", "30"])
+        try:
+            r = self.run_gw("--compact", "--pid", str(sleeper.pid), "--count", "2", "--interval",
+                            "0.2", "-o", "-", fixture=self.rep, proc=None)
+        finally:
+            sleeper.kill()
+            sleeper.wait()
+        rows = read_csv(r.stdout.decode())[1]
+        self.assertEqual(len(rows), 2)
+        self.assertEqual(rows[0][1], "")
+        self.assertNotEqual(rows[0][3], "")
+        # A PID that does not exist: a row every interval, cores and CPU empty.
+        r = self.run_gw("--compact", "--pid", "4000000", "--count", "2", "--interval", "0.2",
+                        "-o", "-", fixture=self.rep, proc=None)
+        self.assertEqual(r.returncode, 0)
+        rows = read_csv(r.stdout.decode())[1]
+        self.assertEqual(len(rows), 2)
+        self.assertEqual([row[1] for row in rows], ["", ""])
+        self.assertEqual([row[3:] for row in rows], [["", ""], ["", ""]])
+        self.assertNotEqual(rows[0][2], "")
+
+    def test_compact_usage(self):
+        for args in (["--compact"], ["--compact", "--pid", "1,2"], ["--compact", "--pid", "1", "--host"]):
+            r = self.run_gw(*args)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertIn("--compact", r.stderr.decode())
+
+    def test_append_refuses_other_schema(self):
+        p = self.path("log.csv")
+        self.assertEqual(self.run_gw("--count", "1", "-o", p, fixture=self.rep, proc=None).returncode, 0)
+        r = self.run_gw("--host", "--append", "--count", "1", "-o", p, fixture=self.rep, proc=None)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("different header", r.stderr.decode())
+        p2 = self.path("log2.csv")
+        self.assertEqual(self.run_gw("--host", "--count", "1", "-o", p2, fixture=self.rep, proc=None).returncode, 0)
+        r = self.run_gw("--append", "--count", "1", "-o", p2, fixture=self.rep, proc=None)
+        self.assertEqual(r.returncode, 1)
+        r = self.run_gw("--host", "--append", "--count", "1", "-o", p2, fixture=self.rep, proc=None)
+        self.assertEqual(r.returncode, 0)

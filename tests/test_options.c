@@ -1,0 +1,131 @@
+/* Unit tests of command-line parsing: defaults, every flag, every error. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "gpu_watch/options.h"
+
+static enum options_result parse(struct gw_config *cfg, char *err, const char *first, ...)
+{
+    char *argv[32];
+    int argc = 0;
+    argv[argc++] = (char *)"gpu_watch";
+    va_list ap;
+    va_start(ap, first);
+    for (const char *a = first; a; a = va_arg(ap, const char *))
+        argv[argc++] = (char *)a;
+    va_end(ap);
+    argv[argc] = NULL;
+    return options_parse(argc, argv, "/home/u", cfg, err, 256);
+}
+
+static void test_defaults(void **state)
+{
+    struct gw_config c;
+    char err[256];
+    assert_int_equal(parse(&c, err, NULL), OPTIONS_OK);
+    assert_true(c.interval == 30.0);
+    assert_true(c.timeout == 10.0);
+    assert_string_equal(c.output, "./gpu_log.csv");
+    assert_int_equal(c.count, 0);
+    assert_int_equal(c.npids, 0);
+    assert_null(c.match);
+    assert_false(c.append || c.force || c.utc || c.quiet);
+    options_free(&c);
+}
+
+static void test_all_flags(void **state)
+{
+    struct gw_config c;
+    char err[256];
+    assert_int_equal(parse(&c, err, "--pid", "1,2,3", "--pid=44", "--match", "py(thon)?",
+                           "--interval", "0.5", "-o", "~/gpu.csv", "--append", "--count", "7",
+                           "--timeout", "2.5", "--utc", "-q", NULL),
+                     OPTIONS_OK);
+    assert_int_equal(c.npids, 4);
+    assert_int_equal(c.pids[0], 1);
+    assert_int_equal(c.pids[3], 44);
+    assert_string_equal(c.match, "py(thon)?");
+    assert_true(c.interval == 0.5);
+    assert_string_equal(c.output, "/home/u/gpu.csv");
+    assert_true(c.append);
+    assert_int_equal(c.count, 7);
+    assert_true(c.timeout == 2.5);
+    assert_true(c.utc && c.quiet);
+    options_free(&c);
+    assert_int_equal(parse(&c, err, "--force", "--output", "-", NULL), OPTIONS_OK);
+    assert_true(c.force);
+    assert_string_equal(c.output, "-");
+    options_free(&c);
+    assert_int_equal(parse(&c, err, "-h", NULL), OPTIONS_HELP);
+    options_free(&c);
+    assert_int_equal(parse(&c, err, "--version", NULL), OPTIONS_VERSION);
+    options_free(&c);
+}
+
+static void test_bad_input(void **state)
+{
+    static const struct {
+        const char *a, *b, *c;
+        const char *needle; /* the message names the problem */
+    } bad[] = {
+        {"--bogus", NULL, NULL, "--bogus"},
+        {"-x", NULL, NULL, "-x"},
+        {"--interval", NULL, NULL, "needs a value"},
+        {"--interval", "0", NULL, "--interval '0'"},
+        {"--interval", "-5", NULL, "--interval '-5'"},
+        {"--interval", "abc", NULL, "--interval 'abc'"},
+        {"--interval", "inf", NULL, "--interval 'inf'"},
+        {"--interval", "1e3", NULL, "--interval"},
+        {"--pid", "12x", NULL, "'12x'"},
+        {"--pid", "1,,2", NULL, "--pid"},
+        {"--pid", "0", NULL, "--pid"},
+        {"--pid", "99999999999", NULL, "--pid"},
+        {"--count", "-1", NULL, "--count '-1'"},
+        {"--count", "0", NULL, "--count"},
+        {"--count", "3.5", NULL, "--count"},
+        {"--timeout", "0", NULL, "--timeout"},
+        {"--append", "--force", NULL, "--append and --force"},
+        {"-o", "", NULL, "--output"},
+        {"stray", NULL, NULL, "'stray'"},
+        {"--compact", NULL, NULL, "--compact"},
+        {"--until-exit", NULL, NULL, "--until-exit"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct gw_config c;
+        char err[256] = "";
+        enum options_result r = parse(&c, err, bad[i].a, bad[i].b, bad[i].c, NULL);
+        if (r != OPTIONS_USAGE || !strstr(err, bad[i].needle))
+            fail_msg("case %zu (%s %s): result %d, message '%s'", i, bad[i].a,
+                     bad[i].b ? bad[i].b : "", r, err);
+        options_free(&c);
+    }
+}
+
+static void test_command_after_dashes(void **state)
+{
+    struct gw_config c;
+    char err[256];
+    assert_int_equal(parse(&c, err, "-o", "run.csv", "--", "python3", "-u", "train.py", NULL),
+                     OPTIONS_OK);
+    assert_non_null(c.command);
+    assert_string_equal(c.command[0], "python3");
+    assert_string_equal(c.command[1], "-u");
+    assert_true(c.interval == 1.0); /* the wrapping default */
+    options_free(&c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_all_flags),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_command_after_dashes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
