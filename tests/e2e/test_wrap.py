@@ -196,6 +196,69 @@ class Wrap(WrapBase):
         self.assertIn(n, (2, 3, 4), self.calls())
 
 
+# Counts the SIGINTs it gets: after the first, waits 0.5 s for a second
+# one, writes the count and exits 130.
+COUNT_INT = r"""
+import os, signal, sys, time
+n = [0]
+def on_int(sig, frame):
+    n[0] += 1
+signal.signal(signal.SIGINT, on_int)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(os.getpid()))
+os.replace(sys.argv[1] + ".tmp", sys.argv[1])
+while not n[0]:
+    time.sleep(0.02)
+time.sleep(0.5)
+with open(sys.argv[2], "w") as f:
+    f.write(str(n[0]))
+sys.exit(130)
+"""
+
+
+class Interrupt(WrapBase):
+    def start_counter(self, **popen):
+        args = [self.bin(), "-o", "out.csv", "--interval", "0.2", "--", "python3", "-c",
+                COUNT_INT, self.path("ready"), self.path("count")]
+        p = subprocess.Popen(args, env=self.env(self.fx, None), cwd=self.tmp, **popen)
+        self.addCleanup(lambda: p.poll() is None and p.kill())
+        self.pidfile("ready")
+        return p
+
+    def count(self):
+        self.assertTrue(wait_for(lambda: os.path.exists(self.path("count")), timeout=10))
+        with open(self.path("count")) as f:
+            return int(f.read())
+
+    def test_kill_int_is_forwarded_once(self):
+        p = self.start_counter(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        p.send_signal(signal.SIGINT)
+        self.assertEqual(p.wait(timeout=20), 130)
+        self.assertEqual(self.count(), 1)
+
+    def test_ctrl_c_at_the_terminal_arrives_once(self):
+        """Ctrl+C typed at a terminal goes to the whole foreground process
+        group, the command included: gpu_watch must not send it again."""
+        import fcntl
+        import pty
+        import termios
+        master, slave = pty.openpty()
+        self.addCleanup(os.close, master)
+
+        def controlling_tty():
+            os.setsid()
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+        try:
+            p = self.start_counter(stdin=slave, stdout=slave, stderr=slave,
+                                   preexec_fn=controlling_tty)
+        finally:
+            os.close(slave)
+        os.write(master, b"\x03")  # the terminal's VINTR
+        self.assertEqual(p.wait(timeout=20), 130)
+        self.assertEqual(self.count(), 1)
+
+
 class WrapErrors(WrapBase):
     def test_not_found_127(self):
         for cmd in ("no-such-command-gw", "/nonexistent/dir/cmd"):
