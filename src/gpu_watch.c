@@ -440,6 +440,7 @@ int main(int argc, char **argv)
         report_warn("--match '%s' is not a valid extended regex; matching it as a plain substring",
                     cfg.match);
     if ((rc = start_targets(&st, so.proc_root)) >= 0) {
+        wrap_free(st.wrap);
         csv_close(&st.out);
         sampler_free(st.sampler);
         options_free(&cfg);

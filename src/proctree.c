@@ -113,7 +113,8 @@ int proctree_scan(const char *root, struct proc_list *out)
         if (*s < '1' || *s > '9' || strspn(s, "0123456789") != strlen(s) || strlen(s) > 10)
             continue;
         char rel[32];
-        snprintf(rel, sizeof rel, "%s/stat", s);
+        if ((size_t)snprintf(rel, sizeof rel, "%.12s/stat", s) >= sizeof rel)
+            continue;
         struct proc_stat ps;
         if (procfs_read_file(root, rel, &b, STAT_MAX) < 0 || !b.len ||
             proctree_parse_stat(b.p, b.len, &ps) < 0)

@@ -620,7 +620,8 @@ int sampler_run(struct sampler *s, struct sample *out, const volatile sig_atomic
         }
     }
     /* Join: rows grouped by PID, the PID table points at each group. */
-    qsort(out->rows, out->n, sizeof *out->rows, cmp_pid_gpu);
+    if (out->n > 1) /* rows is NULL before the first row: qsort(NULL) is UB */
+        qsort(out->rows, out->n, sizeof *out->rows, cmp_pid_gpu);
     for (size_t i = 0; i < out->n;) {
         size_t j = i;
         while (j < out->n && out->rows[j].pid == out->rows[i].pid)
@@ -679,7 +680,8 @@ int sampler_run(struct sampler *s, struct sample *out, const volatile sig_atomic
     out->n = kept;
     if ((s->o.host || s->o.watch_pid > 0) && (rc = collect_host(s, out)) < 0)
         return rc;
-    qsort(out->rows, out->n, sizeof *out->rows, cmp_gpu_pid);
+    if (out->n > 1) /* rows is NULL before the first row: qsort(NULL) is UB */
+        qsort(out->rows, out->n, sizeof *out->rows, cmp_gpu_pid);
     pidtab_sweep(s->tab, s->gen);
     return 0;
 }
