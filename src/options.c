@@ -40,7 +40,7 @@ static const char help_text[] =
     "                     timestamp,used_mib,sys_used_mib,cpu_cores,cpu_pct\n"
     "  --until-exit       with --pid: stop once every given process has exited\n"
     "  --status           show the status line even when wrapping a command\n"
-    "  -q, --quiet        no status line, warnings only\n"
+    "  -q, --quiet        no status line and no summary at the end; warnings only\n"
     "  -h, --help         this help\n"
     "  --version          print the version\n"
     "\n"
