@@ -16,6 +16,12 @@ def vmrss_kb(pid):
             return int(line.split()[1])
 
 
+def cpu_ticks(pid):
+    st = open(f"/proc/{pid}/stat").read()
+    f = st[st.rindex(")") + 2:].split()
+    return int(f[11]) + int(f[12])
+
+
 def sys_used_mib():
     m = {}
     for line in open("/proc/meminfo"):
@@ -48,8 +54,13 @@ class Host(GwTest):
 
     def test_host_columns(self):
         time.sleep(0.3)
+        # What the busy loop really got, measured beside the run: on a loaded
+        # machine a busy loop gets less than a whole core.
+        hz = os.sysconf("SC_CLK_TCK")
+        t0, c0 = time.monotonic(), cpu_ticks(self.busy.pid)
         r = self.run_gw("--host", "--count", "4", "--interval", "0.5", "-o", "-",
                         fixture=self.rep, proc=None)
+        real_pct = 100.0 * (cpu_ticks(self.busy.pid) - c0) / hz / (time.monotonic() - t0)
         self.assertEqual(r.returncode, 0, r.stderr)
         used_now = sys_used_mib()
         header, rows = read_csv(r.stdout.decode())
@@ -60,8 +71,9 @@ class Host(GwTest):
             pid = int(row[2])
             cpu, cores, rss, sysu = float(row[7]), row[8], int(row[9]), int(row[10])
             if pid == self.busy.pid:
-                self.assertGreater(cpu, 60.0, row)  # near 100% of one core
-                self.assertLess(cpu, 130.0, row)
+                self.assertGreater(real_pct, 40.0)  # the loop did run
+                self.assertLess(abs(cpu - real_pct), 25.0, (row, real_pct))
+                self.assertLess(cpu, 105.0, row)  # one thread: at most one core
             else:
                 self.assertLess(cpu, 5.0, row)
             self.assertRegex(cores, r"^\d+(/\d+)*$")
@@ -93,7 +105,7 @@ class Host(GwTest):
         for row in rows:
             self.assertRegex(row[0], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
             self.assertEqual(row[1], "100")
-            self.assertGreater(float(row[4]), 60.0)
+            self.assertGreater(float(row[4]), 30.0)  # busy (a whole core when the machine is idle)
         # A process on no GPU: used_mib empty, the host fields still there.
         sleeper = subprocess.Popen(["sleep", "30"])
         try:
