@@ -159,7 +159,7 @@ static int panel(const struct plot *p, const struct plot_panel *pn, int cols, bo
     for (int i = 0; i < pn->ns; i++)
         if (!isnan(pn->s[i].peak) && pn->s[i].peak > hi)
             hi = pn->s[i].peak;
-    plot_nice_ticks(hi, 2, &step, &top);
+    plot_nice_ticks(hi, 4, &step, &top);
     for (int si = 0; si < pn->ns; si++) {
         plot_columns(p, &pn->s[si], p->tmin, p->tmax, w2, cb);
         int prev = -1;
