@@ -236,6 +236,8 @@ static void make_titles(const struct plot *p, const struct plot_args *a, const s
         snprintf(title, tsz, "%s", a->title);
     else
         snprintf(title, tsz, "%s: %s to %s (%s)", base_name(a->log), t0, t1, dur);
+    /* A title cut inside a UTF-8 character ends in '?'. */
+    plot_clean_text(title);
     if (p->median_dt > 0)
         plot_fmt_duration(p->median_dt, iv, sizeof iv);
     else

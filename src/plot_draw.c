@@ -48,8 +48,8 @@ static void fit(const char *s, int n, char *out, size_t outsz)
 {
     snprintf(out, outsz, "%s", s);
     if (n >= 3 && (int)strlen(out) > n) {
-        out[n] = '\0';
-        out[n - 1] = out[n - 2] = '.';
+        size_t k = plot_utf8_cut(out, (size_t)n - 2);
+        snprintf(out + k, outsz - k, "..");
     }
 }
 
@@ -204,6 +204,7 @@ static void draw_legend(const struct plot_panel *pn, const int *order, double x,
                     cut = i;
                     break;
                 }
+            cut = (int)plot_utf8_cut(s->name, (size_t)cut);
             snprintf(l1, sizeof l1, "%.*s", cut, s->name);
             fit(s->name + cut + (s->name[cut] == ' '), chars, l2, sizeof l2);
         }

@@ -438,6 +438,30 @@ class BadInput(PlotTest):
         self.assertTrue(any("3 malformed rows skipped" in (t.text or "")
                             for t in root.iter(SVG_NS + "text")))
 
+    def test_odd_bytes_in_commands(self):
+        # Non-UTF-8 bytes, a terminal escape and non-ASCII text in cmd: the
+        # SVG stays well-formed XML and the terminal gets no escape codes.
+        p = self.path("odd.csv")
+        with open(p, "wb") as f:
+            f.write(SAMPLER_HDR.encode() + b"\n")
+            for i in range(5):
+                ts = f"2025-01-10T14:00:{i:02d}".encode()
+                f.write(ts + b",0,7,python3 caf\xc3\xa9.py \xff\xfe \x1b[31mred,100,1,1\n")
+                f.write(ts + b",0,8,\xe8\xae\xad\xe7\xbb\x83 \x7f\x1b]0;x\x07,200,1,1\n")
+        out = self.path("odd.svg")
+        r = self.plot(p, "-o", out, "--per-process", "--show")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        names = {g.find(SVG_NS + "title").text.split(":")[0]
+                 for g in self.series_groups(self.svg(out))}
+        self.assertIn("7 python3 caf\u00e9.py ?? ?[31mred", names)
+        self.assertIn("8 \u8bad\u7ec3 ??]0;x?", names)
+        self.assertNotIn(b"\x1b", r.stdout)
+        self.assertNotIn(b"\x07", r.stdout)
+        r = self.plot(p, "-o", self.path("odd.png"), "--per-process")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(self.path("odd.png"), "rb") as f:
+            png_pixels(f.read())
+
     def test_all_rows_bad(self):
         p = self.path("b.csv")
         with open(p, "w") as f:
