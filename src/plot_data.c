@@ -205,6 +205,16 @@ static void double_width(struct plot *p)
             }
             s->lo = nlo;
             s->nb = nhi - nlo + 1;
+            /* Give back what halving freed: a log of thousands of short-lived
+             * PIDs would otherwise keep each one's early, finer buckets. */
+            if (s->cap > 16 && s->cap >= 4 * s->nb) {
+                int cap = s->nb * 2 > 8 ? s->nb * 2 : 8;
+                struct plot_bucket *nb = realloc(s->b, sizeof *nb * (size_t)cap);
+                if (nb) {
+                    s->b = nb;
+                    s->cap = cap;
+                }
+            }
         }
     }
     p->w *= 2;
@@ -461,7 +471,7 @@ static int flush_sample(struct plot *p)
         pn->ntouched = 0;
     }
     /* Total SM: the mean over the GPUs that had a process, each capped. */
-    if (!p->panel[PANEL_SM].missing && !p->o.per_gpu && !p->o.per_process &&
+    if (p->o.util && !p->panel[PANEL_SM].missing && !p->o.per_gpu && !p->o.per_process &&
         p->schema != LOG_COMPACT) {
         double sum = 0;
         int n = 0;
@@ -605,7 +615,7 @@ int plot_add_row(const struct log_row *row, void *ctx)
     else if (!compact && p->o.per_gpu)
         key = gk;
     rc = pend(p, &p->panel[PANEL_GPU_MEM], key, row, row->gpu_mem_mib);
-    if (!rc && !p->panel[PANEL_SM].missing && !isnan(row->sm_util_pct)) {
+    if (!rc && p->o.util && !p->panel[PANEL_SM].missing && !isnan(row->sm_util_pct)) {
         if (p->o.per_gpu || p->o.per_process) {
             rc = pend(p, &p->panel[PANEL_SM], key, row, row->sm_util_pct);
         } else {
@@ -613,7 +623,7 @@ int plot_add_row(const struct log_row *row, void *ctx)
             p->gpu_sm[g] = (isnan(p->gpu_sm[g]) ? 0 : p->gpu_sm[g]) + row->sm_util_pct;
         }
     }
-    if (!rc && !p->panel[PANEL_CPU].missing)
+    if (!rc && p->o.cpu && !p->panel[PANEL_CPU].missing)
         rc =
             pend(p, &p->panel[PANEL_CPU], !compact && p->o.per_process ? pk : 0, row, row->cpu_pct);
     /* System-wide: the same on every row of a sample. */
