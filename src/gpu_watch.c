@@ -13,6 +13,7 @@
 
 #include "gpu_watch/csv.h"
 #include "gpu_watch/options.h"
+#include "gpu_watch/plot.h"
 #include "gpu_watch/report.h"
 #include "gpu_watch/run_cmd.h"
 #include "gpu_watch/sampler.h"
@@ -262,6 +263,8 @@ static int run(struct run_state *st)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "plot") == 0)
+        return plot_main(argc - 1, argv + 1);
     struct gw_config cfg;
     char err[512];
     enum options_result r = options_parse(argc, argv, getenv("HOME"), &cfg, err, sizeof err);
