@@ -223,16 +223,21 @@ static void make_titles(const struct plot *p, const struct plot_args *a, const s
                         char *title, size_t tsz, char *sub, size_t ssz)
 {
     char t0[32], t1[32], dur[32], iv[32];
-    plot_fmt_time(p->tmin, "%Y-%m-%d %H:%M", t0, sizeof t0);
+    /* Seconds only matter in a log shorter than an hour. */
+    bool short_log = p->tmax - p->tmin < 3600;
+    plot_fmt_time(p->tmin, short_log ? "%Y-%m-%d %H:%M:%S" : "%Y-%m-%d %H:%M", t0, sizeof t0);
     char d0[16], d1[16];
     plot_fmt_time(p->tmin, "%Y-%m-%d", d0, sizeof d0);
     plot_fmt_time(p->tmax, "%Y-%m-%d", d1, sizeof d1);
-    plot_fmt_time(p->tmax, strcmp(d0, d1) == 0 ? "%H:%M" : "%Y-%m-%d %H:%M", t1, sizeof t1);
+    const char *f1 = strcmp(d0, d1) != 0 ? "%Y-%m-%d %H:%M" : short_log ? "%H:%M:%S" : "%H:%M";
+    plot_fmt_time(p->tmax, f1, t1, sizeof t1);
     plot_fmt_duration(p->tmax - p->tmin, dur, sizeof dur);
     if (a->title)
         snprintf(title, tsz, "%s", a->title);
     else
         snprintf(title, tsz, "%s: %s to %s (%s)", base_name(a->log), t0, t1, dur);
+    /* A title cut inside a UTF-8 character ends in '?'. */
+    plot_clean_text(title);
     if (p->median_dt > 0)
         plot_fmt_duration(p->median_dt, iv, sizeof iv);
     else

@@ -21,6 +21,58 @@ uint32_t plot_color(int i)
     return pal[((i % n) + n) % n];
 }
 
+void plot_clean_text(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    while (*p) {
+        unsigned c = *p;
+        if (c < 0x20 || c == 0x7f) {
+            *p++ = '?';
+            continue;
+        }
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+        /* Lead byte: sequence length and the first continuation's range
+         * (no overlong forms, no surrogates, nothing past U+10FFFF). */
+        int len = 0;
+        unsigned lo = 0x80, hi = 0xBF;
+        if (c >= 0xC2 && c <= 0xDF)
+            len = 2;
+        else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            lo = c == 0xE0 ? 0xA0 : 0x80;
+            hi = c == 0xED ? 0x9F : 0xBF;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            lo = c == 0xF0 ? 0x90 : 0x80;
+            hi = c == 0xF4 ? 0x8F : 0xBF;
+        }
+        bool ok = len > 0 && p[1] >= lo && p[1] <= hi;
+        for (int i = 2; ok && i < len; i++)
+            ok = p[i] >= 0x80 && p[i] <= 0xBF;
+        /* C1 controls, U+0080..U+009F, act on terminals like ESC does. */
+        if (ok && c == 0xC2 && p[1] <= 0x9F)
+            ok = false;
+        if (!ok) {
+            *p++ = '?';
+            continue;
+        }
+        p += len;
+    }
+}
+
+size_t plot_utf8_cut(const char *s, size_t n)
+{
+    size_t len = strlen(s);
+    if (len <= n)
+        return len;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    return n;
+}
+
 static void panel_setup(struct plot_panel *pn, enum plot_panel_kind k, const char *missing)
 {
     static const char *const labels[PANEL_NKINDS] = {
@@ -153,6 +205,16 @@ static void double_width(struct plot *p)
             }
             s->lo = nlo;
             s->nb = nhi - nlo + 1;
+            /* Give back what halving freed: a log of thousands of short-lived
+             * PIDs would otherwise keep each one's early, finer buckets. */
+            if (s->cap > 16 && s->cap >= 4 * s->nb) {
+                int cap = s->nb * 2 > 8 ? s->nb * 2 : 8;
+                struct plot_bucket *nb = realloc(s->b, sizeof *nb * (size_t)cap);
+                if (nb) {
+                    s->b = nb;
+                    s->cap = cap;
+                }
+            }
         }
     }
     p->w *= 2;
@@ -272,7 +334,8 @@ static void short_cmd(const char *cmd, char *out, size_t outsz)
     }
     out[o] = '\0';
     if (*p && o >= 3 && outsz > 4) {
-        out[o - 1] = out[o - 2] = out[o - 3] = '.';
+        o = plot_utf8_cut(out, o - 2);
+        snprintf(out + o, outsz - o, "..");
     }
 }
 
@@ -361,6 +424,7 @@ static struct plot_series *series_get(struct plot_panel *pn, long long key,
         snprintf(s->name, sizeof s->name, "mean of GPUs in use");
     else
         snprintf(s->name, sizeof s->name, "all processes");
+    plot_clean_text(s->name);
     pn->hidx[j] = pn->ns;
     pn->ns++;
     return s;
@@ -407,7 +471,7 @@ static int flush_sample(struct plot *p)
         pn->ntouched = 0;
     }
     /* Total SM: the mean over the GPUs that had a process, each capped. */
-    if (!p->panel[PANEL_SM].missing && !p->o.per_gpu && !p->o.per_process &&
+    if (p->o.util && !p->panel[PANEL_SM].missing && !p->o.per_gpu && !p->o.per_process &&
         p->schema != LOG_COMPACT) {
         double sum = 0;
         int n = 0;
@@ -551,7 +615,7 @@ int plot_add_row(const struct log_row *row, void *ctx)
     else if (!compact && p->o.per_gpu)
         key = gk;
     rc = pend(p, &p->panel[PANEL_GPU_MEM], key, row, row->gpu_mem_mib);
-    if (!rc && !p->panel[PANEL_SM].missing && !isnan(row->sm_util_pct)) {
+    if (!rc && p->o.util && !p->panel[PANEL_SM].missing && !isnan(row->sm_util_pct)) {
         if (p->o.per_gpu || p->o.per_process) {
             rc = pend(p, &p->panel[PANEL_SM], key, row, row->sm_util_pct);
         } else {
@@ -559,7 +623,7 @@ int plot_add_row(const struct log_row *row, void *ctx)
             p->gpu_sm[g] = (isnan(p->gpu_sm[g]) ? 0 : p->gpu_sm[g]) + row->sm_util_pct;
         }
     }
-    if (!rc && !p->panel[PANEL_CPU].missing)
+    if (!rc && p->o.cpu && !p->panel[PANEL_CPU].missing)
         rc =
             pend(p, &p->panel[PANEL_CPU], !compact && p->o.per_process ? pk : 0, row, row->cpu_pct);
     /* System-wide: the same on every row of a sample. */

@@ -48,8 +48,8 @@ static void fit(const char *s, int n, char *out, size_t outsz)
 {
     snprintf(out, outsz, "%s", s);
     if (n >= 3 && (int)strlen(out) > n) {
-        out[n] = '\0';
-        out[n - 1] = out[n - 2] = '.';
+        size_t k = plot_utf8_cut(out, (size_t)n - 2);
+        snprintf(out + k, outsz - k, "..");
     }
 }
 
@@ -172,30 +172,50 @@ static void draw_peak(const struct plot *p, const struct plot_panel *pn, int si,
     }
 }
 
+/* Legend entries: a swatch, the name on up to two lines, the peak. */
 static void draw_legend(const struct plot_panel *pn, const int *order, double x, double y, double w,
                         double h, const struct canvas_ops *ops, void *c)
 {
     int chars = (int)(w - 18) / CANVAS_CHAR_W;
-    int fits = (int)(h / 26);
-    if (fits < 1)
-        fits = 1;
+    if (chars < 4)
+        chars = 4;
+    double ly = y + 10;
     for (int k = 0; k < pn->ns; k++) {
-        int si = order[k];
-        double ly = y + 10 + k * 26;
-        if (k == fits - 1 && pn->ns > fits) {
+        const struct plot_series *s = &pn->s[order[k]];
+        int len = (int)strlen(s->name);
+        int lines = len > chars ? 2 : 1;
+        double need = 11.0 * (lines + 1) + 4;
+        /* Keep a line for "+N more" unless this is the last entry. */
+        double reserve = k + 1 < pn->ns ? 14 : 0;
+        if (ly + need - 10 + reserve > y + h) {
             char more[32];
             snprintf(more, sizeof more, "+%d more", pn->ns - k);
             ops->text(c, x, ly, more, C_MUTED, 1, 0);
             break;
         }
-        const struct plot_series *s = &pn->s[si];
-        char name[96], pv[32], pk[48];
-        fit(s->name, chars, name, sizeof name);
-        ops->rect(c, x, ly - 8, 10, 10, plot_color(si), CANVAS_NONE);
-        ops->text(c, x + 16, ly, name, C_TEXT, 1, 0);
+        char l1[96], l2[96], pv[32], pk[48];
+        if (lines == 1) {
+            snprintf(l1, sizeof l1, "%s", s->name);
+        } else {
+            /* Break at the last space that fits, else at the width. */
+            int cut = chars;
+            for (int i = chars; i > chars / 2; i--)
+                if (s->name[i] == ' ') {
+                    cut = i;
+                    break;
+                }
+            cut = (int)plot_utf8_cut(s->name, (size_t)cut);
+            snprintf(l1, sizeof l1, "%.*s", cut, s->name);
+            fit(s->name + cut + (s->name[cut] == ' '), chars, l2, sizeof l2);
+        }
+        ops->rect(c, x, ly - 8, 10, 10, plot_color(order[k]), CANVAS_NONE);
+        ops->text(c, x + 16, ly, l1, C_TEXT, 1, 0);
+        if (lines == 2)
+            ops->text(c, x + 16, ly + 11, l2, C_TEXT, 1, 0);
         plot_fmt_value(s->peak, pn->unit, pv, sizeof pv);
         snprintf(pk, sizeof pk, "peak %s", pv);
-        ops->text(c, x + 16, ly + 11, pk, C_MUTED, 1, 0);
+        ops->text(c, x + 16, ly + 11 * lines, pk, C_MUTED, 1, 0);
+        ly += need;
     }
 }
 
@@ -223,7 +243,7 @@ int plot_draw(const struct plot *p, const char *title, const char *sub, int w, i
     /* Time ticks, shared by every panel. */
     double ticks[64];
     const char *tfmt = "%H:%M";
-    int target = (int)(pw / 90);
+    int target = (int)(pw / 75);
     int nt = plot_time_ticks(p->tmin, p->tmax, target, ticks, 64, &tfmt);
 
     int ncols = (int)pw;
@@ -251,7 +271,11 @@ int plot_draw(const struct plot *p, const char *title, const char *sub, int w, i
             if (!isnan(pn->s[i].peak) && pn->s[i].peak > hi)
                 hi = pn->s[i].peak;
         /* Room above the highest peak for its label. */
-        plot_nice_ticks(hi * 1.08, (int)(ph / 36) < 2 ? 2 : (int)(ph / 36), &step, &top);
+        int yt = (int)(ph / 36) < 2 ? 2 : (int)(ph / 36);
+        plot_nice_ticks(hi * 1.08, yt, &step, &top);
+        /* A share of the GPU stops at 100 %: no axis past it. */
+        if (pn->kind == PANEL_SM && hi <= 100 && top > 100)
+            plot_nice_ticks(100, yt, &step, &top);
         a.ymax = top;
         bool empty = pn->missing || pn->ns == 0;
         if (!empty) {

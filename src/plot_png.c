@@ -119,12 +119,20 @@ static void png_rect(void *c, double x, double y, double w, double h, uint32_t f
 static void png_text(void *c, double x, double y, const char *s, uint32_t rgb, int size, int anchor)
 {
     struct raster *r = c;
-    int n = (int)strlen(s);
+    /* One glyph per character: UTF-8 continuation bytes take no room
+     * (the font has ASCII; anything else is drawn as '?'). */
+    int n = 0;
+    for (const char *q = s; *q; q++)
+        n += ((unsigned char)*q & 0xC0) != 0x80;
     double width = (double)n * FONT_ADV * size - size;
     int left = (int)lrint(anchor == 1 ? x - width / 2 : anchor == 2 ? x - width : x);
     int top = (int)lrint(y) - FONT_H * size;
-    for (int i = 0; i < n; i++) {
-        const unsigned char *g = font_glyph((unsigned char)s[i]);
+    int i = -1;
+    for (const char *q = s; *q; q++) {
+        if (((unsigned char)*q & 0xC0) == 0x80)
+            continue;
+        i++;
+        const unsigned char *g = font_glyph((unsigned char)*q);
         int gx = left + i * FONT_ADV * size;
         for (int row = 0; row < FONT_ROWS; row++)
             for (int col = 0; col < FONT_W; col++) {

@@ -127,7 +127,11 @@ static int panel(const struct plot *p, const struct plot_panel *pn, int cols, bo
         const struct plot_series *s = &pn->s[idx[k]];
         char pv[32], pt[32];
         plot_fmt_value(s->peak, pn->unit, pv, sizeof pv);
-        plot_fmt_time(s->peak_t, "%H:%M:%S", pt, sizeof pt);
+        /* The date too when the log spans days. */
+        char d0[16], d1[16];
+        plot_fmt_time(p->tmin, "%Y-%m-%d", d0, sizeof d0);
+        plot_fmt_time(p->tmax, "%Y-%m-%d", d1, sizeof d1);
+        plot_fmt_time(s->peak_t, strcmp(d0, d1) ? "%Y-%m-%d %H:%M:%S" : "%H:%M:%S", pt, sizeof pt);
         put_color(b, color, idx[k], &err);
         if (!err)
             err = buf_puts(b, "  \xe2\x96\xa0 "); /* U+25A0 black square */
@@ -159,7 +163,7 @@ static int panel(const struct plot *p, const struct plot_panel *pn, int cols, bo
     for (int i = 0; i < pn->ns; i++)
         if (!isnan(pn->s[i].peak) && pn->s[i].peak > hi)
             hi = pn->s[i].peak;
-    plot_nice_ticks(hi, 2, &step, &top);
+    plot_nice_ticks(hi, 4, &step, &top);
     for (int si = 0; si < pn->ns; si++) {
         plot_columns(p, &pn->s[si], p->tmin, p->tmax, w2, cb);
         int prev = -1;

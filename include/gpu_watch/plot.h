@@ -152,6 +152,14 @@ void plot_fmt_duration(double secs, char *out, size_t outsz);
 /* A value with its unit for labels: "3590 MiB", "12.5 %", "1.2e+06 MiB". */
 void plot_fmt_value(double v, const char *unit, char *out, size_t outsz);
 
+/* Make text from a log safe for every renderer, in place: control
+ * characters (C0, DEL, C1) and bytes that are not valid UTF-8 become '?'. */
+void plot_clean_text(char *s);
+
+/* Bytes of s to keep to cut it at most n bytes without splitting a UTF-8
+ * character. */
+size_t plot_utf8_cut(const char *s, size_t n);
+
 /* A colour-blind-safe palette (Okabe & Ito), 0xRRGGBB. */
 uint32_t plot_color(int i);
 
