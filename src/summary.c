@@ -46,6 +46,8 @@ struct summary {
     double sample_ts;
     double total_cur, total_peak, total_peak_ts;
     unsigned long rows;
+    unsigned long untracked; /* rows of processes past SUMMARY_MAX_PROCS */
+    struct proc_acc other;   /* stands for them: counted in the totals only */
     bool host;
     double interval; /* set, or NAN */
     /* summary_add_log: the last row's key, to see a new sample start. */
@@ -74,6 +76,7 @@ void summary_free(struct summary *s)
     for (size_t i = 0; i < s->nprocs; i++)
         free(s->procs[i].cmd);
     free(s->procs);
+    free(s->other.cmd);
     free(s->slots);
     free(s->gpus);
     free(s->times);
@@ -184,6 +187,10 @@ static struct proc_acc *find_proc(struct summary *s, const struct summary_row *r
             a->cmd = c;
         }
         return a;
+    }
+    if (s->nprocs >= SUMMARY_MAX_PROCS) {
+        s->untracked++;
+        return &s->other;
     }
     if (grow((void **)&s->procs, &s->cap_procs, s->nprocs + 1, sizeof *s->procs) < 0)
         return NULL;
@@ -382,6 +389,7 @@ int summary_result(struct summary *s, struct summary_result *out)
     out->total_peak_ts = s->total_peak_ts;
     out->samples = s->sample;
     out->rows = s->rows;
+    out->untracked_rows = s->untracked;
     out->host = s->host;
     out->first_ts = out->last_ts = NAN;
     out->interval = s->interval;

@@ -173,6 +173,10 @@ static int caveat(struct gw_buf *b, const struct summary_result *r)
 
 static int gaps_note(struct gw_buf *b, const struct summary_result *r)
 {
+    if (r->untracked_rows &&
+        buf_printf(b, " %lu rows of processes beyond the first %d are in the totals only.",
+                   r->untracked_rows, SUMMARY_MAX_PROCS) < 0)
+        return -ENOMEM;
     if (!r->gaps)
         return 0;
     char d[32];

@@ -247,6 +247,27 @@ static void test_samples_with_host_figures(void **state)
     assert_near(r.procs[1].rss_peak_mib, 700);
 }
 
+static void test_process_cap(void **state)
+{
+    /* Past SUMMARY_MAX_PROCS processes, rows still count in the totals. */
+    struct summary *s = *state = summary_new();
+    assert_int_equal(summary_sample(s, T0), 0);
+    for (long pid = 1; pid <= SUMMARY_MAX_PROCS + 2; pid++) {
+        struct summary_row r = {T0, 0, pid, "p", 1, NAN, NAN, NAN};
+        assert_int_equal(summary_add(s, &r), 0);
+    }
+    struct summary_result r;
+    assert_int_equal(summary_result(s, &r), 0);
+    assert_int_equal(r.nprocs, SUMMARY_MAX_PROCS);
+    assert_int_equal(r.untracked_rows, 2);
+    assert_near(r.total_peak_mib, SUMMARY_MAX_PROCS + 2);
+    struct gw_buf b = {0};
+    struct summary_fmt_opts o = {.utc = true};
+    assert_int_equal(summary_format(&r, SUMMARY_JSON, &o, &b), 0);
+    assert_non_null(strstr(b.p, "2 rows of processes beyond the first 10000 are in the totals"));
+    buf_free(&b);
+}
+
 static void test_empty(void **state)
 {
     struct summary *s = *state = summary_new();
@@ -372,6 +393,7 @@ int main(void)
         cmocka_unit_test_teardown(test_two_samples_in_one_second, teardown),
         cmocka_unit_test_teardown(test_samples_from_the_sampler, teardown),
         cmocka_unit_test_teardown(test_samples_with_host_figures, teardown),
+        cmocka_unit_test_teardown(test_process_cap, teardown),
         cmocka_unit_test_teardown(test_empty, teardown),
         cmocka_unit_test_teardown(test_text, teardown),
         cmocka_unit_test_teardown(test_csv, teardown),

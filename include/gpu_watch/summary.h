@@ -50,6 +50,10 @@ struct summary_gpu {
     double peak_ts;
 };
 
+/* Processes listed at most: a machine-wide run of weeks must not grow
+ * without bound. Rows of further processes count in the GPU totals only. */
+#define SUMMARY_MAX_PROCS 10000
+
 struct summary_result {
     const struct summary_proc *procs; /* sorted by peak memory, highest first */
     size_t nprocs;
@@ -59,11 +63,12 @@ struct summary_result {
     double total_peak_ts;
     unsigned long samples; /* samples with at least one row, or taken */
     unsigned long rows;
-    double first_ts, last_ts; /* the span; NAN when there were no samples */
-    double interval;          /* seconds: as set, or the median gap; NAN unknown */
-    unsigned long gaps;       /* pauses longer than 3 intervals */
-    double gap_s;             /* their total length, s */
-    bool host;                /* CPU/RSS values were seen */
+    unsigned long untracked_rows; /* rows of processes past SUMMARY_MAX_PROCS */
+    double first_ts, last_ts;     /* the span; NAN when there were no samples */
+    double interval;              /* seconds: as set, or the median gap; NAN unknown */
+    unsigned long gaps;           /* pauses longer than 3 intervals */
+    double gap_s;                 /* their total length, s */
+    bool host;                    /* CPU/RSS values were seen */
 };
 
 struct summary;
