@@ -259,6 +259,27 @@ class Interrupt(WrapBase):
         self.assertEqual(self.count(), 1)
 
 
+class Inherit(WrapBase):
+    def test_only_stdio_is_inherited(self):
+        # The log, pipes and /proc handles are close-on-exec: the command
+        # sees the same descriptors as when started directly.
+        prog = "import os; print(sorted(os.listdir('/proc/self/fd')))"
+        direct = subprocess.run(["python3", "-c", prog], capture_output=True, text=True)
+        r = subprocess.run([self.bin(), "-o", "out.csv", "--", "python3", "-c", prog],
+                           env=self.env(self.fx, None), cwd=self.tmp, capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, direct.stdout)
+
+    def test_environment_and_arguments_as_given(self):
+        r = subprocess.run([self.bin(), "-o", "out.csv", "--", "sh", "-c",
+                            'printf "%s|" "$@" "$GW_E2E_VAR"', "sh", "a b", "", "*", "-o"],
+                           env=dict(self.env(self.fx, None), GW_E2E_VAR="v"), cwd=self.tmp,
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "a b||*|-o|v|")
+
+
 class WrapErrors(WrapBase):
     def test_not_found_127(self):
         for cmd in ("no-such-command-gw", "/nonexistent/dir/cmd"):
