@@ -215,16 +215,25 @@ static int wrap_follow(struct run_state *st)
     return rc == -ENOMEM ? rc : 0;
 }
 
+/* The width of the terminal on stderr, else $COLUMNS, else 0 (the default). */
+static int stderr_columns(void)
+{
+    struct winsize ws;
+    if (isatty(STDERR_FILENO) && ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    const char *c = getenv("COLUMNS");
+    long n = c ? strtol(c, NULL, 10) : 0;
+    return n > 0 && n <= 1000 ? (int)n : 0;
+}
+
 /* The summary of the run on stderr, after the command (if any) has ended. */
 static void print_summary(struct run_state *st)
 {
     struct summary_result res;
     struct gw_buf b = {0};
-    struct winsize ws;
     struct summary_fmt_opts fo = {
         .utc = st->cfg->utc,
-        .width = isatty(STDERR_FILENO) && ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 ? ws.ws_col
-                                                                                    : 0, /* 120 */
+        .width = stderr_columns(),
         .title = st->out.is_stdout ? "this run" : st->out.path,
     };
     summary_set_interval(st->sum, st->cfg->interval);
