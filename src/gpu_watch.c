@@ -334,6 +334,8 @@ static int start_targets(struct run_state *st, const char *proc_root)
 {
     const struct gw_config *cfg = st->cfg;
     if (cfg->command) {
+        /* Before the fork: a Ctrl+C from now on is the command's. */
+        wrap_install_signals();
         int rc = wrap_spawn(cfg->command, proc_root, &st->wrap);
         if (rc == -ENOMEM || rc == -EAGAIN || rc == -EMFILE || rc == -ENFILE) {
             fprintf(stderr, "gpu_watch: cannot start %s: %s\n", cfg->command[0], strerror(-rc));
@@ -343,7 +345,6 @@ static int start_targets(struct run_state *st, const char *proc_root)
             fprintf(stderr, "gpu_watch: %s: %s\n", cfg->command[0], strerror(-rc));
             return wrap_exec_status(-rc);
         }
-        wrap_install_signals();
     } else if (cfg->until_exit) {
         size_t running = 0;
         if (wrap_pids(cfg->pids, cfg->npids, proc_root, &st->wrap, &running) < 0) {

@@ -189,6 +189,7 @@ static int rebuild_pids(struct proctree *t)
     t->pids = p;
     for (size_t i = 0; i < t->n; i++)
         p[i] = t->v[i].pid;
+    t->npids = t->n;
     return 0;
 }
 

@@ -183,12 +183,9 @@ int wrap_spawn(char *const argv[], const char *proc_root, struct wrap **out)
     w->child = pid;
     struct proc_stat st;
     uint64_t start = proctree_read_stat(proc_root, pid, &st) == 0 ? st.start : 0;
-    int rc = proctree_add(&w->tree, pid, start);
-    if (rc < 0) {
-        /* Out of memory with the command already running: it is still
-         * ours to wait for, so keep going without a tree. */
-        (void)rc;
-    }
+    /* Out of memory here leaves the tree empty; the command is running and
+     * still ours to wait for, so go on (the next refresh tries again). */
+    (void)proctree_add(&w->tree, pid, start);
     *out = w;
     return 0;
 }
@@ -326,9 +323,11 @@ int wrap_refresh(struct wrap *w, const long **pids, size_t *n)
     *n = 0;
     if (!w->child)
         return 0;
+    static const long none[1];
     int rc = update_tree(w);
-    *pids = w->tree.pids;
-    *n = w->tree.n;
+    /* Never NULL here: an empty tree keeps every row out, it is no "all". */
+    *pids = w->tree.pids ? w->tree.pids : none;
+    *n = w->tree.pids ? w->tree.npids : 0;
     return rc;
 }
 

@@ -38,7 +38,8 @@ struct proctree {
     struct proc_member *v;
     size_t n;
     size_t cap;
-    long *pids; /* the member PIDs, sorted, for the sampler's filter */
+    long *pids;   /* the member PIDs, sorted, for the sampler's filter */
+    size_t npids; /* entries in pids (n, unless the last update ran out of memory) */
 };
 
 /* Members that have not been seen for this many updates are forgotten: a
