@@ -130,6 +130,20 @@ class Wrap(WrapBase):
         self.assertEqual(mem[pids[0]], "100")
         self.assertEqual(mem[pids[2]], "400")
 
+    def test_host_columns_and_summary(self):
+        p, pids, top, stranger, out, err = self.run_tree(0, "--host")
+        self.assertEqual(p.returncode, 0, err)
+        header, rows = read_csv(self.path("out.csv"))
+        self.assertEqual(header[-4:], ["cpu_pct", "cpu_cores", "rss_mib", "sys_used_mib"])
+        self.assertTrue(set(pids) <= {int(r[2]) for r in rows})
+        # The summary on stderr, after the job: with the host columns, and
+        # the peak of the grandchild's 400 MiB.
+        self.assertIn("PEAK RSS", err)
+        self.assertIn("CPU MEAN", err)
+        line = next(l for l in err.splitlines() if l.strip().startswith(str(pids[2]) + " "))
+        self.assertIn(" 400 MiB ", line)
+        self.assertEqual(err.count("Peaks between samples are not seen"), 1)
+
     def test_exit_status_3(self):
         p, *_ , err = self.run_tree(3)
         self.assertEqual(p.returncode, 3, err)
