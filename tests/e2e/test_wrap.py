@@ -197,6 +197,34 @@ class Wrap(WrapBase):
         calls = [c for c in self.calls() if c[0] == "apps"]
         self.assertEqual(len(calls), 1)
 
+    def test_first_sample_when_a_gpu_is_opened(self):
+        # A /proc tree of our own (GPU_WATCH_PROC_ROOT) where the command's
+        # PID holds /dev/nvidia0 open: with a 30 s interval, the first
+        # sample must still come at once, not after 30 s or at the exit.
+        proc = self.path("proc")
+        os.mkdir(proc)
+        e = self.env(self.fx, proc)
+        p = subprocess.Popen([self.bin(), "-o", "out.csv", "--interval", "30", "--", "sh", "-c",
+                              'echo $$ > pid.tmp; mv pid.tmp pid; while [ ! -e go ]; do sleep 0.05; done'],
+                             env=e, cwd=self.tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.addCleanup(self.reap, p)
+        pid = self.pidfile("pid")
+        self.list_pids([pid])
+        d = os.path.join(proc, str(pid))
+        os.makedirs(os.path.join(d, "fd"))
+        with open(os.path.join(d, "stat"), "w") as f:
+            f.write(f"{pid} (sh) S 1 {pid} {pid} 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 777 0 0\n")
+        self.assertEqual(self.calls(), [])
+        os.symlink("/dev/nvidia0", os.path.join(d, "fd", "3"))
+        self.assertTrue(wait_for(lambda: pid in self.csv_pids(), timeout=5),
+                        "no sample after the command opened a GPU")
+        self.assertIsNone(p.poll())
+        open(self.path("go"), "w").close()
+        out, err = p.communicate(timeout=20)
+        self.assertEqual(p.returncode, 0, err)
+        # The early sample and the last one.
+        self.assertEqual(len([c for c in self.calls() if c[0] == "apps"]), 2, self.calls())
+
     def test_default_interval_is_one_second(self):
         r = subprocess.run([self.bin(), "--help"], capture_output=True, text=True)
         self.assertIn("1 when wrapping", r.stdout.replace("\n                     ", " "))
