@@ -333,7 +333,9 @@ int logread_parse_row(const struct log_header *h, char *line, size_t len, struct
     row->cmd = "";
     row->cmd_len = 0;
     row->gpu_mem_mib = row->sm_util_pct = row->mem_util_pct = NAN;
-    row->cpu_pct = row->cpu_cores = row->rss_mib = row->sys_used_mib = NAN;
+    row->cpu_pct = row->rss_mib = row->sys_used_mib = NAN;
+    row->cpu_cores = "";
+    row->cpu_cores_len = 0;
     for (int i = 0; i < n; i++) {
         double v = NAN;
         switch ((enum log_col)h->col[i]) {
@@ -344,6 +346,10 @@ int logread_parse_row(const struct log_header *h, char *line, size_t len, struct
         case LOG_COL_CMD:
             row->cmd = f[i];
             row->cmd_len = fl[i];
+            continue;
+        case LOG_COL_CPU_CORES: /* a list of CPU numbers, "8/9/11": text */
+            row->cpu_cores = f[i];
+            row->cpu_cores_len = fl[i];
             continue;
         default:
             break;
@@ -372,9 +378,6 @@ int logread_parse_row(const struct log_header *h, char *line, size_t len, struct
             break;
         case LOG_COL_CPU_PCT:
             row->cpu_pct = v;
-            break;
-        case LOG_COL_CPU_CORES:
-            row->cpu_cores = v;
             break;
         case LOG_COL_RSS_MIB:
             row->rss_mib = v;

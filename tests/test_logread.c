@@ -21,6 +21,7 @@ struct seen {
     int n;
     struct log_row r[MAXROWS];
     char cmd[MAXROWS][160];
+    char cores[MAXROWS][64];
     enum log_schema schema; /* from the rows' hdr, read during the callback */
 };
 
@@ -32,6 +33,8 @@ static int collect(const struct log_row *row, void *ctx)
         s->r[s->n] = *row;
         snprintf(s->cmd[s->n], sizeof s->cmd[0], "%s", row->cmd);
         s->r[s->n].cmd = s->cmd[s->n];
+        snprintf(s->cores[s->n], sizeof s->cores[0], "%s", row->cpu_cores);
+        s->r[s->n].cpu_cores = s->cores[s->n];
     }
     s->n++;
     return 0;
@@ -103,7 +106,7 @@ static void test_host_schema_crlf(void **state)
     assert_int_equal(s->r[0].tz, LOG_TZ_UTC);
     assert_true(s->r[0].ts == T0);
     assert_true(s->r[0].cpu_pct == 250.5);
-    assert_true(s->r[0].cpu_cores == 2.5);
+    assert_string_equal(s->r[0].cpu_cores, "8/9/11");
     assert_true(s->r[0].rss_mib == 812);
     assert_true(s->r[0].sys_used_mib == 30211);
     assert_string_equal(s->r[0].cmd, "python3 train.py");
@@ -130,7 +133,8 @@ static void test_compact_schema_offsets(void **state)
     assert_int_equal(s->r[0].tz, LOG_TZ_OFFSET);
     assert_true(s->r[0].gpu_mem_mib == 1642);
     assert_true(s->r[0].sys_used_mib == 30211);
-    assert_true(s->r[1].cpu_cores == 2.4);
+    assert_string_equal(s->r[1].cpu_cores, "3");
+    assert_string_equal(s->r[2].cpu_cores, "");
     assert_true(s->r[1].cpu_pct == 240);
     assert_int_equal(s->r[0].pid, -1);
     assert_int_equal(s->r[0].gpu, -1);

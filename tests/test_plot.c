@@ -55,7 +55,7 @@ static struct log_row row(const struct log_header *h, double t, int gpu, long pi
                         .sm_util_pct = sm,
                         .mem_util_pct = NAN,
                         .cpu_pct = NAN,
-                        .cpu_cores = NAN,
+                        .cpu_cores = "",
                         .rss_mib = NAN,
                         .sys_used_mib = NAN,
                         .hdr = h};

@@ -81,7 +81,9 @@ struct log_row {
     double sm_util_pct;           /* % of the GPU's SMs */
     double mem_util_pct;          /* % memory controller */
     double cpu_pct;               /* % of one core, as ps/top: 250 = 2.5 cores */
-    double cpu_cores;             /* cores */
+    const char *cpu_cores;        /* the CPUs its threads ran on, "8/9/11" as written; "" unknown.
+                                     Valid only during the callback, like cmd. */
+    size_t cpu_cores_len;
     double rss_mib;               /* MiB */
     double sys_used_mib;          /* MiB of host memory in use */
     unsigned long line;           /* line number of the record's first line, 1-based */

@@ -87,6 +87,22 @@ class Host(GwTest):
         for i in range(0, len(rows), 2):  # two rows a sample
             self.assertEqual(rows[i][10], rows[i + 1][10])
 
+    def test_real_host_log_plots_and_summarises(self):
+        # Regression: cpu_cores ("0/1") was read as a number by plot and
+        # summary, which then called every --host row malformed (seen on the
+        # H100 with a real log).
+        p = self.path("host.csv")
+        r = self.run_gw("--host", "--count", "3", "--interval", "0.2", "-q", "-o", p,
+                        fixture=self.rep, proc=None)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(all("/" in row[8] or row[8].isdigit() for row in read_csv(p)[1]))
+        r = self.run_gw("plot", p, "-o", self.path("h.svg"), "--cpu")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stderr, b"")
+        r = self.run_gw("summary", p, "--format", "csv")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(str(self.busy.pid), r.stdout.decode())
+
     def test_sys_used_matches_meminfo(self):
         # Read by the test right before and after a one-sample run: other
         # processes allocate meanwhile, so the figure must lie in that range,
