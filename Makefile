@@ -71,6 +71,15 @@ $(B)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay_main.c $(B)/libgw.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(GW_LDLIBS) $(LDLIBS)
 
+$(B)/bench/bench_sample: bench/bench_sample.c $(B)/libgw.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(GW_LDLIBS) $(LDLIBS)
+
+# Performance figures: medians, spread and ratios measured in one run; the
+# table is printed and written to bench/results.txt.
+bench: gpu_watch $(HELPERS) $(B)/bench/bench_sample
+	@python3 bench/run_bench.py
+
 test check: $(B)/gpu_watch $(TEST_BIN) $(HELPERS) $(REPLAY_BIN) gpu_watch
 	@GW_BUILD=$(B) tests/run_tests.sh
 

@@ -7,16 +7,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "gpu_watch/csv.h"
 #include "gpu_watch/options.h"
+#include "gpu_watch/plot.h"
 #include "gpu_watch/report.h"
 #include "gpu_watch/run_cmd.h"
 #include "gpu_watch/sampler.h"
+#include "gpu_watch/summary.h"
 #include "gpu_watch/version.h"
+#include "gpu_watch/wrap.h"
 
 #define EXIT_USAGE 2
 /* fdatasync the log at most this often (s): rows are out of the process
@@ -135,6 +139,8 @@ struct run_state {
     unsigned long samples;
     unsigned long rows_written;
     double last_sync;
+    struct wrap *wrap; /* the command, or the --pid list of --until-exit; NULL otherwise */
+    struct summary *sum; /* the end-of-run summary; NULL with --quiet */
 };
 
 static void report_sample(const struct sample *smp, double now)
@@ -210,16 +216,67 @@ static void draw_status(struct run_state *st, time_t wall)
     report_status_line(true);
 }
 
+/* Before a sample of a watched command: update its process tree and limit
+ * the sample to it. 0 or -ENOMEM. */
+static int wrap_follow(struct run_state *st)
+{
+    const long *allow = NULL;
+    size_t nallow = 0;
+    int rc = wrap_refresh(st->wrap, &allow, &nallow);
+    if (allow)
+        sampler_set_allow(st->sampler, allow, nallow);
+    return rc == -ENOMEM ? rc : 0;
+}
+
+/* The width of the terminal on stderr, else $COLUMNS, else 0 (the default). */
+static int stderr_columns(void)
+{
+    struct winsize ws;
+    if (isatty(STDERR_FILENO) && ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    const char *c = getenv("COLUMNS");
+    long n = c ? strtol(c, NULL, 10) : 0;
+    return n > 0 && n <= 1000 ? (int)n : 0;
+}
+
+/* The summary of the run on stderr, after the command (if any) has ended. */
+static void print_summary(struct run_state *st)
+{
+    struct summary_result res;
+    struct gw_buf b = {0};
+    struct summary_fmt_opts fo = {
+        .utc = st->cfg->utc,
+        .width = stderr_columns(),
+        .title = st->out.is_stdout ? "this run" : st->out.path,
+    };
+    summary_set_interval(st->sum, st->cfg->interval);
+    if (summary_result(st->sum, &res) == 0 &&
+        summary_format(&res, SUMMARY_TEXT, &fo, &b) == 0 && b.len)
+        fwrite(b.p, 1, b.len, stderr);
+    buf_free(&b);
+}
+
 static int run(struct run_state *st)
 {
     const struct gw_config *cfg = st->cfg;
     double t0 = mono_now();
-    unsigned long k = 0;
+    /* A command is not on a GPU yet when it starts: the first sample comes
+     * after one interval, or as soon as it opens a GPU (WRAP_ON_GPU). */
+    unsigned long k = cfg->command ? 1 : 0;
     unsigned long overruns = 0;
     int rc = 0;
     for (;;) {
         double slot = t0 + (double)k * cfg->interval;
-        sleep_until(slot);
+        enum wrap_wake wake = WRAP_SLOT;
+        if (st->wrap) {
+            wake = wrap_sleep_until(st->wrap, slot, &stop_flag, &hup_flag);
+            if (wake == WRAP_ON_GPU || wake == WRAP_EXITED) {
+                t0 = slot = mono_now(); /* sample now; the schedule starts here */
+                k = 0;
+            }
+        } else {
+            sleep_until(slot);
+        }
         if (stop_flag)
             break;
         if (hup_flag) {
@@ -232,6 +289,10 @@ static int run(struct run_state *st)
                 continue; /* woken early: wait for the slot again */
         }
         time_t wall = time(NULL);
+        if (st->wrap && wrap_follow(st) < 0) {
+            fprintf(stderr, "gpu_watch: out of memory\n");
+            return 1;
+        }
         if (sampler_run(st->sampler, &st->smp, &stop_flag) < 0) {
             fprintf(stderr, "gpu_watch: out of memory\n");
             return 1;
@@ -249,11 +310,18 @@ static int run(struct run_state *st)
             rc = w > 0 ? w : 0;
             break;
         }
+        if (st->sum && summary_add_sample(st->sum, (double)wall, &st->smp, st->cfg->host) < 0) {
+            report_warn("out of memory: no summary at the end of this run");
+            summary_free(st->sum);
+            st->sum = NULL;
+        }
         if (st->status_line)
             draw_status(st, wall);
         report_summary(now, false);
         if (cfg->count && st->samples >= (unsigned long)cfg->count)
             break;
+        if (wake == WRAP_EXITED)
+            break; /* that was the last sample */
         /* Next slot; a sample that overran skips to the slot after now. */
         k++;
         now = mono_now();
@@ -273,8 +341,43 @@ static int run(struct run_state *st)
     return rc;
 }
 
+/* Start the command of `gpu_watch -- COMMAND`, or follow the --pid list of
+ * --until-exit. Returns -1 to go on, or the status to exit with. */
+static int start_targets(struct run_state *st, const char *proc_root)
+{
+    const struct gw_config *cfg = st->cfg;
+    if (cfg->command) {
+        /* Before the fork: a Ctrl+C from now on is the command's. */
+        wrap_install_signals();
+        int rc = wrap_spawn(cfg->command, proc_root, &st->wrap);
+        if (rc == -ENOMEM || rc == -EAGAIN || rc == -EMFILE || rc == -ENFILE) {
+            fprintf(stderr, "gpu_watch: cannot start %s: %s\n", cfg->command[0], strerror(-rc));
+            return 1;
+        }
+        if (rc < 0) {
+            fprintf(stderr, "gpu_watch: %s: %s\n", cfg->command[0], strerror(-rc));
+            return wrap_exec_status(-rc);
+        }
+    } else if (cfg->until_exit) {
+        size_t running = 0;
+        if (wrap_pids(cfg->pids, cfg->npids, proc_root, &st->wrap, &running) < 0) {
+            fprintf(stderr, "gpu_watch: out of memory\n");
+            return 1;
+        }
+        if (running == 0) {
+            fprintf(stderr, "gpu_watch: --until-exit: none of the --pid processes is running\n");
+            return 0;
+        }
+    }
+    return -1;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "plot") == 0)
+        return plot_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "summary") == 0)
+        return summary_main(argc - 1, argv + 1);
     struct gw_config cfg;
     char err[512];
     enum options_result r = options_parse(argc, argv, getenv("HOME"), &cfg, err, sizeof err);
@@ -294,11 +397,6 @@ int main(int argc, char **argv)
     case OPTIONS_OK:
         break;
     }
-    if (cfg.command || cfg.until_exit) {
-        fprintf(stderr, "gpu_watch: this build does not support that mode yet\n");
-        options_free(&cfg);
-        return EXIT_USAGE;
-    }
     const char *smi = "nvidia-smi";
     if (!in_path(smi)) {
         fprintf(stderr, "ERROR: nvidia-smi not found in PATH.\n");
@@ -306,6 +404,14 @@ int main(int argc, char **argv)
         return 1;
     }
     const char *proc_root = getenv("GPU_WATCH_PROC_ROOT"); /* for tests: a fixture tree */
+    int rc = cfg.command ? wrap_find(cfg.command[0], getenv("PATH")) : 0;
+    if (rc < 0) {
+        /* Before the log is created: a mistyped command leaves nothing behind. */
+        fprintf(stderr, "gpu_watch: %s: %s\n", cfg.command[0],
+                rc == -ENOENT ? "command not found" : "permission denied (not executable)");
+        options_free(&cfg);
+        return wrap_exec_status(-rc);
+    }
     struct sampler_opts so = {
         .smi = smi,
         .ps = "ps",
@@ -323,7 +429,7 @@ int main(int argc, char **argv)
     install_signals(); /* before the header is written: SIGPIPE, SIGXFSZ */
     enum csv_open_mode mode = cfg.append ? CSV_APPEND : cfg.force ? CSV_FORCE : CSV_NEW;
     const char *header = cfg.compact ? CSV_HEADER_COMPACT : cfg.host ? CSV_HEADER_HOST : CSV_HEADER;
-    int rc = csv_open(&st.out, cfg.output, header, mode);
+    rc = csv_open(&st.out, cfg.output, header, mode);
     if (rc == -EEXIST) {
         fprintf(stderr,
                 "gpu_watch: %s already exists and is not empty; use --append to add to it or "
@@ -356,13 +462,28 @@ int main(int argc, char **argv)
     if (fallback)
         report_warn("--match '%s' is not a valid extended regex; matching it as a plain substring",
                     cfg.match);
-    st.status_line = !cfg.quiet && isatty(STDERR_FILENO);
+    if ((rc = start_targets(&st, so.proc_root)) >= 0) {
+        wrap_free(st.wrap);
+        csv_close(&st.out);
+        sampler_free(st.sampler);
+        options_free(&cfg);
+        return rc;
+    }
+    st.status_line = !cfg.quiet && isatty(STDERR_FILENO) && (!cfg.command || cfg.status);
+    st.sum = cfg.quiet ? NULL : summary_new();
     st.last_sync = mono_now();
     rc = run(&st);
+    if (st.wrap) {
+        wrap_wait(st.wrap); /* the run stopped early (--count, a write error) */
+        if (cfg.command && (rc == 0 || wrap_status(st.wrap) != 0))
+            rc = wrap_status(st.wrap);
+    }
     if (st.status_line && st.samples)
         fputc('\n', stderr);
     report_status_line(false);
     report_summary(mono_now(), true);
+    if (st.sum && st.samples)
+        print_summary(&st);
     if (csv_sync(&st.out) < 0 && rc == 0 && st.out.regular) {
         fprintf(stderr, "gpu_watch: cannot write to %s: %s\n", cfg.output, strerror(errno));
         rc = 1;
@@ -372,6 +493,8 @@ int main(int argc, char **argv)
         rc = 1;
     }
     run_cmd_drain(200);
+    wrap_free(st.wrap);
+    summary_free(st.sum);
     sampler_free(st.sampler);
     sample_free(&st.smp);
     buf_free(&st.rows);

@@ -40,7 +40,7 @@ static const char help_text[] =
     "                     timestamp,used_mib,sys_used_mib,cpu_cores,cpu_pct\n"
     "  --until-exit       with --pid: stop once every given process has exited\n"
     "  --status           show the status line even when wrapping a command\n"
-    "  -q, --quiet        no status line, warnings only\n"
+    "  -q, --quiet        no status line and no summary at the end; warnings only\n"
     "  -h, --help         this help\n"
     "  --version          print the version\n"
     "\n"
@@ -50,9 +50,10 @@ static const char help_text[] =
     "  gpu_watch --count 1 --append -o /var/log/gpu.csv      (from cron)\n"
     "  gpu_watch -o run.csv -- python3 train.py --epochs 3   (watch a command)\n"
     "\n"
-    "Exit status: 0 when stopped by Ctrl+C, SIGTERM or --count; 1 on a runtime\n"
-    "error (output not writable, nvidia-smi not found); 2 on bad usage; with a\n"
-    "command, the command's own status.\n";
+    "Exit status: 0 when stopped by Ctrl+C, SIGTERM, --count or --until-exit; 1 on\n"
+    "a runtime error (output not writable, nvidia-smi not found); 2 on bad usage;\n"
+    "with a command, the command's own status (128+N if signal N killed it), 127\n"
+    "if it was not found, 126 if it could not be run. See man gpu_watch.\n";
 
 const char *options_help(void)
 {

@@ -49,6 +49,9 @@ struct sampler {
     const char *apps_argv[5];
     struct cmd_call ps_call;
 
+    const long *allow; /* sampler_set_allow: sorted PIDs, or NULL for no limit */
+    size_t nallow;
+
     struct smi_app_list apps;
     struct pmon_list pmon;
     struct pmon_list pmon_all;
@@ -132,6 +135,23 @@ void sampler_free(struct sampler *s)
 size_t sampler_gpu_count(const struct sampler *s)
 {
     return s->gpus_ok ? s->gpus.n : 0;
+}
+
+void sampler_set_allow(struct sampler *s, const long *pids, size_t n)
+{
+    s->allow = pids;
+    s->nallow = n;
+}
+
+static int cmp_long(const void *a, const void *b)
+{
+    const long *x = a, *y = b;
+    return (*x > *y) - (*x < *y);
+}
+
+static bool pid_allowed(const struct sampler *s, long pid)
+{
+    return !s->allow || bsearch(&pid, s->allow, s->nallow, sizeof *s->allow, cmp_long);
 }
 
 void sample_free(struct sample *smp)
@@ -611,7 +631,7 @@ int sampler_run(struct sampler *s, struct sample *out, const volatile sig_atomic
         }
     }
     /* Join: rows grouped by PID, the PID table points at each group. */
-    if (out->n > 1) /* qsort(NULL, 0, ...) is undefined: rows is NULL until a first row */
+    if (out->n > 1) /* rows is NULL before the first row: qsort(NULL) is UB */
         qsort(out->rows, out->n, sizeof *out->rows, cmp_pid_gpu);
     for (size_t i = 0; i < out->n;) {
         size_t j = i;
@@ -661,7 +681,7 @@ int sampler_run(struct sampler *s, struct sample *out, const volatile sig_atomic
         const char *cmd = e && e->cmd ? e->cmd : "";
         if (e && e->match < 0)
             e->match = pid_wanted(s, r->pid) && cmd_matches(s, cmd) ? 1 : 0;
-        if (e && !e->match)
+        if ((e && !e->match) || !pid_allowed(s, r->pid))
             continue;
         r->cmd = cmd;
         if (kept == 0 || out->rows[kept - 1].pid != r->pid)
@@ -671,7 +691,7 @@ int sampler_run(struct sampler *s, struct sample *out, const volatile sig_atomic
     out->n = kept;
     if ((s->o.host || s->o.watch_pid > 0) && (rc = collect_host(s, out)) < 0)
         return rc;
-    if (out->n > 1)
+    if (out->n > 1) /* rows is NULL before the first row: qsort(NULL) is UB */
         qsort(out->rows, out->n, sizeof *out->rows, cmp_gpu_pid);
     pidtab_sweep(s->tab, s->gen);
     return 0;

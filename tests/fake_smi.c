@@ -9,7 +9,8 @@
  *                     read: a test switches fixtures under a running sampler
  *                     (a GPU replaced, a new UUID) by rewriting it
  *   FAKE_SMI_STATE    directory for the call counters and calls.log (one line
- *                     per call: the kind and the arguments)
+ *                     per call: the kind, the arguments, "@" and the monotonic
+ *                     time it started)
  *   FAKE_SMI_FAULT    hang | slow | fail_driver | fail_nvml | fail_handle |
  *                     fail_nodev | garbage | midline | huge | crlf | nosupport |
  *                     vanish (deletes this executable, as an uninstall or a
@@ -19,8 +20,10 @@
  *   FAKE_SMI_FAULT_FROM, FAKE_SMI_FAULT_UNTIL  calls of that kind (1-based,
  *                     inclusive) that get the fault (default: from 1, forever)
  *   FAKE_SMI_SLOW_MS  delay of the slow fault (default 3000)
- *   FAKE_SMI_LATENCY  "apps=24,pmon=70,gpus=23": sleep this many ms on every
- *                     call of a kind (real H100 latencies, for the benchmark)
+ *   FAKE_SMI_LATENCY  "apps=24,pmon=70,gpus=23,ps=8": sleep this many ms on
+ *                     every call of a kind (real H100 latencies, for the benchmark)
+ *
+ * Installed under the name "ps" it replays FAKE_SMI_DIR/ps.txt.
  *
  * pmon behaves like the real one: without -i it shows at most the first four
  * GPUs; with -i it shows the GPUs named. */
@@ -35,6 +38,10 @@
 
 static const char *kind_of(int argc, char **argv)
 {
+    /* Installed as "ps" too (for the benchmark): replays ps.txt. */
+    const char *base = strrchr(argv[0], '/');
+    if (strcmp(base ? base + 1 : argv[0], "ps") == 0)
+        return "ps";
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "pmon") == 0)
             return "pmon";
@@ -78,6 +85,12 @@ static void log_call(const char *state, const char *kind, int argc, char **argv)
     size_t len = (size_t)snprintf(line, sizeof line, "%s", kind);
     for (int i = 1; i < argc && len < sizeof line; i++)
         len += (size_t)snprintf(line + len, sizeof line - len, " %s", argv[i]);
+    /* When the call started (CLOCK_MONOTONIC, s): the benchmark's schedule check. */
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    if (len < sizeof line)
+        len += (size_t)snprintf(line + len, sizeof line - len, " @%ld.%09ld", (long)ts.tv_sec,
+                                ts.tv_nsec);
     if (len >= sizeof line - 1)
         len = sizeof line - 2;
     line[len++] = '\n';

@@ -75,6 +75,12 @@ void sampler_free(struct sampler *s);
  * becomes non-zero, running calls are killed. 0 or -ENOMEM. */
 int sampler_run(struct sampler *s, struct sample *out, const volatile sig_atomic_t *cancel);
 
+/* Keep only rows whose PID is in pids[0..n) (sorted ascending), on top of
+ * the --pid/--match filter: the process tree of a watched command, updated
+ * before each sample. The array is the caller's and must stay valid until
+ * the next call; pids NULL turns the filter off. */
+void sampler_set_allow(struct sampler *s, const long *pids, size_t n);
+
 void sample_free(struct sample *smp);
 
 /* Number of GPUs in the cached index/UUID map (0 until known). */

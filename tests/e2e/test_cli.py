@@ -298,7 +298,9 @@ class Terminal(GwTest):
         self.assertIn("3 processes, 3 rows (6 written)", out)
         self.assertEqual(self.status_output("--quiet"), "")
         r = self.run_gw("--count", "2", "--interval", "0.05", "-o", "x.csv")
-        self.assertEqual(r.stderr, b"")  # not a terminal: nothing
+        # Not a terminal: no status line; only the end-of-run summary (issue 7).
+        self.assertNotIn(b"\r", r.stderr)
+        self.assertTrue(r.stderr.startswith(b"gpu_watch summary of x.csv: "), r.stderr)
 
 
 class Fixtures(GwTest):
@@ -323,6 +325,22 @@ class Fixtures(GwTest):
         self.assertEqual(kinds.count("gpus"), 1)
         self.assertEqual(kinds.count("apps"), 2)
         self.assertEqual(kinds.count("pmon"), 4)
+
+    def test_sixteen_gpus_four_pmon_runs(self):
+        r = self.run_gw("--count", "1", "--host", "-o", "-", fixture="gpu16", proc="gpu16")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        header, rows = read_csv(r.stdout.decode())
+        self.assertEqual(len(rows), 18)
+        got = {(int(row[1]), int(row[2])): row for row in rows}
+        for g in range(16):
+            row = got[(g, 5000 + g)]
+            self.assertEqual(row[4], str(1000 + g))
+            self.assertEqual(row[5], str(10 + g))  # this GPU's own SM figure
+        self.assertEqual(got[(0, 9000)][4:6], ["700", "77"])
+        self.assertEqual(got[(15, 9000)][4:6], ["900", "88"])
+        pmon = sorted(" ".join(c[1:-1]) for c in self.calls() if c[0] == "pmon")
+        self.assertEqual(pmon, ["pmon -c 1 -s um -i 0,1,2,3", "pmon -c 1 -s um -i 12,13,14,15",
+                                "pmon -c 1 -s um -i 4,5,6,7", "pmon -c 1 -s um -i 8,9,10,11"])
 
     def test_random_command_lines_round_trip(self):
         """Property: any bytes in /proc/<pid>/cmdline come out as one CSV

@@ -16,6 +16,12 @@ def vmrss_kb(pid):
             return int(line.split()[1])
 
 
+def cpu_ticks(pid):
+    st = open(f"/proc/{pid}/stat").read()
+    f = st[st.rindex(")") + 2:].split()
+    return int(f[11]) + int(f[12])
+
+
 def sys_used_mib():
     m = {}
     for line in open("/proc/meminfo"):
@@ -48,10 +54,14 @@ class Host(GwTest):
 
     def test_host_columns(self):
         time.sleep(0.3)
+        # What the busy loop really got, measured beside the run: on a loaded
+        # machine a busy loop gets less than a whole core.
+        hz = os.sysconf("SC_CLK_TCK")
+        t0, c0 = time.monotonic(), cpu_ticks(self.busy.pid)
         r = self.run_gw("--host", "--count", "4", "--interval", "0.5", "-o", "-",
                         fixture=self.rep, proc=None)
+        real_pct = 100.0 * (cpu_ticks(self.busy.pid) - c0) / hz / (time.monotonic() - t0)
         self.assertEqual(r.returncode, 0, r.stderr)
-        used_now = sys_used_mib()
         header, rows = read_csv(r.stdout.decode())
         self.assertEqual(header, HOST_HEADER)
         self.assertEqual(len(rows), 8)
@@ -60,18 +70,51 @@ class Host(GwTest):
             pid = int(row[2])
             cpu, cores, rss, sysu = float(row[7]), row[8], int(row[9]), int(row[10])
             if pid == self.busy.pid:
-                self.assertGreater(cpu, 60.0, row)  # near 100% of one core
-                self.assertLess(cpu, 130.0, row)
+                self.assertLess(cpu, 105.0, row)  # one thread: at most one core
             else:
                 self.assertLess(cpu, 5.0, row)
             self.assertRegex(cores, r"^\d+(/\d+)*$")
             self.assertTrue(all(0 <= int(c) < ncpu for c in cores.split("/")), cores)
             want = vmrss_kb(pid) / 1024
             self.assertLess(abs(rss - want), max(0.1 * want, 1.0), (row, want))
-            self.assertLess(abs(sysu - used_now), 0.02 * used_now + 50, (sysu, used_now))
+            self.assertGreater(sysu, 0)
+        # The busy loop: the mean of the per-interval figures (the first row is
+        # the average since it started) against what it really got meanwhile.
+        busy = [float(row[7]) for row in rows if int(row[2]) == self.busy.pid][1:]
+        self.assertGreater(real_pct, 25.0)  # the loop did run
+        self.assertLess(abs(sum(busy) / len(busy) - real_pct), 20.0, (busy, real_pct))
         # Every row of one sample has the same sys_used_mib.
         for i in range(0, len(rows), 2):  # two rows a sample
             self.assertEqual(rows[i][10], rows[i + 1][10])
+
+    def test_real_host_log_plots_and_summarises(self):
+        # Regression: cpu_cores ("0/1") was read as a number by plot and
+        # summary, which then called every --host row malformed (seen on the
+        # H100 with a real log).
+        p = self.path("host.csv")
+        r = self.run_gw("--host", "--count", "3", "--interval", "0.2", "-q", "-o", p,
+                        fixture=self.rep, proc=None)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(all("/" in row[8] or row[8].isdigit() for row in read_csv(p)[1]))
+        r = self.run_gw("plot", p, "-o", self.path("h.svg"), "--cpu")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stderr, b"")
+        r = self.run_gw("summary", p, "--format", "csv")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(str(self.busy.pid), r.stdout.decode())
+
+    def test_sys_used_matches_meminfo(self):
+        # Read by the test right before and after a one-sample run: other
+        # processes allocate meanwhile, so the figure must lie in that range,
+        # give or take 2%.
+        for _ in range(3):
+            before = sys_used_mib()
+            r = self.run_gw("--host", "--count", "1", "-o", "-", fixture=self.rep, proc=None)
+            after = sys_used_mib()
+            sysu = int(read_csv(r.stdout.decode())[1][0][10])
+            lo, hi = min(before, after), max(before, after)
+            self.assertGreaterEqual(sysu, lo * 0.98 - 1, (sysu, before, after))
+            self.assertLessEqual(sysu, hi * 1.02 + 1, (sysu, before, after))
 
     def test_process_gone_gives_empty_host_fields(self):
         self.idle.kill()
@@ -93,7 +136,7 @@ class Host(GwTest):
         for row in rows:
             self.assertRegex(row[0], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
             self.assertEqual(row[1], "100")
-            self.assertGreater(float(row[4]), 60.0)
+            self.assertGreater(float(row[4]), 10.0)  # busy: clearly above idle (test_host_columns checks the figure)
         # A process on no GPU: used_mib empty, the host fields still there.
         sleeper = subprocess.Popen(["sleep", "30"])
         try:

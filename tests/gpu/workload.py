@@ -6,6 +6,9 @@
   workload.py grow SECONDS           add 256 MiB every second
   workload.py steps SECONDS MIB...   hold each size in turn for SECONDS
                                      (a known peak for the summary check)
+  workload.py loader SECONDS         a data-loader-bound loop: ~60 ms of
+                                     Python preprocessing on the CPU, then a
+                                     short GPU step (high cpu_pct, low SM use)
 
 Prints "ready <pid>" on stdout once its memory is allocated."""
 import os
@@ -46,5 +49,16 @@ elif mode == "steps":
         time.sleep(seconds)
         del t
         torch.cuda.empty_cache()
+elif mode == "loader":
+    m = torch.randn(2048, 2048, device="cuda")
+    print("ready", os.getpid(), flush=True)
+    while time.time() < end:
+        t = time.time() + 0.06
+        batch = []
+        while time.time() < t:  # "decode and augment" on the main thread
+            batch.append(sum(i * i for i in range(2000)))
+        x = torch.tensor(batch[:64], dtype=torch.float32, device="cuda")
+        (m @ m).sum() + x.sum()
+        torch.cuda.synchronize()
 else:
     sys.exit(f"unknown mode {mode}")

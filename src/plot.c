@@ -1,0 +1,351 @@
+/* `gpu_watch plot LOG.csv [-o OUT] [...]`: options, reading the log, the
+ * title, writing the output file and the terminal chart. The only part of
+ * plot that prints or touches files. */
+#include "gpu_watch/plot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#define EXIT_FILE  1
+#define EXIT_USAGE 2
+
+static const char plot_usage[] =
+    "Usage: gpu_watch plot LOG.csv [-o OUT] [--per-gpu] [--per-process] [--util] [--cpu]\n"
+    "                      [--show] [--title TEXT] [--size WxH]\n"
+    "\n"
+    "Chart a gpu_watch log: GPU memory over time, then system memory, and optionally\n"
+    "SM utilization and CPU use. LOG.csv may be '-' for standard input. Reads the\n"
+    "sampler's rows (with or without the --host columns) and one-process logs\n"
+    "(timestamp,used_mib[,sys_used_mib][,cpu_cores][,cpu_pct]).\n"
+    "\n"
+    "Options:\n"
+    "  -o, --output OUT   write the chart to OUT: .svg or .png (by the extension);\n"
+    "                     without -o the chart is drawn in the terminal\n"
+    "  --per-gpu          one line per GPU index (default: the total of all processes)\n"
+    "  --per-process      one line per PID, named by its command\n"
+    "  --util             add a panel of SM utilization (%)\n"
+    "  --cpu              add a panel of CPU use (% of one core, summed over processes)\n"
+    "  --show             also draw the chart in the terminal (Unicode braille)\n"
+    "  --title TEXT       the chart's title (default: the file name and time span)\n"
+    "  --size WxH         image size in pixels (default 1200 x 260 per panel + 150)\n"
+    "  -h, --help         this help\n"
+    "\n"
+    "Pauses in the log (more than three median intervals) are drawn as breaks;\n"
+    "each series' peak is marked. Big logs are aggregated while read into\n"
+    "per-pixel min/max buckets, so a one-sample spike stays visible.\n"
+    "\n"
+    "Examples:\n"
+    "  gpu_watch plot gpu_log.csv -o run.png\n"
+    "  gpu_watch plot gpu_log.csv --per-process --util --cpu -o run.svg --show\n"
+    "  gpu_watch plot gpu_log.csv          (in the terminal, e.g. over SSH)\n"
+    "\n"
+    "Exit status: 0 on success, 1 when the log cannot be read or holds no data,\n"
+    "2 on bad usage.\n";
+
+struct plot_args {
+    const char *log;
+    const char *out;
+    bool svg;
+    bool show;
+    const char *title;
+    int w, h; /* 0: default */
+    struct plot_opts o;
+};
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fputs("gpu_watch plot: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs(" (see gpu_watch plot --help)\n", stderr);
+    return EXIT_USAGE;
+}
+
+/* "1200x800" -> w, h. 0 or -EINVAL. */
+static int parse_size(const char *s, int *w, int *h)
+{
+    char *end;
+    errno = 0;
+    long a = strtol(s, &end, 10);
+    if (errno || end == s || (*end != 'x' && *end != 'X'))
+        return -EINVAL;
+    const char *s2 = end + 1;
+    long b = strtol(s2, &end, 10);
+    if (errno || end == s2 || *end)
+        return -EINVAL;
+    if (a < 320 || a > 10000 || b < 200 || b > 10000)
+        return -EINVAL;
+    *w = (int)a;
+    *h = (int)b;
+    return 0;
+}
+
+/* Returns -1 to go on, or an exit status (help printed, usage error). */
+static int parse_args(int argc, char **argv, struct plot_args *a)
+{
+    memset(a, 0, sizeof *a);
+    bool dashdash = false;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        const char *val = NULL;
+        if (!dashdash && strcmp(arg, "--") == 0) {
+            dashdash = true;
+            continue;
+        }
+        if (dashdash || arg[0] != '-' || strcmp(arg, "-") == 0) {
+            if (a->log)
+                return usage_error("more than one log given ('%s')", arg);
+            a->log = arg;
+            continue;
+        }
+        /* Options that take a value: "--opt VALUE", "--opt=VALUE", "-oVALUE". */
+        static const char *const with_value[] = {"--output", "--title", "--size"};
+        const char *name = arg;
+        char namebuf[32];
+        const char *eq = strchr(arg, '=');
+        if (strncmp(arg, "--", 2) == 0 && eq && (size_t)(eq - arg) < sizeof namebuf) {
+            memcpy(namebuf, arg, (size_t)(eq - arg));
+            namebuf[eq - arg] = '\0';
+            name = namebuf;
+            val = eq + 1;
+        } else if (strncmp(arg, "-o", 2) == 0 && arg[2]) {
+            name = "-o";
+            val = arg + 2;
+        }
+        bool takes = strcmp(name, "-o") == 0;
+        for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
+            if (strcmp(name, with_value[k]) == 0)
+                takes = true;
+        if (takes && !val) {
+            if (i + 1 >= argc)
+                return usage_error("%s needs a value", name);
+            val = argv[++i];
+        } else if (!takes && val) {
+            return usage_error("%s takes no value", name);
+        }
+        if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0) {
+            fputs(plot_usage, stdout);
+            return fflush(stdout) == 0 && !ferror(stdout) ? 0 : EXIT_FILE;
+        } else if (strcmp(name, "-o") == 0 || strcmp(name, "--output") == 0) {
+            a->out = val;
+        } else if (strcmp(name, "--title") == 0) {
+            a->title = val;
+        } else if (strcmp(name, "--size") == 0) {
+            if (parse_size(val, &a->w, &a->h))
+                return usage_error("--size wants WIDTHxHEIGHT in pixels, 320x200 to "
+                                   "10000x10000, not '%s'",
+                                   val);
+        } else if (strcmp(name, "--per-gpu") == 0) {
+            a->o.per_gpu = true;
+        } else if (strcmp(name, "--per-process") == 0) {
+            a->o.per_process = true;
+        } else if (strcmp(name, "--util") == 0) {
+            a->o.util = true;
+        } else if (strcmp(name, "--cpu") == 0) {
+            a->o.cpu = true;
+        } else if (strcmp(name, "--show") == 0) {
+            a->show = true;
+        } else {
+            return usage_error("unknown option '%s'", arg);
+        }
+    }
+    if (!a->log)
+        return usage_error("%s", "which log? give LOG.csv (or - for standard input)");
+    if (a->out) {
+        const char *dot = strrchr(a->out, '.');
+        const char *slash = strrchr(a->out, '/');
+        if (dot && (!slash || dot > slash) && strcasecmp(dot, ".svg") == 0)
+            a->svg = true;
+        else if (!(dot && (!slash || dot > slash) && strcasecmp(dot, ".png") == 0))
+            return usage_error("cannot tell the format of '%s': the output file must end in "
+                               ".svg or .png",
+                               a->out);
+    } else {
+        a->show = true;
+    }
+    return -1;
+}
+
+/* Reading state: the plot is set up at the first row, from its header. */
+struct reading {
+    struct plot p;
+    const struct plot_opts *o;
+    bool inited;
+    int err;
+};
+
+static int on_row(const struct log_row *row, void *ctx)
+{
+    struct reading *r = ctx;
+    if (!r->inited) {
+        if ((r->err = plot_init(&r->p, r->o, row->hdr)))
+            return r->err;
+        r->inited = true;
+    }
+    return plot_add_row(row, &r->p);
+}
+
+static int write_file(const char *path, const struct gw_buf *b)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    size_t done = 0;
+    while (done < b->len) {
+        ssize_t w = write(fd, b->p + done, b->len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            int e = errno;
+            close(fd);
+            return -e;
+        }
+        done += (size_t)w;
+    }
+    return close(fd) < 0 ? -errno : 0;
+}
+
+static const char *base_name(const char *path)
+{
+    if (strcmp(path, "-") == 0)
+        return "standard input";
+    const char *s = strrchr(path, '/');
+    return s && s[1] ? s + 1 : path;
+}
+
+static void make_titles(const struct plot *p, const struct plot_args *a, const struct log_stats *st,
+                        char *title, size_t tsz, char *sub, size_t ssz)
+{
+    char t0[32], t1[32], dur[32], iv[32];
+    /* Seconds only matter in a log shorter than an hour. */
+    bool short_log = p->tmax - p->tmin < 3600;
+    plot_fmt_time(p->tmin, short_log ? "%Y-%m-%d %H:%M:%S" : "%Y-%m-%d %H:%M", t0, sizeof t0);
+    char d0[16], d1[16];
+    plot_fmt_time(p->tmin, "%Y-%m-%d", d0, sizeof d0);
+    plot_fmt_time(p->tmax, "%Y-%m-%d", d1, sizeof d1);
+    const char *f1 = strcmp(d0, d1) != 0 ? "%Y-%m-%d %H:%M" : short_log ? "%H:%M:%S" : "%H:%M";
+    plot_fmt_time(p->tmax, f1, t1, sizeof t1);
+    plot_fmt_duration(p->tmax - p->tmin, dur, sizeof dur);
+    if (a->title)
+        snprintf(title, tsz, "%s", a->title);
+    else
+        snprintf(title, tsz, "%s: %s to %s (%s)", base_name(a->log), t0, t1, dur);
+    /* A title cut inside a UTF-8 character ends in '?'. */
+    plot_clean_text(title);
+    if (p->median_dt > 0)
+        plot_fmt_duration(p->median_dt, iv, sizeof iv);
+    else
+        snprintf(iv, sizeof iv, "-");
+    int n = snprintf(sub, ssz, "%lu samples, %lu rows (%s log), every %s", p->samples, p->rows,
+                     log_schema_name(p->schema), iv);
+    if (st->bad && n > 0 && (size_t)n < ssz)
+        snprintf(sub + n, ssz - (size_t)n, "; %lu malformed rows skipped", st->bad);
+}
+
+static int term_columns(void)
+{
+    struct winsize ws;
+    if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
+        return ws.ws_col;
+    return 80;
+}
+
+int plot_main(int argc, char **argv)
+{
+    struct plot_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+    struct reading r = {.o = &a.o};
+    struct log_header hdr;
+    struct log_stats st = {0};
+    struct gw_buf out = {0};
+    const char *name = strcmp(a.log, "-") == 0 ? "standard input" : a.log;
+    int status = EXIT_FILE;
+    rc = logread_file(a.log, on_row, &r, &hdr, &st);
+    if (rc == -ENODATA) {
+        fprintf(stderr, "gpu_watch plot: %s is empty: no header, no rows\n", name);
+        goto out;
+    } else if (rc == -EPROTO) {
+        fprintf(stderr,
+                "gpu_watch plot: %s is not a gpu_watch log: its header is none of "
+                "'timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct' (optionally "
+                "with ',cpu_pct,cpu_cores,rss_mib,sys_used_mib') or "
+                "'timestamp,used_mib[,sys_used_mib][,cpu_cores][,cpu_pct]'\n",
+                name);
+        goto out;
+    } else if (rc == -ENOMEM || r.err == -ENOMEM) {
+        fprintf(stderr, "gpu_watch plot: out of memory reading %s\n", name);
+        goto out;
+    } else if (rc < 0) {
+        fprintf(stderr, "gpu_watch plot: cannot read %s: %s\n", name, strerror(-rc));
+        goto out;
+    }
+    if (st.rows == 0 && st.bad == 0) {
+        fprintf(stderr, "gpu_watch plot: %s has a header but no data rows: nothing to plot\n",
+                name);
+        goto out;
+    }
+    if (st.rows == 0) {
+        fprintf(stderr,
+                "gpu_watch plot: %s has no readable rows: all %lu are malformed (the first at "
+                "line %lu)\n",
+                name, st.bad, st.first_bad_line);
+        goto out;
+    }
+    if (st.bad)
+        fprintf(stderr,
+                "gpu_watch plot: warning: skipped %lu malformed row%s of %s (the first at line "
+                "%lu); plotting the other %lu\n",
+                st.bad, st.bad == 1 ? "" : "s", name, st.first_bad_line, st.rows);
+    if ((rc = plot_finish(&r.p))) {
+        fprintf(stderr, "gpu_watch plot: out of memory\n");
+        goto out;
+    }
+    char title[256], sub[256];
+    make_titles(&r.p, &a, &st, title, sizeof title, sub, sizeof sub);
+    if (a.out) {
+        int w = a.w ? a.w : 1200;
+        int h = a.h ? a.h : 150 + 260 * r.p.npanels;
+        rc =
+            a.svg ? plot_svg(&r.p, title, sub, w, h, &out) : plot_png(&r.p, title, sub, w, h, &out);
+        if (rc) {
+            fprintf(stderr, "gpu_watch plot: out of memory drawing the chart\n");
+            goto out;
+        }
+        if ((rc = write_file(a.out, &out)) < 0) {
+            fprintf(stderr, "gpu_watch plot: cannot write %s: %s\n", a.out, strerror(-rc));
+            goto out;
+        }
+    }
+    if (a.show) {
+        const char *term = getenv("TERM");
+        bool color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR") && term && *term &&
+                     strcmp(term, "dumb") != 0;
+        buf_clear(&out);
+        if (plot_term(&r.p, title, sub, term_columns(), color, &out)) {
+            fprintf(stderr, "gpu_watch plot: out of memory drawing the chart\n");
+            goto out;
+        }
+        if (out.len)
+            fwrite(out.p, 1, out.len, stdout);
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            if (errno != EPIPE)
+                fprintf(stderr, "gpu_watch plot: cannot write to standard output: %s\n",
+                        strerror(errno));
+            goto out;
+        }
+    }
+    status = 0;
+out:
+    buf_free(&out);
+    if (r.inited)
+        plot_free(&r.p);
+    return status;
+}

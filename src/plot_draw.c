@@ -1,0 +1,344 @@
+/* plot: the chart's layout (title, panels, axes, ticks, series, peaks,
+ * legends), drawn through struct canvas_ops. */
+#include "gpu_watch/plot_draw.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define C_TEXT  0x222222u
+#define C_MUTED 0x666666u
+#define C_GRID  0xE4E4E4u
+#define C_FRAME 0x999999u
+#define C_BG    0xFFFFFFu
+
+/* Layout, pixels. */
+#define MARGIN_L        76 /* y tick labels */
+#define MARGIN_R        12
+#define TITLE_H         58 /* title and subtitle */
+#define BOTTOM_H        44 /* time labels and the axis label */
+#define HEAD_H          18 /* panel heading above each plot area */
+#define PANEL_GAP       14
+#define LEGEND_MIN      150
+#define LEGEND_MAX      260
+#define MAX_PEAK_LABELS 6
+
+struct area {
+    double x, y, w, h; /* the plot area */
+    double ymax;
+};
+
+static double tx(double t, double tmin, double tmax, const struct area *a)
+{
+    if (!(tmax > tmin))
+        return a->x + a->w / 2;
+    return a->x + (t - tmin) / (tmax - tmin) * a->w;
+}
+
+static double ty(double v, const struct area *a)
+{
+    return a->y + a->h - v / a->ymax * a->h;
+}
+
+/* Cut s to at most n characters, ending in ".." when cut. */
+static void fit(const char *s, int n, char *out, size_t outsz)
+{
+    snprintf(out, outsz, "%s", s);
+    if (n >= 3 && (int)strlen(out) > n) {
+        size_t k = plot_utf8_cut(out, (size_t)n - 2);
+        snprintf(out + k, outsz - k, "..");
+    }
+}
+
+/* Order of series by peak, largest first. */
+static const struct plot_series *sort_base;
+static int cmp_peak(const void *a, const void *b)
+{
+    double x = sort_base[*(const int *)a].peak, y = sort_base[*(const int *)b].peak;
+    if (isnan(x))
+        x = -INFINITY;
+    if (isnan(y))
+        y = -INFINITY;
+    return (x < y) - (x > y);
+}
+
+static int draw_series(const struct plot *p, const struct plot_panel *pn, int si,
+                       const struct area *a, const struct canvas_ops *ops, void *c,
+                       struct plot_bucket *cols, double *xy)
+{
+    const struct plot_series *s = &pn->s[si];
+    int ncols = (int)a->w;
+    uint32_t rgb = plot_color(si);
+    plot_columns(p, s, p->tmin, p->tmax, ncols, cols);
+    char tip[160], pv[32], pt[32];
+    plot_fmt_value(s->peak, pn->unit, pv, sizeof pv);
+    plot_fmt_time(s->peak_t, "%Y-%m-%d %H:%M:%S", pt, sizeof pt);
+    snprintf(tip, sizeof tip, "%s: peak %s at %s", s->name, pv, pt);
+    ops->group(c, tip);
+    int n = 0, prev = -1;
+    for (int i = 0; i <= ncols; i++) {
+        bool have = i < ncols && cols[i].n > 0;
+        bool brk = have && prev >= 0 && plot_is_gap(p, &cols[prev], &cols[i]);
+        if ((!have && i == ncols) || brk) {
+            if (n == 1)
+                ops->dot(c, xy[0], xy[1], 1.6, rgb);
+            else if (n > 1)
+                ops->line(c, xy, n, rgb, 1.5);
+            n = 0;
+        }
+        if (!have)
+            continue;
+        const struct plot_bucket *b = &cols[i];
+        double x = a->x + i + 0.5;
+        double pts[4] = {b->first, b->min, b->max, b->last};
+        if (b->first > b->last) { /* falling: visit max before min */
+            pts[1] = b->max;
+            pts[2] = b->min;
+        }
+        for (int k = 0; k < 4; k++) {
+            double y = ty(pts[k], a);
+            if (n > 0 && xy[2 * n - 2] == x && xy[2 * n - 1] == y)
+                continue;
+            xy[2 * n] = x;
+            xy[2 * n + 1] = y;
+            n++;
+        }
+        prev = i;
+    }
+    ops->group(c, NULL);
+    return 0;
+}
+
+/* Boxes of the peak labels placed so far in a panel, to keep them apart. */
+struct boxes {
+    double x[MAX_PEAK_LABELS], y[MAX_PEAK_LABELS], w[MAX_PEAK_LABELS], h[MAX_PEAK_LABELS];
+    int n;
+};
+
+static bool box_free(const struct boxes *bx, const struct area *a, double x, double y, double w,
+                     double h)
+{
+    if (x < a->x + 1 || x + w > a->x + a->w - 1 || y < a->y + 1 || y + h > a->y + a->h - 1)
+        return false;
+    for (int i = 0; i < bx->n; i++)
+        if (x < bx->x[i] + bx->w[i] && bx->x[i] < x + w && y < bx->y[i] + bx->h[i] &&
+            bx->y[i] < y + h)
+            return false;
+    return true;
+}
+
+static void draw_peak(const struct plot *p, const struct plot_panel *pn, int si,
+                      const struct area *a, struct boxes *bx, const struct canvas_ops *ops, void *c)
+{
+    const struct plot_series *s = &pn->s[si];
+    if (isnan(s->peak))
+        return;
+    uint32_t rgb = plot_color(si);
+    double x = tx(s->peak_t, p->tmin, p->tmax, a);
+    /* The column's centre, where the line is drawn. */
+    x = floor(x - a->x) + a->x + 0.5;
+    if (x > a->x + a->w)
+        x = a->x + a->w - 0.5;
+    double y = ty(s->peak, a);
+    ops->dot(c, x, y, 3.5, rgb);
+    ops->dot(c, x, y, 1.8, C_BG);
+    if (!bx || bx->n >= MAX_PEAK_LABELS)
+        return;
+    char pv[32], txt[48];
+    plot_fmt_value(s->peak, pn->unit, pv, sizeof pv);
+    snprintf(txt, sizeof txt, "peak %s", pv);
+    double tw = (double)strlen(txt) * CANVAS_CHAR_W + 4, th = 12;
+    /* Try beside the marker, above then below, right then left, then
+     * stepping away; a label that fits nowhere is left to the legend. */
+    for (int k = 0; k < 12; k++) {
+        int dir = k % 4;
+        double dy = (double)(k / 4) * th;
+        double bxx = dir % 2 == 0 ? x + 5 : x - 5 - tw;
+        double byy = dir < 2 ? y - 5 - th - dy : y + 5 + dy;
+        if (!box_free(bx, a, bxx, byy, tw, th))
+            continue;
+        /* A white box behind the label keeps it readable over lines. */
+        ops->rect(c, bxx, byy, tw, th, C_BG, CANVAS_NONE);
+        ops->text(c, bxx + 2, byy + 9.5, txt, rgb, 1, 0);
+        bx->x[bx->n] = bxx;
+        bx->y[bx->n] = byy;
+        bx->w[bx->n] = tw;
+        bx->h[bx->n] = th;
+        bx->n++;
+        return;
+    }
+}
+
+/* Legend entries: a swatch, the name on up to two lines, the peak. */
+static void draw_legend(const struct plot_panel *pn, const int *order, double x, double y, double w,
+                        double h, const struct canvas_ops *ops, void *c)
+{
+    int chars = (int)(w - 18) / CANVAS_CHAR_W;
+    if (chars < 4)
+        chars = 4;
+    double ly = y + 10;
+    for (int k = 0; k < pn->ns; k++) {
+        const struct plot_series *s = &pn->s[order[k]];
+        int len = (int)strlen(s->name);
+        int lines = len > chars ? 2 : 1;
+        double need = 11.0 * (lines + 1) + 4;
+        /* Keep a line for "+N more" unless this is the last entry. */
+        double reserve = k + 1 < pn->ns ? 14 : 0;
+        if (ly + need - 10 + reserve > y + h) {
+            char more[32];
+            snprintf(more, sizeof more, "+%d more", pn->ns - k);
+            ops->text(c, x, ly, more, C_MUTED, 1, 0);
+            break;
+        }
+        char l1[96], l2[96], pv[32], pk[48];
+        if (lines == 1) {
+            snprintf(l1, sizeof l1, "%s", s->name);
+        } else {
+            /* Break at the last space that fits, else at the width. */
+            int cut = chars;
+            for (int i = chars; i > chars / 2; i--)
+                if (s->name[i] == ' ') {
+                    cut = i;
+                    break;
+                }
+            cut = (int)plot_utf8_cut(s->name, (size_t)cut);
+            snprintf(l1, sizeof l1, "%.*s", cut, s->name);
+            fit(s->name + cut + (s->name[cut] == ' '), chars, l2, sizeof l2);
+        }
+        ops->rect(c, x, ly - 8, 10, 10, plot_color(order[k]), CANVAS_NONE);
+        ops->text(c, x + 16, ly, l1, C_TEXT, 1, 0);
+        if (lines == 2)
+            ops->text(c, x + 16, ly + 11, l2, C_TEXT, 1, 0);
+        plot_fmt_value(s->peak, pn->unit, pv, sizeof pv);
+        snprintf(pk, sizeof pk, "peak %s", pv);
+        ops->text(c, x + 16, ly + 11 * lines, pk, C_MUTED, 1, 0);
+        ly += need;
+    }
+}
+
+int plot_draw(const struct plot *p, const char *title, const char *sub, int w, int h,
+              const struct canvas_ops *ops, void *c)
+{
+    ops->rect(c, 0, 0, w, h, C_BG, CANVAS_NONE);
+    ops->text(c, MARGIN_L, 26, title, C_TEXT, 2, 0);
+    if (sub && *sub)
+        ops->text(c, MARGIN_L, 44, sub, C_MUTED, 1, 0);
+    double legend_w = w * 0.2;
+    if (legend_w < LEGEND_MIN)
+        legend_w = LEGEND_MIN;
+    if (legend_w > LEGEND_MAX)
+        legend_w = LEGEND_MAX;
+    double pw = floor(w - MARGIN_L - MARGIN_R - legend_w);
+    if (pw < 20)
+        pw = 20;
+    int np = p->npanels;
+    double avail = h - TITLE_H - BOTTOM_H - np * (HEAD_H + PANEL_GAP);
+    double ph = floor(avail / np);
+    if (ph < 20)
+        ph = 20;
+
+    /* Time ticks, shared by every panel. */
+    double ticks[64];
+    const char *tfmt = "%H:%M";
+    int target = (int)(pw / 75);
+    int nt = plot_time_ticks(p->tmin, p->tmax, target, ticks, 64, &tfmt);
+
+    int ncols = (int)pw;
+    struct plot_bucket *cols = malloc(sizeof *cols * (size_t)ncols);
+    double *xy = malloc(sizeof *xy * 8 * (size_t)ncols + 16);
+    int *order = NULL;
+    int maxns = 1;
+    for (int k = 0; k < PANEL_NKINDS; k++)
+        if (p->panel[k].ns > maxns)
+            maxns = p->panel[k].ns;
+    order = malloc(sizeof *order * (size_t)maxns);
+    if (!cols || !xy || !order) {
+        free(cols);
+        free(xy);
+        free(order);
+        return -ENOMEM;
+    }
+    double y = TITLE_H;
+    for (int pi = 0; pi < np; pi++) {
+        const struct plot_panel *pn = &p->panel[p->order[pi]];
+        struct area a = {.x = MARGIN_L, .y = y + HEAD_H, .w = pw, .h = ph};
+        ops->text(c, a.x, y + 12, pn->label, C_TEXT, 1, 0);
+        double top = 0, step = 1, hi = 0;
+        for (int i = 0; i < pn->ns; i++)
+            if (!isnan(pn->s[i].peak) && pn->s[i].peak > hi)
+                hi = pn->s[i].peak;
+        /* Room above the highest peak for its label. */
+        int yt = (int)(ph / 36) < 2 ? 2 : (int)(ph / 36);
+        plot_nice_ticks(hi * 1.08, yt, &step, &top);
+        /* A share of the GPU stops at 100 %: no axis past it. */
+        if (pn->kind == PANEL_SM && hi <= 100 && top > 100)
+            plot_nice_ticks(100, yt, &step, &top);
+        a.ymax = top;
+        bool empty = pn->missing || pn->ns == 0;
+        if (!empty) {
+            for (double v = 0; v <= top + step / 2; v += step) {
+                double yy = floor(ty(v, &a)) + 0.5;
+                double g[4] = {a.x, yy, a.x + a.w, yy};
+                ops->line(c, g, 2, C_GRID, 1);
+                char lab[32];
+                plot_fmt_value(v, "", lab, sizeof lab);
+                ops->text(c, a.x - 6, yy + 3.5, lab, C_MUTED, 1, 2);
+            }
+        }
+        for (int i = 0; i < nt; i++) {
+            double xx = floor(tx(ticks[i], p->tmin, p->tmax, &a)) + 0.5;
+            double g[4] = {xx, a.y, xx, a.y + a.h};
+            if (!empty)
+                ops->line(c, g, 2, C_GRID, 1);
+            double m[4] = {xx, a.y + a.h, xx, a.y + a.h + 4};
+            ops->line(c, m, 2, C_FRAME, 1);
+            if (pi == np - 1) {
+                char lab[32];
+                plot_fmt_time(ticks[i], tfmt, lab, sizeof lab);
+                ops->text(c, xx, a.y + a.h + 15, lab, C_MUTED, 1, 1);
+            }
+        }
+        ops->rect(c, a.x - 0.5, a.y - 0.5, a.w + 1, a.h + 1, CANVAS_NONE, C_FRAME);
+        if (pn->missing) {
+            ops->text(c, a.x + a.w / 2, a.y + a.h / 2 + 3, pn->missing, C_MUTED, 1, 1);
+        } else if (pn->ns == 0) {
+            ops->text(c, a.x + a.w / 2, a.y + a.h / 2 + 3, "no values in this log", C_MUTED, 1, 1);
+        } else {
+            for (int i = 0; i < pn->ns; i++)
+                order[i] = i;
+            sort_base = pn->s;
+            qsort(order, (size_t)pn->ns, sizeof *order, cmp_peak);
+            for (int i = 0; i < pn->ns; i++)
+                draw_series(p, pn, i, &a, ops, c, cols, xy);
+            /* Peaks last, on top; the largest few get a label. */
+            for (int k = pn->ns - 1; k >= MAX_PEAK_LABELS; k--)
+                draw_peak(p, pn, order[k], &a, NULL, ops, c);
+            struct boxes bx = {.n = 0};
+            for (int k = 0; k < pn->ns && k < MAX_PEAK_LABELS; k++)
+                draw_peak(p, pn, order[k], &a, &bx, ops, c);
+            draw_legend(pn, order, a.x + a.w + 14, a.y, legend_w - 14, a.h, ops, c);
+        }
+        y += HEAD_H + ph + PANEL_GAP;
+    }
+    /* The time axis label names the zone of the clock shown. */
+    char zone[64] = "local time";
+    time_t t0 = (time_t)floor(isfinite(p->tmin) ? p->tmin : 0);
+    struct tm tm;
+    if (localtime_r(&t0, &tm) && tm.tm_zone) {
+        long off = tm.tm_gmtoff;
+        if (strcmp(tm.tm_zone, "UTC") == 0 || strcmp(tm.tm_zone, "GMT") == 0)
+            snprintf(zone, sizeof zone, "time (UTC)");
+        else
+            snprintf(zone, sizeof zone, "time (%s, UTC%c%02ld:%02ld)", tm.tm_zone,
+                     off < 0 ? '-' : '+', labs(off) / 3600, labs(off) % 3600 / 60);
+    }
+    double zy = y - PANEL_GAP + 34; /* under the last panel's tick labels */
+    ops->text(c, MARGIN_L + pw / 2, zy < h - 4 ? zy : h - 4, zone, C_TEXT, 1, 1);
+    free(cols);
+    free(xy);
+    free(order);
+    return 0;
+}

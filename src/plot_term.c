@@ -1,0 +1,281 @@
+/* plot: the chart as terminal text, lines drawn with Unicode braille
+ * (2 x 4 dots per character cell), for use over SSH. */
+#include "gpu_watch/plot.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ROWS    8 /* character rows per panel */
+#define YLAB_W  9 /* y tick labels and the axis line */
+#define MAX_LEG 6 /* legend entries shown per panel */
+
+struct grid {
+    int cw, ch;       /* cells */
+    uint8_t *dots;    /* cw * ch braille bit masks */
+    signed char *col; /* cw * ch series index of the cell's colour, -1 none */
+};
+
+/* Braille dot bits (U+2800 block) by position in the cell. */
+static const uint8_t dot_bit[4][2] = {{0x01, 0x08}, {0x02, 0x10}, {0x04, 0x20}, {0x40, 0x80}};
+
+static void set_dot(struct grid *g, int x, int y, int si)
+{
+    if (x < 0 || y < 0 || x >= g->cw * 2 || y >= g->ch * 4)
+        return;
+    size_t c = (size_t)(y / 4) * g->cw + x / 2;
+    g->dots[c] |= dot_bit[y % 4][x % 2];
+    g->col[c] = (signed char)(si > 126 ? 126 : si);
+}
+
+static void dot_line(struct grid *g, int x0, int y0, int x1, int y1, int si)
+{
+    int dx = abs(x1 - x0), dy = -abs(y1 - y0);
+    int sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1;
+    int err = dx + dy;
+    for (;;) {
+        set_dot(g, x0, y0, si);
+        if (x0 == x1 && y0 == y1)
+            break;
+        int e2 = 2 * err;
+        if (e2 >= dy) {
+            err += dy;
+            x0 += sx;
+        }
+        if (e2 <= dx) {
+            err += dx;
+            y0 += sy;
+        }
+    }
+}
+
+static int dot_y(double v, double ymax, int h4)
+{
+    int y = (int)lrint((h4 - 1) - v / ymax * (h4 - 1));
+    return y < 0 ? 0 : y >= h4 ? h4 - 1 : y;
+}
+
+static void put_color(struct gw_buf *b, bool color, int si, int *err)
+{
+    if (!color || *err)
+        return;
+    if (si < 0) {
+        *err = buf_puts(b, "\x1b[0m");
+        return;
+    }
+    uint32_t c = plot_color(si);
+    if (c == 0)
+        c = 0x808080; /* black is invisible on dark terminals */
+    *err = buf_printf(b, "\x1b[38;2;%u;%u;%um", c >> 16, (c >> 8) & 0xff, c & 0xff);
+}
+
+static void put_braille(struct gw_buf *b, uint8_t bits, int *err)
+{
+    if (*err)
+        return;
+    if (!bits) {
+        *err = buf_putc(b, ' ');
+        return;
+    }
+    char u[3] = {(char)0xE2, (char)(0xA0 | (bits >> 6)), (char)(0x80 | (bits & 0x3f))};
+    *err = buf_append(b, u, 3);
+}
+
+static int cmp_peak_desc(const void *a, const void *b, const struct plot_series *s)
+{
+    double x = s[*(const int *)a].peak, y = s[*(const int *)b].peak;
+    x = isnan(x) ? -INFINITY : x;
+    y = isnan(y) ? -INFINITY : y;
+    return (x < y) - (x > y);
+}
+
+/* qsort has no context argument in C11: sort the few legend entries by
+ * insertion. */
+static void sort_by_peak(int *idx, int n, const struct plot_series *s)
+{
+    for (int i = 1; i < n; i++) {
+        int v = idx[i], j = i;
+        while (j > 0 && cmp_peak_desc(&v, &idx[j - 1], s) < 0) {
+            idx[j] = idx[j - 1];
+            j--;
+        }
+        idx[j] = v;
+    }
+}
+
+static int panel(const struct plot *p, const struct plot_panel *pn, int cols, bool color, bool last,
+                 struct gw_buf *b)
+{
+    int err = 0;
+    err = buf_printf(b, "%s\n", pn->label);
+    if (err)
+        return err;
+    if (pn->missing || pn->ns == 0) {
+        return buf_printf(b, "  (%s)\n\n", pn->missing ? pn->missing : "no values in this log");
+    }
+    /* Legend: the largest series first, with their peaks. */
+    int *idx = malloc(sizeof *idx * (size_t)pn->ns);
+    if (!idx)
+        return -ENOMEM;
+    for (int i = 0; i < pn->ns; i++)
+        idx[i] = i;
+    if (pn->ns <= 64)
+        sort_by_peak(idx, pn->ns, pn->s);
+    for (int k = 0; k < pn->ns && k < MAX_LEG && !err; k++) {
+        const struct plot_series *s = &pn->s[idx[k]];
+        char pv[32], pt[32];
+        plot_fmt_value(s->peak, pn->unit, pv, sizeof pv);
+        /* The date too when the log spans days. */
+        char d0[16], d1[16];
+        plot_fmt_time(p->tmin, "%Y-%m-%d", d0, sizeof d0);
+        plot_fmt_time(p->tmax, "%Y-%m-%d", d1, sizeof d1);
+        plot_fmt_time(s->peak_t, strcmp(d0, d1) ? "%Y-%m-%d %H:%M:%S" : "%H:%M:%S", pt, sizeof pt);
+        put_color(b, color, idx[k], &err);
+        if (!err)
+            err = buf_puts(b, "  \xe2\x96\xa0 "); /* U+25A0 black square */
+        put_color(b, color, -1, &err);
+        if (!err)
+            err = buf_printf(b, "%.40s  peak %s at %s\n", s->name, pv, pt);
+    }
+    if (!err && pn->ns > MAX_LEG)
+        err = buf_printf(b, "  ... and %d more\n", pn->ns - MAX_LEG);
+    free(idx);
+    if (err)
+        return err;
+
+    struct grid g = {.cw = cols - YLAB_W - 1, .ch = ROWS};
+    if (g.cw < 10)
+        g.cw = 10;
+    int w2 = g.cw * 2, h4 = g.ch * 4;
+    g.dots = calloc((size_t)g.cw * g.ch, 1);
+    g.col = malloc((size_t)g.cw * g.ch);
+    struct plot_bucket *cb = malloc(sizeof *cb * (size_t)w2);
+    if (!g.dots || !g.col || !cb) {
+        free(g.dots);
+        free(g.col);
+        free(cb);
+        return -ENOMEM;
+    }
+    memset(g.col, -1, (size_t)g.cw * g.ch);
+    double hi = 0, step, top;
+    for (int i = 0; i < pn->ns; i++)
+        if (!isnan(pn->s[i].peak) && pn->s[i].peak > hi)
+            hi = pn->s[i].peak;
+    plot_nice_ticks(hi, 4, &step, &top);
+    for (int si = 0; si < pn->ns; si++) {
+        plot_columns(p, &pn->s[si], p->tmin, p->tmax, w2, cb);
+        int prev = -1;
+        for (int x = 0; x < w2; x++) {
+            if (!cb[x].n)
+                continue;
+            int ya = dot_y(cb[x].min, top, h4), yb = dot_y(cb[x].max, top, h4);
+            dot_line(&g, x, ya, x, yb, si);
+            if (prev >= 0 && !plot_is_gap(p, &cb[prev], &cb[x]))
+                dot_line(&g, prev, dot_y(cb[prev].last, top, h4), x, dot_y(cb[x].first, top, h4),
+                         si);
+            prev = x;
+        }
+    }
+    free(cb);
+    for (int r = 0; r < g.ch && !err; r++) {
+        char lab[32] = "";
+        /* Labels on the top row (the axis top), the middle and the bottom (0). */
+        if (r == 0)
+            plot_fmt_value(top, "", lab, sizeof lab);
+        else if (r == g.ch / 2)
+            plot_fmt_value(top / 2, "", lab, sizeof lab);
+        else if (r == g.ch - 1)
+            plot_fmt_value(0, "", lab, sizeof lab);
+        err = buf_printf(b, "%*s \xe2\x94\x82", YLAB_W - 1, lab); /* U+2502 */
+        int cur = -1;
+        for (int x = 0; x < g.cw && !err; x++) {
+            size_t c = (size_t)r * g.cw + x;
+            int want = g.dots[c] ? g.col[c] : -1;
+            if (want != cur && g.dots[c]) {
+                put_color(b, color, want, &err);
+                cur = want;
+            }
+            put_braille(b, g.dots[c], &err);
+        }
+        if (cur >= 0)
+            put_color(b, color, -1, &err);
+        if (!err)
+            err = buf_putc(b, '\n');
+    }
+    free(g.dots);
+    free(g.col);
+    /* The time axis: a rule with tick marks, labels under the last panel. */
+    double ticks[32];
+    const char *fmt;
+    int nt = plot_time_ticks(p->tmin, p->tmax, g.cw / 14, ticks, 32, &fmt);
+    char *rule = malloc((size_t)g.cw + 1);
+    char *labels = malloc((size_t)g.cw + 32);
+    if (!rule || !labels) {
+        free(rule);
+        free(labels);
+        return -ENOMEM;
+    }
+    memset(rule, '-', (size_t)g.cw);
+    memset(labels, ' ', (size_t)g.cw + 31);
+    labels[g.cw + 31] = '\0';
+    int used_to = -2; /* one past the last label's end */
+    for (int i = 0; i < nt; i++) {
+        double f = p->tmax > p->tmin ? (ticks[i] - p->tmin) / (p->tmax - p->tmin) : 0.5;
+        int x = (int)floor(f * g.cw);
+        if (x >= g.cw)
+            x = g.cw - 1;
+        if (x < 0)
+            x = 0;
+        rule[x] = '+';
+        char lab[32];
+        plot_fmt_time(ticks[i], fmt, lab, sizeof lab);
+        int len = (int)strlen(lab);
+        int start = x - len / 2;
+        if (start < 0)
+            start = 0;
+        if (start + len > g.cw + 8)
+            start = g.cw + 8 - len;
+        if (start >= used_to + 1) {
+            memcpy(labels + start, lab, (size_t)len);
+            used_to = start + len;
+        }
+    }
+    int end = g.cw + 31;
+    while (end > 0 && labels[end - 1] == ' ')
+        end--;
+    labels[end] = '\0';
+    if (!err)
+        err = buf_printf(b, "%*s \xe2\x94\x94", YLAB_W - 1, ""); /* U+2514 */
+    for (int x = 0; x < g.cw && !err; x++)
+        err = buf_puts(b, rule[x] == '+' ? "\xe2\x94\xac" : "\xe2\x94\x80"); /* U+252C U+2500 */
+    if (!err)
+        err = buf_putc(b, '\n');
+    if (!err && last)
+        err = buf_printf(b, "%*s%s\n", YLAB_W + 1, "", labels);
+    if (!err)
+        err = buf_putc(b, '\n');
+    free(rule);
+    free(labels);
+    return err;
+}
+
+int plot_term(const struct plot *p, const char *title, const char *sub, int cols, bool color,
+              struct gw_buf *out)
+{
+    if (cols < 40)
+        cols = 40;
+    if (cols > 1000)
+        cols = 1000;
+    int err = buf_printf(out, "%s%s%s\n%s\n\n", color ? "\x1b[1m" : "", title,
+                         color ? "\x1b[0m" : "", sub);
+    for (int i = 0; i < p->npanels && !err; i++)
+        err = panel(p, &p->panel[p->order[i]], cols, color, i == p->npanels - 1, out);
+    if (!err) {
+        char zone[48];
+        plot_fmt_time(p->tmin, "%Z", zone, sizeof zone);
+        err = buf_printf(out, "%*stime (%s)\n", YLAB_W + 1, "", zone);
+    }
+    return err;
+}

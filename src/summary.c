@@ -1,0 +1,432 @@
+/* The numbers of the summary: fed rows, gives per-process and per-GPU
+ * peaks, means and spans. No I/O. */
+#include "gpu_watch/summary.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A pause longer than this many intervals is a gap (gpu_watch was stopped,
+ * or the machine slept). */
+#define GAP_FACTOR 3.0
+
+struct proc_acc {
+    struct summary_proc p;
+    char *cmd;                /* owned */
+    unsigned long cur_sample; /* the sample cur_mib belongs to */
+    double cur_mib;           /* this sample's total over its GPUs */
+    double sm_sum;
+    unsigned long sm_n;
+    double cpu_sum;
+    unsigned long cpu_n;
+};
+
+struct gpu_acc {
+    struct summary_gpu g;
+    unsigned long cur_sample;
+    double cur_mib;
+};
+
+struct slot {
+    long pid; /* 0: empty */
+    size_t idx;
+};
+
+struct summary {
+    struct proc_acc *procs;
+    size_t nprocs, cap_procs;
+    struct slot *slots; /* PID -> the latest process with that PID */
+    size_t cap_slots;   /* a power of two */
+    struct gpu_acc *gpus;
+    size_t ngpus, cap_gpus;
+    double *times; /* sample times, for the median gap */
+    size_t ntimes, cap_times;
+    unsigned long sample; /* current sample number, 1-based; 0: none yet */
+    double sample_ts;
+    double total_cur, total_peak, total_peak_ts;
+    unsigned long rows;
+    unsigned long untracked; /* rows of processes past SUMMARY_MAX_PROCS */
+    struct proc_acc other;   /* stands for them: counted in the totals only */
+    bool host;
+    double interval; /* set, or NAN */
+    /* summary_add_log: the last row's key, to see a new sample start. */
+    int last_gpu;
+    long last_pid;
+    /* Results. */
+    struct summary_proc *out_procs;
+    struct summary_gpu *out_gpus;
+};
+
+struct summary *summary_new(void)
+{
+    struct summary *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->interval = NAN;
+    s->total_peak = NAN;
+    s->total_peak_ts = NAN;
+    return s;
+}
+
+void summary_free(struct summary *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->nprocs; i++)
+        free(s->procs[i].cmd);
+    free(s->procs);
+    free(s->other.cmd);
+    free(s->slots);
+    free(s->gpus);
+    free(s->times);
+    free(s->out_procs);
+    free(s->out_gpus);
+    free(s);
+}
+
+void summary_set_interval(struct summary *s, double seconds)
+{
+    s->interval = seconds;
+}
+
+static int grow(void **v, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return 0;
+    size_t nc = *cap ? *cap * 2 : 16;
+    while (nc < need)
+        nc *= 2;
+    void *p = realloc(*v, nc * size);
+    if (!p)
+        return -ENOMEM;
+    *v = p;
+    *cap = nc;
+    return 0;
+}
+
+int summary_sample(struct summary *s, double ts)
+{
+    if (grow((void **)&s->times, &s->cap_times, s->ntimes + 1, sizeof *s->times) < 0)
+        return -ENOMEM;
+    s->times[s->ntimes++] = ts;
+    s->sample++;
+    s->sample_ts = ts;
+    s->total_cur = 0;
+    s->last_gpu = -2;
+    s->last_pid = -2;
+    return 0;
+}
+
+static size_t hash_pid(long pid, size_t cap)
+{
+    uint64_t h = (uint64_t)pid * 0x9E3779B97F4A7C15ull;
+    return (size_t)(h >> 32) & (cap - 1);
+}
+
+/* PID -1 (compact logs) is stored as a key like any other; 0 marks empty. */
+static long slot_key(long pid)
+{
+    return pid == 0 ? -3 : pid;
+}
+
+static int map_put(struct summary *s, long pid, size_t idx)
+{
+    if ((s->nprocs + 1) * 2 > s->cap_slots) {
+        size_t nc = s->cap_slots ? s->cap_slots * 2 : 64;
+        struct slot *n = calloc(nc, sizeof *n);
+        if (!n)
+            return -ENOMEM;
+        for (size_t i = 0; i < s->cap_slots; i++) {
+            if (!s->slots[i].pid)
+                continue;
+            size_t h = hash_pid(s->slots[i].pid, nc);
+            while (n[h].pid)
+                h = (h + 1) & (nc - 1);
+            n[h] = s->slots[i];
+        }
+        free(s->slots);
+        s->slots = n;
+        s->cap_slots = nc;
+    }
+    long key = slot_key(pid);
+    size_t h = hash_pid(key, s->cap_slots);
+    while (s->slots[h].pid && s->slots[h].pid != key)
+        h = (h + 1) & (s->cap_slots - 1);
+    s->slots[h].pid = key;
+    s->slots[h].idx = idx;
+    return 0;
+}
+
+static struct proc_acc *map_get(const struct summary *s, long pid)
+{
+    if (!s->cap_slots)
+        return NULL;
+    long key = slot_key(pid);
+    size_t h = hash_pid(key, s->cap_slots);
+    while (s->slots[h].pid) {
+        if (s->slots[h].pid == key)
+            return &s->procs[s->slots[h].idx];
+        h = (h + 1) & (s->cap_slots - 1);
+    }
+    return NULL;
+}
+
+/* The process of a row: the latest one with its PID, unless the command
+ * differs (a reused PID). An unknown command matches any. */
+static struct proc_acc *find_proc(struct summary *s, const struct summary_row *r)
+{
+    const char *cmd = r->cmd ? r->cmd : "";
+    struct proc_acc *a = map_get(s, r->pid);
+    if (a && (!*cmd || !*a->cmd || strcmp(a->cmd, cmd) == 0)) {
+        if (!*a->cmd && *cmd) {
+            char *c = strdup(cmd);
+            if (!c)
+                return NULL;
+            free(a->cmd);
+            a->cmd = c;
+        }
+        return a;
+    }
+    if (s->nprocs >= SUMMARY_MAX_PROCS) {
+        s->untracked++;
+        return &s->other;
+    }
+    if (grow((void **)&s->procs, &s->cap_procs, s->nprocs + 1, sizeof *s->procs) < 0)
+        return NULL;
+    a = &s->procs[s->nprocs];
+    memset(a, 0, sizeof *a);
+    if (!(a->cmd = strdup(cmd)))
+        return NULL;
+    if (map_put(s, r->pid, s->nprocs) < 0) {
+        free(a->cmd);
+        return NULL;
+    }
+    s->nprocs++;
+    a->p.pid = r->pid;
+    a->p.peak_mib = a->p.peak_ts = NAN;
+    a->p.sm_max = NAN;
+    a->p.rss_peak_mib = NAN;
+    a->p.first_ts = r->ts;
+    return a;
+}
+
+static struct gpu_acc *find_gpu(struct summary *s, int gpu)
+{
+    for (size_t i = 0; i < s->ngpus; i++)
+        if (s->gpus[i].g.gpu == gpu)
+            return &s->gpus[i];
+    if (grow((void **)&s->gpus, &s->cap_gpus, s->ngpus + 1, sizeof *s->gpus) < 0)
+        return NULL;
+    struct gpu_acc *g = &s->gpus[s->ngpus++];
+    memset(g, 0, sizeof *g);
+    g->g.gpu = gpu;
+    g->g.peak_mib = g->g.peak_ts = NAN;
+    return g;
+}
+
+/* Raise *peak to v (first reached at ts); NAN counts as below anything. */
+static void raise_peak(double *peak, double *at, double v, double ts)
+{
+    if (isnan(v))
+        return;
+    if (isnan(*peak) || v > *peak) {
+        *peak = v;
+        *at = ts;
+    }
+}
+
+int summary_add(struct summary *s, const struct summary_row *r)
+{
+    if (!s->sample && summary_sample(s, r->ts) < 0)
+        return -ENOMEM;
+    struct proc_acc *a = find_proc(s, r);
+    struct gpu_acc *g = a ? find_gpu(s, r->gpu) : NULL;
+    if (!a || !g)
+        return -ENOMEM;
+    s->rows++;
+    double ts = s->sample_ts;
+    bool first_row = a->cur_sample != s->sample;
+    if (first_row) {
+        a->cur_sample = s->sample;
+        a->cur_mib = NAN;
+        a->p.samples++;
+        if (!isnan(r->cpu_pct)) {
+            a->cpu_sum += r->cpu_pct;
+            a->cpu_n++;
+        }
+    }
+    a->p.last_ts = ts;
+    if (r->gpu >= 0 && r->gpu < 64)
+        a->p.gpu_mask |= 1ull << r->gpu;
+    else
+        a->p.gpu_other = true;
+    if (!isnan(r->mem_mib)) {
+        a->cur_mib = (isnan(a->cur_mib) ? 0 : a->cur_mib) + r->mem_mib;
+        raise_peak(&a->p.peak_mib, &a->p.peak_ts, a->cur_mib, ts);
+        if (g->cur_sample != s->sample) {
+            g->cur_sample = s->sample;
+            g->cur_mib = 0;
+        }
+        g->cur_mib += r->mem_mib;
+        raise_peak(&g->g.peak_mib, &g->g.peak_ts, g->cur_mib, ts);
+        s->total_cur += r->mem_mib;
+        raise_peak(&s->total_peak, &s->total_peak_ts, s->total_cur, ts);
+    }
+    if (!isnan(r->sm_pct)) {
+        a->sm_sum += r->sm_pct;
+        a->sm_n++;
+        if (isnan(a->p.sm_max) || r->sm_pct > a->p.sm_max)
+            a->p.sm_max = r->sm_pct;
+    }
+    if (!isnan(r->rss_mib) && (isnan(a->p.rss_peak_mib) || r->rss_mib > a->p.rss_peak_mib))
+        a->p.rss_peak_mib = r->rss_mib;
+    if (!isnan(r->cpu_pct) || !isnan(r->rss_mib))
+        s->host = true;
+    return 0;
+}
+
+int summary_add_log(struct summary *s, const struct summary_row *r)
+{
+    /* The sampler writes each sample's rows sorted by GPU, then PID: a key
+     * that does not increase starts the next sample. */
+    bool next = !s->sample || r->ts != s->sample_ts || r->gpu < s->last_gpu ||
+                (r->gpu == s->last_gpu && r->pid <= s->last_pid);
+    if (next && summary_sample(s, r->ts) < 0)
+        return -ENOMEM;
+    s->last_gpu = r->gpu;
+    s->last_pid = r->pid;
+    return summary_add(s, r);
+}
+
+static double known(int64_t v)
+{
+    return v < 0 ? NAN : (double)v;
+}
+
+static double known_pct(double v)
+{
+    return v < 0 ? NAN : v;
+}
+
+int summary_add_sample(struct summary *s, double ts, const struct sample *smp, bool host)
+{
+    if (summary_sample(s, ts) < 0)
+        return -ENOMEM;
+    for (size_t i = 0; i < smp->n; i++) {
+        const struct sample_row *sr = &smp->rows[i];
+        struct summary_row r = {
+            .ts = ts,
+            .gpu = sr->gpu,
+            .pid = sr->pid,
+            .cmd = sr->cmd,
+            .mem_mib = known(sr->mem_mib),
+            .sm_pct = known(sr->sm_pct),
+            .cpu_pct = NAN,
+            .rss_mib = NAN,
+        };
+        const struct host_fields *h = host ? &sr->host : smp->watched_alive ? &smp->watched : NULL;
+        if (h) {
+            r.cpu_pct = known_pct(h->cpu_pct);
+            r.rss_mib = known(h->rss_mib);
+        }
+        if (summary_add(s, &r) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int cmp_proc(const void *a, const void *b)
+{
+    const struct summary_proc *x = a, *y = b;
+    double px = isnan(x->peak_mib) ? -1 : x->peak_mib, py = isnan(y->peak_mib) ? -1 : y->peak_mib;
+    if (px != py)
+        return px < py ? 1 : -1;
+    if (x->first_ts != y->first_ts)
+        return x->first_ts < y->first_ts ? -1 : 1;
+    return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static int cmp_gpu(const void *a, const void *b)
+{
+    const struct summary_gpu *x = a, *y = b;
+    return (x->gpu > y->gpu) - (x->gpu < y->gpu);
+}
+
+int summary_result(struct summary *s, struct summary_result *out)
+{
+    memset(out, 0, sizeof *out);
+    free(s->out_procs);
+    free(s->out_gpus);
+    s->out_procs = malloc((s->nprocs ? s->nprocs : 1) * sizeof *s->out_procs);
+    s->out_gpus = malloc((s->ngpus ? s->ngpus : 1) * sizeof *s->out_gpus);
+    if (!s->out_procs || !s->out_gpus)
+        return -ENOMEM;
+    for (size_t i = 0; i < s->nprocs; i++) {
+        struct proc_acc *a = &s->procs[i];
+        struct summary_proc *p = &s->out_procs[i];
+        *p = a->p;
+        p->cmd = a->cmd;
+        p->sm_mean = a->sm_n ? a->sm_sum / (double)a->sm_n : NAN;
+        p->cpu_mean = a->cpu_n ? a->cpu_sum / (double)a->cpu_n : NAN;
+    }
+    qsort(s->out_procs, s->nprocs, sizeof *s->out_procs, cmp_proc);
+    for (size_t i = 0; i < s->ngpus; i++)
+        s->out_gpus[i] = s->gpus[i].g;
+    qsort(s->out_gpus, s->ngpus, sizeof *s->out_gpus, cmp_gpu);
+
+    out->procs = s->out_procs;
+    out->nprocs = s->nprocs;
+    out->gpus = s->out_gpus;
+    out->ngpus = s->ngpus;
+    out->total_peak_mib = s->total_peak;
+    out->total_peak_ts = s->total_peak_ts;
+    out->samples = s->sample;
+    out->rows = s->rows;
+    out->untracked_rows = s->untracked;
+    out->host = s->host;
+    out->first_ts = out->last_ts = NAN;
+    out->interval = s->interval;
+    if (!s->ntimes)
+        return 0;
+    /* The span, and the gaps between samples in time order (an appended
+     * log may go back in time: sort a copy). */
+    double *t = malloc(s->ntimes * sizeof *t);
+    if (!t)
+        return -ENOMEM;
+    memcpy(t, s->times, s->ntimes * sizeof *t);
+    qsort(t, s->ntimes, sizeof *t, cmp_double);
+    out->first_ts = t[0];
+    out->last_ts = t[s->ntimes - 1];
+    size_t n = 0;
+    for (size_t i = 1; i < s->ntimes; i++)
+        if (t[i] > t[i - 1])
+            t[n++] = t[i] - t[i - 1];
+    if (isnan(out->interval) && n) {
+        double *d = malloc(n * sizeof *d);
+        if (!d) {
+            free(t);
+            return -ENOMEM;
+        }
+        memcpy(d, t, n * sizeof *d);
+        qsort(d, n, sizeof *d, cmp_double);
+        out->interval = d[n / 2];
+        free(d);
+    }
+    /* Timestamps have whole seconds: below 1 s, a second is the unit. */
+    double gap = GAP_FACTOR * (out->interval > 1.0 ? out->interval : 1.0);
+    if (!isnan(out->interval))
+        for (size_t i = 0; i < n; i++)
+            if (t[i] > gap) {
+                out->gaps++;
+                out->gap_s += t[i];
+            }
+    free(t);
+    return 0;
+}

@@ -1,0 +1,192 @@
+/* `gpu_watch summary LOG.csv [--format F]`: options, reading the log
+ * through logread, printing. The only part of the summary that prints. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "gpu_watch/logread.h"
+#include "gpu_watch/summary.h"
+
+#define EXIT_FILE  1
+#define EXIT_USAGE 2
+
+static const char summary_usage[] =
+    "Usage: gpu_watch summary LOG.csv [--format text|csv|md|json]\n"
+    "\n"
+    "Answer \"how much GPU did it need?\" for a gpu_watch log: per process the peak\n"
+    "GPU memory and when it was reached, mean and max SM utilization, samples, first\n"
+    "and last seen (with --host columns also peak RSS and mean CPU); per GPU the peak\n"
+    "of the memory of all its processes together; the span and the interval. The\n"
+    "same summary ends every run of gpu_watch (on stderr, unless --quiet). Reads all\n"
+    "three log schemas (with or without --host columns, and --compact logs); LOG.csv\n"
+    "may be '-' for standard input.\n"
+    "\n"
+    "Options:\n"
+    "  --format F         text (default), csv, md (a Markdown table) or json\n"
+    "  -h, --help         this help\n"
+    "\n"
+    "Peaks between samples are not seen: a peak is the highest value sampled.\n"
+    "\n"
+    "Exit status: 0 on success, 1 when the log cannot be read or holds no data,\n"
+    "2 on bad usage.\n";
+
+const char *summary_help(void)
+{
+    return summary_usage;
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fputs("gpu_watch summary: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs(" (see gpu_watch summary --help)\n", stderr);
+    return EXIT_USAGE;
+}
+
+struct reading {
+    struct summary *s;
+    int err;
+    bool tz_seen;
+    bool utc; /* the log's timestamps carry a zone: show UTC */
+};
+
+static int on_row(const struct log_row *row, void *ctx)
+{
+    struct reading *r = ctx;
+    if (!r->tz_seen) {
+        r->tz_seen = true;
+        r->utc = row->tz != LOG_TZ_LOCAL;
+    }
+    struct summary_row sr = {
+        .ts = row->ts,
+        .gpu = row->gpu,
+        .pid = row->pid,
+        .cmd = row->cmd,
+        .mem_mib = row->gpu_mem_mib,
+        .sm_pct = row->sm_util_pct,
+        .cpu_pct = row->cpu_pct,
+        .rss_mib = row->rss_mib,
+    };
+    if (summary_add_log(r->s, &sr) < 0) {
+        r->err = -ENOMEM;
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+static int out_width(void)
+{
+    struct winsize ws;
+    if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+        return ws.ws_col;
+    const char *c = getenv("COLUMNS");
+    long n = c ? strtol(c, NULL, 10) : 0;
+    return n >= 40 && n <= 1000 ? (int)n : 120;
+}
+
+int summary_main(int argc, char **argv)
+{
+    const char *log = NULL;
+    enum summary_format fmt = SUMMARY_TEXT;
+    bool dashdash = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!dashdash && strcmp(a, "--") == 0) {
+            dashdash = true;
+        } else if (!dashdash && (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)) {
+            fputs(summary_usage, stdout);
+            return fflush(stdout) == 0 && !ferror(stdout) ? 0 : EXIT_FILE;
+        } else if (!dashdash && (strcmp(a, "--format") == 0 || strncmp(a, "--format=", 9) == 0)) {
+            const char *v = a[8] == '=' ? a + 9 : NULL;
+            if (!v) {
+                if (i + 1 >= argc)
+                    return usage_error("%s needs a value: text, csv, md or json", a);
+                v = argv[++i];
+            }
+            if (summary_parse_format(v, &fmt) < 0)
+                return usage_error("unknown --format '%s': expected text, csv, md or json", v);
+        } else if (!dashdash && a[0] == '-' && a[1]) {
+            return usage_error("unknown option '%s'", a);
+        } else if (log) {
+            return usage_error("more than one log given ('%s')", a);
+        } else {
+            log = a;
+        }
+    }
+    if (!log)
+        return usage_error("%s", "no log given: gpu_watch summary LOG.csv");
+
+    const char *name = strcmp(log, "-") == 0 ? "standard input" : log;
+    struct reading r = {.s = summary_new()};
+    struct log_stats st = {0};
+    struct gw_buf out = {0};
+    int status = EXIT_FILE;
+    if (!r.s) {
+        fprintf(stderr, "gpu_watch summary: out of memory\n");
+        return EXIT_FILE;
+    }
+    int rc = logread_file(log, on_row, &r, NULL, &st);
+    if (rc == -ENODATA) {
+        fprintf(stderr, "gpu_watch summary: %s is empty: no header, no rows\n", name);
+        goto out;
+    } else if (rc == -EPROTO) {
+        fprintf(stderr,
+                "gpu_watch summary: %s is not a gpu_watch log: its header is none of "
+                "'timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct' (optionally "
+                "with ',cpu_pct,cpu_cores,rss_mib,sys_used_mib') or "
+                "'timestamp,used_mib[,sys_used_mib][,cpu_cores][,cpu_pct]'\n",
+                name);
+        goto out;
+    } else if (rc == -ENOMEM || r.err == -ENOMEM) {
+        fprintf(stderr, "gpu_watch summary: out of memory reading %s\n", name);
+        goto out;
+    } else if (rc < 0) {
+        fprintf(stderr, "gpu_watch summary: cannot read %s: %s\n", name, strerror(-rc));
+        goto out;
+    }
+    if (st.rows == 0 && st.bad == 0) {
+        fprintf(stderr, "gpu_watch summary: %s has a header but no data rows: nothing to sum up\n",
+                name);
+        goto out;
+    }
+    if (st.rows == 0) {
+        fprintf(stderr,
+                "gpu_watch summary: %s has no readable rows: all %lu are malformed (the first at "
+                "line %lu)\n",
+                name, st.bad, st.first_bad_line);
+        goto out;
+    }
+    if (st.bad)
+        fprintf(stderr,
+                "gpu_watch summary: warning: skipped %lu malformed row%s of %s (the first at line "
+                "%lu); summing up the other %lu\n",
+                st.bad, st.bad == 1 ? "" : "s", name, st.first_bad_line, st.rows);
+    struct summary_result res;
+    struct summary_fmt_opts fo = {
+        .utc = r.utc,
+        .width = out_width(),
+        .title = name,
+        .skipped = st.bad,
+    };
+    if (summary_result(r.s, &res) < 0 || summary_format(&res, fmt, &fo, &out) < 0) {
+        fprintf(stderr, "gpu_watch summary: out of memory\n");
+        goto out;
+    }
+    if (out.len)
+        fwrite(out.p, 1, out.len, stdout);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        if (errno != EPIPE)
+            fprintf(stderr, "gpu_watch summary: cannot write to standard output: %s\n",
+                    strerror(errno));
+        goto out;
+    }
+    status = 0;
+out:
+    buf_free(&out);
+    summary_free(r.s);
+    return status;
+}

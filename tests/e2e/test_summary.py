@@ -1,0 +1,143 @@
+"""End-to-end: `gpu_watch summary` on fixture logs in every format (JSON
+through Python's json module, CSV through its csv module), its answers to
+bad files, and the summary at the end of a run."""
+import csv
+import io
+import json
+import os
+import subprocess
+
+from tests.e2e.gw import GwTest, ROOT
+
+FIX = os.path.join(ROOT, "tests", "fixtures", "summary")
+RUN = os.path.join(FIX, "run.csv")
+
+
+class Summary(GwTest):
+    def summary(self, *args, stdin=None):
+        e = self.env()
+        return subprocess.run([self.bin(), "summary", *args], env=e, capture_output=True,
+                              text=True, cwd=self.tmp, input=stdin, timeout=30)
+
+    def bin(self):
+        from tests.e2e import gw
+        return gw.BIN
+
+    def test_json(self):
+        r = self.summary(RUN, "--format", "json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        d = json.loads(r.stdout)
+        self.assertEqual(d["first"], "2025-01-10T10:00:00Z")
+        self.assertEqual(d["last"], "2025-01-10T10:05:40Z")
+        self.assertEqual(d["span_s"], 340)
+        self.assertEqual(d["interval_s"], 10)
+        self.assertEqual(d["samples"], 6)
+        self.assertEqual(d["skipped_rows"], 1)
+        self.assertEqual(d["gaps"], 1)
+        procs = d["processes"]
+        self.assertEqual([(p["pid"], p["cmd"]) for p in procs], [
+            (100, "python3 train.py --lr 0.1"), (100, "other job"),
+            (200, 'python3 "eval, v2".py')])
+        train = procs[0]
+        self.assertEqual(train["gpus"], [0, 1])
+        self.assertEqual(train["peak_gpu_mem_mib"], 4000)
+        self.assertEqual(train["peak_at"], "2025-01-10T10:00:10Z")
+        self.assertEqual(train["sm_mean_pct"], 70)
+        self.assertEqual(train["sm_max_pct"], 90)
+        self.assertEqual(train["samples"], 3)
+        self.assertIsNone(train["peak_rss_mib"])
+        self.assertEqual([(g["gpu"], g["peak_gpu_mem_mib"]) for g in d["gpus"]],
+                         [(0, 4000), (1, 2600)])
+        self.assertEqual(d["total"], {"peak_gpu_mem_mib": 4600, "peak_at": "2025-01-10T10:00:20Z"})
+        self.assertIn("Peaks between samples are not seen", d["caveat"])
+        self.assertIn("malformed", r.stderr)
+
+    def test_json_host_and_compact(self):
+        d = json.loads(self.summary(os.path.join(FIX, "host.csv"), "--format=json").stdout)
+        self.assertEqual(d["processes"][0]["cpu_mean_pct"], 200)
+        self.assertEqual(d["processes"][0]["peak_rss_mib"], 900)
+        comp = os.path.join(ROOT, "tests", "fixtures", "logs", "compact.csv")
+        r = self.summary(comp, "--format", "json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        d = json.loads(r.stdout)
+        self.assertEqual(len(d["processes"]), 1)
+        self.assertIsNone(d["processes"][0]["pid"])
+        self.assertEqual(d["processes"][0]["peak_gpu_mem_mib"], 1650)
+
+    def test_csv(self):
+        r = self.summary(RUN, "--format", "csv")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rows = list(csv.DictReader(io.StringIO(r.stdout)))
+        self.assertEqual([x["row"] for x in rows], ["process"] * 3 + ["gpu", "gpu", "run"])
+        self.assertEqual(rows[2]["cmd"], 'python3 "eval, v2".py')
+        self.assertEqual(rows[0]["gpus"], "0,1")
+        self.assertEqual(rows[0]["peak_gpu_mem_mib"], "4000")
+        self.assertEqual(rows[5]["peak_gpu_mem_mib"], "4600")
+        self.assertEqual(rows[5]["interval_s"], "10.000")
+
+    def test_text_and_md(self):
+        r = self.summary(RUN)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("4000 MiB", r.stdout)
+        self.assertEqual(r.stdout.count("Peaks between samples are not seen"), 1)
+        r = self.summary(RUN, "--format", "md")
+        lines = [l for l in r.stdout.splitlines() if l.startswith("|")]
+        # Header, rule, 3 processes, 2 GPUs, all GPUs; every row the same cells.
+        self.assertEqual(len(lines), 8)
+        self.assertEqual({l.count(" | ") for l in lines[2:]}, {9})
+
+    def test_stdin(self):
+        with open(RUN) as f:
+            r = self.summary("-", "--format", "json", stdin=f.read())
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["log"], "standard input")
+
+    def test_bad_files(self):
+        def write(name, text):
+            p = self.path(name)
+            with open(p, "w") as f:
+                f.write(text)
+            return p
+        cases = [
+            (self.path("missing.csv"), "cannot read"),
+            (write("empty.csv", ""), "is empty"),
+            (write("header.csv", "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct\n"),
+             "has a header but no data rows"),
+            (write("other.csv", "a,b,c\n1,2,3\n"), "is not a gpu_watch log"),
+            (write("allbad.csv", "timestamp,used_mib\nnot a time,1\n"), "no readable rows"),
+            (self.tmp, "cannot read"),
+        ]
+        for path, msg in cases:
+            r = self.summary(path)
+            self.assertEqual(r.returncode, 1, (path, r.stderr))
+            self.assertIn(msg, r.stderr)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+            self.assertEqual(r.stdout, "")
+
+    def test_usage(self):
+        for args in ([], [RUN, "--format", "xml"], [RUN, "--format"], [RUN, "--bogus"],
+                     [RUN, RUN]):
+            r = self.summary(*args)
+            self.assertEqual(r.returncode, 2, (args, r.stderr))
+            self.assertIn("gpu_watch summary:", r.stderr)
+        r = self.summary("--help")
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("--format", r.stdout)
+
+
+class EndOfRun(GwTest):
+    def test_summary_at_the_end_matches_the_log(self):
+        r = self.run_gw("--count", "3", "--interval", "1", "-o", "out.csv")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        err = r.stderr.decode()
+        self.assertIn("gpu_watch summary of out.csv", err)
+        self.assertIn("3590 MiB", err)  # PID 443's memory in the busy capture
+        # The same numbers as reading the log back.
+        back = self.run_gw("summary", "out.csv")
+        self.assertEqual(back.returncode, 0, back.stderr)
+        self.assertEqual(err, back.stdout.decode())
+
+    def test_quiet_has_no_summary(self):
+        r = self.run_gw("--count", "1", "-q", "-o", "out.csv")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stderr, b"")

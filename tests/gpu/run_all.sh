@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Every real-GPU check in one go (one call on the GPU machine), from the
+# repository root: the sampler against nvidia-smi, --host, the peak of a
+# wrapped command, the cost of watching, raw captures, and charts of the real
+# log. Each check's output goes to $OUT/r/<name>/ and its log to
+# $OUT/r/<name>.log; everything is packed into $OUT/gpu-results.tar.gz.
+set -u
+OUT=${OUT:-/tmp/gw-all}
+R="$OUT/r"
+mkdir -p "$R"
+make -s gpu_watch build/bench/bench_sample || exit 1
+check() {
+    local name=$1
+    shift
+    echo "=== $name"
+    mkdir -p "$R/$name"
+    OUT="$R/$name" timeout 300 "$@" >"$R/$name.log" 2>&1
+    echo "exit $?" >>"$R/$name.log"
+    tail -n 25 "$R/$name.log"
+}
+check sampler bash tests/gpu/check_sampler.sh
+check host bash tests/gpu/check_host.sh
+check peak bash tests/gpu/check_peak.sh
+check bench bash tests/gpu/bench.sh
+check capture bash -c 'python3 tests/gpu/workload.py idle 20 1024 >/dev/null & sleep 8; bash tests/gpu/capture.sh; wait'
+echo "=== plot"
+./gpu_watch plot "$R/host/host.csv" -o "$R/plot-host.png" --per-process --util --cpu \
+    --title "gpu_watch --host on an H100: busy, data-loader-bound and growing CUDA processes" && echo png ok
+./gpu_watch plot "$R/host/host.csv" -o "$R/plot-host.svg" --per-process --util --cpu && echo svg ok
+./gpu_watch plot "$R/host/host.csv" --util
+./gpu_watch summary "$R/host/host.csv"
+tar czf "$OUT/gpu-results.tar.gz" -C "$OUT" r
+ls -l "$OUT/gpu-results.tar.gz"

@@ -1,0 +1,367 @@
+/* Unit tests of the log reader: the three schemas, RFC 4180 quoting, bad
+ * records, timestamps with and without a zone, chunked feeding. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gpu_watch/logread.h"
+
+#define MAXROWS 16
+
+/* What the callback saw; cmd copied since it lives only during the call. */
+struct seen {
+    int n;
+    struct log_row r[MAXROWS];
+    char cmd[MAXROWS][160];
+    char cores[MAXROWS][64];
+    enum log_schema schema; /* from the rows' hdr, read during the callback */
+};
+
+static int collect(const struct log_row *row, void *ctx)
+{
+    struct seen *s = ctx;
+    s->schema = row->hdr->schema;
+    if (s->n < MAXROWS) {
+        s->r[s->n] = *row;
+        snprintf(s->cmd[s->n], sizeof s->cmd[0], "%s", row->cmd);
+        s->r[s->n].cmd = s->cmd[s->n];
+        snprintf(s->cores[s->n], sizeof s->cores[0], "%s", row->cpu_cores);
+        s->r[s->n].cpu_cores = s->cores[s->n];
+    }
+    s->n++;
+    return 0;
+}
+
+static int setup(void **state)
+{
+    setenv("TZ", "UTC", 1);
+    tzset();
+    struct seen *s = calloc(1, sizeof *s);
+    assert_non_null(s);
+    *state = s;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    free(*state);
+    return 0;
+}
+
+/* 2025-01-10T14:22:30Z in epoch seconds (date -u -d ... +%s). */
+#define T0 1736518950.0
+
+static void test_sampler_schema(void **state)
+{
+    struct seen *s = *state;
+    struct log_header h;
+    struct log_stats st;
+    assert_int_equal(logread_file("tests/fixtures/logs/sampler.csv", collect, s, &h, &st), 0);
+    assert_int_equal(h.schema, LOG_SAMPLER);
+    assert_int_equal(h.nfields, 7);
+    assert_int_equal(st.rows, 4);
+    assert_int_equal(st.bad, 0);
+    assert_int_equal(s->n, 4);
+    assert_true(s->r[0].ts == T0);
+    assert_int_equal(s->r[0].tz, LOG_TZ_LOCAL);
+    assert_int_equal(s->r[0].gpu, 0);
+    assert_int_equal(s->r[0].pid, 442);
+    assert_int_equal(s->schema, LOG_SAMPLER);
+    assert_string_equal(s->r[0].cmd,
+                        "python3 /tmp/work dir/train,v2.py 200 --lr=3e-4 --note=a \"quoted\" arg");
+    assert_true(s->r[0].gpu_mem_mib == 1642);
+    assert_true(s->r[0].sm_util_pct == 39);
+    assert_true(s->r[0].mem_util_pct == 2);
+    assert_false(log_known(s->r[0].cpu_pct));
+    assert_false(log_known(s->r[0].sys_used_mib));
+    /* Empty fields are unknown, not 0. */
+    assert_int_equal(s->r[1].pid, 443);
+    assert_true(s->r[1].gpu_mem_mib == 3590);
+    assert_false(log_known(s->r[1].sm_util_pct));
+    assert_false(log_known(s->r[1].mem_util_pct));
+    assert_string_equal(s->r[2].cmd, "python3 /tmp/grow.py 200 --name=grow;job");
+    assert_int_equal(s->r[3].gpu, 1);
+    assert_true(s->r[3].ts == T0 + 30);
+    assert_int_equal(s->r[3].line, 5);
+}
+
+static void test_host_schema_crlf(void **state)
+{
+    struct seen *s = *state;
+    struct log_header h;
+    struct log_stats st;
+    assert_int_equal(logread_file("tests/fixtures/logs/host.csv", collect, s, &h, &st), 0);
+    assert_int_equal(h.schema, LOG_HOST);
+    assert_int_equal(st.rows, 2);
+    assert_int_equal(s->schema, LOG_HOST);
+    assert_int_equal(st.bad, 0);
+    assert_int_equal(s->r[0].tz, LOG_TZ_UTC);
+    assert_true(s->r[0].ts == T0);
+    assert_true(s->r[0].cpu_pct == 250.5);
+    assert_string_equal(s->r[0].cpu_cores, "8/9/11");
+    assert_true(s->r[0].rss_mib == 812);
+    assert_true(s->r[0].sys_used_mib == 30211);
+    assert_string_equal(s->r[0].cmd, "python3 train.py");
+    /* A row of unknowns: the CR is not part of the last field. */
+    assert_int_equal(s->r[1].gpu, -1);
+    assert_int_equal(s->r[1].pid, 443);
+    assert_string_equal(s->r[1].cmd, "");
+    assert_false(log_known(s->r[1].sys_used_mib));
+    assert_false(log_known(s->r[1].gpu_mem_mib));
+}
+
+static void test_compact_schema_offsets(void **state)
+{
+    struct seen *s = *state;
+    struct log_header h;
+    struct log_stats st;
+    assert_int_equal(logread_file("tests/fixtures/logs/compact.csv", collect, s, &h, &st), 0);
+    assert_int_equal(h.schema, LOG_COMPACT);
+    assert_int_equal(st.rows, 3);
+    /* +00:00, +01:00 and -04:30 all name the same minute. */
+    assert_true(s->r[0].ts == T0);
+    assert_true(s->r[1].ts == T0 + 1);
+    assert_true(s->r[2].ts == T0 + 2);
+    assert_int_equal(s->r[0].tz, LOG_TZ_OFFSET);
+    assert_true(s->r[0].gpu_mem_mib == 1642);
+    assert_true(s->r[0].sys_used_mib == 30211);
+    assert_string_equal(s->r[1].cpu_cores, "3");
+    assert_string_equal(s->r[2].cpu_cores, "");
+    assert_true(s->r[1].cpu_pct == 240);
+    assert_int_equal(s->r[0].pid, -1);
+    assert_int_equal(s->r[0].gpu, -1);
+    assert_false(log_known(s->r[2].gpu_mem_mib));
+
+    memset(s, 0, sizeof *s);
+    assert_int_equal(logread_file("tests/fixtures/logs/compact_min.csv", collect, s, &h, &st), 0);
+    assert_int_equal(h.schema, LOG_COMPACT);
+    assert_int_equal(h.have, (1u << LOG_COL_TIMESTAMP) | (1u << LOG_COL_GPU_MEM_MIB));
+    /* The last line has no newline and is still read. */
+    assert_int_equal(s->n, 2);
+    assert_true(s->r[1].gpu_mem_mib == 101);
+    assert_true(s->r[1].ts == T0 + 1);
+}
+
+static void test_headers(void **state)
+{
+    struct log_header h;
+    assert_int_equal(logread_parse_header("\xef\xbb\xbftimestamp,used_mib,cpu_pct\r", 30, &h), 0);
+    assert_int_equal(h.schema, LOG_COMPACT);
+    assert_int_equal(h.col[2], LOG_COL_CPU_PCT);
+    const char *bad[] = {
+        "time,used_mib",
+        "timestamp",
+        "used_mib,timestamp",
+        "timestamp,used_mib,used_mib",
+        "timestamp,used_mib,gpu_index",
+        "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct",
+        "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct,cpu_pct",
+        "timestamp,gpu_index,pid,cmd,used_mib,sm_util_pct,mem_util_pct",
+        "a,b,c",
+        "",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(logread_parse_header(bad[i], strlen(bad[i]), &h), -EPROTO);
+}
+
+static void test_bad_rows(void **state)
+{
+    struct seen *s = *state;
+    struct log_stats st;
+    assert_int_equal(logread_file("tests/fixtures/logs/bad.csv", collect, s, NULL, &st), 0);
+    assert_int_equal(st.rows, 3);
+    assert_int_equal(st.bad, 4);
+    assert_int_equal(st.first_bad_line, 3);
+    assert_int_equal(st.lines, 11);
+    assert_string_equal(s->r[0].cmd, "ok");
+    assert_string_equal(s->r[1].cmd, "multi\nline");
+    assert_int_equal(s->r[1].line, 7);
+    assert_true(s->r[1].gpu_mem_mib == 1642);
+    /* A quote inside an unquoted cell is taken literally. */
+    assert_string_equal(s->r[2].cmd, "stray\"quote");
+    assert_int_equal(s->r[2].line, 10);
+}
+
+static void test_file_errors(void **state)
+{
+    struct seen *s = *state;
+    struct log_stats st;
+    assert_int_equal(logread_file("tests/fixtures/logs/no-such.csv", collect, s, NULL, &st),
+                     -ENOENT);
+    assert_int_equal(logread_file("tests/fixtures/logs", collect, s, NULL, &st), -EISDIR);
+    struct log_parser p;
+    log_parser_init(&p, collect, s);
+    assert_int_equal(logread_finish(&p), -ENODATA);
+    log_parser_free(&p);
+    /* Header only: fine for the reader, no rows. */
+    log_parser_init(&p, collect, s);
+    const char *hdr = "timestamp,used_mib\n";
+    assert_int_equal(logread_feed(&p, hdr, strlen(hdr)), 0);
+    assert_int_equal(logread_finish(&p), 0);
+    assert_int_equal(p.st.rows, 0);
+    log_parser_free(&p);
+    log_parser_init(&p, collect, s);
+    const char *junk = "hello,world\n1,2\n";
+    assert_int_equal(logread_feed(&p, junk, strlen(junk)), -EPROTO);
+    log_parser_free(&p);
+}
+
+/* Feeding one byte at a time gives the same rows as one buffer. */
+static void test_chunked_feed(void **state)
+{
+    struct seen *s = *state;
+    FILE *f = fopen("tests/fixtures/logs/bad.csv", "rb");
+    assert_non_null(f);
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    struct log_parser p;
+    log_parser_init(&p, collect, s);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(logread_feed(&p, buf + i, 1), 0);
+    assert_int_equal(logread_finish(&p), 0);
+    assert_int_equal(p.st.rows, 3);
+    assert_int_equal(p.st.bad, 4);
+    assert_string_equal(s->cmd[1], "multi\nline");
+    assert_string_equal(s->cmd[2], "stray\"quote");
+    log_parser_free(&p);
+}
+
+static void test_unterminated_and_overlong(void **state)
+{
+    struct seen *s = *state;
+    struct log_parser p;
+    log_parser_init(&p, collect, s);
+    const char *t = "timestamp,used_mib\n2025-01-10T14:22:30Z,1\n2025-01-10T14:22:31Z,\"2\n";
+    assert_int_equal(logread_feed(&p, t, strlen(t)), 0);
+    assert_int_equal(logread_finish(&p), 0);
+    assert_int_equal(p.st.rows, 1);
+    assert_int_equal(p.st.bad, 1);
+    log_parser_free(&p);
+
+    /* A 1 MiB line without a newline is skipped, not buffered; the next
+     * line is read. */
+    memset(s, 0, sizeof *s);
+    log_parser_init(&p, collect, s);
+    const char *h = "timestamp,used_mib\n";
+    assert_int_equal(logread_feed(&p, h, strlen(h)), 0);
+    char *big = malloc(1 << 20);
+    assert_non_null(big);
+    memset(big, 'x', 1 << 20);
+    assert_int_equal(logread_feed(&p, big, 1 << 20), 0);
+    assert_true(p.rec.cap < 256 * 1024);
+    free(big);
+    const char *after = "\n2025-01-10T14:22:31Z,7\n";
+    assert_int_equal(logread_feed(&p, after, strlen(after)), 0);
+    assert_int_equal(logread_finish(&p), 0);
+    assert_int_equal(p.st.bad, 1);
+    assert_int_equal(p.st.rows, 1);
+    assert_true(s->r[0].gpu_mem_mib == 7);
+    log_parser_free(&p);
+}
+
+static void test_time(void **state)
+{
+    double t;
+    enum log_tz tz;
+    assert_int_equal(logread_parse_time("1970-01-01T00:00:00Z", 20, &t, &tz), 0);
+    assert_true(t == 0);
+    assert_int_equal(tz, LOG_TZ_UTC);
+    assert_int_equal(logread_parse_time("2024-02-29 23:59:59.5+0000", 26, &t, &tz), 0);
+    assert_true(t == 1709251199.5);
+    assert_int_equal(logread_parse_time("2025-01-10T14:22:30+05", 22, &t, &tz), 0);
+    assert_true(t == T0 - 5 * 3600);
+    assert_int_equal(logread_parse_time("2025-01-10T14:22:30", 19, &t, &tz), 0);
+    assert_true(t == T0);
+    assert_int_equal(tz, LOG_TZ_LOCAL);
+    const char *bad[] = {
+        "2025-01-10",
+        "2025-02-29T00:00:00",
+        "2025-01-10T24:00:00",
+        "2025-01-10T14:22",
+        "2025-01-10T14:22:30Q",
+        "2025-01-10T14:22:30+5",
+        "2025-01-10T14:22:30.",
+        "x025-01-10T14:22:30",
+        "2025-01-10T14:22:30+01:00x",
+        "",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(logread_parse_time(bad[i], strlen(bad[i]), &t, &tz), -EINVAL);
+
+    /* Local time follows TZ, across a DST change (Berlin: CET then CEST). */
+    setenv("TZ", "Europe/Berlin", 1);
+    tzset();
+    assert_int_equal(logread_parse_time("2025-01-10T15:22:30", 19, &t, &tz), 0);
+    assert_true(t == T0);
+    assert_int_equal(logread_parse_time("2025-07-10T16:22:30", 19, &t, &tz), 0);
+    assert_true(t == T0 + 181 * 86400.0);
+    setenv("TZ", "UTC", 1);
+    tzset();
+    assert_int_equal(logread_parse_time("2025-07-10T16:22:30", 19, &t, &tz), 0);
+    assert_true(t == T0 + 181 * 86400.0 + 7200);
+}
+
+static void test_parse_row_direct(void **state)
+{
+    struct log_header h;
+    const char *hl = "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct";
+    assert_int_equal(logread_parse_header(hl, strlen(hl), &h), 0);
+    struct log_row r;
+    char ok[] = "2025-01-10T14:22:30Z,3,99,\"a,\"\"b\"\"\",12.5, 7 ,";
+    assert_int_equal(logread_parse_row(&h, ok, strlen(ok), &r), 0);
+    assert_string_equal(r.cmd, "a,\"b\"");
+    assert_int_equal(r.cmd_len, 5);
+    assert_int_equal(r.gpu, 3);
+    assert_true(r.gpu_mem_mib == 12.5);
+    assert_true(r.sm_util_pct == 7);
+    assert_false(log_known(r.mem_util_pct));
+    char neg[] = "2025-01-10T14:22:30Z,0,99,a,-5,7,1";
+    assert_int_equal(logread_parse_row(&h, neg, strlen(neg), &r), -EINVAL);
+    char frac_gpu[] = "2025-01-10T14:22:30Z,0.5,99,a,5,7,1";
+    assert_int_equal(logread_parse_row(&h, frac_gpu, strlen(frac_gpu), &r), -EINVAL);
+    char many[] = "2025-01-10T14:22:30Z,0,99,a,5,7,1,8";
+    assert_int_equal(logread_parse_row(&h, many, strlen(many), &r), -EINVAL);
+    char after_quote[] = "2025-01-10T14:22:30Z,0,99,\"a\"b,5,7,1";
+    assert_int_equal(logread_parse_row(&h, after_quote, strlen(after_quote), &r), -EINVAL);
+}
+
+static int stop_at_two(const struct log_row *row, void *ctx)
+{
+    int *n = ctx;
+    return ++*n == 2 ? 42 : 0;
+}
+
+static void test_callback_stops(void **state)
+{
+    int n = 0;
+    assert_int_equal(logread_file("tests/fixtures/logs/sampler.csv", stop_at_two, &n, NULL, NULL),
+                     42);
+    assert_int_equal(n, 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_sampler_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_host_schema_crlf, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compact_schema_offsets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_headers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chunked_feed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unterminated_and_overlong, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_parse_row_direct, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_callback_stops, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,405 @@
+/* Unit tests of the summary: numbers worked out by hand from the fixture
+ * logs in tests/fixtures/summary (read through logread, as `gpu_watch
+ * summary` does), samples fed the way the sampler's loop feeds them, and the
+ * four renderings. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gpu_watch/logread.h"
+#include "gpu_watch/summary.h"
+
+/* 2025-01-10T10:00:00Z */
+#define T0 1736503200.0
+
+static int feed(const struct log_row *row, void *ctx)
+{
+    struct summary_row r = {
+        .ts = row->ts,
+        .gpu = row->gpu,
+        .pid = row->pid,
+        .cmd = row->cmd,
+        .mem_mib = row->gpu_mem_mib,
+        .sm_pct = row->sm_util_pct,
+        .cpu_pct = row->cpu_pct,
+        .rss_mib = row->rss_mib,
+    };
+    return summary_add_log(ctx, &r);
+}
+
+static struct summary *load(const char *name, struct log_stats *st)
+{
+    char path[256];
+    snprintf(path, sizeof path, "tests/fixtures/summary/%s", name);
+    struct summary *s = summary_new();
+    assert_non_null(s);
+    assert_int_equal(logread_file(path, feed, s, NULL, st), 0);
+    return s;
+}
+
+static int teardown(void **state)
+{
+    summary_free(*state);
+    return 0;
+}
+
+static void assert_near(double got, double want)
+{
+    if (!(fabs(got - want) < 1e-9)) {
+        fprintf(stderr, "got %.6f, want %.6f\n", got, want);
+        fail();
+    }
+}
+
+static void test_run_numbers(void **state)
+{
+    struct log_stats st;
+    struct summary *s = *state = load("run.csv", &st);
+    assert_int_equal(st.bad, 1);
+    struct summary_result r;
+    assert_int_equal(summary_result(s, &r), 0);
+    assert_int_equal(r.samples, 6);
+    assert_int_equal(r.rows, 11);
+    assert_int_equal(r.nprocs, 3);
+    assert_false(r.host);
+
+    /* PID 100 "train": per-sample totals over GPUs 0 and 1 are 3000, 4000,
+     * 3800; SM over its rows with a value 50 70 60 80 90. */
+    const struct summary_proc *p = &r.procs[0];
+    assert_int_equal(p->pid, 100);
+    assert_string_equal(p->cmd, "python3 train.py --lr 0.1");
+    assert_int_equal(p->gpu_mask, 3);
+    assert_false(p->gpu_other);
+    assert_near(p->peak_mib, 4000);
+    assert_near(p->peak_ts, T0 + 10);
+    assert_near(p->sm_mean, 70);
+    assert_near(p->sm_max, 90);
+    assert_int_equal(p->samples, 3);
+    assert_near(p->first_ts, T0);
+    assert_near(p->last_ts, T0 + 20);
+
+    /* The same PID later with another command: another process. Its peak
+     * equals train's; the earlier one comes first. */
+    p = &r.procs[1];
+    assert_int_equal(p->pid, 100);
+    assert_string_equal(p->cmd, "other job");
+    assert_near(p->peak_mib, 4000);
+    assert_near(p->peak_ts, T0 + 330);
+    assert_near(p->sm_mean, 50);
+    assert_near(p->sm_max, 100);
+    assert_int_equal(p->samples, 2);
+
+    /* PID 200, a quoted command; absent from the second sample. */
+    p = &r.procs[2];
+    assert_int_equal(p->pid, 200);
+    assert_string_equal(p->cmd, "python3 \"eval, v2\".py");
+    assert_int_equal(p->gpu_mask, 1);
+    assert_near(p->peak_mib, 800);
+    assert_near(p->peak_ts, T0 + 20);
+    assert_near(p->sm_mean, 20);
+    assert_near(p->sm_max, 30);
+    assert_int_equal(p->samples, 3);
+    assert_near(p->first_ts, T0);
+    assert_near(p->last_ts, T0 + 30);
+    assert_true(isnan(p->cpu_mean));
+    assert_true(isnan(p->rss_peak_mib));
+
+    /* GPU 0 sums 1500 1500 2000 700 4000 3000; GPU 1 2000 2500 2600; all
+     * GPUs 3500 4000 4600 700 4000 3000. */
+    assert_int_equal(r.ngpus, 2);
+    assert_int_equal(r.gpus[0].gpu, 0);
+    assert_near(r.gpus[0].peak_mib, 4000);
+    assert_near(r.gpus[0].peak_ts, T0 + 330);
+    assert_int_equal(r.gpus[1].gpu, 1);
+    assert_near(r.gpus[1].peak_mib, 2600);
+    assert_near(r.gpus[1].peak_ts, T0 + 20);
+    assert_near(r.total_peak_mib, 4600);
+    assert_near(r.total_peak_ts, T0 + 20);
+
+    /* The span, the median gap, and the 5-minute pause. */
+    assert_near(r.first_ts, T0);
+    assert_near(r.last_ts, T0 + 340);
+    assert_near(r.interval, 10);
+    assert_int_equal(r.gaps, 1);
+    assert_near(r.gap_s, 300);
+}
+
+static void test_host_numbers(void **state)
+{
+    struct log_stats st;
+    struct summary *s = *state = load("host.csv", &st);
+    struct summary_result r;
+    assert_int_equal(summary_result(s, &r), 0);
+    assert_true(r.host);
+    assert_int_equal(r.nprocs, 2);
+    const struct summary_proc *p = &r.procs[0];
+    assert_int_equal(p->pid, 7);
+    assert_near(p->peak_mib, 200); /* 100 + 50, then 200 */
+    assert_near(p->peak_ts, T0 + 1);
+    assert_near(p->sm_mean, 20);
+    /* CPU once per sample, not once per GPU row: (100 + 300) / 2. */
+    assert_near(p->cpu_mean, 200);
+    assert_near(p->rss_peak_mib, 900);
+    p = &r.procs[1];
+    assert_int_equal(p->pid, 8);
+    assert_true(isnan(p->sm_mean));
+    assert_true(isnan(p->sm_max));
+    assert_true(isnan(p->cpu_mean));
+    assert_near(r.gpus[0].peak_mib, 210);
+    assert_near(r.gpus[1].peak_mib, 50);
+    assert_near(r.total_peak_mib, 210);
+}
+
+static void test_two_samples_in_one_second(void **state)
+{
+    /* interval < 1 s: two samples share a timestamp; the repeated
+     * (GPU, PID) key starts the second, so memory is not summed twice. */
+    struct summary *s = *state = summary_new();
+    struct summary_row a = {T0, 0, 5, "x", 100, 10, NAN, NAN};
+    struct summary_row b = {T0, 0, 6, "y", 50, NAN, NAN, NAN};
+    assert_int_equal(summary_add_log(s, &a), 0);
+    assert_int_equal(summary_add_log(s, &b), 0);
+    a.mem_mib = 120;
+    assert_int_equal(summary_add_log(s, &a), 0);
+    assert_int_equal(summary_add_log(s, &b), 0);
+    struct summary_result r;
+    assert_int_equal(summary_result(s, &r), 0);
+    assert_int_equal(r.samples, 2);
+    assert_near(r.total_peak_mib, 170);
+    assert_near(r.procs[0].peak_mib, 120);
+    assert_int_equal(r.procs[0].samples, 2);
+    assert_true(isnan(r.interval)); /* no positive gap: unknown */
+}
+
+static void test_samples_from_the_sampler(void **state)
+{
+    /* As the loop feeds it: a sample with rows, an empty one, another. */
+    struct summary *s = *state = summary_new();
+    struct sample_row rows[] = {
+        {.gpu = 0, .pid = 42, .cmd = "job", .mem_mib = 1000, .sm_pct = 50, .mem_pct = 3},
+        /* Unknown values stay unknown. */
+        {.gpu = 1, .pid = 42, .cmd = "job", .mem_mib = -1, .sm_pct = -1, .mem_pct = -1},
+    };
+    struct sample smp = {.rows = rows, .n = 2};
+    assert_int_equal(summary_add_sample(s, T0, &smp, false), 0);
+    struct sample empty = {0};
+    assert_int_equal(summary_add_sample(s, T0 + 1, &empty, false), 0);
+    rows[0].mem_mib = 1500;
+    rows[0].sm_pct = 70;
+    assert_int_equal(summary_add_sample(s, T0 + 2, &smp, false), 0);
+    summary_set_interval(s, 1.0);
+    struct summary_result r;
+    assert_int_equal(summary_result(s, &r), 0);
+    assert_int_equal(r.samples, 3);
+    assert_int_equal(r.nprocs, 1);
+    assert_near(r.procs[0].peak_mib, 1500);
+    assert_near(r.procs[0].peak_ts, T0 + 2);
+    assert_near(r.procs[0].sm_mean, 60);
+    assert_int_equal(r.procs[0].samples, 2);
+    assert_int_equal(r.procs[0].gpu_mask, 3);
+    assert_near(r.interval, 1.0);
+    assert_int_equal(r.gaps, 0);
+    assert_int_equal(r.ngpus, 2);
+    assert_true(isnan(r.gpus[1].peak_mib)); /* GPU 1 never had a value */
+    assert_near(r.last_ts - r.first_ts, 2);
+}
+
+static void test_samples_with_host_figures(void **state)
+{
+    struct summary *s = *state = summary_new();
+    struct sample_row rows[] = {
+        {.gpu = 0,
+         .pid = 7,
+         .cmd = "a",
+         .mem_mib = 10,
+         .sm_pct = -1,
+         .mem_pct = -1,
+         .host = {.cpu_pct = 150.0, .rss_mib = 700}},
+        {.gpu = 0,
+         .pid = 8,
+         .cmd = "b",
+         .mem_mib = 20,
+         .sm_pct = -1,
+         .mem_pct = -1,
+         .host = {.cpu_pct = -1, .rss_mib = -1}},
+    };
+    struct sample smp = {.rows = rows, .n = 2};
+    assert_int_equal(summary_add_sample(s, T0, &smp, true), 0);
+    rows[0].host.cpu_pct = 50.0;
+    rows[0].host.rss_mib = 600;
+    assert_int_equal(summary_add_sample(s, T0 + 1, &smp, true), 0);
+    struct summary_result r;
+    assert_int_equal(summary_result(s, &r), 0);
+    assert_true(r.host);
+    assert_int_equal(r.procs[0].pid, 8);
+    assert_true(isnan(r.procs[0].cpu_mean));
+    assert_true(isnan(r.procs[0].rss_peak_mib));
+    assert_near(r.procs[1].cpu_mean, 100);
+    assert_near(r.procs[1].rss_peak_mib, 700);
+}
+
+static void test_process_cap(void **state)
+{
+    /* Past SUMMARY_MAX_PROCS processes, rows still count in the totals. */
+    struct summary *s = *state = summary_new();
+    assert_int_equal(summary_sample(s, T0), 0);
+    for (long pid = 1; pid <= SUMMARY_MAX_PROCS + 2; pid++) {
+        struct summary_row r = {T0, 0, pid, "p", 1, NAN, NAN, NAN};
+        assert_int_equal(summary_add(s, &r), 0);
+    }
+    struct summary_result r;
+    assert_int_equal(summary_result(s, &r), 0);
+    assert_int_equal(r.nprocs, SUMMARY_MAX_PROCS);
+    assert_int_equal(r.untracked_rows, 2);
+    assert_near(r.total_peak_mib, SUMMARY_MAX_PROCS + 2);
+    struct gw_buf b = {0};
+    struct summary_fmt_opts o = {.utc = true};
+    assert_int_equal(summary_format(&r, SUMMARY_JSON, &o, &b), 0);
+    assert_non_null(strstr(b.p, "2 rows of processes beyond the first 10000 are in the totals"));
+    buf_free(&b);
+}
+
+static void test_empty(void **state)
+{
+    struct summary *s = *state = summary_new();
+    struct summary_result r;
+    assert_int_equal(summary_result(s, &r), 0);
+    assert_int_equal(r.nprocs, 0);
+    assert_true(isnan(r.first_ts));
+    struct gw_buf b = {0};
+    struct summary_fmt_opts o = {.utc = true};
+    assert_int_equal(summary_format(&r, SUMMARY_TEXT, &o, &b), 0);
+    assert_non_null(strstr(b.p, "No process was seen on a GPU."));
+    buf_clear(&b);
+    assert_int_equal(summary_format(&r, SUMMARY_JSON, &o, &b), 0);
+    assert_non_null(strstr(b.p, "\"processes\": []"));
+    assert_non_null(strstr(b.p, "\"first\": null"));
+    buf_free(&b);
+}
+
+static char *render(struct summary *s, enum summary_format f, int width)
+{
+    struct summary_result r;
+    assert_int_equal(summary_result(s, &r), 0);
+    struct gw_buf b = {0};
+    struct summary_fmt_opts o = {.utc = true, .width = width, .title = "run.csv", .skipped = 1};
+    assert_int_equal(summary_format(&r, f, &o, &b), 0);
+    return b.p;
+}
+
+static void test_text(void **state)
+{
+    struct log_stats st;
+    struct summary *s = *state = load("run.csv", &st);
+    char *t = render(s, SUMMARY_TEXT, 200);
+    /* The span, per process lines, totals, the caveat once. */
+    assert_non_null(strstr(t, "gpu_watch summary of run.csv: 2025-01-10T10:00:00Z to 10:05:40 "
+                              "(5m40s), 6 samples every 10 s\n"));
+    assert_non_null(strstr(t, "    100 0,1     4000 MiB  10:00:10    70 %   90 %       3  "
+                              "10:00:00  10:00:20  python3 train.py --lr 0.1\n"));
+    assert_non_null(strstr(t, "python3 \"eval, v2\".py\n"));
+    assert_non_null(strstr(t, "  total 0       4000 MiB  10:05:30"));
+    assert_non_null(strstr(t, "  total 1       2600 MiB  10:00:20"));
+    assert_non_null(strstr(t, "  total all     4600 MiB  10:00:20"));
+    const char *c = strstr(t, "Peaks between samples are not seen");
+    assert_non_null(c);
+    assert_null(strstr(c + 1, "Peaks between samples are not seen"));
+    assert_non_null(strstr(t, "every 10 s. The log has 1 pause longer than 3 intervals (5m00s "
+                              "in all). 1 malformed row skipped.\n"));
+    free(t);
+    /* Narrow: the command is shortened, its start and end kept. */
+    t = render(s, SUMMARY_TEXT, 100);
+    assert_non_null(strstr(t, "  python3 trai...lr 0.1\n"));
+    assert_null(strstr(t, "python3 train.py"));
+    free(t);
+}
+
+static void test_csv(void **state)
+{
+    struct log_stats st;
+    struct summary *s = *state = load("run.csv", &st);
+    char *t = render(s, SUMMARY_CSV, 0);
+    const char *want =
+        "row,pid,cmd,gpus,peak_gpu_mem_mib,peak_at,sm_mean_pct,sm_max_pct,samples,first_seen,"
+        "last_seen,peak_rss_mib,cpu_mean_pct,interval_s\n"
+        "process,100,python3 train.py --lr 0.1,\"0,1\",4000,2025-01-10T10:00:10Z,70.0,90,3,"
+        "2025-01-10T10:00:00Z,2025-01-10T10:00:20Z,,,\n"
+        "process,100,other job,0,4000,2025-01-10T10:05:30Z,50.0,100,2,2025-01-10T10:05:30Z,"
+        "2025-01-10T10:05:40Z,,,\n"
+        "process,200,\"python3 \"\"eval, v2\"\".py\",0,800,2025-01-10T10:00:20Z,20.0,30,3,"
+        "2025-01-10T10:00:00Z,2025-01-10T10:00:30Z,,,\n"
+        "gpu,,,0,4000,2025-01-10T10:05:30Z,,,6,2025-01-10T10:00:00Z,2025-01-10T10:05:40Z,,,\n"
+        "gpu,,,1,2600,2025-01-10T10:00:20Z,,,6,2025-01-10T10:00:00Z,2025-01-10T10:05:40Z,,,\n"
+        "run,,,,4600,2025-01-10T10:00:20Z,,,6,2025-01-10T10:00:00Z,2025-01-10T10:05:40Z,,,"
+        "10.000\n";
+    assert_string_equal(t, want);
+    free(t);
+}
+
+static void test_md(void **state)
+{
+    struct log_stats st;
+    struct summary *s = *state = load("host.csv", &st);
+    char *t = render(s, SUMMARY_MD, 0);
+    assert_non_null(strstr(t, "### GPU summary of run.csv\n"));
+    assert_non_null(strstr(t, "| PID | GPU | Peak GPU memory | At | SM mean | SM max | Samples | "
+                              "First seen | Last seen | Peak RSS | CPU mean | Command |\n"));
+    assert_non_null(strstr(t, "| 7 | 0,1 | 200 MiB | 2025-01-10T10:00:01Z | 20 % | 30 % | 2 | "
+                              "2025-01-10T10:00:00Z | 2025-01-10T10:00:01Z | 900 MiB | 200 % | "
+                              "python3 a.py |\n"));
+    assert_non_null(strstr(t, "| **total** | all | 210 MiB |"));
+    free(t);
+}
+
+static void test_json_strings(void **state)
+{
+    /* Control characters, quotes, backslashes and bytes that are not UTF-8
+     * in a command line still give valid JSON. */
+    struct summary *s = *state = summary_new();
+    struct summary_row a = {T0, 0, 9, "a\"b\\c\td\x01 \xff \xc3\xa9", 1, NAN, NAN, NAN};
+    assert_int_equal(summary_add_log(s, &a), 0);
+    char *t = render(s, SUMMARY_JSON, 0);
+    assert_non_null(strstr(t, "\"cmd\": \"a\\\"b\\\\c\\u0009d\\u0001 \\ufffd \xc3\xa9\""));
+    assert_non_null(strstr(t, "\"sm_mean_pct\": null"));
+    free(t);
+}
+
+static void test_format_names(void **state)
+{
+    enum summary_format f;
+    assert_int_equal(summary_parse_format("json", &f), 0);
+    assert_int_equal(f, SUMMARY_JSON);
+    assert_int_equal(summary_parse_format("MD", &f), 0);
+    assert_int_equal(f, SUMMARY_MD);
+    assert_int_equal(summary_parse_format("markdown", &f), 0);
+    assert_int_equal(summary_parse_format("xml", &f), -EINVAL);
+    assert_int_equal(summary_parse_format("", &f), -EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_run_numbers, teardown),
+        cmocka_unit_test_teardown(test_host_numbers, teardown),
+        cmocka_unit_test_teardown(test_two_samples_in_one_second, teardown),
+        cmocka_unit_test_teardown(test_samples_from_the_sampler, teardown),
+        cmocka_unit_test_teardown(test_samples_with_host_figures, teardown),
+        cmocka_unit_test_teardown(test_process_cap, teardown),
+        cmocka_unit_test_teardown(test_empty, teardown),
+        cmocka_unit_test_teardown(test_text, teardown),
+        cmocka_unit_test_teardown(test_csv, teardown),
+        cmocka_unit_test_teardown(test_md, teardown),
+        cmocka_unit_test_teardown(test_json_strings, teardown),
+        cmocka_unit_test(test_format_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
