@@ -115,6 +115,7 @@ static int spawn_one(struct cmd_call *c, struct slot *s)
     sigemptyset(&none);
     sigemptyset(&def);
     sigaddset(&def, SIGPIPE);
+    sigaddset(&def, SIGXFSZ);
     sigaddset(&def, SIGINT);
     sigaddset(&def, SIGTERM);
     sigaddset(&def, SIGHUP);
