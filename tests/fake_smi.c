@@ -102,6 +102,31 @@ static void log_call(const char *state, const char *kind, int argc, char **argv)
     }
 }
 
+static char *slurp(const char *path, size_t *len);
+
+/* The SigIgn line of /proc/self/status into STATE/sigign.log: the signals
+ * this call inherited as ignored (a test checks that gpu_watch's own
+ * SIG_IGN of SIGPIPE and SIGXFSZ did not leak into nvidia-smi). */
+static void log_sigign(const char *state)
+{
+    if (!state)
+        return;
+    size_t len = 0;
+    char *st = slurp("/proc/self/status", &len);
+    if (!st)
+        return;
+    char *l = memmem(st, len, "SigIgn:", 7);
+    char *e = l ? memchr(l, '\n', len - (size_t)(l - st)) : NULL;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/sigign.log", state);
+    FILE *f = l && e ? fopen(path, "a") : NULL;
+    if (f) {
+        fwrite(l, 1, (size_t)(e - l) + 1, f);
+        fclose(f);
+    }
+    free(st);
+}
+
 static char *slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -202,6 +227,7 @@ int main(int argc, char **argv)
     const char *state = getenv("FAKE_SMI_STATE");
     long n = bump_counter(state, kind);
     log_call(state, kind, argc, argv);
+    log_sigign(state);
     long lat = latency_for(kind);
     if (lat > 0)
         sleep_ms(lat);

@@ -168,6 +168,22 @@ class Durability(GwTest):
         self.assertGreater(len(rows), 3)
         self.assertLessEqual(os.path.getsize(self.path("log.csv")), limit)
 
+    def test_children_do_not_inherit_ignored_sigxfsz(self):
+        """gpu_watch ignores SIGXFSZ and SIGPIPE for itself; nvidia-smi and a
+        wrapped command start with both at their defaults."""
+        bits = (1 << (signal.SIGXFSZ - 1)) | (1 << (signal.SIGPIPE - 1))
+        r = self.run_gw("--count", "3", "--interval", "0.01", "-q", "-o", "out.csv")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(os.path.join(self.state, "sigign.log")) as f:
+            masks = [int(l.split()[1], 16) for l in f]
+        self.assertGreaterEqual(len(masks), 6)
+        self.assertEqual([m & bits for m in masks], [0] * len(masks))
+        r = self.run_gw("--interval", "0.05", "-q", "--force", "-o", "out.csv", "--",
+                        "grep", "SigIgn", "/proc/self/status")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        mask = int(r.stdout.decode().split()[1], 16)
+        self.assertEqual(mask & bits, 0, hex(mask))
+
     # --- the output's directory removed or read-only -------------------------
 
     def test_directory_removed_mid_run(self):
