@@ -133,7 +133,7 @@ int proctree_scan(const char *root, struct proc_list *out)
     }
     closedir(d);
     buf_free(&b);
-    if (rc == 0)
+    if (rc == 0 && out->n > 1) /* v is NULL with no entry: qsort(NULL) is UB */
         qsort(out->v, out->n, sizeof *out->v, cmp_stat);
     return rc;
 }
@@ -156,6 +156,8 @@ static struct proc_member *find_member(const struct proctree *t, long pid)
 static const struct proc_stat *find_stat(const struct proc_list *all, long pid)
 {
     struct proc_stat key = {.pid = pid};
+    if (all->n == 0) /* v is NULL then: bsearch(.., NULL, 0, ..) is UB */
+        return NULL;
     return bsearch(&key, all->v, all->n, sizeof *all->v, cmp_stat);
 }
 
@@ -182,7 +184,8 @@ static int push_member(struct proctree *t, long pid, uint64_t start)
 
 static int rebuild_pids(struct proctree *t)
 {
-    qsort(t->v, t->n, sizeof *t->v, cmp_member);
+    if (t->n > 1) /* v is NULL with no member: qsort(NULL) is UB */
+        qsort(t->v, t->n, sizeof *t->v, cmp_member);
     long *p = realloc(t->pids, (t->n ? t->n : 1) * sizeof *p);
     if (!p)
         return -ENOMEM;
