@@ -13,6 +13,7 @@ static struct kind {
     unsigned long failures;   /* all time */
     unsigned long unreported; /* since the last message about it */
     bool failing;
+    bool warned; /* its warning was printed and no recovery was said since */
 } kinds[MAX_KINDS];
 static size_t n_kinds;
 static double last_summary = -1;
@@ -52,9 +53,13 @@ void report_fault(const char *key, const char *what, const char *first, double n
     total++;
     if (last_summary < 0)
         last_summary = now;
-    if (!k->failing && k->unreported == 0) {
+    /* Once per run of failures; a quiet recovery (say == false) does not
+     * re-arm it, or a kind that flaps (a sample now and then longer than
+     * --interval) would print a line each time. */
+    if (!k->failing && k->unreported == 0 && !k->warned) {
         clear_status();
         fprintf(stderr, "gpu_watch: warning: %s (repeats are counted)\n", first);
+        k->warned = true;
     } else {
         k->unreported++;
     }
@@ -69,11 +74,12 @@ void report_ok(const char *key, bool say)
             continue;
         k->failing = false;
         if (say) {
+            k->warned = false;
             clear_status();
             fprintf(stderr, "gpu_watch: %s: recovered after %lu time%s\n", k->what, k->failures,
                     k->failures == 1 ? "" : "s");
+            k->unreported = 0;
         }
-        k->unreported = 0;
     }
 }
 
