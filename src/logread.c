@@ -358,12 +358,13 @@ int logread_parse_row(const struct log_header *h, char *line, size_t len, struct
             return -EINVAL;
         switch ((enum log_col)h->col[i]) {
         case LOG_COL_GPU_INDEX:
-            if (log_known(v) && (v != (int)v || v > 1e6))
+            /* Range first: converting 2e22 to int is undefined. */
+            if (log_known(v) && (v < 0 || v > 1e6 || v != (int)v))
                 return -EINVAL;
             row->gpu = log_known(v) ? (int)v : -1;
             break;
         case LOG_COL_PID:
-            if (log_known(v) && (v != (long)v || v > 4194304.0 * 1024))
+            if (log_known(v) && (v < 0 || v > 4194304.0 * 1024 || v != (long)v))
                 return -EINVAL;
             row->pid = log_known(v) ? (long)v : -1;
             break;
