@@ -13,8 +13,8 @@ GW_CPPFLAGS := -Iinclude -D_GNU_SOURCE -MMD -MP
 GW_LDLIBS   := -lm
 B := build
 ifeq ($(SANITIZE),1)
-GW_CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-GW_LDFLAGS += -fsanitize=address,undefined
+GW_CFLAGS += -O1 -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer -fno-sanitize-recover=all
+GW_LDFLAGS += -fsanitize=address,undefined,float-cast-overflow
 B := build-san
 endif
 ifeq ($(COVERAGE),1)
