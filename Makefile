@@ -1,4 +1,5 @@
 # gpu_watch — per-process NVIDIA GPU usage to CSV. C11, libc only.
+SHELL   := /bin/bash
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
@@ -31,8 +32,11 @@ LIB_OBJ  := $(LIB_SRC:src/%.c=$(B)/src/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 HELPERS  := $(B)/tests/fake-nvidia-smi/nvidia-smi
+# Each fuzz harness built with replay_main.c instead of libFuzzer: make test
+# replays the seed corpora and every regression input through it.
+REPLAY_BIN := $(patsubst fuzz/fuzz_%.c,$(B)/fuzz/replay_%,$(wildcard fuzz/fuzz_*.c))
 
-.PHONY: all test check coverage bench soak fuzz demo install uninstall clean format format-check
+.PHONY: all test check coverage bench soak fuzz fuzz-build lint lint-cppcheck lint-clang-tidy ci demo install uninstall clean format format-check
 
 all: gpu_watch
 
@@ -63,6 +67,10 @@ $(HELPERS): tests/fake_smi.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
 
+$(B)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay_main.c $(B)/libgw.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(GW_LDLIBS) $(LDLIBS)
+
 $(B)/bench/bench_sample: bench/bench_sample.c $(B)/libgw.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(GW_LDLIBS) $(LDLIBS)
@@ -72,8 +80,38 @@ $(B)/bench/bench_sample: bench/bench_sample.c $(B)/libgw.a
 bench: gpu_watch $(HELPERS) $(B)/bench/bench_sample
 	@python3 bench/run_bench.py
 
-test check: $(B)/gpu_watch $(TEST_BIN) $(HELPERS) gpu_watch
+test check: $(B)/gpu_watch $(TEST_BIN) $(HELPERS) $(REPLAY_BIN) gpu_watch
 	@GW_BUILD=$(B) tests/run_tests.sh
+
+# Static analysis of the product and the fuzz harnesses: cppcheck (every
+# category but the one suppression in .cppcheck-suppressions, with its
+# reason) and clang-tidy with the check list in .clang-tidy; any finding
+# fails.
+LINT_SRC := $(wildcard src/*.c fuzz/*.c)
+lint: lint-cppcheck lint-clang-tidy
+
+lint-cppcheck:
+	cppcheck --enable=warning,style,performance,portability --std=c11 -Iinclude -D_GNU_SOURCE \
+	    --suppressions-list=.cppcheck-suppressions --error-exitcode=1 --quiet $(LINT_SRC)
+
+lint-clang-tidy:
+	clang-tidy --quiet $(LINT_SRC) -- -std=c11 -Iinclude -D_GNU_SOURCE 2>&1 | \
+	    { grep -v ' warnings\? generated\.$$' || true; }; \
+	    exit $${PIPESTATUS[0]}
+
+# Everything CI checks, with one summary line at the end: the suite, the
+# suite again under ASan+UBSan, static analysis, and each fuzz harness for
+# CI_FUZZ_SECONDS. See tests/ci.sh.
+CI_FUZZ_SECONDS ?= 10
+ci:
+	@CI_FUZZ_SECONDS=$(CI_FUZZ_SECONDS) tests/ci.sh
+
+# The long soak: SOAK_SAMPLES samples at --interval 0.001 against the
+# instant fake (make test runs 10,000 of them).
+SOAK_SAMPLES ?= 100000
+soak: $(B)/gpu_watch $(HELPERS)
+	@GW_BIN=$(CURDIR)/$(B)/gpu_watch GW_FAKE_DIR=$(CURDIR)/$(B)/tests/fake-nvidia-smi \
+	    python3 -m tests.e2e.test_soak $(SOAK_SAMPLES)
 
 coverage:
 	rm -rf build-cov
@@ -92,7 +130,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/gpu_watch $(DESTDIR)$(MANDIR)/man1/gpu_watch.1
 
 clean:
-	rm -rf build build-san build-cov build-fuzz gpu_watch coverage
+	rm -rf build build-san build-cov build-fuzz build-fuzz-ci gpu_watch coverage
 
 format:
 	clang-format -i src/*.c include/gpu_watch/*.h tests/*.c
@@ -100,4 +138,46 @@ format:
 format-check:
 	clang-format --dry-run -Werror src/*.c include/gpu_watch/*.h tests/*.c
 
--include $(wildcard $(B)/src/*.d $(B)/tests/*.d)
+# Fuzzing (clang + libFuzzer): every fuzz/fuzz_NAME.c is a harness, linked
+# against the library built with the fuzzer's instrumentation in build-fuzz.
+# `make fuzz` runs each in turn for FUZZ_SECONDS, at low priority, one worker,
+# on a corpus seeded from the fixtures (fuzz/seeds.sh); crashes land in
+# build-fuzz/artifacts and the log of each run in build-fuzz/logs.
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ         ?= $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
+FZ           := build-fuzz
+FUZZ_FLAGS   := -std=c11 -O1 -g -Iinclude -D_GNU_SOURCE -fno-omit-frame-pointer \
+                -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_LIB_OBJ := $(LIB_SRC:src/%.c=$(FZ)/src/%.o)
+
+$(FZ)/src/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+$(FZ)/libgw.a: $(FUZZ_LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FZ)/fuzz_%: fuzz/fuzz_%.c $(FZ)/libgw.a
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ $(GW_LDLIBS)
+
+fuzz-build: $(FUZZ:%=$(FZ)/fuzz_%)
+
+fuzz: fuzz-build
+	@mkdir -p $(FZ)/logs $(FZ)/artifacts
+	@bad=; for n in $(FUZZ); do \
+	    fuzz/seeds.sh $$n $(FZ)/corpus/$$n || exit 1; \
+	    echo "fuzz_$$n: $(FUZZ_SECONDS) s"; \
+	    nice -n 19 $(FZ)/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=1024 \
+	        -max_len=65536 -print_final_stats=1 -artifact_prefix=$(FZ)/artifacts/$$n- \
+	        $(FZ)/corpus/$$n >$(FZ)/logs/$$n.log 2>&1; rc=$$?; \
+	    runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $(FZ)/logs/$$n.log); \
+	    secs=$$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' $(FZ)/logs/$$n.log); \
+	    res=ok; [ $$rc -eq 0 ] || res=FAILED; \
+	    echo "$$(date -u +%FT%TZ) $$n runs=$${runs:-?} seconds=$${secs:-?} result=$$res" | tee -a $(FZ)/logs/summary.txt; \
+	    if [ $$rc -ne 0 ]; then grep -E 'ERROR|SUMMARY|Assertion|runtime error|Test unit written' $(FZ)/logs/$$n.log; \
+	        cp $(FZ)/logs/$$n.log $(FZ)/logs/$$n.$$(date +%s).failed.log; bad="$$bad $$n"; fi; \
+	done; if [ -n "$$bad" ]; then echo "fuzz FAILED:$$bad (see $(FZ)/logs)"; exit 1; fi
+
+-include $(wildcard $(B)/src/*.d $(B)/tests/*.d $(FZ)/src/*.d)

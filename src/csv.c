@@ -259,6 +259,19 @@ int csv_reopen(struct csv_out *o)
     return 0;
 }
 
+int csv_check(struct csv_out *o)
+{
+    struct stat st;
+    if (!o->regular || o->fd < 0)
+        return 0;
+    if (fstat(o->fd, &st) < 0)
+        return -errno;
+    if (st.st_nlink > 0)
+        return 0;
+    int rc = csv_reopen(o);
+    return rc < 0 ? rc : 1;
+}
+
 int csv_close(struct csv_out *o)
 {
     if (o->fd < 0 || o->is_stdout) {

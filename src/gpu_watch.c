@@ -79,6 +79,9 @@ static void install_signals(void)
     sigaction(SIGHUP, &sa, NULL);
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
+    /* Past ulimit -f, write(2) must fail with EFBIG (reported, exit 1)
+     * instead of the default SIGXFSZ killing the process mid-row. */
+    sigaction(SIGXFSZ, &sa, NULL);
 }
 
 /* Is prog an executable file in one of PATH's directories? */
@@ -172,7 +175,17 @@ static int write_sample(struct run_state *st, time_t wall)
     }
     if (st->rows.len == 0)
         return 0;
-    int rc = csv_write(&st->out, st->rows.p, st->rows.len);
+    /* The log deleted under us (rm, its directory removed): rows written to
+     * the deleted file would be lost without a word. */
+    int rc = csv_check(&st->out);
+    if (rc > 0)
+        report_warn("%s was removed; started a new one", st->out.path);
+    if (rc < 0) {
+        fprintf(stderr, "gpu_watch: %s was removed and cannot be created again: %s\n",
+                st->out.path, strerror(-rc));
+        return 1;
+    }
+    rc = csv_write(&st->out, st->rows.p, st->rows.len);
     if (rc == -EPIPE)
         return -1; /* reader went away: a quiet, successful end */
     if (rc < 0) {
@@ -413,6 +426,7 @@ int main(int argc, char **argv)
     struct run_state st;
     memset(&st, 0, sizeof st);
     st.cfg = &cfg;
+    install_signals(); /* before the header is written: SIGPIPE, SIGXFSZ */
     enum csv_open_mode mode = cfg.append ? CSV_APPEND : cfg.force ? CSV_FORCE : CSV_NEW;
     const char *header = cfg.compact ? CSV_HEADER_COMPACT : cfg.host ? CSV_HEADER_HOST : CSV_HEADER;
     rc = csv_open(&st.out, cfg.output, header, mode);
@@ -436,7 +450,6 @@ int main(int argc, char **argv)
         options_free(&cfg);
         return 1;
     }
-    install_signals();
     bool fallback = false;
     int err_new = 0;
     st.sampler = sampler_new(&so, &fallback, &err_new);

@@ -90,8 +90,11 @@ char *procfs_cmdline(const char *root, long pid, int *err)
         *err = -ENODATA;
         return NULL;
     }
+    /* Shrink to fit; if that fails the larger block is as good. */
     char *s = realloc(b.p, n + 1);
-    return s ? s : b.p;
+    if (s)
+        b.p = s;
+    return b.p;
 }
 
 bool procfs_available(const char *root)

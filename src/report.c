@@ -68,11 +68,11 @@ void report_ok(const char *key, bool say)
         if (strcmp(k->key, key) != 0 || !k->failing)
             continue;
         k->failing = false;
-        if (say)
+        if (say) {
             clear_status();
-        if (say)
             fprintf(stderr, "gpu_watch: %s: recovered after %lu time%s\n", k->what, k->failures,
                     k->failures == 1 ? "" : "s");
+        }
         k->unreported = 0;
     }
 }

@@ -115,6 +115,7 @@ static int spawn_one(struct cmd_call *c, struct slot *s)
     sigemptyset(&none);
     sigemptyset(&def);
     sigaddset(&def, SIGPIPE);
+    sigaddset(&def, SIGXFSZ);
     sigaddset(&def, SIGINT);
     sigaddset(&def, SIGTERM);
     sigaddset(&def, SIGHUP);
@@ -276,7 +277,7 @@ int run_cmd(struct cmd_call *calls, size_t n, double timeout_s, const volatile s
         for (size_t i = 0, k = 0; i < n; i++) {
             if (slots[i].fd < 0)
                 continue;
-            if (pr > 0 && pfd[k].revents && drain_fd(&calls[i], &slots[i])) {
+            if (pr > 0 && k < nfds && pfd[k].revents && drain_fd(&calls[i], &slots[i])) {
                 if (slots[i].fd >= 0) {
                     close(slots[i].fd);
                     slots[i].fd = -1;

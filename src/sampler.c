@@ -636,6 +636,17 @@ int sampler_run(struct sampler *s, struct sample *out, const volatile sig_atomic
             if ((rc = push_row(out, gpu_list_index(&s->gpus, a->uuid), a->pid, a->mem_mib)) < 0)
                 return rc;
         }
+        /* Some lines could not be read (output cut short): the compute
+         * processes pmon saw that compute-apps did not list keep their rows. */
+        for (size_t i = 0; s->apps.bad && i < s->pmon_all.n; i++) {
+            const struct pmon_row *p = &s->pmon_all.v[i];
+            size_t k = 0;
+            while (k < s->apps.n && s->apps.v[k].pid != p->pid)
+                k++;
+            if (k == s->apps.n && !(p->type[0] && !strchr(p->type, 'C')) &&
+                (rc = push_row(out, p->gpu, p->pid, p->fb_mib)) < 0)
+                return rc;
+        }
     } else {
         for (size_t i = 0; i < s->pmon_all.n; i++) {
             const struct pmon_row *p = &s->pmon_all.v[i];

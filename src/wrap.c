@@ -114,10 +114,11 @@ int wrap_find(const char *cmd, const char *path)
 }
 
 /* In the child between fork and exec: signals back to their defaults (we
- * ignore SIGPIPE; the command must not inherit that), none blocked. */
+ * ignore SIGPIPE and SIGXFSZ; the command must not inherit that), none
+ * blocked. */
 static void child_reset_signals(void)
 {
-    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGCHLD, SIGQUIT};
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGCHLD, SIGQUIT, SIGXFSZ};
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = SIG_DFL;

@@ -4,11 +4,18 @@
  *   FAKE_SMI_DIR      fixture directory: apps.txt, pmon.txt, gpus.txt, L.txt,
  *                     or a series 01.apps, 01.pmon, 02.apps, ... replayed in
  *                     order (each query kind keeps its own call counter)
+ *   FAKE_SMI_DIR_FILE a file holding the fixture directory, read on every
+ *                     call and used instead of FAKE_SMI_DIR when it can be
+ *                     read: a test switches fixtures under a running sampler
+ *                     (a GPU replaced, a new UUID) by rewriting it
  *   FAKE_SMI_STATE    directory for the call counters and calls.log (one line
  *                     per call: the kind, the arguments, "@" and the monotonic
  *                     time it started)
  *   FAKE_SMI_FAULT    hang | slow | fail_driver | fail_nvml | fail_handle |
- *                     fail_nodev | garbage | midline | huge | crlf | nosupport
+ *                     fail_nodev | garbage | midline | huge | crlf | nosupport |
+ *                     vanish (deletes this executable, as an uninstall or a
+ *                     driver update would, and exits 127: later calls cannot
+ *                     start until the test puts it back)
  *   FAKE_SMI_FAULT_ON apps | pmon | gpus | all (default all)
  *   FAKE_SMI_FAULT_FROM, FAKE_SMI_FAULT_UNTIL  calls of that kind (1-based,
  *                     inclusive) that get the fault (default: from 1, forever)
@@ -95,6 +102,31 @@ static void log_call(const char *state, const char *kind, int argc, char **argv)
     }
 }
 
+static char *slurp(const char *path, size_t *len);
+
+/* The SigIgn line of /proc/self/status into STATE/sigign.log: the signals
+ * this call inherited as ignored (a test checks that gpu_watch's own
+ * SIG_IGN of SIGPIPE and SIGXFSZ did not leak into nvidia-smi). */
+static void log_sigign(const char *state)
+{
+    if (!state)
+        return;
+    size_t len = 0;
+    char *st = slurp("/proc/self/status", &len);
+    if (!st)
+        return;
+    char *l = memmem(st, len, "SigIgn:", 7);
+    char *e = l ? memchr(l, '\n', len - (size_t)(l - st)) : NULL;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/sigign.log", state);
+    FILE *f = l && e ? fopen(path, "a") : NULL;
+    if (f) {
+        fwrite(l, 1, (size_t)(e - l) + 1, f);
+        fclose(f);
+    }
+    free(st);
+}
+
 static char *slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -172,13 +204,30 @@ static void out(const char *s, size_t n, int crlf)
     }
 }
 
+/* The fixture directory: FAKE_SMI_DIR_FILE's content when set and readable. */
+static const char *fixture_dir(void)
+{
+    static char dir[2048];
+    const char *file = getenv("FAKE_SMI_DIR_FILE");
+    size_t len = 0;
+    char *d = file ? slurp(file, &len) : NULL;
+    if (!d)
+        return getenv("FAKE_SMI_DIR");
+    while (len && (d[len - 1] == '\n' || d[len - 1] == ' '))
+        len--;
+    snprintf(dir, sizeof dir, "%.*s", (int)len, d);
+    free(d);
+    return dir;
+}
+
 int main(int argc, char **argv)
 {
     const char *kind = kind_of(argc, argv);
-    const char *dir = getenv("FAKE_SMI_DIR");
+    const char *dir = fixture_dir();
     const char *state = getenv("FAKE_SMI_STATE");
     long n = bump_counter(state, kind);
     log_call(state, kind, argc, argv);
+    log_sigign(state);
     long lat = latency_for(kind);
     if (lat > 0)
         sleep_ms(lat);
@@ -192,6 +241,16 @@ int main(int argc, char **argv)
     if (!faulty)
         fault = "";
 
+    if (strcmp(fault, "vanish") == 0) {
+        char self[4096];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n > 0) {
+            self[n] = '\0';
+            unlink(self);
+        }
+        fprintf(stderr, "%s: not found\n", argv[0]);
+        return 127;
+    }
     if (strcmp(fault, "hang") == 0) {
         signal(SIGTERM, SIG_IGN);
         signal(SIGINT, SIG_IGN);

@@ -25,6 +25,23 @@ for t in "$B"/tests/test_*; do
     fi
     printf '%-28s %4d passed, %d failed\n' "$name" "$p" "$f"
 done
+# The fuzz harnesses replayed on their seed corpora (built from the
+# fixtures) and on every input that once crashed them (fuzz/regress/NAME/).
+for t in "$B"/fuzz/replay_*; do
+    [ -x "$t" ] || continue
+    name=${t##*/replay_}
+    dir=$(mktemp -d)
+    if fuzz/seeds.sh "$name" "$dir" && out=$("$t" "$dir" 2>&1); then
+        passed=$((passed + 1))
+        printf '%-28s %4d passed, %d failed (%s)\n' "fuzz replay $name" 1 0 "$out"
+    else
+        failed=$((failed + 1))
+        failures+=("fuzz replay $name")
+        printf '%s\n' "$out" | tail -n 20
+        printf '%-28s %4d passed, %d failed\n' "fuzz replay $name" 0 1
+    fi
+    rm -rf "$dir"
+done
 # End-to-end tests.
 export GW_BIN="$PWD/$B/gpu_watch"
 export GW_FAKE_DIR="$PWD/$B/tests/fake-nvidia-smi"

@@ -67,6 +67,12 @@ int csv_sync(struct csv_out *o);
  * a new file gets the header. On failure the old descriptor is kept. */
 int csv_reopen(struct csv_out *o);
 
+/* Whether the log was deleted while open (rm, its directory removed): if
+ * so, reopen the path (a new file with the header) and return 1; 0 when it
+ * is still in place (or not a regular file); a negative errno when it was
+ * deleted and cannot be created again (-ENOENT: the directory is gone). */
+int csv_check(struct csv_out *o);
+
 /* Close; returns 0 or the negative errno of close(2). */
 int csv_close(struct csv_out *o);
 
