@@ -390,6 +390,8 @@ static struct plot_series *series_get(struct plot_panel *pn, long long key,
         if (rehash(pn))
             return NULL;
     unsigned j = hash_key(key) & (unsigned)(pn->hcap - 1);
+    /* false positive: rehash fills all of hidx */
+    // NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult)
     while (pn->hidx[j] >= 0) {
         if (pn->s[pn->hidx[j]].key == key)
             return &pn->s[pn->hidx[j]];
@@ -532,6 +534,8 @@ static int seen_again(struct plot *p, long long key, bool *again)
             return -ENOMEM;
         }
         for (int i = 0; i < p->seen_cap; i++) {
+            /* false positive: seen_cap > 0 means allocated */
+            // NOLINTNEXTLINE(clang-analyzer-core.NullDereference)
             if (p->seen_gen[i] != p->cur_gen)
                 continue;
             unsigned j = hash_key(p->seen_key[i]) & (unsigned)(cap - 1);
@@ -547,6 +551,8 @@ static int seen_again(struct plot *p, long long key, bool *again)
         p->seen_cap = cap;
     }
     unsigned j = hash_key(key) & (unsigned)(p->seen_cap - 1);
+    /* false positive: seen_cap > 0 means allocated */
+    // NOLINTNEXTLINE(clang-analyzer-core.NullDereference)
     while (p->seen_gen[j] == p->cur_gen) {
         if (p->seen_key[j] == key) {
             *again = true;

@@ -155,6 +155,8 @@ static void draw_peak(const struct plot *p, const struct plot_panel *pn, int si,
      * stepping away; a label that fits nowhere is left to the legend. */
     for (int k = 0; k < 12; k++) {
         int dir = k % 4;
+        /* intended: one row of label positions per 4 tries */
+        // NOLINTNEXTLINE(bugprone-integer-division)
         double dy = (double)(k / 4) * th;
         double bxx = dir % 2 == 0 ? x + 5 : x - 5 - tw;
         double byy = dir < 2 ? y - 5 - th - dy : y + 5 + dy;

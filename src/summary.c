@@ -195,6 +195,8 @@ static struct proc_acc *find_proc(struct summary *s, const struct summary_row *r
     if (grow((void **)&s->procs, &s->cap_procs, s->nprocs + 1, sizeof *s->procs) < 0)
         return NULL;
     a = &s->procs[s->nprocs];
+    /* false positive: grow() allocated procs */
+    // NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker)
     memset(a, 0, sizeof *a);
     if (!(a->cmd = strdup(cmd)))
         return NULL;

@@ -128,7 +128,9 @@ class FaultBase(GwTest):
         """A warning at most once per query, no line repeated, and the
         whole of stderr short whatever the number of failed samples."""
         lines = [l for l in err.splitlines() if l.strip()]
-        warnings = [l for l in lines if "warning:" in l]
+        # A loaded CI machine may miss a 50 ms slot: that warning is not the
+        # fault's (it is rate-limited the same way).
+        warnings = [l for l in lines if "warning:" in l and "a sample took" not in l]
         keys = [re.sub(r"failed:.*", "", l) for l in warnings]
         self.assertEqual(len(keys), len(set(keys)), err)
         dup = [l for l, n in collections.Counter(lines).items() if n > 1]
@@ -196,7 +198,8 @@ class PersistentFaults(FaultBase):
         query, then one count at exit, not one line per sample."""
         rows, err = self.run_fault(count=25, FAKE_SMI_FAULT="fail_driver", FAKE_SMI_FAULT_FROM=4)
         self.assertEqual(rows, FULL * 3)
-        lines = [l for l in err.splitlines() if l.strip()]
+        # (Not counting a missed slot of a loaded machine: "--interval".)
+        lines = [l for l in err.splitlines() if l.strip() and "--interval" not in l]
         self.assertEqual(len([l for l in lines if "warning:" in l]), 2, err)  # apps, pmon
         m = re.findall(r"pmon failed:? (\d+) times in all \(still failing\)", err)
         self.assertEqual(m, ["22"], err)

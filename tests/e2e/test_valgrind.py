@@ -49,6 +49,21 @@ class Valgrind(GwTest):
         self.assert_clean(self.vg("--count", "1", "-o", "/dev/full"), status=1)
         self.assert_clean(self.vg("--count", "1", "-o", "/nonexistent/dir/x.csv"), status=1)
 
+    def test_plot_and_summary(self):
+        """The log readers too: plot to SVG and PNG, and summary, on real logs
+        and on a malformed one."""
+        logs = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", "logs")
+        for log in ("sampler.csv", "host.csv", "compact.csv", "bad.csv"):
+            path = os.path.join(logs, log)
+            good = log != "bad.csv"
+            for out in ("p.svg", "p.png"):
+                r = self.vg("plot", path, "-o", self.path(out))
+                self.assert_clean(r, status=0 if good else r.returncode)
+                self.assertNotEqual(r.returncode, 99, r.stderr.decode())
+            r = self.vg("summary", path)
+            self.assert_clean(r, status=0 if good else r.returncode)
+            self.assertNotEqual(r.returncode, 99, r.stderr.decode())
+
     def test_sighup_then_sigterm(self):
         e = self.env()
         p = subprocess.Popen([*VG, BIN, "--interval", "0.05", "-q", "-o", "log.csv"], env=e,
