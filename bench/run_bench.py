@@ -127,6 +127,10 @@ def run(tmp):
         limit = 2 if gpus <= 4 else 1 + -(-gpus // 4)
         n = float(out[1])
         say(f"   {gpus:2d} GPUs: {n:.0f} per sample (limit {limit}) {'ok' if n <= limit else 'MISSED'}")
+    rep, proc = make_machine(tmp, 8, 0)
+    out = subprocess.run([BENCH, "cpu", "nvidia-smi", proc, "10"], env=env_for(tmp, rep),
+                         capture_output=True, text=True, check=True).stdout.split()
+    say(f"   8 GPUs, no compute process: {float(out[1]):.0f} per sample (pmon, the dearest call, is skipped)")
     say()
     say("4. Latency per sample with the real H100 latencies slept by the fake")
     say(f"   (compute-apps {H100['apps']} ms, pmon {H100['pmon']} ms, GPU query {H100['gpus']} ms, ps {H100['ps']} ms);")

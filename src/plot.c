@@ -1,6 +1,7 @@
 /* `gpu_watch plot LOG.csv [-o OUT] [...]`: options, reading the log, the
  * title, writing the output file and the terminal chart. The only part of
  * plot that prints or touches files. */
+#include "gpu_watch/logcheck.h"
 #include "gpu_watch/plot.h"
 
 #include <errno.h>
@@ -271,41 +272,9 @@ int plot_main(int argc, char **argv)
     const char *name = strcmp(a.log, "-") == 0 ? "standard input" : a.log;
     int status = EXIT_FILE;
     rc = logread_file(a.log, on_row, &r, &hdr, &st);
-    if (rc == -ENODATA) {
-        fprintf(stderr, "gpu_watch plot: %s is empty: no header, no rows\n", name);
+    if ((status = logcheck_report("plot", name, rc, r.err, &st, "plotting")) != 0)
         goto out;
-    } else if (rc == -EPROTO) {
-        fprintf(stderr,
-                "gpu_watch plot: %s is not a gpu_watch log: its header is none of "
-                "'timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct' (optionally "
-                "with ',cpu_pct,cpu_cores,rss_mib,sys_used_mib') or "
-                "'timestamp,used_mib[,sys_used_mib][,cpu_cores][,cpu_pct]'\n",
-                name);
-        goto out;
-    } else if (rc == -ENOMEM || r.err == -ENOMEM) {
-        fprintf(stderr, "gpu_watch plot: out of memory reading %s\n", name);
-        goto out;
-    } else if (rc < 0) {
-        fprintf(stderr, "gpu_watch plot: cannot read %s: %s\n", name, strerror(-rc));
-        goto out;
-    }
-    if (st.rows == 0 && st.bad == 0) {
-        fprintf(stderr, "gpu_watch plot: %s has a header but no data rows: nothing to plot\n",
-                name);
-        goto out;
-    }
-    if (st.rows == 0) {
-        fprintf(stderr,
-                "gpu_watch plot: %s has no readable rows: all %lu are malformed (the first at "
-                "line %lu)\n",
-                name, st.bad, st.first_bad_line);
-        goto out;
-    }
-    if (st.bad)
-        fprintf(stderr,
-                "gpu_watch plot: warning: skipped %lu malformed row%s of %s (the first at line "
-                "%lu); plotting the other %lu\n",
-                st.bad, st.bad == 1 ? "" : "s", name, st.first_bad_line, st.rows);
+    status = EXIT_FILE;
     /* harmless: this path returns status (EXIT_FILE), rc is not needed */
     // NOLINTNEXTLINE(clang-analyzer-deadcode.DeadStores)
     if ((rc = plot_finish(&r.p))) {

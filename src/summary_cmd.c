@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "gpu_watch/logcheck.h"
 #include "gpu_watch/logread.h"
 #include "gpu_watch/summary.h"
 
@@ -130,41 +131,9 @@ int summary_main(int argc, char **argv)
         return EXIT_FILE;
     }
     int rc = logread_file(log, on_row, &r, NULL, &st);
-    if (rc == -ENODATA) {
-        fprintf(stderr, "gpu_watch summary: %s is empty: no header, no rows\n", name);
+    if ((status = logcheck_report("summary", name, rc, r.err, &st, "summing up")) != 0)
         goto out;
-    } else if (rc == -EPROTO) {
-        fprintf(stderr,
-                "gpu_watch summary: %s is not a gpu_watch log: its header is none of "
-                "'timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct' (optionally "
-                "with ',cpu_pct,cpu_cores,rss_mib,sys_used_mib') or "
-                "'timestamp,used_mib[,sys_used_mib][,cpu_cores][,cpu_pct]'\n",
-                name);
-        goto out;
-    } else if (rc == -ENOMEM || r.err == -ENOMEM) {
-        fprintf(stderr, "gpu_watch summary: out of memory reading %s\n", name);
-        goto out;
-    } else if (rc < 0) {
-        fprintf(stderr, "gpu_watch summary: cannot read %s: %s\n", name, strerror(-rc));
-        goto out;
-    }
-    if (st.rows == 0 && st.bad == 0) {
-        fprintf(stderr, "gpu_watch summary: %s has a header but no data rows: nothing to sum up\n",
-                name);
-        goto out;
-    }
-    if (st.rows == 0) {
-        fprintf(stderr,
-                "gpu_watch summary: %s has no readable rows: all %lu are malformed (the first at "
-                "line %lu)\n",
-                name, st.bad, st.first_bad_line);
-        goto out;
-    }
-    if (st.bad)
-        fprintf(stderr,
-                "gpu_watch summary: warning: skipped %lu malformed row%s of %s (the first at line "
-                "%lu); summing up the other %lu\n",
-                st.bad, st.bad == 1 ? "" : "s", name, st.first_bad_line, st.rows);
+    status = EXIT_FILE;
     struct summary_result res;
     struct summary_fmt_opts fo = {
         .utc = r.utc,

@@ -216,6 +216,29 @@ static void test_pmon_garbage(void **state)
     free(l.v);
 }
 
+static void test_capture_of_a_run(void **state)
+{
+    /* Captured on the H100 beside one idle CUDA process: pmon with -i 0
+     * prints the same layout as without, and 0 (not '-') for its SM use. */
+    size_t len;
+    char *b = load("h100-580-run/pmon_um_i_all.txt", &len);
+    struct pmon_list l = {0};
+    assert_int_equal(smi_parse_pmon(b, len, &l), 0);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.v[0].pid, 3711);
+    assert_int_equal(l.v[0].sm_pct, 0);
+    assert_int_equal(l.v[0].fb_mib, 1542);
+    free(l.v);
+    free(b);
+    b = load("h100-580-run/apps_noheader_nounits.txt", &len);
+    struct smi_app_list a = {0};
+    assert_int_equal(smi_parse_apps(b, len, &a), 0);
+    assert_int_equal(a.n, 1);
+    assert_int_equal(a.v[0].mem_mib, 1542);
+    free(a.v);
+    free(b);
+}
+
 static void test_gpus(void **state)
 {
     size_t len;
@@ -264,6 +287,7 @@ int main(void)
         cmocka_unit_test(test_pmon_idle_placeholder),
         cmocka_unit_test(test_pmon_fb_first_old_driver_long_pid),
         cmocka_unit_test(test_pmon_garbage),
+        cmocka_unit_test(test_capture_of_a_run),
         cmocka_unit_test(test_gpus),
         cmocka_unit_test(test_ps),
     };

@@ -134,6 +134,35 @@ static void test_busy(void **state)
     sampler_free(s);
 }
 
+static void test_idle_gpus_skip_pmon(void **state)
+{
+    /* No compute process: compute-apps alone, pmon not run at all. */
+    use("idle", NULL, NULL);
+    struct sampler *s = make("busy", NULL, 0, NULL);
+    struct sample smp = {0};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(sampler_run(s, &smp, NULL), 0);
+        assert_int_equal(smp.n, 0);
+        assert_false(smp.failed[Q_PMON]);
+    }
+    assert_int_equal(smp.spawned, 1);
+    assert_int_equal(calls("apps", NULL), 3);
+    assert_int_equal(calls("pmon", NULL), 1); /* the first sample's only */
+    /* A process appears: pmon runs in the same sample, after compute-apps,
+     * so its rows are whole; then both run at once again. */
+    setenv("FAKE_SMI_DIR", "tests/fixtures/replay/busy", 1);
+    assert_int_equal(sampler_run(s, &smp, NULL), 0);
+    assert_int_equal(smp.n, 3);
+    assert_int_equal(smp.spawned, 2);
+    assert_int_equal(row(&smp, 0, 442)->sm_pct, 39);
+    assert_int_equal(calls("pmon", NULL), 2);
+    assert_int_equal(sampler_run(s, &smp, NULL), 0);
+    assert_int_equal(smp.spawned, 2);
+    assert_int_equal(calls("pmon", NULL), 3);
+    sample_free(&smp);
+    sampler_free(s);
+}
+
 static void check_multi(int g)
 {
     char name[16];
@@ -349,6 +378,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_busy),
+        cmocka_unit_test(test_idle_gpus_skip_pmon),
         cmocka_unit_test(test_8_gpus),
         cmocka_unit_test(test_16_gpus),
         cmocka_unit_test(test_mig_falls_back_to_pmon_gpu),

@@ -275,7 +275,7 @@ class Schedule(GwTest):
 class Terminal(GwTest):
     def status_output(self, *args):
         master, slave = pty.openpty()
-        p = subprocess.Popen([BIN, "--count", "2", "--interval", "0.05", "-o", "out.csv", *args],
+        p = subprocess.Popen([BIN, "--count", "2", "--interval", "0.3", "-o", "out.csv", *args],
                              env=self.env(), cwd=self.tmp, stderr=slave, stdout=subprocess.DEVNULL)
         os.close(slave)
         chunks = []

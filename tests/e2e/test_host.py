@@ -177,3 +177,34 @@ class Host(GwTest):
         self.assertEqual(r.returncode, 1)
         r = self.run_gw("--host", "--append", "--count", "1", "-o", p2, fixture=self.rep, proc=None)
         self.assertEqual(r.returncode, 0)
+
+
+class RealH100Log(GwTest):
+    """The --host log of a real H100 run (tests/fixtures/h100-580-run)."""
+    LOG = os.path.join(os.path.dirname(REPLAY), "h100-580-run", "host.csv")
+
+    def test_summary_of_real_log(self):
+        import json
+        r = self.run_gw("summary", self.LOG, "--format", "json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stderr, b"")
+        s = json.loads(r.stdout)
+        procs = {p["pid"]: p for p in s["processes"]}
+        self.assertEqual(sorted(procs), [791, 792, 793])
+        self.assertEqual(procs[793]["peak_gpu_mem_mib"], 10758)  # grows 256 MiB a second
+        self.assertEqual(procs[791]["peak_gpu_mem_mib"], 1770)
+        self.assertEqual(procs[791]["peak_rss_mib"], 715)
+        self.assertGreater(procs[791]["sm_mean_pct"], 60)  # busy
+        self.assertLess(procs[792]["sm_mean_pct"], 30)  # data-loader bound
+        self.assertGreater(procs[792]["cpu_mean_pct"], 95)
+        self.assertEqual(s["total"]["peak_gpu_mem_mib"], 13430)
+
+    def test_plot_of_real_log(self):
+        import xml.etree.ElementTree as ET
+        out = self.path("real.svg")
+        r = self.run_gw("plot", self.LOG, "-o", out, "--per-process", "--util", "--cpu")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stderr, b"")
+        root = ET.parse(out).getroot()
+        titles = " ".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}title"))
+        self.assertIn("peak 10758 MiB", titles)

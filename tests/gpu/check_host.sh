@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # --host on a real GPU (run from the repository root on a machine with
-# nvidia-smi and PyTorch): a busy, a data-loader-bound and a growing CUDA
+# nvidia-smi and PyTorch; INTERVAL, default 0.5): a busy, a data-loader-bound and a growing CUDA
 # process; gpu_watch --host --interval 0.5 --count 40; the test's own
 # readings of each process's CPU time (/proc/<pid>/stat) and RSS over the same
 # run to compare with. The log is also the real-GPU example for plot.
@@ -8,9 +8,9 @@ set -eu
 OUT=${OUT:-/tmp/gw-gpu-host}
 mkdir -p "$OUT"
 make -s gpu_watch
-python3 tests/gpu/workload.py busy 60 >"$OUT/w_busy.txt" &
-python3 tests/gpu/workload.py loader 60 >"$OUT/w_loader.txt" &
-python3 tests/gpu/workload.py grow 60 >"$OUT/w_grow.txt" &
+python3 tests/gpu/workload.py busy 70 >"$OUT/w_busy.txt" &
+python3 tests/gpu/workload.py loader 70 >"$OUT/w_loader.txt" &
+python3 tests/gpu/workload.py grow 70 >"$OUT/w_grow.txt" &
 trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 for _ in $(seq 1 120); do
     [ "$(cat "$OUT"/w_*.txt | grep -c ready)" -ge 3 ] && break
@@ -25,7 +25,7 @@ def ticks(p):
     s = open(f"/proc/{p}/stat").read(); f = s[s.rindex(")") + 2:].split()
     return int(f[11]) + int(f[12])
 t0 = time.monotonic(); c0 = {p: ticks(p) for p in pids}
-r = subprocess.run(["./gpu_watch", "--host", "--interval", "0.5", "--count", "40", "--force",
+r = subprocess.run(["./gpu_watch", "--host", "--interval", os.environ.get("INTERVAL", "0.5"), "--count", "40", "--force",
                     "--match", "workload.py", "-o", f"{out}/host.csv"], capture_output=True, text=True)
 dt = time.monotonic() - t0
 real = {p: 100.0 * (ticks(p) - c0[p]) / hz / dt for p in pids}

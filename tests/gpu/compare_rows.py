@@ -49,8 +49,9 @@ for pid, role in sorted(roles.items()):
         fails.append(f"{role}: memory {mems} not among nvidia-smi's {sorted(ref_mem[pid])}")
     if role == "grow" and not (mems[-1] > mems[0]):
         fails.append("grow: memory did not grow")
-    if role == "busy" and not all(r["sm_util_pct"] and int(r["sm_util_pct"]) > 0 for r in mine):
-        fails.append("busy: SM utilization missing or 0")
+    # pmon may say 0 while the loop is just starting: most samples, not all.
+    if role == "busy" and sum(1 for r in mine if r["sm_util_pct"] and int(r["sm_util_pct"]) > 0) < 8:
+        fails.append("busy: SM utilization missing or 0 in more than 2 of 10 samples")
     if role == "idle" and any(r["sm_util_pct"] not in ("", "0") for r in mine):
         fails.append("idle: SM utilization reported for a process running no kernels")
     if any(r["gpu_mem_mib"] == "" for r in mine):

@@ -2,11 +2,12 @@
 # Every real-GPU check in one go (one call on the GPU machine), from the
 # repository root: the sampler against nvidia-smi, --host, the peak of a
 # wrapped command, the cost of watching, raw captures, and charts of the real
-# log. Each check's output goes to $OUT/r/<name>/ and its log to
-# $OUT/r/<name>.log; everything is packed into $OUT/gpu-results.tar.gz.
+# log. Each check's output goes to $R/<name>/ and its log to
+# $R/<name>.log (R defaults to /tmp/gw-r); everything is packed into
+# $OUT/gpu-results.tar.gz, and the --host log and its charts are copied to $OUT.
 set -u
 OUT=${OUT:-/tmp/gw-all}
-R="$OUT/r"
+R=${R:-/tmp/gw-r}
 mkdir -p "$R"
 make -s gpu_watch build/bench/bench_sample || exit 1
 check() {
@@ -19,7 +20,7 @@ check() {
     tail -n 25 "$R/$name.log"
 }
 check sampler bash tests/gpu/check_sampler.sh
-check host bash tests/gpu/check_host.sh
+check host env INTERVAL=1 bash tests/gpu/check_host.sh
 check peak bash tests/gpu/check_peak.sh
 check bench bash tests/gpu/bench.sh
 check capture bash -c 'python3 tests/gpu/workload.py idle 20 1024 >/dev/null & sleep 8; bash tests/gpu/capture.sh; wait'
@@ -29,5 +30,7 @@ echo "=== plot"
 ./gpu_watch plot "$R/host/host.csv" -o "$R/plot-host.svg" --per-process --util --cpu && echo svg ok
 ./gpu_watch plot "$R/host/host.csv" --util
 ./gpu_watch summary "$R/host/host.csv"
-tar czf "$OUT/gpu-results.tar.gz" -C "$OUT" r
-ls -l "$OUT/gpu-results.tar.gz"
+mkdir -p "$OUT"
+tar czf "$OUT/gpu-results.tar.gz" -C "$(dirname "$R")" "$(basename "$R")"
+cp "$R/host/host.csv" "$R/plot-host.png" "$R/plot-host.svg" "$OUT/" 2>/dev/null
+ls -l "$OUT"
