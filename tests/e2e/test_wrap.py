@@ -66,8 +66,10 @@ class WrapBase(GwTest):
     def start_job(self, how, *opts):
         args = ["-o", "out.csv", "--interval", "0.2", *opts, "--", "sh", self.script, self.tmp, str(how)]
         e = self.env(self.fx, None)
+        # Its own process group, so that a failed test can kill the job too.
         p = subprocess.Popen([self.bin(), *args], env=e, stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.tmp)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.tmp,
+                             start_new_session=True)
         p.stdin.write(b"hello\n")
         p.stdin.close()
         p.stdin = None
@@ -79,6 +81,13 @@ class WrapBase(GwTest):
         return gw.BIN
 
     def reap(self, p):
+        """Kill what a test left running: gpu_watch and, when it has a group
+        of its own, the wrapped job with it."""
+        try:
+            if os.getpgid(p.pid) == p.pid:
+                os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         if p.poll() is None:
             p.kill()
         p.wait()
@@ -206,7 +215,8 @@ class Wrap(WrapBase):
         e = self.env(self.fx, proc)
         p = subprocess.Popen([self.bin(), "-o", "out.csv", "--interval", "30", "--", "sh", "-c",
                               'echo $$ > pid.tmp; mv pid.tmp pid; while [ ! -e go ]; do sleep 0.05; done'],
-                             env=e, cwd=self.tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             env=e, cwd=self.tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             start_new_session=True)
         self.addCleanup(self.reap, p)
         pid = self.pidfile("pid")
         self.list_pids([pid])
