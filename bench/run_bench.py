@@ -176,11 +176,11 @@ def callgrind(env, proc):
     return f"{(outs[1] - outs[0]) // 20:,}"
 
 
-def schedule(tmp, rep):
-    state = os.path.join(tmp, "sched-state")
+def schedule_once(tmp, rep, n):
+    state = os.path.join(tmp, f"sched-state-{n}")
     os.makedirs(state)
     env = env_for(tmp, rep, FAKE_SMI_LATENCY="apps=20,pmon=20,gpus=20", FAKE_SMI_STATE=state)
-    out = os.path.join(tmp, "sched.csv")
+    out = os.path.join(tmp, f"sched-{n}.csv")
     subprocess.run([GW, "--interval", "0.05", "--count", "600", "-q", "-o", out], env=env,
                    check=True, capture_output=True)
     calls = {"apps": [], "pmon": [], "gpus": []}
@@ -195,19 +195,28 @@ def schedule(tmp, rep):
     # design): measure each start against its own slot, and count the skips.
     slots = [round((t - t0) / 0.05) for t in starts]
     dev = [abs(t - (t0 + k * 0.05)) * 1e3 for k, t in zip(slots, starts)]
-    skipped = slots[-1] + 1 - len(slots)
-    med = statistics.median(dev)
-    say("5. Schedule: 600 samples at --interval 0.05 with 20 ms fake calls (a sample's start = when")
-    say("   the fake saw its first call; includes the spawn, so the distances are upper bounds)")
-    say(f"   samples {len(starts)}; distance from t0 + k*interval: median {med:.2f} ms (<= 1), "
-        f"max {max(dev):.2f} ms (<= 5), last {dev[-1]:.2f} ms (<= 5), slots skipped {skipped}  "
-        f"{'ok' if med <= 1 and max(dev) <= 5 and dev[-1] <= 5 else 'MISSED'}")
+    worst = max(range(len(dev)), key=lambda i: dev[i])
+    return len(starts), statistics.median(dev), dev[worst], worst, dev[-1], slots[-1] + 1 - len(slots)
+
+
+def schedule(tmp, rep):
+    say("5. Schedule: 600 samples at --interval 0.05 with 20 ms fake calls, 3 runs (a sample's")
+    say("   start = when the fake saw its first call; includes the spawn: an upper bound)")
+    oks = 0
+    for n in range(3):
+        count, med, mx, worst, last, skipped = schedule_once(tmp, rep, n)
+        ok = med <= 1 and mx <= 5 and last <= 5
+        oks += ok
+        say(f"   run {n + 1}: {count} samples; distance from t0 + k*interval: median {med:.2f} ms (<= 1), "
+            f"max {mx:.2f} ms at sample {worst} (<= 5), last {last:.2f} ms (<= 5), slots skipped {skipped}  "
+            f"{'ok' if ok else 'MISSED'}")
+    say(f"   {oks} of 3 runs within every target (the target is for an idle machine)")
 
 
 def memory(tmp, rep, proc):
     env = env_for(tmp, rep, GPU_WATCH_PROC_ROOT=proc)
     p = subprocess.Popen([GW, "--interval", "0.05", "--count", "100", "-q", "--force", "-o",
-                          os.path.join(tmp, "mem.csv")], env=env)
+                          os.path.join(tmp, "mem.csv")], env=env, stderr=subprocess.DEVNULL)
     hwm = 0
     while p.poll() is None:
         try:
