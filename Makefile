@@ -133,10 +133,10 @@ clean:
 	rm -rf build build-san build-cov build-fuzz build-fuzz-ci gpu_watch coverage
 
 format:
-	clang-format -i src/*.c include/gpu_watch/*.h tests/*.c
+	clang-format -i src/*.c include/gpu_watch/*.h tests/*.c bench/*.c fuzz/*.c
 
 format-check:
-	clang-format --dry-run -Werror src/*.c include/gpu_watch/*.h tests/*.c
+	clang-format --dry-run -Werror src/*.c include/gpu_watch/*.h tests/*.c bench/*.c fuzz/*.c
 
 # Fuzzing (clang + libFuzzer): every fuzz/fuzz_NAME.c is a harness, linked
 # against the library built with the fuzzer's instrumentation in build-fuzz.

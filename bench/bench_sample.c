@@ -85,7 +85,8 @@ static int write_rows(int fd, struct gw_buf *rows, const struct sample *smp, boo
 
 static int cmd_cpu(const char *smi, const char *proc, int n, bool host)
 {
-    struct sampler_opts o = {.smi = smi, .ps = "ps", .proc_root = proc, .timeout = 10, .host = host};
+    struct sampler_opts o = {
+        .smi = smi, .ps = "ps", .proc_root = proc, .timeout = 10, .host = host};
     bool fb;
     int err;
     struct sampler *s = sampler_new(&o, &fb, &err);

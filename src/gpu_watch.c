@@ -139,7 +139,7 @@ struct run_state {
     unsigned long samples;
     unsigned long rows_written;
     double last_sync;
-    struct wrap *wrap; /* the command, or the --pid list of --until-exit; NULL otherwise */
+    struct wrap *wrap;   /* the command, or the --pid list of --until-exit; NULL otherwise */
     struct summary *sum; /* the end-of-run summary; NULL with --quiet */
 };
 
@@ -181,8 +181,8 @@ static int write_sample(struct run_state *st, time_t wall)
     if (rc > 0)
         report_warn("%s was removed; started a new one", st->out.path);
     if (rc < 0) {
-        fprintf(stderr, "gpu_watch: %s was removed and cannot be created again: %s\n",
-                st->out.path, strerror(-rc));
+        fprintf(stderr, "gpu_watch: %s was removed and cannot be created again: %s\n", st->out.path,
+                strerror(-rc));
         return 1;
     }
     rc = csv_write(&st->out, st->rows.p, st->rows.len);
@@ -250,8 +250,8 @@ static void print_summary(struct run_state *st)
         .title = st->out.is_stdout ? "this run" : st->out.path,
     };
     summary_set_interval(st->sum, st->cfg->interval);
-    if (summary_result(st->sum, &res) == 0 &&
-        summary_format(&res, SUMMARY_TEXT, &fo, &b) == 0 && b.len)
+    if (summary_result(st->sum, &res) == 0 && summary_format(&res, SUMMARY_TEXT, &fo, &b) == 0 &&
+        b.len)
         fwrite(b.p, 1, b.len, stderr);
     buf_free(&b);
 }

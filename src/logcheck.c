@@ -47,7 +47,6 @@ int logcheck_report(const char *prog, const char *name, int rc, int cb_err,
         fprintf(stderr,
                 "gpu_watch %s: warning: skipped %lu malformed row%s of %s (the first at line "
                 "%lu); %s the other %lu\n",
-                prog, st->bad, st->bad == 1 ? "" : "s", name, st->first_bad_line, doing,
-                st->rows);
+                prog, st->bad, st->bad == 1 ? "" : "s", name, st->first_bad_line, doing, st->rows);
     return 0;
 }

@@ -70,19 +70,19 @@ enum log_tz {
  * gpu and pid. In LOG_COMPACT logs, gpu and pid are -1, cmd is "" and
  * used_mib is in gpu_mem_mib. */
 struct log_row {
-    double ts;                    /* seconds since the epoch (UTC); fractions kept */
-    enum log_tz tz;               /* how the timestamp was written */
-    int gpu;                      /* GPU index, -1 unknown */
-    long pid;                     /* -1 unknown */
-    const char *cmd;              /* unquoted, NUL-terminated; "" unknown. Valid only
-                                     during the callback (points into the parser). */
-    size_t cmd_len;               /* bytes in cmd */
-    double gpu_mem_mib;           /* MiB */
-    double sm_util_pct;           /* % of the GPU's SMs */
-    double mem_util_pct;          /* % memory controller */
-    double cpu_pct;               /* % of one core, as ps/top: 250 = 2.5 cores */
-    const char *cpu_cores;        /* the CPUs its threads ran on, "8/9/11" as written; "" unknown.
-                                     Valid only during the callback, like cmd. */
+    double ts;             /* seconds since the epoch (UTC); fractions kept */
+    enum log_tz tz;        /* how the timestamp was written */
+    int gpu;               /* GPU index, -1 unknown */
+    long pid;              /* -1 unknown */
+    const char *cmd;       /* unquoted, NUL-terminated; "" unknown. Valid only
+                              during the callback (points into the parser). */
+    size_t cmd_len;        /* bytes in cmd */
+    double gpu_mem_mib;    /* MiB */
+    double sm_util_pct;    /* % of the GPU's SMs */
+    double mem_util_pct;   /* % memory controller */
+    double cpu_pct;        /* % of one core, as ps/top: 250 = 2.5 cores */
+    const char *cpu_cores; /* the CPUs its threads ran on, "8/9/11" as written; "" unknown.
+                              Valid only during the callback, like cmd. */
     size_t cpu_cores_len;
     double rss_mib;               /* MiB */
     double sys_used_mib;          /* MiB of host memory in use */
