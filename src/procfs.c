@@ -199,17 +199,3 @@ int procfs_uptime(const char *root, double *seconds, struct gw_buf *scratch)
         return rc;
     return procparse_uptime(scratch->p, scratch->len, seconds);
 }
-
-int procfs_ppid(const char *root, long pid, long *ppid, struct gw_buf *scratch)
-{
-    char rel[64];
-    struct proc_stat st;
-    snprintf(rel, sizeof rel, "%ld/stat", pid);
-    int rc = procfs_read_file(root, rel, scratch, 4096);
-    if (rc < 0)
-        return rc;
-    if (procparse_stat(scratch->p, scratch->len, &st) < 0)
-        return -EINVAL;
-    *ppid = st.ppid;
-    return 0;
-}

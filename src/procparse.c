@@ -14,7 +14,10 @@ static bool read_u64(const char **p, const char *end, uint64_t *v)
         return false;
     uint64_t x = 0;
     while (*p < end && **p >= '0' && **p <= '9') {
-        x = x * 10 + (uint64_t)(**p - '0');
+        uint64_t d = (uint64_t)(**p - '0');
+        if (x > (UINT64_MAX - d) / 10)
+            return false; /* more than 64 bits: not a /proc number */
+        x = x * 10 + d;
         (*p)++;
     }
     *v = x;
@@ -44,13 +47,30 @@ int procparse_stat(const char *buf, size_t len, struct proc_stat *out)
         }
     if (!rp)
         return -EINVAL;
-    const char *p = rp + 1, *end = buf + len;
-    /* Field 3 (state) is next; count fields from there. */
+    const char *p = buf, *end = buf + len;
     uint64_t v;
-    int field = 3;
     memset(out, 0, sizeof *out);
     out->processor = -1;
+    /* Field 1, the PID, then " (" and the name up to the last ')'. */
+    if (!read_u64(&p, end, &v) || v == 0 || v > 0x7fffffff || end - p < 2 || p[0] != ' ' ||
+        p[1] != '(' || p + 1 > rp)
+        return -EINVAL;
+    out->pid = (long)v;
+    p = rp + 1;
+    /* Field 3, the state: one character. */
+    if (end - p < 2 || p[0] != ' ' || p[1] == ' ' || p[1] == '\n')
+        return -EINVAL;
+    out->state = p[1];
+    p += 2;
+    int field = 4;
     while (field <= 39) {
+        if (field > 22) { /* fields past the start time are optional */
+            const char *q = p;
+            while (q < end && *q == ' ')
+                q++;
+            if (q >= end || *q == '\n')
+                break;
+        }
         if (field == 4 || field == 14 || field == 15 || field == 22 || field == 39) {
             if (!read_u64(&p, end, &v))
                 return -EINVAL;

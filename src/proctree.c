@@ -16,71 +16,6 @@
  * practice), so 4 KiB is ample. */
 #define STAT_MAX 4096
 
-static bool parse_ulong(const char **p, const char *end, uint64_t *out)
-{
-    const char *s = *p;
-    uint64_t v = 0;
-    if (s >= end || *s < '0' || *s > '9')
-        return false;
-    while (s < end && *s >= '0' && *s <= '9') {
-        uint64_t d = (uint64_t)(*s - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-        s++;
-    }
-    *p = s;
-    *out = v;
-    return true;
-}
-
-int proctree_parse_stat(const char *buf, size_t len, struct proc_stat *out)
-{
-    const char *end = buf + len;
-    const char *p = buf;
-    uint64_t pid, ppid = 0, start = 0;
-    if (!parse_ulong(&p, end, &pid) || pid == 0 || pid > INT32_MAX)
-        return -EINVAL;
-    /* The name: from the first '(' to the last ')'. */
-    const char *close = NULL;
-    for (const char *q = p; q < end; q++)
-        if (*q == ')')
-            close = q;
-    if (p >= end || *p != ' ' || p + 1 >= end || p[1] != '(' || !close)
-        return -EINVAL;
-    p = close + 1;
-    /* Field 3 is the state, 4 the parent, 22 the start time. */
-    int field = 2;
-    while (p < end && field < 22) {
-        if (*p != ' ')
-            return -EINVAL;
-        p++;
-        field++;
-        if (field == 3) {
-            if (p >= end || *p == ' ')
-                return -EINVAL;
-            out->state = *p;
-            while (p < end && *p != ' ')
-                p++;
-        } else if (field == 4) {
-            if (!parse_ulong(&p, end, &ppid))
-                return -EINVAL;
-        } else if (field == 22) {
-            if (!parse_ulong(&p, end, &start))
-                return -EINVAL;
-        } else {
-            while (p < end && *p != ' ' && *p != '\n')
-                p++;
-        }
-    }
-    if (field < 22)
-        return -EINVAL;
-    out->pid = (long)pid;
-    out->ppid = ppid > INT32_MAX ? 0 : (long)ppid;
-    out->start = start;
-    return 0;
-}
-
 int proctree_read_stat(const char *root, long pid, struct proc_stat *out)
 {
     char rel[32];
@@ -88,7 +23,7 @@ int proctree_read_stat(const char *root, long pid, struct proc_stat *out)
     snprintf(rel, sizeof rel, "%ld/stat", pid);
     int rc = procfs_read_file(root, rel, &b, STAT_MAX);
     if (rc == 0)
-        rc = b.len ? proctree_parse_stat(b.p, b.len, out) : -ESRCH;
+        rc = b.len ? procparse_stat(b.p, b.len, out) : -ESRCH;
     buf_free(&b);
     return rc;
 }
@@ -117,7 +52,7 @@ int proctree_scan(const char *root, struct proc_list *out)
             continue;
         struct proc_stat ps;
         if (procfs_read_file(root, rel, &b, STAT_MAX) < 0 || !b.len ||
-            proctree_parse_stat(b.p, b.len, &ps) < 0)
+            procparse_stat(b.p, b.len, &ps) < 0)
             continue; /* gone since readdir, or not a process */
         if (out->n == out->cap) {
             size_t nc = out->cap ? out->cap * 2 : 256;
@@ -216,8 +151,8 @@ int proctree_update(struct proctree *t, const struct proc_list *all)
         struct proc_member m = t->v[i];
         const struct proc_stat *s = find_stat(all, m.pid);
         if (s && m.start == 0)
-            m.start = s->start; /* added before its start time was known */
-        if (s && s->start == m.start)
+            m.start = s->starttime; /* added before its start time was known */
+        if (s && s->starttime == m.start)
             m.dead_for = 0;
         else if (s)
             continue; /* the PID now names another process */
@@ -238,9 +173,9 @@ int proctree_update(struct proctree *t, const struct proc_list *all)
             if (!parent || parent->dead_for)
                 continue;
             const struct proc_stat *ps = find_stat(all, s->ppid);
-            if (!ps || ps->start > s->start)
+            if (!ps || ps->starttime > s->starttime)
                 continue; /* the parent is younger: a reused PID, not a parent */
-            int rc = push_member(t, s->pid, s->start);
+            int rc = push_member(t, s->pid, s->starttime);
             if (rc < 0)
                 return rc;
             /* Keep the sorted order that find_member relies on. */

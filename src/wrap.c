@@ -183,7 +183,7 @@ int wrap_spawn(char *const argv[], const char *proc_root, struct wrap **out)
     }
     w->child = pid;
     struct proc_stat st;
-    uint64_t start = proctree_read_stat(proc_root, pid, &st) == 0 ? st.start : 0;
+    uint64_t start = proctree_read_stat(proc_root, pid, &st) == 0 ? st.starttime : 0;
     /* Out of memory here leaves the tree empty; the command is running and
      * still ours to wait for, so go on (the next refresh tries again). */
     (void)proctree_add(&w->tree, pid, start);
@@ -205,7 +205,7 @@ int wrap_pids(const long *pids, size_t n, const char *proc_root, struct wrap **o
         struct proc_stat st;
         w->targets[i].pid = pids[i];
         if (proctree_read_stat(proc_root, pids[i], &st) == 0 && st.state != 'Z') {
-            w->targets[i].start = st.start;
+            w->targets[i].start = st.starttime;
             (*running)++;
         } else {
             w->targets[i].gone = true;
@@ -245,7 +245,7 @@ static void poll_targets(struct wrap *w)
         struct proc_stat st;
         if (t->gone)
             continue;
-        if (proctree_read_stat(w->proc_root, t->pid, &st) != 0 || st.start != t->start ||
+        if (proctree_read_stat(w->proc_root, t->pid, &st) != 0 || st.starttime != t->start ||
             st.state == 'Z')
             t->gone = true;
     }

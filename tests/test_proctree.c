@@ -23,11 +23,11 @@ static void test_parse_real(void **state)
     assert_int_equal(
         procfs_read_file("tests/fixtures/h100-580/busy", "proc_442_stat.txt", &b, 4096), 0);
     struct proc_stat st;
-    assert_int_equal(proctree_parse_stat(b.p, b.len, &st), 0);
+    assert_int_equal(procparse_stat(b.p, b.len, &st), 0);
     assert_int_equal(st.pid, 442);
     assert_int_equal(st.ppid, 396);
     assert_int_equal(st.state, 'R');
-    assert_int_equal(st.start, 2241);
+    assert_int_equal(st.starttime, 2241);
     buf_free(&b);
 }
 
@@ -36,11 +36,11 @@ static void test_parse_awkward_name(void **state)
     /* A name with spaces, parentheses and a ") " that looks like the end. */
     const char *s = "77 (a) R 5 (b)) Z 12 0 0 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 999 0 0\n";
     struct proc_stat st;
-    assert_int_equal(proctree_parse_stat(s, strlen(s), &st), 0);
+    assert_int_equal(procparse_stat(s, strlen(s), &st), 0);
     assert_int_equal(st.pid, 77);
     assert_int_equal(st.state, 'Z');
     assert_int_equal(st.ppid, 12);
-    assert_int_equal(st.start, 999);
+    assert_int_equal(st.starttime, 999);
 }
 
 static void test_parse_bad(void **state)
@@ -56,11 +56,11 @@ static void test_parse_bad(void **state)
         "12 (a",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        assert_int_equal(proctree_parse_stat(bad[i], strlen(bad[i]), &st), -EINVAL);
+        assert_int_equal(procparse_stat(bad[i], strlen(bad[i]), &st), -EINVAL);
     /* Length is respected: the same line cut before field 22. */
     const char *s = "12 (a) R 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5";
-    assert_int_equal(proctree_parse_stat(s, strlen(s) - 2, &st), -EINVAL);
-    assert_int_equal(proctree_parse_stat(s, strlen(s), &st), 0);
+    assert_int_equal(procparse_stat(s, strlen(s) - 2, &st), -EINVAL);
+    assert_int_equal(procparse_stat(s, strlen(s), &st), 0);
 }
 
 static void test_scan(void **state)
@@ -72,7 +72,7 @@ static void test_scan(void **state)
     for (size_t i = 0; i < l.n; i++)
         assert_int_equal(l.v[i].pid, want[i]);
     assert_int_equal(l.v[2].ppid, 1);
-    assert_int_equal(l.v[2].start, 1000);
+    assert_int_equal(l.v[2].starttime, 1000);
     assert_int_equal(proctree_scan("tests/fixtures/proc/nonexistent", &l), -ENOENT);
     free(l.v);
 }

@@ -45,9 +45,6 @@ int procfs_mem_used_kb(const char *root, int64_t *kb, struct gw_buf *scratch);
 /* Seconds since boot from root/uptime. 0 or -errno. */
 int procfs_uptime(const char *root, double *seconds, struct gw_buf *scratch);
 
-/* The parent PID of pid from its stat. 0 or -errno. */
-int procfs_ppid(const char *root, long pid, long *ppid, struct gw_buf *scratch);
-
 /* True when root is a directory (a mounted /proc, or a fixture tree). */
 bool procfs_available(const char *root);
 

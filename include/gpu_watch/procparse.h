@@ -8,15 +8,19 @@
 
 /* The fields of /proc/<pid>/stat (or task/<tid>/stat) that we use. */
 struct proc_stat {
+    long pid;           /* field 1 */
+    char state;         /* field 3: R, S, D, Z, ... */
     long ppid;          /* field 4 */
     uint64_t utime;     /* field 14, clock ticks */
     uint64_t stime;     /* field 15, clock ticks */
-    uint64_t starttime; /* field 22, clock ticks after boot */
-    int processor;      /* field 39: the CPU it last ran on */
+    uint64_t starttime; /* field 22, clock ticks after boot: tells a reused PID apart */
+    int processor;      /* field 39: the CPU it last ran on; -1 if the line ends before */
 };
 
-/* Parse a stat line. The command name (field 2) may hold spaces and ')':
- * the fields are counted from the last ')'. 0 or -EINVAL. */
+/* Parse a stat line, e.g.
+ *   "442 (python3) R 396 395 395 0 -1 4194560 ... 1796 64 ... 2241 ... 12 ..."
+ * The command name (field 2) may hold spaces and ')': the fields are counted
+ * from the last ')'. Fields 1 to 22 must be there. 0 or -EINVAL. */
 int procparse_stat(const char *buf, size_t len, struct proc_stat *out);
 
 /* VmRSS of /proc/<pid>/status, in kB; -EINVAL when absent (a kernel

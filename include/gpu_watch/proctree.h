@@ -10,13 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The fields of /proc/<pid>/stat the tree needs. */
-struct proc_stat {
-    long pid;
-    long ppid;
-    char state;     /* R, S, D, Z, ... */
-    uint64_t start; /* field 22: start time after boot, clock ticks */
-};
+#include "gpu_watch/procparse.h" /* struct proc_stat: pid, ppid, state, starttime */
 
 /* A list of /proc entries; zeroed is empty; free v with free(). */
 struct proc_list {
@@ -45,12 +39,6 @@ struct proctree {
 /* Members that have not been seen for this many updates are forgotten: a
  * process that exited can still be listed by nvidia-smi for a moment. */
 #define PROCTREE_KEEP_DEAD 5
-
-/* Parse one /proc/<pid>/stat line:
- *   "4242 (python3 x) S 4200 4242 4200 0 -1 4194560 ... 1234567 ..."
- * The name may hold spaces and ')': its end is the last ')'. Pure; 0 or
- * -EINVAL. */
-int proctree_parse_stat(const char *buf, size_t len, struct proc_stat *out);
 
 /* Read root/<pid>/stat. 0, -ENOENT/-ESRCH when the process is gone, or
  * another negative errno. */
