@@ -432,3 +432,18 @@ int summary_result(struct summary *s, struct summary_result *out)
     free(t);
     return 0;
 }
+
+int summary_add_log_row(struct summary *s, const struct log_row *row)
+{
+    struct summary_row r = {
+        .ts = row->ts,
+        .gpu = row->gpu,
+        .pid = row->pid,
+        .cmd = row->cmd,
+        .mem_mib = row->gpu_mem_mib,
+        .sm_pct = row->sm_util_pct,
+        .cpu_pct = row->cpu_pct,
+        .rss_mib = row->rss_mib,
+    };
+    return summary_add_log(s, &r);
+}

@@ -62,17 +62,7 @@ static int on_row(const struct log_row *row, void *ctx)
         r->tz_seen = true;
         r->utc = row->tz != LOG_TZ_LOCAL;
     }
-    struct summary_row sr = {
-        .ts = row->ts,
-        .gpu = row->gpu,
-        .pid = row->pid,
-        .cmd = row->cmd,
-        .mem_mib = row->gpu_mem_mib,
-        .sm_pct = row->sm_util_pct,
-        .cpu_pct = row->cpu_pct,
-        .rss_mib = row->rss_mib,
-    };
-    if (summary_add_log(r->s, &sr) < 0) {
+    if (summary_add_log_row(r->s, row) < 0) {
         r->err = -ENOMEM;
         return -ENOMEM;
     }

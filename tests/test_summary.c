@@ -23,17 +23,7 @@
 
 static int feed(const struct log_row *row, void *ctx)
 {
-    struct summary_row r = {
-        .ts = row->ts,
-        .gpu = row->gpu,
-        .pid = row->pid,
-        .cmd = row->cmd,
-        .mem_mib = row->gpu_mem_mib,
-        .sm_pct = row->sm_util_pct,
-        .cpu_pct = row->cpu_pct,
-        .rss_mib = row->rss_mib,
-    };
-    return summary_add_log(ctx, &r);
+    return summary_add_log_row(ctx, row);
 }
 
 static struct summary *load(const char *name, struct log_stats *st)

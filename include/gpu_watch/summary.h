@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "gpu_watch/buf.h"
+#include "gpu_watch/logread.h"
 #include "gpu_watch/sampler.h"
 
 /* One row fed to the summary. Unknown numbers are NAN (as in logread.h),
@@ -90,6 +91,9 @@ int summary_add(struct summary *s, const struct summary_row *r);
  * when the timestamp changes, or when a (GPU, PID) pair repeats within the
  * same timestamp (two samples in one second). 0 or -ENOMEM. */
 int summary_add_log(struct summary *s, const struct summary_row *r);
+
+/* summary_add_log for one row of a log read by logread (any schema). */
+int summary_add_log_row(struct summary *s, const struct log_row *row);
 
 /* Add one sample of the running sampler, taken at ts (epoch seconds): the
  * rows gpu_watch has just written, without reading the log back. host: the
