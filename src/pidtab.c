@@ -11,7 +11,7 @@ struct pidtab {
     size_t count;
 };
 
-static size_t hash_pid(long pid, size_t cap)
+size_t pidtab_hash(long pid, size_t cap)
 {
     /* Fibonacci hashing spreads consecutive PIDs over the table. */
     uint64_t h = (uint64_t)pid * 0x9E3779B97F4A7C15ull;
@@ -49,7 +49,7 @@ void pidtab_free(struct pidtab *t)
 
 static struct pid_entry *probe(const struct pidtab *t, long pid)
 {
-    size_t i = hash_pid(pid, t->cap);
+    size_t i = pidtab_hash(pid, t->cap);
     while (t->slots[i].pid != 0 && t->slots[i].pid != pid)
         i = (i + 1) & (t->cap - 1);
     return &t->slots[i];
@@ -115,7 +115,7 @@ static void remove_at(struct pidtab *t, size_t i)
         j = (j + 1) & mask;
         if (t->slots[j].pid == 0)
             break;
-        size_t home = hash_pid(t->slots[j].pid, t->cap);
+        size_t home = pidtab_hash(t->slots[j].pid, t->cap);
         /* Move j back to i unless its home lies cyclically in (i, j]. */
         bool stays = (i <= j) ? (i < home && home <= j) : (i < home || home <= j);
         if (stays)

@@ -33,6 +33,11 @@ struct pid_entry {
 
 struct pidtab;
 
+/* The home slot of pid in a table of cap slots (cap a power of two):
+ * Fibonacci hashing, which spreads consecutive PIDs. Shared by every table
+ * keyed by PID. */
+size_t pidtab_hash(long pid, size_t cap);
+
 /* A new table with room for about hint entries; NULL when out of memory.
  * Free with pidtab_free. */
 struct pidtab *pidtab_new(size_t hint);
