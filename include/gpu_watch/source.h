@@ -1,0 +1,100 @@
+/* Where samples come from: each source (nvidia-smi, NVML) is a table of
+ * functions, like canvas_ops in plot_draw.h, listed in a plain static const
+ * table in source.c. A poll yields one record per process per GPU and the
+ * status of each query it made; the sampler does the rest (command lines,
+ * filter, /proc figures). */
+#ifndef GPU_WATCH_SOURCE_H
+#define GPU_WATCH_SOURCE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpu_watch/parse.h" /* GW_UNKNOWN, GW_UUID_MAX */
+
+/* One process on one GPU. Every number is >= 0 or GW_UNKNOWN (not
+ * reported): never a made-up 0. */
+struct source_proc {
+    int gpu;                /* GPU index; -1 when it could not be mapped */
+    long pid;               /* as the driver reports it (its PID namespace) */
+    int64_t mem_mib;        /* GPU memory of the process on this GPU, MiB */
+    int64_t sm_pct;         /* SM utilization, % */
+    int64_t mem_pct;        /* memory-controller utilization, % */
+    int64_t peak_mib;       /* the driver's accounting peak, MiB (--peaks) */
+    char uuid[GW_UUID_MAX]; /* the GPU's UUID; "" unknown */
+    char name[64];          /* the driver's short process name; "" unknown */
+};
+
+/* One query a poll made (or that the sampler made: ps), for the
+ * warn-once / recovered messages of report.c. */
+struct source_query {
+    const char *key;  /* stable, for report.c: "smi:apps", "nvml:util" */
+    const char *what; /* for messages: "nvidia-smi compute-apps query" */
+    const char *lost; /* what a failure costs: "its columns stay empty until it works" */
+    bool failed;
+    char why[200]; /* with failed: "timed out after 10 s", "exit status 9: ..." */
+};
+
+#define SOURCE_MAX_QUERIES 8
+
+/* What one poll yields. The sampler owns it and reuses v between polls;
+ * a poll empties it first (source_poll_reset). */
+struct source_poll {
+    struct source_proc *v;
+    size_t n;
+    size_t cap;
+    struct source_query q[SOURCE_MAX_QUERIES]; /* the queries made, in order */
+    size_t nq;
+    size_t spawned; /* processes started for this poll */
+    bool answered;  /* some query gave data (an empty process list counts) */
+    char gave_up[256]; /* with SOURCE_GIVE_UP: why this source cannot go on */
+};
+
+/* How the sampler opens a source. */
+struct source_config {
+    const char *smi; /* the nvidia-smi program ("nvidia-smi", looked up in PATH) */
+    double timeout;  /* seconds a query may take */
+    bool peaks;      /* also read the driver's accounting peaks */
+};
+
+/* poll's answer when the source must not be used again (a driver that
+ * returns impossible records, a call stuck in the driver): the sampler
+ * goes on with nvidia-smi. */
+#define SOURCE_GIVE_UP 1
+
+struct source_ops {
+    const char *name;  /* the --source value: "smi", "nvml" */
+    const char *title; /* for messages and the status line: "nvidia-smi", "NVML" */
+    /* Start the source: 0 with *state set, or a negative errno with a
+     * reason for the user in why ("nvidia-smi not found in PATH"). */
+    int (*open)(const struct source_config *cfg, void **state, char *why, size_t whylen);
+    /* One sample into out (emptied first): 0, SOURCE_GIVE_UP, -ENOMEM, or
+     * -ECANCELED when *cancel became non-zero (running calls stopped). */
+    int (*poll)(void *state, struct source_poll *out, const volatile sig_atomic_t *cancel);
+    /* GPUs the source knows of (0 until known). */
+    size_t (*gpu_count)(const void *state);
+    void (*close)(void *state);
+};
+
+extern const struct source_ops source_smi;
+
+/* The source called name ("smi", ...), or NULL. */
+const struct source_ops *source_find(const char *name);
+
+/* The names of all sources, "smi|nvml", for usage messages. */
+const char *source_names(void);
+
+/* Empty out for a new poll (keeps v's memory). */
+void source_poll_reset(struct source_poll *out);
+
+/* A new record at the end of out, every number GW_UNKNOWN, strings "";
+ * NULL when out of memory. */
+struct source_proc *source_push(struct source_poll *out, int gpu, long pid);
+
+/* Add a query to out (ignored past SOURCE_MAX_QUERIES); returns it so the
+ * caller can mark it failed. */
+struct source_query *source_query_add(struct source_poll *out, const char *key, const char *what,
+                                      const char *lost);
+
+#endif
