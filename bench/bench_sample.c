@@ -87,9 +87,12 @@ static int cmd_cpu(const char *smi, const char *proc, int n, bool host)
 {
     struct sampler_opts o = {
         .smi = smi, .ps = "ps", .proc_root = proc, .timeout = 10, .host = host};
-    bool fb;
-    int err;
-    struct sampler *s = sampler_new(&o, &fb, &err);
+    struct sampler_start st;
+    struct sampler *s = NULL;
+    if (sampler_new(&o, &s, &st) < 0) {
+        fprintf(stderr, "bench_sample: %s\n", st.why);
+        return 1;
+    }
     struct sample smp = {0};
     struct gw_buf rows = {0};
     int fd = open("/dev/null", O_WRONLY);
@@ -184,9 +187,12 @@ static int cmd_parsers(const char *fx)
 static int cmd_latency(const char *smi, const char *ps, const char *proc, int n)
 {
     struct sampler_opts o = {.smi = smi, .ps = ps, .proc_root = proc, .timeout = 10};
-    bool fb;
-    int err;
-    struct sampler *s = sampler_new(&o, &fb, &err);
+    struct sampler_start st;
+    struct sampler *s = NULL;
+    if (sampler_new(&o, &s, &st) < 0) {
+        fprintf(stderr, "bench_sample: %s\n", st.why);
+        return 1;
+    }
     struct sample smp = {0};
     struct gw_buf rows = {0};
     int fd = open("/dev/null", O_WRONLY);

@@ -84,31 +84,6 @@ static void install_signals(void)
     sigaction(SIGXFSZ, &sa, NULL);
 }
 
-/* Is prog an executable file in one of PATH's directories? */
-static int in_path(const char *prog)
-{
-    if (strchr(prog, '/'))
-        return access(prog, X_OK) == 0;
-    const char *path = getenv("PATH");
-    if (!path)
-        path = "/usr/bin:/bin";
-    while (*path) {
-        const char *c = strchr(path, ':');
-        size_t len = c ? (size_t)(c - path) : strlen(path);
-        char full[4096];
-        if (snprintf(full, sizeof full, "%.*s/%s", (int)len, len ? path : ".", prog) <
-            (int)sizeof full) {
-            struct stat st;
-            if (stat(full, &st) == 0 && S_ISREG(st.st_mode) && access(full, X_OK) == 0)
-                return 1;
-        }
-        if (!c)
-            break;
-        path = c + 1;
-    }
-    return 0;
-}
-
 /* "2025-01-10T14:22:30" in local time, or "...Z" in UTC. With offset (the
  * --compact log, as `date -Iseconds` wrote it): "2025-01-10T14:22:30+01:00". */
 static void format_time(char *dst, size_t len, time_t t, bool utc, bool offset)
@@ -145,19 +120,18 @@ struct run_state {
 
 static void report_sample(const struct sample *smp, double now)
 {
-    for (int q = 0; q < Q_COUNT; q++) {
-        if (!smp->ran[q])
-            continue;
-        const char *name = sampler_query_name((enum sample_query)q);
-        char what[96], first[400];
-        snprintf(what, sizeof what, "%s%s failed", q == Q_PS ? "" : "nvidia-smi ", name);
-        if (smp->failed[q]) {
-            snprintf(first, sizeof first, "%s: %s; %s", what, smp->why[q],
-                     q == Q_PS ? "command lines fall back to pmon's names"
-                               : "its columns stay empty until it works");
-            report_fault(name, what, first, now);
-        } else
-            report_ok(name, true);
+    if (smp->switched[0])
+        report_warn("%s; the run goes on with nvidia-smi", smp->switched);
+    for (size_t i = 0; i < smp->nq; i++) {
+        const struct source_query *q = &smp->q[i];
+        if (q->failed) {
+            char what[96], first[400];
+            snprintf(what, sizeof what, "%s failed", q->what);
+            snprintf(first, sizeof first, "%s: %s; %s", what, q->why, q->lost);
+            report_fault(q->key, what, first, now);
+        } else {
+            report_ok(q->key, true);
+        }
     }
 }
 
@@ -293,16 +267,14 @@ static int run(struct run_state *st)
             fprintf(stderr, "gpu_watch: out of memory\n");
             return 1;
         }
-        if (sampler_run(st->sampler, &st->smp, &stop_flag) < 0) {
-            fprintf(stderr, "gpu_watch: out of memory\n");
+        int sr = sampler_run(st->sampler, &st->smp, &stop_flag);
+        if (sr == -ECANCELED)
+            break; /* a sample cut short by Ctrl+C is not written half-empty */
+        if (sr < 0) {
+            fprintf(stderr, "gpu_watch: %s\n", strerror(-sr));
             return 1;
         }
         double now = mono_now();
-        bool cancelled = false;
-        for (int q = 0; q < Q_COUNT; q++)
-            cancelled |= stop_flag && st->smp.failed[q];
-        if (cancelled)
-            break; /* a sample cut short by Ctrl+C is not written half-empty */
         report_sample(&st->smp, now);
         st->samples++;
         int w = write_sample(st, wall);
@@ -397,12 +369,6 @@ int main(int argc, char **argv)
     case OPTIONS_OK:
         break;
     }
-    const char *smi = "nvidia-smi";
-    if (!in_path(smi)) {
-        fprintf(stderr, "ERROR: nvidia-smi not found in PATH.\n");
-        options_free(&cfg);
-        return 1;
-    }
     const char *proc_root = getenv("GPU_WATCH_PROC_ROOT"); /* for tests: a fixture tree */
     int rc = cfg.command ? wrap_find(cfg.command[0], getenv("PATH")) : 0;
     if (rc < 0) {
@@ -413,7 +379,8 @@ int main(int argc, char **argv)
         return wrap_exec_status(-rc);
     }
     struct sampler_opts so = {
-        .smi = smi,
+        .source = cfg.source,
+        .smi = "nvidia-smi",
         .ps = "ps",
         .proc_root = proc_root && *proc_root ? proc_root : "/proc",
         .timeout = cfg.timeout,
@@ -426,6 +393,20 @@ int main(int argc, char **argv)
     struct run_state st;
     memset(&st, 0, sizeof st);
     st.cfg = &cfg;
+    /* The source first: without one, no log file is created. */
+    struct sampler_start start;
+    rc = sampler_new(&so, &st.sampler, &start);
+    if (rc < 0) {
+        fprintf(stderr, "gpu_watch: %s\n", start.why[0] ? start.why : strerror(-rc));
+        options_free(&cfg);
+        return 1;
+    }
+    if (start.substring)
+        report_warn("--match '%s' is not a valid extended regex; matching it as a plain substring",
+                    cfg.match);
+    if (strcmp(cfg.source, "auto") == 0 && !cfg.quiet)
+        fprintf(stderr, "gpu_watch: --source auto: using %s%s%s%s\n", start.source,
+                start.why[0] ? " (NVML: " : "", start.why, start.why[0] ? ")" : "");
     install_signals(); /* before the header is written: SIGPIPE, SIGXFSZ */
     enum csv_open_mode mode = cfg.append ? CSV_APPEND : cfg.force ? CSV_FORCE : CSV_NEW;
     const char *header = cfg.compact ? CSV_HEADER_COMPACT : cfg.host ? CSV_HEADER_HOST : CSV_HEADER;
@@ -441,27 +422,17 @@ int main(int argc, char **argv)
                 "Use another file, or --force to overwrite it instead of --append\n",
                 cfg.output, header);
     } else if (rc == -EPIPE) {
+        sampler_free(st.sampler);
         options_free(&cfg);
         return 0;
     } else if (rc < 0) {
         fprintf(stderr, "gpu_watch: cannot open %s for writing: %s\n", cfg.output, strerror(-rc));
     }
     if (rc < 0) {
+        sampler_free(st.sampler);
         options_free(&cfg);
         return 1;
     }
-    bool fallback = false;
-    int err_new = 0;
-    st.sampler = sampler_new(&so, &fallback, &err_new);
-    if (!st.sampler) {
-        fprintf(stderr, "gpu_watch: out of memory\n");
-        csv_close(&st.out);
-        options_free(&cfg);
-        return 1;
-    }
-    if (fallback)
-        report_warn("--match '%s' is not a valid extended regex; matching it as a plain substring",
-                    cfg.match);
     if ((rc = start_targets(&st, so.proc_root)) >= 0) {
         wrap_free(st.wrap);
         csv_close(&st.out);

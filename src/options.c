@@ -34,6 +34,9 @@ static const char help_text[] =
     "  --force            overwrite an existing log\n"
     "  --count N          stop after N samples\n"
     "  --timeout SEC      upper bound on each nvidia-smi call (default 10)\n"
+    "  --source SRC       where samples come from: smi (nvidia-smi, the default),\n"
+    "                     nvml (the NVIDIA library, in-process), auto (NVML if it\n"
+    "                     loads, else nvidia-smi)\n"
     "  --utc              timestamps in UTC with a Z suffix (default: local time)\n"
     "  --host             add cpu_pct,cpu_cores,rss_mib,sys_used_mib columns\n"
     "  --compact          one row per interval for one --pid:\n"
@@ -161,6 +164,7 @@ enum {
     OPT_UNTIL_EXIT,
     OPT_STATUS,
     OPT_VERSION,
+    OPT_SOURCE,
 };
 
 static const struct option long_opts[] = {
@@ -180,6 +184,7 @@ static const struct option long_opts[] = {
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
+    {"source", required_argument, NULL, OPT_SOURCE},
     {NULL, 0, NULL, 0},
 };
 
@@ -189,6 +194,7 @@ enum options_result options_parse(int argc, char **argv, const char *home, struc
     memset(cfg, 0, sizeof *cfg);
     cfg->interval = GW_DEFAULT_INTERVAL;
     cfg->timeout = GW_DEFAULT_TIMEOUT;
+    cfg->source = "smi";
     const char *output = GW_DEFAULT_OUTPUT;
     err[0] = '\0';
 
@@ -240,6 +246,14 @@ enum options_result options_parse(int argc, char **argv, const char *home, struc
                         optarg, MAX_TIMEOUT);
                 return OPTIONS_USAGE;
             }
+            break;
+        case OPT_SOURCE:
+            if (strcmp(optarg, "smi") != 0 && strcmp(optarg, "nvml") != 0 &&
+                strcmp(optarg, "auto") != 0) {
+                set_err(err, errlen, "invalid --source '%s': expected smi, nvml or auto", optarg);
+                return OPTIONS_USAGE;
+            }
+            cfg->source = optarg;
             break;
         case OPT_UTC:
             cfg->utc = true;

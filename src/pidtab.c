@@ -2,6 +2,7 @@
  * most 1/2, deletion by backward shift (no tombstones). */
 #include "gpu_watch/pidtab.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,6 +69,14 @@ static int grow(struct pidtab *t)
     free(t->slots);
     t->slots = ns;
     t->cap = ncap;
+    return 0;
+}
+
+int pidtab_reserve(struct pidtab *t, size_t extra)
+{
+    while ((t->count + extra) * 2 > t->cap)
+        if (grow(t) < 0)
+            return -ENOMEM;
     return 0;
 }
 

@@ -48,7 +48,7 @@ static int read_at(int dirfd, const char *rel, struct gw_buf *b, size_t max)
 
 int procfs_read_file(const char *root, const char *rel, struct gw_buf *b, size_t max)
 {
-    char path[512];
+    char path[4096];
     if ((size_t)snprintf(path, sizeof path, "%s/%s", root, rel) >= sizeof path) {
         buf_clear(b);
         return -ENAMETOOLONG;
@@ -121,12 +121,14 @@ static int format_cores(const unsigned char *seen, size_t n, struct gw_buf *b)
 
 int procfs_host(const char *root, long pid, struct proc_host *out, struct gw_buf *scratch)
 {
-    char rel[64];
+    char dir[4096];
     int rc;
     out->cores = NULL;
     out->rss_kb = -1;
-    snprintf(rel, sizeof rel, "%s/%ld", root, pid);
-    int pfd = open(rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    /* A root too long for the path is an error, not a process that is gone. */
+    if ((size_t)snprintf(dir, sizeof dir, "%s/%ld", root, pid) >= sizeof dir)
+        return -ENAMETOOLONG;
+    int pfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (pfd < 0)
         return -errno;
     struct proc_stat st;

@@ -1,51 +1,92 @@
 /* Unit tests of one sample end to end inside the library: the sampler runs
  * the fake nvidia-smi (tests/fake_smi.c, built by make test) on replayed
- * captures and synthetic 8- and 16-GPU machines, with fixture /proc trees. */
+ * captures and synthetic 8- and 16-GPU machines, with fixture /proc trees.
+ * The fake's call log lives in a temporary directory per test group,
+ * reached through *state; nothing is shared between tests but that. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "gpu_watch/parse.h"
 #include "gpu_watch/sampler.h"
 
-static char smi[512];
-static char statedir[64];
+struct env {
+    char smi[512];      /* the fake nvidia-smi */
+    char statedir[64];  /* its call counters and calls.log */
+    char roots[4][256]; /* /proc roots of the samplers alive at once */
+    int nroots;
+};
+
+static struct env *E; /* the group's state, set from *state in each test */
+
+/* Remove every file of dir (the fake writes no subdirectories). */
+static int empty_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -errno;
+    struct dirent *de;
+    char path[512];
+    int rc = 0;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        if (unlink(path) < 0)
+            rc = -errno;
+    }
+    closedir(d);
+    return rc;
+}
 
 static int group_setup(void **state)
 {
+    struct env *e = calloc(1, sizeof *e);
+    if (!e)
+        return -1;
     const char *dir = getenv("GW_FAKE_DIR");
-    snprintf(smi, sizeof smi, "%s/nvidia-smi", dir ? dir : "build/tests/fake-nvidia-smi");
-    if (access(smi, X_OK) != 0) {
-        fprintf(stderr, "fake nvidia-smi not built: %s\n", smi);
+    snprintf(e->smi, sizeof e->smi, "%s/nvidia-smi", dir ? dir : "build/tests/fake-nvidia-smi");
+    snprintf(e->statedir, sizeof e->statedir, "/tmp/gw-sampler-XXXXXX");
+    if (access(e->smi, X_OK) != 0 || !mkdtemp(e->statedir)) {
+        fprintf(stderr, "fake nvidia-smi not built (%s) or no temporary directory\n", e->smi);
+        free(e);
         return -1;
     }
-    snprintf(statedir, sizeof statedir, "/tmp/gw-sampler-XXXXXX");
-    if (!mkdtemp(statedir))
-        return -1;
-    setenv("FAKE_SMI_STATE", statedir, 1);
+    setenv("FAKE_SMI_STATE", e->statedir, 1);
+    *state = e;
     return 0;
 }
 
 static int group_teardown(void **state)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", statedir);
-    return system(cmd) == 0 ? 0 : -1;
+    struct env *e = *state;
+    int rc = empty_dir(e->statedir) == 0 && rmdir(e->statedir) == 0 ? 0 : -1;
+    free(e);
+    return rc;
+}
+
+static int test_setup(void **state)
+{
+    E = *state;
+    E->nroots = 0;
+    return 0;
 }
 
 /* Empty the fake's call log and counters, choose a fixture. */
 static void use(const char *replay, const char *fault, const char *fault_on)
 {
-    char cmd[160], dir[256];
-    snprintf(cmd, sizeof cmd, "rm -f %s/*", statedir);
-    assert_int_equal(system(cmd), 0);
+    char dir[256];
+    assert_int_equal(empty_dir(E->statedir), 0);
     snprintf(dir, sizeof dir, "tests/fixtures/replay/%s", replay);
     setenv("FAKE_SMI_DIR", dir, 1);
     if (fault) {
@@ -61,7 +102,7 @@ static void use(const char *replay, const char *fault, const char *fault_on)
 static int calls(const char *kind, const char *arg)
 {
     char path[128], line[1024];
-    snprintf(path, sizeof path, "%s/calls.log", statedir);
+    snprintf(path, sizeof path, "%s/calls.log", E->statedir);
     FILE *f = fopen(path, "r");
     int n = 0;
     while (f && fgets(line, sizeof line, f))
@@ -73,25 +114,51 @@ static int calls(const char *kind, const char *arg)
     return n;
 }
 
+/* The query of smp whose key is key, or NULL when it was not made. */
+static const struct source_query *query(const struct sample *smp, const char *key)
+{
+    for (size_t i = 0; i < smp->nq; i++)
+        if (strcmp(smp->q[i].key, key) == 0)
+            return &smp->q[i];
+    return NULL;
+}
+
+static bool failed(const struct sample *smp, const char *key)
+{
+    const struct source_query *q = query(smp, key);
+    return q && q->failed;
+}
+
+static bool any_failed(const struct sample *smp)
+{
+    for (size_t i = 0; i < smp->nq; i++)
+        if (smp->q[i].failed)
+            return true;
+    return false;
+}
+
+static struct sampler *open_sampler(struct sampler_opts *o, struct sampler_start *st)
+{
+    o->smi = E->smi;
+    struct sampler *s = NULL;
+    assert_int_equal(sampler_new(o, &s, st), 0);
+    assert_non_null(s);
+    assert_string_equal(st->source, "nvidia-smi");
+    return s;
+}
+
 static struct sampler *make(const char *proc, const long *pids, size_t npids, const char *match)
 {
-    char root[256];
-    static char roots[4][256];
-    static int k;
-    snprintf(root, sizeof root, "tests/fixtures/proc/%s", proc);
-    snprintf(roots[k % 4], sizeof roots[0], "%s", root);
-    struct sampler_opts o = {.smi = smi,
-                             .ps = "tests/fixtures/fake-ps.sh",
-                             .proc_root = roots[k++ % 4],
+    char *root = E->roots[E->nroots++ % 4];
+    snprintf(root, sizeof E->roots[0], "tests/fixtures/proc/%s", proc);
+    struct sampler_opts o = {.ps = "tests/fixtures/fake-ps.sh",
+                             .proc_root = root,
                              .timeout = 5,
                              .pids = pids,
                              .npids = npids,
                              .match = match};
-    bool fb;
-    int err;
-    struct sampler *s = sampler_new(&o, &fb, &err);
-    assert_non_null(s);
-    return s;
+    struct sampler_start st;
+    return open_sampler(&o, &st);
 }
 
 static const struct sample_row *row(const struct sample *smp, int gpu, long pid)
@@ -120,8 +187,9 @@ static void test_busy(void **state)
     r = row(&smp, 0, 443);
     assert_int_equal(r->sm_pct, GW_UNKNOWN);
     assert_int_equal(r->mem_pct, GW_UNKNOWN);
-    for (int q = 0; q < Q_COUNT; q++)
-        assert_false(smp.failed[q]);
+    assert_false(any_failed(&smp));
+    assert_true(smp.answered);
+    assert_int_equal(smp.seen, 3);
     /* Steady state: the UUID map is cached, two processes per sample. */
     assert_int_equal(sampler_run(s, &smp, NULL), 0);
     assert_int_equal(sampler_run(s, &smp, NULL), 0);
@@ -143,7 +211,7 @@ static void test_idle_gpus_skip_pmon(void **state)
     for (int i = 0; i < 3; i++) {
         assert_int_equal(sampler_run(s, &smp, NULL), 0);
         assert_int_equal(smp.n, 0);
-        assert_false(smp.failed[Q_PMON]);
+        assert_false(failed(&smp, "smi:pmon"));
     }
     assert_int_equal(smp.spawned, 1);
     assert_int_equal(calls("apps", NULL), 3);
@@ -240,9 +308,9 @@ static void test_apps_fails_rows_from_pmon(void **state)
     struct sampler *s = make("busy", NULL, 0, NULL);
     struct sample smp = {0};
     assert_int_equal(sampler_run(s, &smp, NULL), 0);
-    assert_true(smp.failed[Q_APPS]);
+    assert_true(failed(&smp, "smi:apps"));
     assert_string_equal(
-        smp.why[Q_APPS],
+        query(&smp, "smi:apps")->why,
         "exit status 18: Failed to initialize NVML: Driver/library version mismatch");
     assert_int_equal(smp.n, 3);
     assert_int_equal(row(&smp, 0, 443)->mem_mib, 3590); /* pmon's fb */
@@ -257,8 +325,8 @@ static void test_pmon_fails_util_empty(void **state)
     struct sampler *s = make("busy", NULL, 0, NULL);
     struct sample smp = {0};
     assert_int_equal(sampler_run(s, &smp, NULL), 0);
-    assert_true(smp.failed[Q_PMON]);
-    assert_false(smp.failed[Q_APPS]);
+    assert_true(failed(&smp, "smi:pmon"));
+    assert_false(failed(&smp, "smi:apps"));
     assert_int_equal(smp.n, 3);
     for (size_t i = 0; i < smp.n; i++) {
         assert_true(smp.rows[i].mem_mib > 0);
@@ -275,7 +343,8 @@ static void test_everything_fails(void **state)
     struct sample smp = {0};
     assert_int_equal(sampler_run(s, &smp, NULL), 0);
     assert_int_equal(smp.n, 0);
-    assert_true(smp.failed[Q_APPS] && smp.failed[Q_PMON] && smp.failed[Q_GPUS]);
+    assert_true(failed(&smp, "smi:apps") && failed(&smp, "smi:pmon") && failed(&smp, "smi:gpus"));
+    assert_false(smp.answered);
     /* Without a map it asks again next time; once it works, rows are whole. */
     use("busy", NULL, NULL);
     assert_int_equal(sampler_run(s, &smp, NULL), 0);
@@ -307,26 +376,24 @@ static void test_filters(void **state)
     assert_int_equal(smp.rows[0].pid, 444);
     sampler_free(s);
     /* An invalid regex is a substring. */
-    struct sampler_opts o = {.smi = smi,
-                             .proc_root = "tests/fixtures/proc/busy",
+    struct sampler_opts o = {.proc_root = "tests/fixtures/proc/busy",
                              .timeout = 5,
                              .match = "train,v2.py 200 --lr=3e-4 --note=a \"quoted\" arg ("};
-    bool fb;
-    int err;
-    s = sampler_new(&o, &fb, &err);
-    assert_true(fb);
+    struct sampler_start st;
+    s = open_sampler(&o, &st);
+    assert_true(st.substring);
     assert_int_equal(sampler_run(s, &smp, NULL), 0);
     assert_int_equal(smp.n, 0);
     sampler_free(s);
     o.match = "train,v2.py 200 [";
-    s = sampler_new(&o, &fb, &err);
-    assert_true(fb);
+    s = open_sampler(&o, &st);
+    assert_true(st.substring);
     assert_int_equal(sampler_run(s, &smp, NULL), 0);
     assert_int_equal(smp.n, 0);
     o.match = "--lr=3e-4 --note=a \"quoted\" arg";
     sampler_free(s);
-    s = sampler_new(&o, &fb, &err);
-    assert_false(fb);
+    s = open_sampler(&o, &st);
+    assert_false(st.substring);
     assert_int_equal(sampler_run(s, &smp, NULL), 0);
     assert_int_equal(smp.n, 1);
     sample_free(&smp);
@@ -340,54 +407,174 @@ static void test_cmd_fallbacks(void **state)
     struct sampler *s = make("does-not-exist", NULL, 0, NULL);
     struct sample smp = {0};
     assert_int_equal(sampler_run(s, &smp, NULL), 0);
-    assert_true(smp.ran[Q_PS]);
+    assert_non_null(query(&smp, "ps"));
     assert_string_equal(row(&smp, 0, 444)->cmd, "python3 /tmp/grow.py 200 --name=grow;job");
     /* Cached: ps is not run again for the same PIDs. */
     assert_int_equal(sampler_run(s, &smp, NULL), 0);
-    assert_false(smp.ran[Q_PS]);
+    assert_null(query(&smp, "ps"));
     sampler_free(s);
     /* /proc exists but lacks the PIDs (another PID namespace): pmon's name. */
     s = make("mig", NULL, 0, NULL);
     assert_int_equal(sampler_run(s, &smp, NULL), 0);
-    assert_false(smp.ran[Q_PS]);
+    assert_null(query(&smp, "ps"));
     assert_string_equal(row(&smp, 0, 442)->cmd, "python3");
+    sample_free(&smp);
+    sampler_free(s);
+}
+
+/* SM % of PIDs 401 and 402 in the 40 pmon captures of the series
+ * (tests/fixtures/replay/series/NN.pmon; -1: pmon printed "-"). */
+static const int series_sm[40][2] = {
+    {89, 9},  {99, -1}, {82, 16}, {82, 16}, {70, 28}, {70, 28}, {74, 24}, {86, 12},
+    {77, 22}, {77, 22}, {99, -1}, {59, 39}, {99, -1}, {66, 33}, {98, -1}, {98, -1},
+    {61, 37}, {99, -1}, {77, 22}, {77, 22}, {99, -1}, {79, 19}, {66, 33}, {66, 33},
+    {70, 28}, {42, 56}, {49, 49}, {61, 37}, {77, 22}, {77, 22}, {99, -1}, {99, -1},
+    {66, 33}, {66, 33}, {84, 14}, {70, 28}, {74, 24}, {62, 37}, {77, 22}, {77, 22},
+};
+
+static void test_series_rows_per_sample(void **state)
+{
+    /* The 40-sample H100 series: two processes of 1,220 MiB each, SM as
+     * pmon said in each sample. */
+    use("series", NULL, NULL);
+    struct sampler *s = make("series", NULL, 0, NULL);
+    struct sample smp = {0};
+    for (int i = 0; i < 40; i++) {
+        assert_int_equal(sampler_run(s, &smp, NULL), 0);
+        assert_int_equal(smp.n, 2);
+        for (int k = 0; k < 2; k++) {
+            const struct sample_row *r = row(&smp, 0, 401 + k);
+            assert_non_null(r);
+            assert_int_equal(r->mem_mib, 1220);
+            assert_int_equal(r->sm_pct, series_sm[i][k]);
+            assert_non_null(strstr(r->cmd, k ? "--job=half" : "--job=busy"));
+        }
+    }
+    assert_int_equal(calls("gpus", NULL), 1);
+    assert_int_equal(calls("apps", NULL), 40);
     sample_free(&smp);
     sampler_free(s);
 }
 
 static void test_processes_come_and_go(void **state)
 {
-    /* The 40-sample series: two processes, memory and SM change. */
+    /* Real captures one after the other: the series' two processes, then
+     * the busy capture's three (401 and 402 leave, 442-444 appear), then an
+     * idle GPU, then 442-444 again. */
     use("series", NULL, NULL);
-    struct sampler *s = make("series", NULL, 0, NULL);
+    struct sampler *s = make("busy", NULL, 0, NULL);
     struct sample smp = {0};
-    for (int i = 0; i < 40; i++) {
-        assert_int_equal(sampler_run(s, &smp, NULL), 0);
-        for (size_t k = 0; k < smp.n; k++) {
-            assert_true(smp.rows[k].pid == 401 || smp.rows[k].pid == 402);
-            assert_true(smp.rows[k].mem_mib >= 0);
-            assert_non_null(strstr(smp.rows[k].cmd, "/tmp/mm.py 420"));
-        }
-    }
-    assert_int_equal(calls("gpus", NULL), 1);
+    assert_int_equal(sampler_run(s, &smp, NULL), 0);
+    assert_int_equal(smp.n, 2);
+    assert_non_null(row(&smp, 0, 401));
+    assert_string_equal(row(&smp, 0, 402)->cmd, "python3"); /* not in this /proc: pmon's name */
+    setenv("FAKE_SMI_DIR", "tests/fixtures/replay/busy", 1);
+    assert_int_equal(sampler_run(s, &smp, NULL), 0);
+    assert_int_equal(smp.n, 3);
+    assert_null(row(&smp, 0, 401));
+    assert_null(row(&smp, 0, 402));
+    assert_int_equal(row(&smp, 0, 442)->mem_mib, 1642);
+    assert_int_equal(row(&smp, 0, 443)->mem_mib, 3590);
+    assert_int_equal(row(&smp, 0, 444)->mem_mib, 1764);
+    assert_string_equal(row(&smp, 0, 444)->cmd, "python3 /tmp/grow.py 200 --name=grow;job");
+    setenv("FAKE_SMI_DIR", "tests/fixtures/replay/idle", 1);
+    assert_int_equal(sampler_run(s, &smp, NULL), 0);
+    assert_int_equal(smp.n, 0);
+    assert_int_equal(smp.seen, 0);
+    assert_true(smp.answered);
+    setenv("FAKE_SMI_DIR", "tests/fixtures/replay/busy", 1);
+    assert_int_equal(sampler_run(s, &smp, NULL), 0);
+    assert_int_equal(smp.n, 3);
+    assert_int_equal(row(&smp, 0, 442)->sm_pct, 39);
     sample_free(&smp);
     sampler_free(s);
+}
+
+static void test_filtered_out_still_seen(void **state)
+{
+    use("busy", NULL, NULL);
+    struct sampler *s = make("busy", NULL, 0, "no-such-job");
+    struct sample smp = {0};
+    assert_int_equal(sampler_run(s, &smp, NULL), 0);
+    assert_int_equal(smp.n, 0);
+    assert_int_equal(smp.procs, 0);
+    assert_int_equal(smp.seen, 3);
+    sample_free(&smp);
+    sampler_free(s);
+}
+
+static void test_proc_miss_remembered(void **state)
+{
+    /* A PID that /proc does not show (another PID namespace) is not looked
+     * up there again while it stays: once its /proc entry appears under
+     * the same PID, the sampler still uses the driver's name (it did not
+     * ask), which shows that no open was made. */
+    use("busy", NULL, NULL);
+    char root[] = "/tmp/gw-proc-XXXXXX", dir[64], file[96];
+    assert_non_null(mkdtemp(root));
+    struct sampler_opts o = {.proc_root = root, .timeout = 5};
+    struct sampler_start st;
+    struct sampler *s = open_sampler(&o, &st);
+    struct sample smp = {0};
+    assert_int_equal(sampler_run(s, &smp, NULL), 0);
+    assert_int_equal(smp.n, 3);
+    assert_string_equal(row(&smp, 0, 442)->cmd, "python3");
+    snprintf(dir, sizeof dir, "%s/442", root);
+    snprintf(file, sizeof file, "%s/cmdline", dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    static const char cmdline[] = "python3\0train.py"; /* NUL-separated, as the kernel writes */
+    assert_int_equal(fwrite(cmdline, 1, sizeof cmdline, f), sizeof cmdline);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(sampler_run(s, &smp, NULL), 0);
+    assert_string_equal(row(&smp, 0, 442)->cmd, "python3");
+    assert_null(query(&smp, "ps"));
+    /* A new sampler (a PID seen for the first time) reads it. */
+    sampler_free(s);
+    s = open_sampler(&o, &st);
+    assert_int_equal(sampler_run(s, &smp, NULL), 0);
+    assert_string_equal(row(&smp, 0, 442)->cmd, "python3 train.py");
+    sample_free(&smp);
+    sampler_free(s);
+    assert_int_equal(unlink(file), 0);
+    assert_int_equal(rmdir(dir), 0);
+    assert_int_equal(rmdir(root), 0);
+}
+
+static void test_unknown_source(void **state)
+{
+    struct sampler_opts o = {.source = "nope", .proc_root = "/proc", .timeout = 1};
+    struct sampler_start st;
+    struct sampler *s = NULL;
+    o.smi = E->smi;
+    assert_int_equal(sampler_new(&o, &s, &st), -EINVAL);
+    assert_null(s);
+    o.source = "smi";
+    o.smi = "no-such-nvidia-smi";
+    assert_int_equal(sampler_new(&o, &s, &st), -ENOENT);
+    assert_string_equal(st.why, "no-such-nvidia-smi not found in PATH");
+    assert_null(s);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_busy),
-        cmocka_unit_test(test_idle_gpus_skip_pmon),
-        cmocka_unit_test(test_8_gpus),
-        cmocka_unit_test(test_16_gpus),
-        cmocka_unit_test(test_mig_falls_back_to_pmon_gpu),
-        cmocka_unit_test(test_apps_fails_rows_from_pmon),
-        cmocka_unit_test(test_pmon_fails_util_empty),
-        cmocka_unit_test(test_everything_fails),
-        cmocka_unit_test(test_filters),
-        cmocka_unit_test(test_cmd_fallbacks),
-        cmocka_unit_test(test_processes_come_and_go),
+        cmocka_unit_test_setup(test_busy, test_setup),
+        cmocka_unit_test_setup(test_idle_gpus_skip_pmon, test_setup),
+        cmocka_unit_test_setup(test_8_gpus, test_setup),
+        cmocka_unit_test_setup(test_16_gpus, test_setup),
+        cmocka_unit_test_setup(test_mig_falls_back_to_pmon_gpu, test_setup),
+        cmocka_unit_test_setup(test_apps_fails_rows_from_pmon, test_setup),
+        cmocka_unit_test_setup(test_pmon_fails_util_empty, test_setup),
+        cmocka_unit_test_setup(test_everything_fails, test_setup),
+        cmocka_unit_test_setup(test_filters, test_setup),
+        cmocka_unit_test_setup(test_cmd_fallbacks, test_setup),
+        cmocka_unit_test_setup(test_series_rows_per_sample, test_setup),
+        cmocka_unit_test_setup(test_processes_come_and_go, test_setup),
+        cmocka_unit_test_setup(test_filtered_out_still_seen, test_setup),
+        cmocka_unit_test_setup(test_proc_miss_remembered, test_setup),
+        cmocka_unit_test_setup(test_unknown_source, test_setup),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

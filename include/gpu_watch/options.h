@@ -20,8 +20,9 @@ struct gw_config {
     char *output; /* output path after ~ expansion, malloc'd; "-" is stdout */
     bool append;
     bool force;
-    long count;     /* samples to take; 0 = until stopped */
-    double timeout; /* seconds per nvidia-smi call */
+    long count;         /* samples to take; 0 = until stopped */
+    double timeout;     /* seconds per nvidia-smi call */
+    const char *source; /* --source: "smi" (default), "nvml" or "auto"; static or in argv */
     bool utc;
     bool quiet;
     bool host;       /* --host: cpu_pct,cpu_cores,rss_mib,sys_used_mib columns */

@@ -14,6 +14,7 @@ struct pid_entry {
     unsigned gen;      /* the sample that last saw it */
     char *cmd;         /* full command line, malloc'd and owned by the table; NULL: not known */
     bool cmd_final;    /* cmd came from /proc or ps and need not be read again */
+    bool proc_missing; /* /proc had no command line for it: not asked again */
     signed char match; /* filter verdict: -1 not decided, 0 rejected, 1 kept */
     size_t row_first;  /* this sample's rows for the PID: [row_first, row_first + row_count) */
     size_t row_count;
@@ -47,6 +48,11 @@ void pidtab_free(struct pidtab *t);
  * which. NULL when out of memory. The pointer stays valid until the next
  * pidtab_get or pidtab_sweep. */
 struct pid_entry *pidtab_get(struct pidtab *t, long pid, bool *created);
+
+/* Make room for extra more entries, so that the next extra pidtab_get calls
+ * neither fail nor move entries: pointers they return stay valid together
+ * (until pidtab_sweep). 0 or -ENOMEM. */
+int pidtab_reserve(struct pidtab *t, size_t extra);
 
 /* The entry for pid, or NULL. */
 struct pid_entry *pidtab_find(const struct pidtab *t, long pid);

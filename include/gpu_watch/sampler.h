@@ -1,6 +1,6 @@
-/* One sample of per-process GPU usage: runs the nvidia-smi queries at once
- * through run_cmd, parses them, joins them by PID and GPU in the PID table,
- * resolves command lines from /proc and applies the --pid/--match filter. */
+/* One sample of per-process GPU usage: poll the source (nvidia-smi or
+ * another, see source.h), one PID-table entry per process, resolve command
+ * lines, filter, read the --host figures, sort. */
 #ifndef GPU_WATCH_SAMPLER_H
 #define GPU_WATCH_SAMPLER_H
 
@@ -9,13 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* --host figures of one process. */
-struct host_fields {
-    double cpu_pct;    /* % of one core over the last interval (since start when first seen); < 0
-                          unknown */
-    const char *cores; /* "8/9/11"; NULL unknown; valid until the next sample */
-    int64_t rss_mib;   /* resident memory; < 0 unknown */
-};
+#include "gpu_watch/host.h"
+#include "gpu_watch/source.h"
 
 /* One output row: one process on one GPU. Numbers are GW_UNKNOWN (-1) when
  * not reported. */
@@ -27,21 +22,27 @@ struct sample_row {
     int64_t sm_pct;          /* SM utilization, % */
     int64_t mem_pct;         /* memory controller utilization, % */
     struct host_fields host; /* with sampler_opts.host */
+    const char *uuid;        /* the GPU's UUID, "" if unknown; valid until the next sample */
+    int64_t peak_mib;        /* the driver's accounting peak, MiB (--peaks) */
 };
 
-/* The queries of a sample, for reporting what failed. */
-enum sample_query { Q_APPS, Q_PMON, Q_GPUS, Q_PS, Q_COUNT };
+/* The queries of a sample: the source's and the sampler's own (ps). */
+#define SAMPLE_MAX_QUERIES (SOURCE_MAX_QUERIES + 1)
 
 struct sample {
     struct sample_row *rows; /* sorted by GPU index, then PID */
     size_t n;
     size_t cap;
-    size_t procs; /* distinct processes in rows */
-    /* Per query: whether it ran this sample, whether it failed, and why. */
-    bool ran[Q_COUNT];
-    bool failed[Q_COUNT];
-    char why[Q_COUNT][200];
-    size_t spawned; /* processes started for this sample */
+    size_t procs;  /* distinct processes in rows (after the filter) */
+    size_t seen;   /* distinct processes the source listed (before the filter) */
+    bool answered; /* the source gave data (an empty list counts) */
+    struct source_query q[SAMPLE_MAX_QUERIES]; /* the queries made, with their status */
+    size_t nq;
+    size_t spawned;     /* processes started for this sample */
+    const char *source; /* the title of the source that answered: "nvidia-smi", "NVML" */
+    /* Set when the source gave up this sample and the run goes on with
+     * nvidia-smi: why (for one warning). "" otherwise. */
+    char switched[300];
     /* With sampler_opts.host: the machine's used RAM (MemTotal -
      * MemAvailable, MiB; < 0 unknown). */
     int64_t sys_used_mib;
@@ -53,6 +54,7 @@ struct sample {
 };
 
 struct sampler_opts {
+    const char *source;    /* "smi", "nvml", "auto" (NULL: "smi") */
     const char *smi;       /* the nvidia-smi program ("nvidia-smi", looked up in PATH) */
     const char *ps;        /* the ps program, used only when /proc is missing */
     const char *proc_root; /* "/proc", or a fixture directory */
@@ -60,19 +62,31 @@ struct sampler_opts {
     const long *pids;      /* --pid filter; npids == 0: all */
     size_t npids;
     const char *match; /* --match: POSIX ERE (or a substring if it does not compile) */
+    bool match_icase;  /* --ignore-case */
     bool host;         /* read the --host figures of every row's process */
+    bool peaks;        /* ask the source for the driver's accounting peaks */
     long watch_pid;    /* > 0: read this process's figures every sample (--compact) */
 };
 
 struct sampler;
 
-/* A new sampler; NULL with *err = -ENOMEM. *regex_fallback is set when
- * match did not compile as a regex and is used as a substring. */
-struct sampler *sampler_new(const struct sampler_opts *o, bool *regex_fallback, int *err);
+/* What sampler_new says about its start, for the top level to report. */
+struct sampler_start {
+    bool substring;     /* --match did not compile: used as a plain substring */
+    const char *source; /* the title of the source opened */
+    char why[300];      /* on failure: why no source could be opened; with auto:
+                           why NVML was not used ("" when it was) */
+};
+
+/* A new sampler with its source opened. 0 with *out set (free with
+ * sampler_free); -ENOMEM; -EINVAL for an unknown source name; or the
+ * source's error (-ENOENT: nvidia-smi not found...) with st->why saying why. */
+int sampler_new(const struct sampler_opts *o, struct sampler **out, struct sampler_start *st);
 void sampler_free(struct sampler *s);
 
-/* Take one sample into out (emptied first; free with sample_free). If cancel
- * becomes non-zero, running calls are killed. 0 or -ENOMEM. */
+/* Take one sample into out (emptied first; free with sample_free). 0,
+ * -ENOMEM, or -ECANCELED when *cancel became non-zero during it (nothing
+ * to write). */
 int sampler_run(struct sampler *s, struct sample *out, const volatile sig_atomic_t *cancel);
 
 /* Keep only rows whose PID is in pids[0..n) (sorted ascending), on top of
@@ -83,10 +97,7 @@ void sampler_set_allow(struct sampler *s, const long *pids, size_t n);
 
 void sample_free(struct sample *smp);
 
-/* Number of GPUs in the cached index/UUID map (0 until known). */
+/* Number of GPUs the source knows of (0 until known). */
 size_t sampler_gpu_count(const struct sampler *s);
-
-/* The name of a query, for messages: "compute-apps", "pmon", ... */
-const char *sampler_query_name(enum sample_query q);
 
 #endif

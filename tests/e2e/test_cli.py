@@ -131,7 +131,7 @@ class BadInput(GwTest):
         env["PATH"] = "/usr/bin:/bin"
         r = self.run_gw("--count", "1", env=env)
         self.assertEqual(r.returncode, 1)
-        self.assertEqual(r.stderr.decode(), "ERROR: nvidia-smi not found in PATH.\n")
+        self.assertEqual(r.stderr.decode(), "gpu_watch: nvidia-smi not found in PATH\n")
         self.assertFalse(os.path.exists(self.path("gpu_log.csv")))
 
     def test_help_and_version(self):

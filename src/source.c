@@ -1,0 +1,70 @@
+/* The table of sample sources and the helpers every source uses to fill a
+ * poll. A new source adds one line to sources[]. */
+#include "gpu_watch/source.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "gpu_watch/array.h"
+
+static const struct source_ops *const sources[] = {
+    &source_smi,
+};
+
+const struct source_ops *source_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof sources / sizeof *sources; i++)
+        if (strcmp(sources[i]->name, name) == 0)
+            return sources[i];
+    return NULL;
+}
+
+const char *source_names(void)
+{
+    static char names[64];
+    if (!names[0]) {
+        size_t len = 0;
+        for (size_t i = 0; i < sizeof sources / sizeof *sources && len < sizeof names; i++)
+            len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", i ? "|" : "",
+                                    sources[i]->name);
+    }
+    return names;
+}
+
+void source_poll_reset(struct source_poll *out)
+{
+    out->n = 0;
+    out->nq = 0;
+    out->spawned = 0;
+    out->answered = false;
+    out->gave_up[0] = '\0';
+}
+
+struct source_proc *source_push(struct source_poll *out, int gpu, long pid)
+{
+    if (array_reserve(&out->v, &out->cap, out->n + 1, sizeof *out->v) < 0)
+        return NULL;
+    struct source_proc *p = &out->v[out->n++];
+    p->gpu = gpu;
+    p->pid = pid;
+    p->mem_mib = GW_UNKNOWN;
+    p->sm_pct = GW_UNKNOWN;
+    p->mem_pct = GW_UNKNOWN;
+    p->peak_mib = GW_UNKNOWN;
+    p->uuid[0] = '\0';
+    p->name[0] = '\0';
+    return p;
+}
+
+struct source_query *source_query_add(struct source_poll *out, const char *key, const char *what,
+                                      const char *lost)
+{
+    static struct source_query spare; /* past SOURCE_MAX_QUERIES: written, never reported */
+    struct source_query *q = out->nq < SOURCE_MAX_QUERIES ? &out->q[out->nq++] : &spare;
+    q->key = key;
+    q->what = what;
+    q->lost = lost;
+    q->failed = false;
+    q->why[0] = '\0';
+    return q;
+}

@@ -1,0 +1,449 @@
+/* The nvidia-smi source: compute-apps for the processes and their memory,
+ * pmon for their utilization, the GPU query for the UUID -> index map. The
+ * calls of a sample run at once (run_cmd); their answers are joined here by
+ * PID and GPU into one record per process per GPU. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpu_watch/array.h"
+#include "gpu_watch/parse.h"
+#include "gpu_watch/run_cmd.h"
+#include "gpu_watch/source.h"
+#include "gpu_watch/wrap.h"
+
+/* pmon watches at most this many GPUs per run unless -i names them. */
+#define PMON_GROUP      4
+#define MAX_PMON_GROUPS 64
+
+static const char lost_cols[] = "its columns stay empty until it works";
+
+struct pmon_group {
+    char ids[64]; /* "-i" argument, e.g. "4,5,6,7"; "" for a plain run */
+    const char *argv[10];
+    char key[80];
+};
+
+struct smi {
+    const char *prog; /* the nvidia-smi program */
+    double timeout;   /* seconds per call */
+
+    /* The GPU index/UUID map, cached until an unknown UUID appears. unmapped
+     * holds UUIDs a fresh map did not know (MIG), so they do not trigger a
+     * query every sample. */
+    struct gpu_list gpus;
+    bool gpus_ok;
+    struct gpu_list unmapped;
+    /* The last compute-apps answer listed processes (or failed): pmon is
+     * worth running at once with it. While the GPUs are idle, pmon (the
+     * dearest call: ~70 ms and ~45 ms of CPU on an H100) runs only after
+     * compute-apps has listed a process. */
+    bool busy;
+
+    struct cmd_call gpus_call;
+    const char *gpus_argv[4];
+    struct cmd_call *calls; /* [0] compute-apps, [1..] pmon groups */
+    size_t ncalls;
+    struct pmon_group *groups;
+    size_t ngroups;
+    const char *apps_argv[4];
+
+    struct smi_app_list apps;
+    struct pmon_list pmon;     /* one group's answer */
+    struct pmon_list pmon_all; /* every group's rows */
+};
+
+static int smi_open(const struct source_config *cfg, void **state, char *why, size_t whylen)
+{
+    if (wrap_find(cfg->smi, getenv("PATH")) < 0) {
+        snprintf(why, whylen, "%s not found in PATH", cfg->smi);
+        return -ENOENT;
+    }
+    struct smi *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(why, whylen, "%s", strerror(ENOMEM));
+        return -ENOMEM;
+    }
+    s->prog = cfg->smi;
+    s->timeout = cfg->timeout;
+    s->apps_argv[0] = cfg->smi;
+    s->apps_argv[1] = "--query-compute-apps=pid,gpu_uuid,used_memory";
+    s->apps_argv[2] = "--format=csv,noheader,nounits";
+    s->gpus_argv[0] = cfg->smi;
+    s->gpus_argv[1] = "--query-gpu=index,uuid";
+    s->gpus_argv[2] = "--format=csv,noheader";
+    s->gpus_call.argv = s->gpus_argv;
+    s->gpus_call.key = "gpus";
+    s->busy = true; /* the first sample runs everything at once */
+    *state = s;
+    return 0;
+}
+
+static void free_calls(struct smi *s)
+{
+    for (size_t i = 0; i < s->ncalls; i++)
+        buf_free(&s->calls[i].out);
+    free(s->calls);
+    free(s->groups);
+    s->calls = NULL;
+    s->groups = NULL;
+    s->ncalls = s->ngroups = 0;
+}
+
+static void smi_close(void *state)
+{
+    struct smi *s = state;
+    if (!s)
+        return;
+    free_calls(s);
+    buf_free(&s->gpus_call.out);
+    free(s->gpus.v);
+    free(s->unmapped.v);
+    free(s->apps.v);
+    free(s->pmon.v);
+    free(s->pmon_all.v);
+    free(s);
+}
+
+static size_t smi_gpu_count(const void *state)
+{
+    const struct smi *s = state;
+    return s->gpus_ok ? s->gpus.n : 0;
+}
+
+/* The calls of this sample: compute-apps, and pmon once per group of four
+ * GPUs (one plain run when there are at most four, or the map is not known). */
+static int plan_calls(struct smi *s)
+{
+    size_t ng = 1;
+    if (s->gpus_ok && s->gpus.n > PMON_GROUP)
+        ng = (s->gpus.n + PMON_GROUP - 1) / PMON_GROUP;
+    if (ng > MAX_PMON_GROUPS)
+        ng = MAX_PMON_GROUPS;
+    if (s->calls && s->ngroups == ng)
+        return 0;
+    free_calls(s);
+    s->calls = calloc(ng + 1, sizeof *s->calls);
+    s->groups = calloc(ng, sizeof *s->groups);
+    if (!s->calls || !s->groups) {
+        free_calls(s);
+        return -ENOMEM;
+    }
+    s->ncalls = ng + 1;
+    s->ngroups = ng;
+    s->calls[0].argv = s->apps_argv;
+    s->calls[0].key = "apps";
+    for (size_t g = 0; g < ng; g++) {
+        struct pmon_group *pg = &s->groups[g];
+        size_t k = 0;
+        pg->argv[k++] = s->prog;
+        pg->argv[k++] = "pmon";
+        pg->argv[k++] = "-c";
+        pg->argv[k++] = "1";
+        pg->argv[k++] = "-s";
+        pg->argv[k++] = "um";
+        if (ng > 1) {
+            size_t len = 0;
+            for (size_t i = g * PMON_GROUP; i < s->gpus.n && i < (g + 1) * PMON_GROUP; i++)
+                len += (size_t)snprintf(pg->ids + len, sizeof pg->ids - len, "%s%d", len ? "," : "",
+                                        s->gpus.v[i].index);
+            pg->argv[k++] = "-i";
+            pg->argv[k++] = pg->ids;
+        }
+        pg->argv[k] = NULL;
+        snprintf(pg->key, sizeof pg->key, "pmon:%s", pg->ids);
+        s->calls[1 + g].argv = pg->argv;
+        s->calls[1 + g].key = pg->key;
+    }
+    return 0;
+}
+
+static void note_failure(struct source_query *q, const struct cmd_call *c, double timeout)
+{
+    q->failed = true;
+    run_cmd_describe(c, timeout, q->why, sizeof q->why);
+}
+
+static void note_parse(struct source_query *q, size_t bad, size_t good)
+{
+    if (!bad)
+        return;
+    q->failed = true;
+    snprintf(q->why, sizeof q->why, "%zu unreadable line%s of output (%zu read)", bad,
+             bad == 1 ? "" : "s", good);
+}
+
+static bool was_cancelled(const struct cmd_call *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (c[i].state == CMD_CANCELLED)
+            return true;
+    return false;
+}
+
+static int cmp_gpu_index(const void *a, const void *b)
+{
+    const struct gpu_entry *x = a, *y = b;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+/* Query the index/UUID map; on failure the old map (if any) stays in use. */
+static int refresh_gpus(struct smi *s, struct source_poll *out, const volatile sig_atomic_t *cancel)
+{
+    int rc = run_cmd(&s->gpus_call, 1, s->timeout, cancel);
+    if (rc < 0)
+        return rc;
+    if (was_cancelled(&s->gpus_call, 1))
+        return -ECANCELED;
+    struct source_query *q =
+        source_query_add(out, "smi:gpus", "nvidia-smi GPU index query", lost_cols);
+    out->spawned++;
+    if (s->gpus_call.state != CMD_OK) {
+        note_failure(q, &s->gpus_call, s->timeout);
+        return 0;
+    }
+    struct gpu_list fresh = {0};
+    rc = smi_parse_gpus(s->gpus_call.out.p, s->gpus_call.out.len, &fresh);
+    if (rc < 0) {
+        free(fresh.v);
+        return rc;
+    }
+    note_parse(q, fresh.bad, fresh.n);
+    if (fresh.n == 0) {
+        free(fresh.v);
+        if (!q->failed) {
+            q->failed = true;
+            snprintf(q->why, sizeof q->why, "no GPUs listed");
+        }
+        return 0;
+    }
+    /* Index order, so pmon groups are "-i 0,1,2,3", "-i 4,5,6,7", ... */
+    qsort(fresh.v, fresh.n, sizeof *fresh.v, cmp_gpu_index);
+    free(s->gpus.v);
+    s->gpus = fresh;
+    s->gpus_ok = true;
+    s->unmapped.n = 0;
+    return 0;
+}
+
+static int remember_unmapped(struct smi *s, const char *uuid)
+{
+    if (gpu_list_index(&s->unmapped, uuid) >= 0)
+        return 0;
+    if (array_reserve(&s->unmapped.v, &s->unmapped.cap, s->unmapped.n + 1, sizeof *s->unmapped.v) <
+        0)
+        return -ENOMEM;
+    struct gpu_entry *e = &s->unmapped.v[s->unmapped.n++];
+    e->index = 0;
+    snprintf(e->uuid, sizeof e->uuid, "%s", uuid);
+    return 0;
+}
+
+/* Run the calls: all at once while busy; while idle compute-apps alone, and
+ * pmon only if it lists someone. */
+static int run_calls(struct smi *s, struct source_poll *out, const volatile sig_atomic_t *cancel)
+{
+    int rc;
+    size_t first = s->busy ? s->ncalls : 1;
+    if ((rc = run_cmd(s->calls, first, s->timeout, cancel)) < 0)
+        return rc;
+    out->spawned += first;
+    if (was_cancelled(s->calls, first))
+        return -ECANCELED;
+    if (s->busy)
+        return 0;
+    const struct cmd_call *a = &s->calls[0];
+    bool listed = a->state != CMD_OK || memchr(a->out.p ? a->out.p : "", ',', a->out.len);
+    if (!listed) {
+        for (size_t g = 1; g < s->ncalls; g++) {
+            buf_clear(&s->calls[g].out);
+            s->calls[g].state = CMD_OK; /* nothing to watch: an empty answer */
+        }
+        return 0;
+    }
+    if ((rc = run_cmd(s->calls + 1, s->ncalls - 1, s->timeout, cancel)) < 0)
+        return rc;
+    out->spawned += s->ncalls - 1;
+    return was_cancelled(s->calls + 1, s->ncalls - 1) ? -ECANCELED : 0;
+}
+
+/* Every pmon group's rows into pmon_all. */
+static int merge_pmon(struct smi *s, struct source_poll *out, struct source_query *q)
+{
+    s->pmon_all.n = 0;
+    for (size_t g = 0; g < s->ngroups; g++) {
+        const struct cmd_call *c = &s->calls[1 + g];
+        if (c->state != CMD_OK) {
+            note_failure(q, c, s->timeout);
+            continue;
+        }
+        int rc = smi_parse_pmon(c->out.p, c->out.len, &s->pmon);
+        if (rc == -ENOMEM)
+            return rc;
+        out->answered |= rc == 0;
+        note_parse(q, s->pmon.bad, s->pmon.n);
+        size_t need = s->pmon_all.n + s->pmon.n;
+        if (array_reserve(&s->pmon_all.v, &s->pmon_all.cap, need, sizeof *s->pmon_all.v) < 0)
+            return -ENOMEM;
+        if (s->pmon.n)
+            memcpy(s->pmon_all.v + s->pmon_all.n, s->pmon.v, s->pmon.n * sizeof *s->pmon.v);
+        s->pmon_all.n = need;
+    }
+    return 0;
+}
+
+static bool graphics_only(const struct pmon_row *p)
+{
+    return p->type[0] && !strchr(p->type, 'C');
+}
+
+static int push_pmon(struct source_poll *out, const struct pmon_row *p)
+{
+    struct source_proc *r = source_push(out, p->gpu, p->pid);
+    if (!r)
+        return -ENOMEM;
+    r->mem_mib = p->fb_mib;
+    return 0;
+}
+
+/* Records from compute-apps; when it could not be read, from pmon. */
+static int app_records(struct smi *s, struct source_poll *out, struct source_query *qa,
+                       const volatile sig_atomic_t *cancel)
+{
+    int rc;
+    const struct cmd_call *apps = &s->calls[0];
+    bool apps_ok = apps->state == CMD_OK;
+    if (apps_ok) {
+        if ((rc = smi_parse_apps(apps->out.p, apps->out.len, &s->apps)) < 0)
+            return rc;
+        note_parse(qa, s->apps.bad, s->apps.n);
+        if (s->apps.bad && s->apps.n == 0)
+            apps_ok = false;
+    } else {
+        note_failure(qa, apps, s->timeout);
+    }
+    s->busy = !apps_ok || s->apps.n > 0;
+    out->answered |= apps_ok;
+    if (!apps_ok) {
+        for (size_t i = 0; i < s->pmon_all.n; i++)
+            if (!graphics_only(&s->pmon_all.v[i]) && (rc = push_pmon(out, &s->pmon_all.v[i])) < 0)
+                return rc;
+        return 0;
+    }
+    bool unknown_uuid = false;
+    for (size_t i = 0; i < s->apps.n; i++) {
+        const char *u = s->apps.v[i].uuid;
+        if (gpu_list_index(&s->gpus, u) < 0 && gpu_list_index(&s->unmapped, u) < 0)
+            unknown_uuid = true;
+    }
+    if (unknown_uuid) {
+        /* A GPU was replaced or a MIG layout changed: ask once more. */
+        if ((rc = refresh_gpus(s, out, cancel)) < 0)
+            return rc;
+        for (size_t i = 0; i < s->apps.n; i++)
+            if (gpu_list_index(&s->gpus, s->apps.v[i].uuid) < 0 &&
+                (rc = remember_unmapped(s, s->apps.v[i].uuid)) < 0)
+                return rc;
+    }
+    for (size_t i = 0; i < s->apps.n; i++) {
+        const struct smi_app *a = &s->apps.v[i];
+        struct source_proc *r = source_push(out, gpu_list_index(&s->gpus, a->uuid), a->pid);
+        if (!r)
+            return -ENOMEM;
+        r->mem_mib = a->mem_mib;
+        snprintf(r->uuid, sizeof r->uuid, "%s", a->uuid);
+    }
+    /* Some lines could not be read (output cut short): the compute
+     * processes pmon saw that compute-apps did not list keep their rows. */
+    for (size_t i = 0; s->apps.bad && i < s->pmon_all.n; i++) {
+        const struct pmon_row *p = &s->pmon_all.v[i];
+        size_t k = 0;
+        while (k < s->apps.n && s->apps.v[k].pid != p->pid)
+            k++;
+        if (k == s->apps.n && !graphics_only(p) && (rc = push_pmon(out, p)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int cmp_pid_gpu(const void *a, const void *b)
+{
+    const struct source_proc *x = a, *y = b;
+    if (x->pid != y->pid)
+        return x->pid < y->pid ? -1 : 1;
+    return (x->gpu > y->gpu) - (x->gpu < y->gpu);
+}
+
+/* The first record of pid in v[0..n) sorted by PID, or n. */
+static size_t lower_bound(const struct source_proc *v, size_t n, long pid)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid].pid < pid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* pmon's utilization (and name) onto the records, matched by PID and GPU. A
+ * record whose UUID the map does not know (MIG) takes pmon's GPU index. */
+static void join_pmon(struct smi *s, struct source_poll *out)
+{
+    if (out->n > 1) /* v is NULL before the first record: qsort(NULL) is UB */
+        qsort(out->v, out->n, sizeof *out->v, cmp_pid_gpu);
+    for (size_t i = 0; i < s->pmon_all.n; i++) {
+        const struct pmon_row *p = &s->pmon_all.v[i];
+        size_t k = lower_bound(out->v, out->n, p->pid);
+        struct source_proc *match = NULL, *unmapped = NULL;
+        for (size_t j = k; j < out->n && out->v[j].pid == p->pid; j++) {
+            if (p->name[0] && !out->v[j].name[0])
+                snprintf(out->v[j].name, sizeof out->v[j].name, "%s", p->name);
+            if (out->v[j].gpu == p->gpu)
+                match = &out->v[j];
+            else if (out->v[j].gpu < 0 && !unmapped)
+                unmapped = &out->v[j];
+        }
+        if (!match && unmapped) {
+            unmapped->gpu = p->gpu;
+            match = unmapped;
+        }
+        if (match) {
+            match->sm_pct = p->sm_pct;
+            match->mem_pct = p->mem_pct;
+            if (match->mem_mib < 0 && p->fb_mib >= 0)
+                match->mem_mib = p->fb_mib;
+        }
+    }
+}
+
+static int smi_poll(void *state, struct source_poll *out, const volatile sig_atomic_t *cancel)
+{
+    struct smi *s = state;
+    int rc;
+    source_poll_reset(out);
+    /* In the order of the old reports: compute-apps, pmon, then the GPU query. */
+    struct source_query *qa =
+        source_query_add(out, "smi:apps", "nvidia-smi compute-apps query", lost_cols);
+    struct source_query *qp = source_query_add(out, "smi:pmon", "nvidia-smi pmon", lost_cols);
+    if (!s->gpus_ok && (rc = refresh_gpus(s, out, cancel)) < 0)
+        return rc;
+    if ((rc = plan_calls(s)) < 0 || (rc = run_calls(s, out, cancel)) < 0)
+        return rc;
+    if ((rc = merge_pmon(s, out, qp)) < 0 || (rc = app_records(s, out, qa, cancel)) < 0)
+        return rc;
+    join_pmon(s, out);
+    return 0;
+}
+
+const struct source_ops source_smi = {
+    .name = "smi",
+    .title = "nvidia-smi",
+    .open = smi_open,
+    .poll = smi_poll,
+    .gpu_count = smi_gpu_count,
+    .close = smi_close,
+};
