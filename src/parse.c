@@ -7,23 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gpu_watch/array.h"
+
 /* Grow a GW_LIST by one element; returns the new element or NULL. */
 #define LIST_PUSH(list)                                                                            \
-    ((list)->n < (list)->cap ||                                                                    \
-             list_grow((void **)&(list)->v, &(list)->cap, sizeof *(list)->v) == 0                  \
+    (array_reserve(&(list)->v, &(list)->cap, (list)->n + 1, sizeof *(list)->v) == 0                \
          ? &(list)->v[(list)->n++]                                                                 \
          : NULL)
-
-static int list_grow(void **v, size_t *cap, size_t elem)
-{
-    size_t nc = *cap ? *cap * 2 : 16;
-    void *p = realloc(*v, nc * elem);
-    if (!p)
-        return -ENOMEM;
-    *v = p;
-    *cap = nc;
-    return 0;
-}
 
 static bool is_blank(char c)
 {

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "gpu_watch/array.h"
 #include "gpu_watch/buf.h"
 #include "gpu_watch/procfs.h"
 
@@ -54,15 +55,9 @@ int proctree_scan(const char *root, struct proc_list *out)
         if (procfs_read_file(root, rel, &b, STAT_MAX) < 0 || !b.len ||
             procparse_stat(b.p, b.len, &ps) < 0)
             continue; /* gone since readdir, or not a process */
-        if (out->n == out->cap) {
-            size_t nc = out->cap ? out->cap * 2 : 256;
-            struct proc_stat *v = realloc(out->v, nc * sizeof *v);
-            if (!v) {
-                rc = -ENOMEM;
-                break;
-            }
-            out->v = v;
-            out->cap = nc;
+        if (array_reserve(&out->v, &out->cap, out->n + 1, sizeof *out->v) < 0) {
+            rc = -ENOMEM;
+            break;
         }
         out->v[out->n++] = ps;
     }
@@ -105,14 +100,8 @@ static int cmp_member(const void *a, const void *b)
 /* Append without keeping the order; the caller sorts. */
 static int push_member(struct proctree *t, long pid, uint64_t start)
 {
-    if (t->n == t->cap) {
-        size_t nc = t->cap ? t->cap * 2 : 16;
-        struct proc_member *v = realloc(t->v, nc * sizeof *v);
-        if (!v)
-            return -ENOMEM;
-        t->v = v;
-        t->cap = nc;
-    }
+    if (array_reserve(&t->v, &t->cap, t->n + 1, sizeof *t->v) < 0)
+        return -ENOMEM;
     t->v[t->n++] = (struct proc_member){.pid = pid, .start = start, .dead_for = 0};
     return 0;
 }

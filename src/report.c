@@ -20,6 +20,15 @@ static double last_summary = -1;
 static bool status_shown;
 static unsigned long total;
 
+void report_reset(void)
+{
+    memset(kinds, 0, sizeof kinds);
+    n_kinds = 0;
+    last_summary = -1;
+    status_shown = false;
+    total = 0;
+}
+
 void report_status_line(bool shown)
 {
     status_shown = shown;

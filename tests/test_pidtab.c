@@ -111,9 +111,48 @@ static void test_sweep_keeps_only_current(void **state)
     pidtab_free(t);
 }
 
+static void test_delete_across_the_end(void **state)
+{
+    /* Three PIDs whose home is the last slot of a 16-slot table fill slots
+     * 15, 0 and 1: deleting the one in slot 15 must shift the cluster back
+     * across the end of the table (the i > j branch of the backward shift),
+     * or the other two can no longer be found. */
+    struct pidtab *t = pidtab_new(4);
+    long pids[3];
+    size_t n = 0;
+    for (long p = 1; n < 3; p++)
+        if (pidtab_hash(p, 16) == 15)
+            pids[n++] = p;
+    for (size_t i = 0; i < 3; i++)
+        pidtab_get(t, pids[i], NULL)->gen = i == 0 ? 1 : 2;
+    assert_int_equal(pidtab_count(t), 3);
+    assert_int_equal(pidtab_sweep(t, 2), 1);
+    assert_null(pidtab_find(t, pids[0]));
+    assert_non_null(pidtab_find(t, pids[1]));
+    assert_non_null(pidtab_find(t, pids[2]));
+    assert_int_equal(pidtab_find(t, pids[1])->pid, pids[1]);
+    /* And once more: the table still has room and finds what it holds. */
+    assert_int_equal(pidtab_sweep(t, 3), 2);
+    assert_int_equal(pidtab_count(t), 0);
+    pidtab_free(t);
+}
+
+static void test_reserve_keeps_pointers(void **state)
+{
+    struct pidtab *t = pidtab_new(1);
+    assert_int_equal(pidtab_reserve(t, 1000), 0);
+    struct pid_entry *first = pidtab_get(t, 1, NULL);
+    for (long p = 2; p <= 1000; p++)
+        assert_non_null(pidtab_get(t, p, NULL));
+    assert_ptr_equal(pidtab_find(t, 1), first); /* no rehash moved it */
+    pidtab_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_delete_across_the_end),
+        cmocka_unit_test(test_reserve_keeps_pointers),
         cmocka_unit_test(test_get_find),
         cmocka_unit_test(test_sweep),
         cmocka_unit_test(test_random_against_model),

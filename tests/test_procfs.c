@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -107,13 +108,42 @@ static void test_host_self(void **state)
     buf_free(&scratch);
 }
 
+static void test_host_long_root(void **state)
+{
+    /* A /proc root longer than the 64 bytes paths once had: the process is
+     * read, not taken for gone. The root is a path of ~200 bytes through a
+     * link to the fixture tree. */
+    char base[] = "/tmp/gw-procfs-XXXXXX", root[512], target[512], cwd[256];
+    assert_non_null(mkdtemp(base));
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    snprintf(root, sizeof root, "%s/%0180d", base, 0);
+    snprintf(target, sizeof target, "%s/tests/fixtures/proc/local", cwd);
+    assert_int_equal(symlink(target, root), 0);
+    assert_true(strlen(root) > 190);
+    struct gw_buf scratch = {0};
+    struct proc_host h;
+    assert_int_equal(procfs_host(root, 952, &h, &scratch), 0);
+    assert_int_equal(h.rss_kb, 75828);
+    assert_string_equal(h.cores, "0/1");
+    free(h.cores);
+    /* Past any path the kernel takes: an error that says so. */
+    char huge[5000];
+    memset(huge, 'a', sizeof huge - 1);
+    huge[sizeof huge - 1] = '\0';
+    assert_int_equal(procfs_host(huge, 952, &h, &scratch), -ENAMETOOLONG);
+    buf_free(&scratch);
+    assert_int_equal(unlink(root), 0);
+    assert_int_equal(rmdir(base), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cmdline_busy),       cmocka_unit_test(test_cmdline_odd),
-        cmocka_unit_test(test_cmdline_missing),    cmocka_unit_test(test_clean),
-        cmocka_unit_test(test_available),          cmocka_unit_test(test_real_self),
-        cmocka_unit_test(test_host_local_capture), cmocka_unit_test(test_host_self),
+        cmocka_unit_test(test_host_long_root), cmocka_unit_test(test_cmdline_busy),
+        cmocka_unit_test(test_cmdline_odd),    cmocka_unit_test(test_cmdline_missing),
+        cmocka_unit_test(test_clean),          cmocka_unit_test(test_available),
+        cmocka_unit_test(test_real_self),      cmocka_unit_test(test_host_local_capture),
+        cmocka_unit_test(test_host_self),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -82,11 +82,32 @@ static void test_said_recovery_rearms_the_warning(void **state)
     free(out);
 }
 
+static int fresh(void **state)
+{
+    (void)state;
+    report_reset();
+    return 0;
+}
+
+static void test_reset_forgets(void **state)
+{
+    (void)state;
+    report_fault("pmon", "nvidia-smi pmon failed", "nvidia-smi pmon failed: exit status 9", 1.0);
+    assert_int_equal(report_total(), 1);
+    report_reset();
+    assert_int_equal(report_total(), 0);
+    /* The same kind warns again after a reset: nothing was remembered. */
+    char *out = capture(relapse);
+    assert_int_equal(count(out, "warning: nvidia-smi pmon failed: exit status 9"), 2);
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_flapping_quiet_kind_warns_once),
-        cmocka_unit_test(test_said_recovery_rearms_the_warning),
+        cmocka_unit_test_setup(test_flapping_quiet_kind_warns_once, fresh),
+        cmocka_unit_test_setup(test_said_recovery_rearms_the_warning, fresh),
+        cmocka_unit_test_setup(test_reset_forgets, fresh),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,6 +26,10 @@ void report_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Whether a status line is on screen (so a warning first clears it). */
 void report_status_line(bool shown);
 
+/* Forget every kind and count: a fresh start (for tests, which share the
+ * process). */
+void report_reset(void);
+
 /* Total failures counted so far, for tests and the exit summary. */
 unsigned long report_total(void);
 
