@@ -27,9 +27,10 @@ def say(s=""):
     lines.append(s)
 
 
-def make_machine(tmp, gpus, procs):
-    """A replay dir and /proc tree: `procs` processes spread over `gpus` GPUs."""
-    d = os.path.join(tmp, f"m{gpus}x{procs}")
+def make_machine(tmp, gpus, procs, in_proc=True):
+    """A replay dir and /proc tree: `procs` processes spread over `gpus` GPUs;
+    with in_proc False the /proc tree lacks them (another PID namespace)."""
+    d = os.path.join(tmp, f"m{gpus}x{procs}{'' if in_proc else '-nsproc'}")
     rep, proc = os.path.join(d, "replay"), os.path.join(d, "proc")
     os.makedirs(rep)
     uu = [f"GPU-{g:08x}-1f64-9d83-5d60-65f0c235c074" for g in range(gpus)]
@@ -38,11 +39,14 @@ def make_machine(tmp, gpus, procs):
         pid, g = 100000 + i, i % gpus
         apps.append(f"{pid}, {uu[g]}, {500 + i}\n")
         pm.append(f"{g:5d} {pid:10d}     C {i % 100:6d} {i % 10:6d}      -      -      -      - {500 + i:6d}      0    python3        \n")
+        if not in_proc:
+            continue
         os.makedirs(f"{proc}/{pid}")
         with open(f"{proc}/{pid}/cmdline", "wb") as f:
             f.write(f"python3\0/data/jobs/train_{i}.py\0--rank={i}\0--lr=3e-4\0".encode())
     hdr = ("# gpu         pid   type     sm    mem    enc    dec    jpg    ofa     fb   ccpm    command \n"
            "# Idx           #    C/G      %      %      %      %      %      %     MB     MB    name \n")
+    os.makedirs(proc, exist_ok=True)
     with open(f"{rep}/apps.txt", "w") as f:
         f.writelines(apps)
     with open(f"{rep}/pmon.txt", "w") as f:
@@ -91,12 +95,14 @@ def run(tmp):
     say("Fake nvidia-smi (tests/fake_smi.c) replays synthetic machines; CPU is the sampler's own")
     say("(getrusage RUSAGE_SELF, children excluded), per sample, after 3 warm-up samples.")
     say()
-    configs = [(1, 3, 0.2), (8, 100, 1.0), (8, 1000, 5.0)]
+    # (GPUs, processes, target ms, processes visible in /proc)
+    configs = [(1, 3, 0.2, True), (8, 100, 1.0, True), (8, 1000, 5.0, True), (8, 1000, 1.0, False)]
     say("1. Own CPU per sample                    median   p10    p90   target  instr/sample  rows  procs/sample")
     machines = {}
-    for g, p, target in configs:
-        rep, proc = make_machine(tmp, g, p)
-        machines[(g, p)] = (rep, proc)
+    for g, p, target, in_proc in configs:
+        rep, proc = make_machine(tmp, g, p, in_proc)
+        if in_proc:
+            machines[(g, p)] = (rep, proc)
         env = env_for(tmp, rep)
         runs = []
         spawned = rows = 0
@@ -108,8 +114,10 @@ def run(tmp):
         med, lo, hi = spread(runs)
         instr = callgrind(env, proc)
         ok = "ok" if med <= target else "MISSED"
-        say(f"   {g} GPU{'s' if g > 1 else ' '} x {p:5d} processes           {med:6.3f}  {lo:6.3f} {hi:6.3f}  <= {target:<4} {ok:6} {instr:>10}  {rows:5d}  {spawned:.0f}")
-        machines[(g, p)] += (spawned,)
+        what = "processes          " if in_proc else "not in /proc (PID ns)"
+        say(f"   {g} GPU{'s' if g > 1 else ' '} x {p:5d} {what}  {med:6.3f}  {lo:6.3f} {hi:6.3f}  <= {target:<4} {ok:6} {instr:>10}  {rows:5d}  {spawned:.0f}")
+        if in_proc:
+            machines[(g, p)] += (spawned,)
     say()
     say("2. Parser throughput (16 MB of real H100 lines, 7 runs)   median MB/s   min    max   target")
     out = subprocess.run([BENCH, "parsers", FIX], capture_output=True, text=True, check=True).stdout

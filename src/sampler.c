@@ -134,6 +134,14 @@ static int cmp_pid_gpu(const void *a, const void *b)
     return (x->gpu > y->gpu) - (x->gpu < y->gpu);
 }
 
+static bool sorted_by_pid(const struct source_poll *p)
+{
+    for (size_t i = 1; i < p->n; i++)
+        if (cmp_pid_gpu(&p->v[i - 1], &p->v[i]) > 0)
+            return false;
+    return true;
+}
+
 static int cmp_gpu_pid(const void *a, const void *b)
 {
     const struct sample_row *x = a, *y = b;
@@ -269,7 +277,7 @@ int sampler_run(struct sampler *s, struct sample *out, const volatile sig_atomic
     if ((rc = poll_source(s, out, cancel)) < 0)
         return rc;
     struct source_poll *p = &s->poll;
-    if (p->n > 1) /* v is NULL before the first record: qsort(NULL) is UB */
+    if (!sorted_by_pid(p)) /* nvidia-smi's come sorted; others may not */
         qsort(p->v, p->n, sizeof *p->v, cmp_pid_gpu);
     if ((rc = find_entries(s)) < 0 ||
         (rc = cmdline_resolve(s->cmdline, s->ents, s->names, s->nents, p, cancel)) < 0 ||

@@ -51,8 +51,8 @@ struct source_proc *source_push(struct source_poll *out, int gpu, long pid)
     p->sm_pct = GW_UNKNOWN;
     p->mem_pct = GW_UNKNOWN;
     p->peak_mib = GW_UNKNOWN;
-    p->uuid[0] = '\0';
-    p->name[0] = '\0';
+    p->uuid = "";
+    p->name = "";
     return p;
 }
 

@@ -352,7 +352,7 @@ static int app_records(struct smi *s, struct source_poll *out, struct source_que
         if (!r)
             return -ENOMEM;
         r->mem_mib = a->mem_mib;
-        snprintf(r->uuid, sizeof r->uuid, "%s", a->uuid);
+        r->uuid = a->uuid;
     }
     /* Some lines could not be read (output cut short): the compute
      * processes pmon saw that compute-apps did not list keep their rows. */
@@ -401,7 +401,7 @@ static void join_pmon(struct smi *s, struct source_poll *out)
         struct source_proc *match = NULL, *unmapped = NULL;
         for (size_t j = k; j < out->n && out->v[j].pid == p->pid; j++) {
             if (p->name[0] && !out->v[j].name[0])
-                snprintf(out->v[j].name, sizeof out->v[j].name, "%s", p->name);
+                out->v[j].name = p->name;
             if (out->v[j].gpu == p->gpu)
                 match = &out->v[j];
             else if (out->v[j].gpu < 0 && !unmapped)

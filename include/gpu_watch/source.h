@@ -16,14 +16,16 @@
 /* One process on one GPU. Every number is >= 0 or GW_UNKNOWN (not
  * reported): never a made-up 0. */
 struct source_proc {
-    int gpu;                /* GPU index; -1 when it could not be mapped */
-    long pid;               /* as the driver reports it (its PID namespace) */
-    int64_t mem_mib;        /* GPU memory of the process on this GPU, MiB */
-    int64_t sm_pct;         /* SM utilization, % */
-    int64_t mem_pct;        /* memory-controller utilization, % */
-    int64_t peak_mib;       /* the driver's accounting peak, MiB (--peaks) */
-    char uuid[GW_UUID_MAX]; /* the GPU's UUID; "" unknown */
-    char name[64];          /* the driver's short process name; "" unknown */
+    int gpu;          /* GPU index; -1 when it could not be mapped */
+    long pid;         /* as the driver reports it (its PID namespace) */
+    int64_t mem_mib;  /* GPU memory of the process on this GPU, MiB */
+    int64_t sm_pct;   /* SM utilization, % */
+    int64_t mem_pct;  /* memory-controller utilization, % */
+    int64_t peak_mib; /* the driver's accounting peak, MiB (--peaks) */
+    /* Strings owned by the source, valid until its next poll (pointers, so
+     * that records stay small: thousands are sorted every sample). */
+    const char *uuid; /* the GPU's UUID; "" unknown */
+    const char *name; /* the driver's short process name; "" unknown */
 };
 
 /* One query a poll made (or that the sampler made: ps), for the
