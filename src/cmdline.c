@@ -98,7 +98,8 @@ static int ask_ps(struct cmdline *c, struct pid_entry *const *ents, size_t n, st
         return rc;
     for (size_t i = 0; i < c->parsed.n; i++) {
         const struct ps_entry *p = &c->parsed.v[i];
-        struct pid_entry *const *hit = bsearch(&p->pid, ents, n, sizeof *ents, cmp_entry_pid);
+        struct pid_entry *const *hit =
+            bsearch(&p->pid, ents, n, sizeof(struct pid_entry *), cmp_entry_pid);
         if (hit && !(*hit)->cmd_final && p->args_len &&
             (rc = set_cmd(*hit, p->args, p->args_len, true)) < 0)
             return rc;

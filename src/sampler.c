@@ -172,7 +172,7 @@ static int find_entries(struct sampler *s)
 {
     const struct source_poll *p = &s->poll;
     s->nents = 0;
-    if (array_reserve(&s->ents, &s->cap_ents, p->n, sizeof *s->ents) < 0 ||
+    if (array_reserve(&s->ents, &s->cap_ents, p->n, sizeof(struct pid_entry *)) < 0 ||
         array_reserve(&s->names, &s->cap_names, p->n, sizeof *s->names) < 0 ||
         pidtab_reserve(s->tab, p->n) < 0)
         return -ENOMEM;

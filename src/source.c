@@ -10,10 +10,11 @@
 static const struct source_ops *const sources[] = {
     &source_smi,
 };
+#define NSOURCES (sizeof sources / sizeof(const struct source_ops *))
 
 const struct source_ops *source_find(const char *name)
 {
-    for (size_t i = 0; i < sizeof sources / sizeof *sources; i++)
+    for (size_t i = 0; i < NSOURCES; i++)
         if (strcmp(sources[i]->name, name) == 0)
             return sources[i];
     return NULL;
@@ -24,7 +25,7 @@ const char *source_names(void)
     static char names[64];
     if (!names[0]) {
         size_t len = 0;
-        for (size_t i = 0; i < sizeof sources / sizeof *sources && len < sizeof names; i++)
+        for (size_t i = 0; i < NSOURCES && len < sizeof names; i++)
             len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", i ? "|" : "",
                                     sources[i]->name);
     }
