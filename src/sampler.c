@@ -40,17 +40,16 @@ static int open_source(struct sampler *s, struct sampler_start *st)
     const char *name = s->o.source ? s->o.source : "smi";
     bool automatic = strcmp(name, "auto") == 0;
     const struct source_ops *ops = source_find(automatic ? "nvml" : name);
-    int rc;
+    int rc = -EINVAL;
     st->why[0] = '\0';
-    if (!ops && !automatic)
-        return -EINVAL;
-    if (ops && (rc = ops->open(&s->cfg, &s->src, st->why, sizeof st->why)) == 0) {
-        s->ops = ops;
-        st->source = ops->title;
-        return 0;
-    } else if (!automatic) {
+    if (ops)
+        rc = ops->open(&s->cfg, &s->src, st->why, sizeof st->why);
+    if (rc == 0 || !automatic) {
+        s->ops = rc == 0 ? ops : NULL;
+        st->source = rc == 0 ? ops->title : NULL;
         return rc;
     }
+    /* auto, and NVML did not open: nvidia-smi, keeping why NVML failed. */
     if (!ops)
         snprintf(st->why, sizeof st->why, "this build has no NVML source");
     char why[sizeof st->why];
