@@ -2,6 +2,7 @@
  * database; the parsing is in owner_parse.c. */
 #include "gpu_watch/owner.h"
 #include "gpu_watch/procfs.h"
+#include "gpu_watch/procparse.h"
 
 #include <errno.h>
 #include <pwd.h>
@@ -77,5 +78,36 @@ int owner_resolve(const char *root, long pid, struct owner *out, struct gw_buf *
         return rc;
     if (rc == 0)
         owner_parse_environ_job(scratch->p, scratch->len, out->job_id, sizeof out->job_id);
+    return 0;
+}
+
+/* The start time of pid (field 22 of stat), 0 when it cannot be read. */
+static uint64_t start_time(const char *root, long pid, struct gw_buf *scratch)
+{
+    char rel[64];
+    struct proc_stat ps;
+    snprintf(rel, sizeof rel, "%ld/stat", pid);
+    if (procfs_read_file(root, rel, scratch, 4096) < 0 ||
+        procparse_stat(scratch->p, scratch->len, &ps) < 0)
+        return 0;
+    return ps.starttime;
+}
+
+int owner_get(const char *root, struct pid_entry *e, uint64_t start, struct gw_buf *scratch,
+              const struct owner **out)
+{
+    if (e->who && (start == 0 || e->who_start == 0 || start == e->who_start)) {
+        *out = e->who;
+        return 0;
+    }
+    if (!e->who && !(e->who = malloc(sizeof *e->who)))
+        return -ENOMEM;
+    e->who_start = start ? start : start_time(root, e->pid, scratch);
+    int rc = owner_resolve(root, e->pid, e->who, scratch);
+    if (rc == -ENOMEM)
+        return rc;
+    if (rc < 0)
+        memset(e->who, 0, sizeof *e->who); /* gone: nothing to say */
+    *out = e->who;
     return 0;
 }

@@ -5,8 +5,10 @@
 #define GPU_WATCH_OWNER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "gpu_watch/buf.h"
+#include "gpu_watch/pidtab.h"
 
 #define OWNER_USER_MAX      64 /* a user name, or the uid in decimal */
 #define OWNER_JOB_MAX       24 /* a Slurm job id: decimal digits */
@@ -53,5 +55,14 @@ int owner_parse_status_uid(const char *buf, size_t len, unsigned long *uid);
  * 0 (fields that could not be read stay ""), -ENOENT/-ESRCH when the
  * process is gone, or -ENOMEM. */
 int owner_resolve(const char *root, long pid, struct owner *out, struct gw_buf *scratch);
+
+/* The owner of e's process, read once per process and kept in e->who:
+ * read again only when start (its start time, clock ticks after boot, as
+ * --host reads it; 0 when not known) differs from the one it was read for,
+ * i.e. the PID was reused. A process that is gone gets the empty owner.
+ * *out points into the table (valid until the entry is swept). 0 or
+ * -ENOMEM. */
+int owner_get(const char *root, struct pid_entry *e, uint64_t start, struct gw_buf *scratch,
+              const struct owner **out);
 
 #endif
