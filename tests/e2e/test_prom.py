@@ -262,9 +262,12 @@ class TestNodeExporter(PromCase):
             self.assertEqual([g[2] for g in got], [mib * MIB], pid)
             info = find(s, "gpu_watch_process_info", pid=pid)[0][1]
             self.assertEqual(info.get("user"), WHO[pid][0])
-        mtime = find(s, "node_textfile_mtime_seconds", file=self.prom) or \
-            find(s, "node_textfile_mtime_seconds", file="gpu_watch.prom")
+        # The README's staleness alert matches the file label with ".*gpu_watch.prom"
+        # (node_exporter 1.5 puts the base name there, later ones the path).
+        mtime = [g for g in find(s, "node_textfile_mtime_seconds")
+                 if re.fullmatch(r".*gpu_watch.prom", g[1].get("file", ""))]
         self.assertEqual(len(mtime), 1, "no node_textfile_mtime_seconds for our file")
+        self.assertLess(abs(mtime[0][2] - time.time()), 60)
 
     def test_atomic_rewrites(self):
         """Scrapes while gpu_watch replaces the file 100 times a second:
@@ -303,22 +306,44 @@ class TestNodeExporter(PromCase):
                     f"      - targets: ['127.0.0.1:{ne_port}']\n")
         self.daemon([PROMETHEUS, f"--config.file={cfg}", f"--storage.tsdb.path={self.path('tsdb')}",
                      f"--web.listen-address=127.0.0.1:{port}"])
-        q = urllib.parse.quote("sum by (job_id) (gpu_watch_process_gpu_memory_bytes)")
-        url = f"http://127.0.0.1:{port}/api/v1/query?query={q}"
+
+        def query(promql, by):
+            """{value of label by: number} of an instant query."""
+            q = urllib.parse.quote(promql)
+            r = json.loads(http_get(f"http://127.0.0.1:{port}/api/v1/query?query={q}", timeout=5))
+            self.assertEqual(r.get("status"), "success", r)
+            return {v["metric"].get(by, ""): float(v["value"][1]) for v in r["data"]["result"]}
+
         result = {}
 
         def answered():
             try:
-                r = json.loads(http_get(url, timeout=2))
+                result.update(query("sum by (job_id) (gpu_watch_process_gpu_memory_bytes)", "job_id"))
             except (OSError, ValueError):
                 return False
-            result.clear()
-            for v in r.get("data", {}).get("result", []):
-                result[v["metric"].get("job_id", "")] = float(v["value"][1])
             return len(result) == 3
         self.assertTrue(wait_for(answered, timeout=60, step=0.5),
                         f"no answer from Prometheus: {result}\n" + self.daemon_log("prometheus"))
         self.assertEqual(result, {"1392969": 1642 * MIB, "777": 3590 * MIB, "": 1764 * MIB})
+        # The README's examples: by user through the info series, a job's
+        # peak, GPUs held by idle processes (443 reports no SM use). A
+        # subquery sees a scrape only from its next step on: retried.
+        def eventually(promql, by, want):
+            got = {}
+
+            def same():
+                got.clear()
+                got.update(query(promql, by))
+                return got == want
+            self.assertTrue(wait_for(same, timeout=30, step=0.5), f"{promql}: {got} != {want}")
+        eventually("sum by (user) (gpu_watch_process_gpu_memory_bytes * on (instance, pid) "
+                   "group_left (user) gpu_watch_process_info)", "user",
+                   {"root": 1642 * MIB, "4242": 3590 * MIB, "nobody": 1764 * MIB})
+        eventually('max_over_time(sum(gpu_watch_process_gpu_memory_bytes{job_id="777"})[5m:1s])',
+                   "job_id", {"": 3590 * MIB})
+        eventually("count by (instance, gpu) (gpu_watch_process_gpu_memory_bytes unless "
+                   "on (instance, gpu, pid) (max_over_time("
+                   "gpu_watch_process_sm_utilization_ratio[1h]) > 0))", "gpu", {"0": 1})
 
 
 class TestContrib(unittest.TestCase):
