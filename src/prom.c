@@ -175,14 +175,14 @@ static void per_proc_families(struct pw *w, const struct prom_sample *s)
                "Identity of a process on a GPU (value 1), joined on pid.");
         return;
     }
-    const struct prom_proc **v = malloc(s->n * sizeof *v);
+    const struct prom_proc **v = malloc(s->n * sizeof(const struct prom_proc *));
     if (!v) {
         w->err = -ENOMEM;
         return;
     }
     for (size_t i = 0; i < s->n; i++)
         v[i] = &s->procs[i];
-    qsort(v, s->n, sizeof *v, cmp_by_pid);
+    qsort(v, s->n, sizeof(const struct prom_proc *), cmp_by_pid);
 
     family(w, "gpu_watch_process_info", "gauge",
            "Identity of a process on a GPU (value 1), joined on pid.");
