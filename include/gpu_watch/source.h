@@ -46,8 +46,8 @@ struct source_poll {
     size_t cap;
     struct source_query q[SOURCE_MAX_QUERIES]; /* the queries made, in order */
     size_t nq;
-    size_t spawned; /* processes started for this poll */
-    bool answered;  /* some query gave data (an empty process list counts) */
+    size_t spawned;    /* processes started for this poll */
+    bool answered;     /* some query gave data (an empty process list counts) */
     char gave_up[256]; /* with SOURCE_GIVE_UP: why this source cannot go on */
 };
 
