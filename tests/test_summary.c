@@ -375,6 +375,62 @@ static void test_format_names(void **state)
     assert_int_equal(summary_parse_format("", &f), -EINVAL);
 }
 
+/* One sample row of cmd, rendered as f at width. */
+static char *render_cmd(struct summary **sp, const char *cmd, enum summary_format f, int width)
+{
+    struct summary *s = *sp = summary_new();
+    assert_non_null(s);
+    struct summary_row row = {T0, 0, 7, cmd, 100, 50, NAN, NAN};
+    assert_int_equal(summary_add_log(s, &row), 0);
+    return render(s, f, width);
+}
+
+/* A command is cut between characters, never inside a UTF-8 sequence. */
+static void test_text_cut_utf8(void **state)
+{
+    /* "é" is 2 bytes, "日" 3: 60 characters, 150 bytes. */
+    char cmd[256] = "";
+    for (int i = 0; i < 30; i++)
+        strcat(cmd, i % 2 ? "\xc3\xa9\xe6\x97\xa5" : "\xe6\x97\xa5\xc3\xa9");
+    char *t = render_cmd((struct summary **)state, cmd, SUMMARY_TEXT, 100);
+    /* 100 columns leave 21 for the command: 12 characters (6 pairs, 30
+     * bytes), "...", the last 6 (3 pairs, 15 bytes). */
+    char want[64];
+    snprintf(want, sizeof want, "  %.30s...%s\n", cmd, cmd + strlen(cmd) - 15);
+    assert_non_null(strstr(t, want));
+    free(t);
+}
+
+/* Width -1 (standard output is not a terminal): nothing is cut. */
+static void test_text_uncut(void **state)
+{
+    char cmd[300];
+    memset(cmd, 'x', 299);
+    cmd[299] = '\0';
+    char *t = render_cmd((struct summary **)state, cmd, SUMMARY_TEXT, -1);
+    assert_non_null(strstr(t, cmd));
+    assert_null(strstr(t, "..."));
+    free(t);
+}
+
+/* One sample: no interval to speak of. */
+static void test_one_sample_wording(void **state)
+{
+    char *t = render_cmd((struct summary **)state, "a", SUMMARY_TEXT, 0);
+    assert_non_null(strstr(t, "(0s), 1 sample, interval unknown\n"));
+    assert_null(strstr(t, "every an"));
+    assert_non_null(strstr(t, "these are the highest of samples taken. 1 malformed"));
+    free(t);
+}
+
+/* CSV fields are written by csv.c's one writer: a newline becomes a space. */
+static void test_csv_newline(void **state)
+{
+    char *t = render_cmd((struct summary **)state, "multi\nline, x", SUMMARY_CSV, 0);
+    assert_non_null(strstr(t, "\nprocess,7,\"multi line, x\",0,100,"));
+    free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -390,6 +446,10 @@ int main(void)
         cmocka_unit_test_teardown(test_md, teardown),
         cmocka_unit_test_teardown(test_json_strings, teardown),
         cmocka_unit_test(test_format_names),
+        cmocka_unit_test_teardown(test_text_cut_utf8, teardown),
+        cmocka_unit_test_teardown(test_text_uncut, teardown),
+        cmocka_unit_test_teardown(test_one_sample_wording, teardown),
+        cmocka_unit_test_teardown(test_csv_newline, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

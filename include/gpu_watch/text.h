@@ -1,0 +1,30 @@
+/* Small text helpers shared by summary and plot: one duration style, one
+ * UTF-8 validator and one UTF-8-safe cut. Pure: no I/O. */
+#ifndef GPU_WATCH_TEXT_H
+#define GPU_WATCH_TEXT_H
+
+#include <stddef.h>
+
+/* A duration in seconds, rounded to the second, in the one style of the
+ * project: "12s", "47m32s", "2h05m", "3d04h"; "-" when NAN or negative.
+ * Always NUL-terminated (len > 0). */
+void text_duration(double seconds, char *dst, size_t len);
+
+/* Length of the valid UTF-8 sequence at s[0..n) (1..4), or 0 when it is
+ * not one: truncated, overlong, a UTF-16 surrogate or past U+10FFFF. */
+size_t text_utf8_len(const char *s, size_t n);
+
+/* Display columns of s[0..n): one per character (a valid UTF-8 sequence),
+ * one per byte that is not part of one. Wide (CJK) characters count one:
+ * libc alone cannot tell their width without a locale. */
+size_t text_utf8_cols(const char *s, size_t n);
+
+/* Bytes of the longest head of s[0..n) that takes at most cols columns and
+ * does not end inside a UTF-8 sequence. */
+size_t text_utf8_head(const char *s, size_t n, size_t cols);
+
+/* Byte offset where the longest tail of s[0..n) that takes at most cols
+ * columns begins, never inside a UTF-8 sequence. */
+size_t text_utf8_tail(const char *s, size_t n, size_t cols);
+
+#endif
