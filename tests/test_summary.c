@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <malloc.h>
 #include <time.h>
 
 #include "gpu_watch/logread.h"
@@ -431,6 +432,48 @@ static void test_csv_newline(void **state)
     free(t);
 }
 
+/* Timestamps with milliseconds: 10 samples 0.2 s apart are "every 0.2 s";
+ * a 2 s pause among them is one (3 intervals is 0.6 s, not 3 s). */
+static void test_subsecond_interval(void **state)
+{
+    struct summary *s = *state = summary_new();
+    for (int i = 0; i < 10; i++) {
+        struct summary_row r = {T0 + 0.2 * i + (i >= 5 ? 2 : 0), 0, 7, "a", 1, NAN, NAN, NAN};
+        assert_int_equal(summary_add_log(s, &r), 0);
+    }
+    struct summary_result r;
+    assert_int_equal(summary_result(s, &r), 0);
+    assert_true(fabs(r.interval - 0.2) < 1e-6);
+    assert_int_equal(r.gaps, 1);
+    assert_true(fabs(r.gap_s - 2.2) < 1e-6);
+    char *t = render(s, SUMMARY_TEXT, 0);
+    assert_non_null(strstr(t, "10 samples every 0.2 s\n"));
+    free(t);
+}
+
+/* Bounded memory: two million samples (a month at 1 s plus jitter) must
+ * not keep their timestamps: the heap grows by far less than 16 MB. */
+static void test_bounded_memory(void **state)
+{
+    struct summary *s = *state = summary_new();
+    struct mallinfo2 m = mallinfo2();
+    size_t before = m.uordblks + m.hblkhd; /* small blocks and mmapped ones */
+    double t = T0;
+    for (long i = 0; i < 2000000; i++) {
+        t += i % 1000 == 999 ? 30 : 1 + (double)(i % 7) * 0.001;
+        assert_int_equal(summary_sample(s, t), 0);
+    }
+    m = mallinfo2();
+    size_t after = m.uordblks + m.hblkhd;
+    assert_true(after - before < 1024 * 1024);
+    struct summary_result r;
+    assert_int_equal(summary_result(s, &r), 0);
+    assert_int_equal(r.samples, 2000000);
+    assert_true(r.interval > 1.0 && r.interval < 1.007);
+    assert_int_equal(r.gaps, 2000);
+    assert_near(r.first_ts, T0 + 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -450,6 +493,8 @@ int main(void)
         cmocka_unit_test_teardown(test_text_uncut, teardown),
         cmocka_unit_test_teardown(test_one_sample_wording, teardown),
         cmocka_unit_test_teardown(test_csv_newline, teardown),
+        cmocka_unit_test_teardown(test_subsecond_interval, teardown),
+        cmocka_unit_test_teardown(test_bounded_memory, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
