@@ -3,6 +3,7 @@
  * plot that prints or touches files. */
 #include "gpu_watch/logcheck.h"
 #include "gpu_watch/plot.h"
+#include "gpu_watch/text.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -234,17 +235,14 @@ static void make_titles(const struct plot *p, const struct plot_args *a, const s
     plot_fmt_time(p->tmax, "%Y-%m-%d", d1, sizeof d1);
     const char *f1 = strcmp(d0, d1) != 0 ? "%Y-%m-%d %H:%M" : short_log ? "%H:%M:%S" : "%H:%M";
     plot_fmt_time(p->tmax, f1, t1, sizeof t1);
-    plot_fmt_duration(p->tmax - p->tmin, dur, sizeof dur);
+    text_duration(p->tmax - p->tmin, dur, sizeof dur);
     if (a->title)
         snprintf(title, tsz, "%s", a->title);
     else
         snprintf(title, tsz, "%s: %s to %s (%s)", base_name(a->log), t0, t1, dur);
     /* A title cut inside a UTF-8 character ends in '?'. */
     plot_clean_text(title);
-    if (p->median_dt > 0)
-        plot_fmt_duration(p->median_dt, iv, sizeof iv);
-    else
-        snprintf(iv, sizeof iv, "-");
+    text_interval(p->median_dt, iv, sizeof iv);
     int n = snprintf(sub, ssz, "%lu samples, %lu rows (%s log), every %s", p->samples, p->rows,
                      log_schema_name(p->schema), iv);
     if (st->bad && n > 0 && (size_t)n < ssz)

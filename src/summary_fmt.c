@@ -69,10 +69,12 @@ static void short_time(char *dst, size_t len, double ts, bool utc, bool one_day)
 static void samples_text(char *dst, size_t len, unsigned long n, double iv)
 {
     const char *s = n == 1 ? "" : "s";
+    char t[32];
+    text_interval(iv, t, sizeof t);
     if (isnan(iv))
         snprintf(dst, len, "%lu sample%s, interval unknown", n, s);
     else
-        snprintf(dst, len, "%lu sample%s every %.3g s", n, s, iv);
+        snprintf(dst, len, "%lu sample%s every %s", n, s, t);
 }
 
 void sfmt_gpu_list(char *dst, size_t len, uint64_t mask, bool other)
@@ -131,7 +133,7 @@ static void put_short(struct gw_buf *b, const char *s, size_t w)
         return;
     }
     size_t head_cols = (w - 3) * 2 / 3, tail_cols = w - 3 - head_cols;
-    size_t head = text_utf8_head(s, n, head_cols), tail = text_utf8_tail(s, n, tail_cols);
+    size_t head = text_utf8_head(s, n, head_cols, SIZE_MAX), tail = text_utf8_tail(s, n, tail_cols);
     put_clean(b, s, head);
     buf_puts(b, "...");
     put_clean(b, s + tail, n - tail);
@@ -150,10 +152,12 @@ static bool same_day(double a, double b, bool utc)
 void sfmt_notes(struct gw_buf *b, const struct summary_result *r)
 {
     buf_puts(b, "Peaks between samples are not seen: these are the highest of samples");
+    char t[32];
+    text_interval(r->interval, t, sizeof t);
     if (isnan(r->interval))
         buf_puts(b, " taken.");
     else
-        buf_printf(b, " taken every %.3g s.", r->interval);
+        buf_printf(b, " taken every %s.", t);
     if (r->untracked_rows)
         buf_printf(b, " %lu rows of processes beyond the first %d are in the totals only.",
                    r->untracked_rows, SUMMARY_MAX_PROCS);

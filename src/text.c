@@ -2,6 +2,7 @@
 #include "gpu_watch/text.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 
 void text_duration(double seconds, char *dst, size_t len)
@@ -19,6 +20,16 @@ void text_duration(double seconds, char *dst, size_t len)
         snprintf(dst, len, "%lldh%02lldm", t / 3600, t % 3600 / 60);
     else
         snprintf(dst, len, "%lldd%02lldh", t / 86400, t % 86400 / 3600);
+}
+
+void text_interval(double seconds, char *dst, size_t len)
+{
+    if (!(seconds > 0))
+        snprintf(dst, len, "-");
+    else if (seconds < 59.95)
+        snprintf(dst, len, "%.3g s", seconds);
+    else
+        text_duration(seconds, dst, len);
 }
 
 size_t text_utf8_len(const char *str, size_t n)
@@ -66,11 +77,15 @@ size_t text_utf8_cols(const char *s, size_t n)
     return cols;
 }
 
-size_t text_utf8_head(const char *s, size_t n, size_t cols)
+size_t text_utf8_head(const char *s, size_t n, size_t cols, size_t max_bytes)
 {
     size_t i = 0;
-    for (size_t c = 0; i < n && c < cols; c++)
-        i += step(s + i, n - i);
+    for (size_t c = 0; i < n && c < cols; c++) {
+        size_t k = step(s + i, n - i);
+        if (k > max_bytes - i)
+            break;
+        i += k;
+    }
     return i;
 }
 
@@ -78,5 +93,5 @@ size_t text_utf8_tail(const char *s, size_t n, size_t cols)
 {
     size_t total = text_utf8_cols(s, n);
     size_t skip = total > cols ? total - cols : 0;
-    return text_utf8_head(s, n, skip);
+    return text_utf8_head(s, n, skip, SIZE_MAX);
 }

@@ -234,7 +234,7 @@ class Formats(PlotTest):
         self.assertEqual(r.returncode, 0, r.stderr)
         title = self.svg(out).find(SVG_NS + "title").text
         # 40 samples 30 s apart plus a 1 h pause: 14:00 to 15:19:30.
-        self.assertEqual(title, "spaced.csv: 2025-01-10 14:00 to 15:19 (1 h 19 min)")
+        self.assertEqual(title, "spaced.csv: 2025-01-10 14:00 to 15:19 (1h19m)")
 
     def test_pause_breaks_the_line(self):
         out = self.path("p.svg")
