@@ -409,6 +409,13 @@ class BadInput(PlotTest):
             f.write("time,memory\n2025-01-10T14:00:00,5\n")
         self.one_line_error(self.plot(p), 1, r"not a gpu_watch log")
 
+    def test_endless_line(self):
+        """plot /dev/zero used to read forever."""
+        r = self.plot("/dev/zero", "-o", self.path("z.png"))
+        self.one_line_error(r, 1, r"/dev/zero is not a gpu_watch log: line 1 is longer than "
+                                  r"1 MiB")
+        self.assertFalse(os.path.exists(self.path("z.png")))
+
     def test_directory(self):
         self.one_line_error(self.plot(self.tmp), 1, r"cannot read .*: Is a directory")
 

@@ -106,6 +106,10 @@ class Summary(GwTest):
             (write("other.csv", "a,b,c\n1,2,3\n"), "is not a gpu_watch log"),
             (write("allbad.csv", "timestamp,used_mib\nnot a time,1\n"), "no readable rows"),
             (self.tmp, "cannot read"),
+            ("/dev/zero", "is not a gpu_watch log: line 1 is longer than 1 MiB"),
+            (write("impossible.csv", "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,"
+                   "mem_util_pct\n2025-01-10T10:00:00Z,0,1,a,99999999999999999999,5,1\n"
+                   "2025-01-10T10:00:01Z,0,1,a,5,150,1\n"), "no readable rows: all 2"),
         ]
         for path, msg in cases:
             r = self.summary(path)
