@@ -14,6 +14,11 @@
  * rest of the file. Bytes. */
 #define LOG_MAX_RECORD (64 * 1024)
 
+/* A physical line longer than this is no log line at all (a binary file,
+ * /dev/zero): the reading stops with -EMSGSIZE instead of skipping to a
+ * line end that may never come. Bytes. */
+#define LOG_MAX_LINE (1024 * 1024)
+
 /* Read size for logread_file, bytes. */
 #define LOG_CHUNK (256 * 1024)
 
@@ -285,6 +290,20 @@ int logread_parse_time(const char *s, size_t len, double *epoch, enum log_tz *tz
     return 0;
 }
 
+/* The largest possible value per numeric column (all are >= 0): a GPU
+ * index, a PID (PID_MAX_LIMIT), MiB up to 1 PiB, utilization to 100 %, CPU %
+ * of one core up to 4096 cores. */
+static const double col_max[LOG_NCOLS] = {
+    [LOG_COL_GPU_INDEX] = 1e6,
+    [LOG_COL_PID] = 4194304.0 * 1024,
+    [LOG_COL_GPU_MEM_MIB] = 1024.0 * 1024 * 1024,
+    [LOG_COL_SM_UTIL_PCT] = 100,
+    [LOG_COL_MEM_UTIL_PCT] = 100,
+    [LOG_COL_CPU_PCT] = 409600,
+    [LOG_COL_RSS_MIB] = 1024.0 * 1024 * 1024,
+    [LOG_COL_SYS_USED_MIB] = 1024.0 * 1024 * 1024,
+};
+
 /* A non-negative decimal number ("1642", "12.5", " 3 "); empty is unknown
  * (NAN). -EINVAL for anything else. */
 static int parse_num(const char *s, size_t len, double *out)
@@ -354,17 +373,19 @@ int logread_parse_row(const struct log_header *h, char *line, size_t len, struct
         default:
             break;
         }
-        if (parse_num(f[i], fl[i], &v) < 0)
+        /* One rule for impossible values: out of its column's range, a
+         * value makes the row malformed, like one that is not a number. */
+        if (parse_num(f[i], fl[i], &v) < 0 || (log_known(v) && v > col_max[h->col[i]]))
             return -EINVAL;
         switch ((enum log_col)h->col[i]) {
         case LOG_COL_GPU_INDEX:
             /* Range first: converting 2e22 to int is undefined. */
-            if (log_known(v) && (v < 0 || v > 1e6 || v != (int)v))
+            if (log_known(v) && v != (int)v)
                 return -EINVAL;
             row->gpu = log_known(v) ? (int)v : -1;
             break;
         case LOG_COL_PID:
-            if (log_known(v) && (v < 0 || v > 4194304.0 * 1024 || v != (long)v))
+            if (log_known(v) && v != (long)v)
                 return -EINVAL;
             row->pid = log_known(v) ? (long)v : -1;
             break;
@@ -478,6 +499,11 @@ int logread_feed(struct log_parser *p, const char *data, size_t len)
     while (data < end) {
         const char *nl = memchr(data, '\n', (size_t)(end - data));
         size_t seg = nl ? (size_t)(nl - data) : (size_t)(end - data);
+        p->line_len += seg;
+        if (p->line_len > LOG_MAX_LINE) {
+            p->st.long_line = p->st.lines + 1;
+            return -EMSGSIZE;
+        }
         p->qstate = scan_quotes(data, seg, p->qstate);
         int rc = 0;
         if (!p->overlong && p->rec.len + seg > LOG_MAX_RECORD) {
@@ -495,6 +521,7 @@ int logread_feed(struct log_parser *p, const char *data, size_t len)
             break;
         data = nl + 1;
         p->st.lines++;
+        p->line_len = 0;
         if (p->overlong) {
             p->overlong = false;
             p->qstate = Q_START;

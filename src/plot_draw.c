@@ -1,9 +1,11 @@
 /* plot: the chart's layout (title, panels, axes, ticks, series, peaks,
  * legends), drawn through struct canvas_ops. */
 #include "gpu_watch/plot_draw.h"
+#include "gpu_watch/text.h"
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,22 +49,11 @@ static double ty(double v, const struct area *a)
 static void fit(const char *s, int n, char *out, size_t outsz)
 {
     snprintf(out, outsz, "%s", s);
-    if (n >= 3 && (int)strlen(out) > n) {
-        size_t k = plot_utf8_cut(out, (size_t)n - 2);
+    size_t len = strlen(out);
+    if (n >= 3 && text_utf8_cols(out, len) > (size_t)n) {
+        size_t k = text_utf8_head(out, len, (size_t)n - 2, outsz - 3);
         snprintf(out + k, outsz - k, "..");
     }
-}
-
-/* Order of series by peak, largest first. */
-static const struct plot_series *sort_base;
-static int cmp_peak(const void *a, const void *b)
-{
-    double x = sort_base[*(const int *)a].peak, y = sort_base[*(const int *)b].peak;
-    if (isnan(x))
-        x = -INFINITY;
-    if (isnan(y))
-        y = -INFINITY;
-    return (x < y) - (x > y);
 }
 
 static int draw_series(const struct plot *p, const struct plot_panel *pn, int si,
@@ -184,8 +175,8 @@ static void draw_legend(const struct plot_panel *pn, const int *order, double x,
     double ly = y + 10;
     for (int k = 0; k < pn->ns; k++) {
         const struct plot_series *s = &pn->s[order[k]];
-        int len = (int)strlen(s->name);
-        int lines = len > chars ? 2 : 1;
+        size_t len = strlen(s->name);
+        int lines = text_utf8_cols(s->name, len) > (size_t)chars ? 2 : 1;
         double need = 11.0 * (lines + 1) + 4;
         /* Keep a line for "+N more" unless this is the last entry. */
         double reserve = k + 1 < pn->ns ? 14 : 0;
@@ -200,14 +191,14 @@ static void draw_legend(const struct plot_panel *pn, const int *order, double x,
             snprintf(l1, sizeof l1, "%s", s->name);
         } else {
             /* Break at the last space that fits, else at the width. */
-            int cut = chars;
-            for (int i = chars; i > chars / 2; i--)
+            size_t fits = text_utf8_head(s->name, len, (size_t)chars, sizeof l1 - 1);
+            size_t cut = fits;
+            for (size_t i = fits; i > fits / 2; i--)
                 if (s->name[i] == ' ') {
                     cut = i;
                     break;
                 }
-            cut = (int)plot_utf8_cut(s->name, (size_t)cut);
-            snprintf(l1, sizeof l1, "%.*s", cut, s->name);
+            snprintf(l1, sizeof l1, "%.*s", (int)cut, s->name);
             fit(s->name + cut + (s->name[cut] == ' '), chars, l2, sizeof l2);
         }
         ops->rect(c, x, ly - 8, 10, 10, plot_color(order[k]), CANVAS_NONE);
@@ -309,10 +300,12 @@ int plot_draw(const struct plot *p, const char *title, const char *sub, int w, i
         } else if (pn->ns == 0) {
             ops->text(c, a.x + a.w / 2, a.y + a.h / 2 + 3, "no values in this log", C_MUTED, 1, 1);
         } else {
-            for (int i = 0; i < pn->ns; i++)
-                order[i] = i;
-            sort_base = pn->s;
-            qsort(order, (size_t)pn->ns, sizeof *order, cmp_peak);
+            if (plot_order_by_peak(pn, order)) {
+                free(cols);
+                free(xy);
+                free(order);
+                return -ENOMEM;
+            }
             for (int i = 0; i < pn->ns; i++)
                 draw_series(p, pn, i, &a, ops, c, cols, xy);
             /* Peaks last, on top; the largest few get a label. */

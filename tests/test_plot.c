@@ -342,12 +342,6 @@ static void test_format_helpers(void **state)
     assert_string_equal(b, "3590 MiB");
     plot_fmt_value(12.5, "%", b, sizeof b);
     assert_string_equal(b, "12.5%");
-    plot_fmt_duration(8280, b, sizeof b);
-    assert_string_equal(b, "2 h 18 min");
-    plot_fmt_duration(45, b, sizeof b);
-    assert_string_equal(b, "45 s");
-    plot_fmt_duration(3 * 86400 + 4 * 3600 + 5, b, sizeof b);
-    assert_string_equal(b, "3 d 4 h");
     /* The palette: Okabe-Ito blue first, no two neighbours alike. */
     assert_int_equal(plot_color(0), 0x0072B2);
     for (int i = 0; i < 8; i++)
@@ -365,15 +359,46 @@ static void test_clean_text(void **state)
     char c[] = "\xe4\xb8"; /* cut inside a character */
     plot_clean_text(c);
     assert_string_equal(c, "??");
-    assert_int_equal(plot_utf8_cut("ab\xc3\xa9", 3), 2);
-    assert_int_equal(plot_utf8_cut("ab\xc3\xa9", 4), 4);
-    assert_int_equal(plot_utf8_cut("abc", 9), 3);
+}
+
+/* 70 processes, PID k with peak 10 * k MiB: the terminal legend lists the
+ * six largest (PIDs 70 down to 65), as SVG and PNG do; it used to sort only
+ * up to 64 series and list the first six seen. */
+static void test_term_legend_many(void **state)
+{
+    struct plot *p = *state;
+    struct log_header h = header(SAMPLER_HDR);
+    struct plot_opts o = {.per_process = true};
+    assert_int_equal(plot_init(p, &o, &h), 0);
+    for (long pid = 1; pid <= 70; pid++) {
+        struct log_row r = row(&h, T0, 0, pid, 10.0 * (double)pid, NAN);
+        assert_int_equal(plot_add_row(&r, p), 0);
+    }
+    assert_int_equal(plot_finish(p), 0);
+    int order[70];
+    assert_int_equal(plot_order_by_peak(&p->panel[PANEL_GPU_MEM], order), 0);
+    assert_string_equal(p->panel[PANEL_GPU_MEM].s[order[0]].name, "70 python3 train.py --x 1");
+    struct gw_buf b = {0};
+    assert_int_equal(plot_term(p, "t", "s", 80, false, &b), 0);
+    const char *leg = strstr(b.p, "GPU memory (MiB)\n");
+    assert_non_null(leg);
+    char want[64];
+    for (int k = 0; k < 6; k++) {
+        snprintf(want, sizeof want, "  \xe2\x96\xa0 %d python3", 70 - k);
+        const char *at = strstr(leg, want);
+        assert_non_null(at);
+        leg = at; /* in this order */
+    }
+    assert_non_null(strstr(leg, "... and 64 more"));
+    assert_null(strstr(b.p, "\xe2\x96\xa0 1 python3"));
+    buf_free(&b);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_nice_ticks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_term_legend_many, setup, teardown),
         cmocka_unit_test_setup_teardown(test_time_ticks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spike_survives_million_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pause_breaks_line, setup, teardown),

@@ -35,7 +35,8 @@ struct plot_series {
     char name[72]; /* legend text */
     long long key; /* GPU index, PID, or both; 0 for a total */
     int lo;        /* global index of b[0] */
-    int nb, cap;   /* buckets held, allocated */
+    int nb;        /* buckets held */
+    size_t cap;    /* buckets allocated */
     struct plot_bucket *b;
     double peak;   /* largest value, NAN before any */
     double peak_t; /* its time, epoch seconds */
@@ -53,11 +54,13 @@ struct plot_panel {
     const char *unit;    /* "MiB" or "%" */
     const char *missing; /* the log lacks the column: what to say instead */
     struct plot_series *s;
-    int ns, cap;
+    int ns;
+    size_t cap;
     int *hidx; /* open-addressing index of s by key; hcap slots, -1 empty */
     int hcap;
     int *touched; /* series with a pending value in the current sample */
-    int ntouched, tcap;
+    int ntouched;
+    size_t tcap;
 };
 
 /* How rows become series. */
@@ -146,9 +149,6 @@ int plot_time_ticks(double t0, double t1, int target, double *ticks, int max, co
 /* Format t (epoch seconds) as local time with an strftime format. */
 void plot_fmt_time(double t, const char *fmt, char *out, size_t outsz);
 
-/* A duration as "2 h 18 min", "45 s", "3 d 4 h". */
-void plot_fmt_duration(double secs, char *out, size_t outsz);
-
 /* A value with its unit for labels: "3590 MiB", "12.5 %", "1.2e+06 MiB". */
 void plot_fmt_value(double v, const char *unit, char *out, size_t outsz);
 
@@ -156,9 +156,10 @@ void plot_fmt_value(double v, const char *unit, char *out, size_t outsz);
  * characters (C0, DEL, C1) and bytes that are not valid UTF-8 become '?'. */
 void plot_clean_text(char *s);
 
-/* Bytes of s to keep to cut it at most n bytes without splitting a UTF-8
- * character. */
-size_t plot_utf8_cut(const char *s, size_t n);
+/* The indexes of pn's series, largest peak first (none last; ties in the
+ * order first seen), into order[pn->ns]: the one order of legends and
+ * labels in every renderer. 0 or -ENOMEM. */
+int plot_order_by_peak(const struct plot_panel *pn, int *order);
 
 /* A colour-blind-safe palette (Okabe & Ito), 0xRRGGBB. */
 uint32_t plot_color(int i);

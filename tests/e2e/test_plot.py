@@ -151,7 +151,8 @@ class PlotTest(GwTest):
 class Formats(PlotTest):
     def test_every_schema_and_flag_combination(self):
         flags = ["--per-gpu", "--per-process", "--util", "--cpu"]
-        combos = [c for n in range(len(flags) + 1) for c in itertools.combinations(flags, n)]
+        combos = [c for n in range(len(flags) + 1) for c in itertools.combinations(flags, n)
+                  if not {"--per-gpu", "--per-process"} <= set(c)]  # refused: exit 2
         for name in ["series", "busy", "spaced", "host", "compact", "compact_min"]:
             for combo in combos:
                 for ext in ("svg", "png"):
@@ -234,7 +235,7 @@ class Formats(PlotTest):
         self.assertEqual(r.returncode, 0, r.stderr)
         title = self.svg(out).find(SVG_NS + "title").text
         # 40 samples 30 s apart plus a 1 h pause: 14:00 to 15:19:30.
-        self.assertEqual(title, "spaced.csv: 2025-01-10 14:00 to 15:19 (1 h 19 min)")
+        self.assertEqual(title, "spaced.csv: 2025-01-10 14:00 to 15:19 (1h19m)")
 
     def test_pause_breaks_the_line(self):
         out = self.path("p.svg")
@@ -296,6 +297,29 @@ class Formats(PlotTest):
         self.assertIn("2025-01-10 19:30", root.find(SVG_NS + "title").text)
         texts = [t.text for t in root.iter(SVG_NS + "text")]
         self.assertIn("time (IST, UTC+05:30)", texts)
+
+
+class ToStdout(PlotTest):
+    def test_png_and_svg_to_stdout(self):
+        r = self.plot(LOGS["busy"], "-o", "-", "--format", "png")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        w, h, _ = png_pixels(r.stdout)
+        self.assertEqual((w, h), (1200, 150 + 260 * 2))
+        r = self.plot(LOGS["busy"], "-o", "-", "--format", "svg")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        root = ET.fromstring(r.stdout)
+        self.assertEqual(root.tag, SVG_NS + "svg")
+        # The same bytes as written to a file.
+        out = self.path("same.svg")
+        self.assertEqual(self.plot(LOGS["busy"], "-o", out).returncode, 0)
+        with open(out, "rb") as f:
+            self.assertEqual(f.read(), r.stdout)
+
+    def test_format_overrides_the_extension(self):
+        out = self.path("chart.img")
+        r = self.plot(LOGS["busy"], "-o", out, "--format", "svg")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.svg(out)
 
 
 class Terminal(PlotTest):
@@ -385,6 +409,13 @@ class BadInput(PlotTest):
             f.write("time,memory\n2025-01-10T14:00:00,5\n")
         self.one_line_error(self.plot(p), 1, r"not a gpu_watch log")
 
+    def test_endless_line(self):
+        """plot /dev/zero used to read forever."""
+        r = self.plot("/dev/zero", "-o", self.path("z.png"))
+        self.one_line_error(r, 1, r"/dev/zero is not a gpu_watch log: line 1 is longer than "
+                                  r"1 MiB")
+        self.assertFalse(os.path.exists(self.path("z.png")))
+
     def test_directory(self):
         self.one_line_error(self.plot(self.tmp), 1, r"cannot read .*: Is a directory")
 
@@ -400,6 +431,12 @@ class BadInput(PlotTest):
             ([log, "--size", "100000x5"], r"--size wants"),
             ([log, "-o"], r"-o needs a value"),
             ([log, "--util=yes"], r"--util takes no value"),
+            ([log, "--per-gpu", "--per-process", "-o", "x.svg"],
+             r"--per-gpu and --per-process cannot go together"),
+            ([log, "-o", "-"], r"-o - needs --format png or --format svg"),
+            ([log, "-o", "-", "--format", "svg", "--show"], r"not with --show"),
+            ([log, "-o", "x.png", "--format", "jpg"], r"--format wants png or svg"),
+            ([log, "--format", "png"], r"--format is for -o OUT"),
         ]
         for args, pat in cases:
             with self.subTest(args=args):
@@ -410,7 +447,7 @@ class BadInput(PlotTest):
         self.assertEqual(r.returncode, 0)
         out = r.stdout.decode()
         for opt in ("--per-gpu", "--per-process", "--util", "--cpu", "--show", "--title",
-                    "--size", "-o"):
+                    "--size", "-o", "--format"):
             self.assertIn(opt, out)
 
     def test_malformed_rows_skipped_and_counted(self):
@@ -471,6 +508,37 @@ class BadInput(PlotTest):
     def test_unwritable_output(self):
         r = self.plot(LOGS["busy"], "-o", self.path("no/such/dir/x.png"))
         self.one_line_error(r, 1, r"cannot write .*x\.png: No such file or directory")
+
+    def test_file_size_limit_keeps_the_old_file(self):
+        """Under ulimit -f, -o keep.png used to die of SIGXFSZ, silently,
+        leaving keep.png truncated. Now: EFBIG said, keep.png untouched, no
+        temporary file left."""
+        import resource
+        keep = self.path("keep.png")
+        r = self.plot(LOGS["busy"], "-o", keep)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(keep, "rb") as f:
+            good = f.read()
+        self.assertGreater(len(good), 4096)
+
+        def limit():
+            resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+        r = subprocess.run([BIN, "plot", LOGS["series"], "-o", keep, "--util"],
+                           env=self.env(), capture_output=True, timeout=30, cwd=self.tmp,
+                           preexec_fn=limit)
+        self.one_line_error(r, 1, r"cannot write .*keep\.png: File too large \(over the "
+                                  r"file-size limit")
+        with open(keep, "rb") as f:
+            self.assertEqual(f.read(), good)
+        self.assertFalse([n for n in os.listdir(self.tmp) if n.startswith("keep.png.tmp")])
+
+    def test_new_file_is_readable_like_any(self):
+        out = self.path("mode.svg")
+        r = self.plot(LOGS["busy"], "-o", out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        umask = os.umask(0)
+        os.umask(umask)
+        self.assertEqual(os.stat(out).st_mode & 0o777, 0o666 & ~umask)
 
 
 if __name__ == "__main__":

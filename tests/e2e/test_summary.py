@@ -106,6 +106,10 @@ class Summary(GwTest):
             (write("other.csv", "a,b,c\n1,2,3\n"), "is not a gpu_watch log"),
             (write("allbad.csv", "timestamp,used_mib\nnot a time,1\n"), "no readable rows"),
             (self.tmp, "cannot read"),
+            ("/dev/zero", "is not a gpu_watch log: line 1 is longer than 1 MiB"),
+            (write("impossible.csv", "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,"
+                   "mem_util_pct\n2025-01-10T10:00:00Z,0,1,a,99999999999999999999,5,1\n"
+                   "2025-01-10T10:00:01Z,0,1,a,5,150,1\n"), "no readable rows: all 2"),
         ]
         for path, msg in cases:
             r = self.summary(path)
@@ -120,9 +124,26 @@ class Summary(GwTest):
             r = self.summary(*args)
             self.assertEqual(r.returncode, 2, (args, r.stderr))
             self.assertIn("gpu_watch summary:", r.stderr)
+        for args in ([RUN, "--width", "39"], [RUN, "--width", "x"], [RUN, "--width"]):
+            r = self.summary(*args)
+            self.assertEqual(r.returncode, 2, (args, r.stderr))
+            self.assertIn("--width", r.stderr)
         r = self.summary("--help")
         self.assertEqual(r.returncode, 0)
         self.assertIn("--format", r.stdout)
+        self.assertIn("--width", r.stdout)
+
+    def test_not_cut_into_a_pipe(self):
+        """stdout is a pipe here: every command whole; --width cuts."""
+        r = self.run_gw("--count", "3", "--interval", "1", "-o", "out.csv")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        long_cmd = '--lr=3e-4 --note=a "quoted" arg'
+        whole = self.run_gw("summary", "out.csv", COLUMNS="80")
+        self.assertEqual(whole.returncode, 0, whole.stderr)
+        self.assertIn(long_cmd, whole.stdout.decode())
+        cut = self.run_gw("summary", "out.csv", "--width", "100")
+        self.assertNotIn(long_cmd, cut.stdout.decode())
+        self.assertIn("...", cut.stdout.decode())
 
 
 class EndOfRun(GwTest):
@@ -132,8 +153,9 @@ class EndOfRun(GwTest):
         err = r.stderr.decode()
         self.assertIn("gpu_watch summary of out.csv", err)
         self.assertIn("3590 MiB", err)  # PID 443's memory in the busy capture
-        # The same numbers as reading the log back.
-        back = self.run_gw("summary", "out.csv")
+        # The same numbers as reading the log back (at the width of the
+        # end-of-run summary on a stderr that is not a terminal).
+        back = self.run_gw("summary", "out.csv", "--width", "120")
         self.assertEqual(back.returncode, 0, back.stderr)
         self.assertEqual(err, back.stdout.decode())
 
