@@ -20,7 +20,7 @@ int logcheck_report(const char *prog, const char *name, int rc, int cb_err,
         fprintf(stderr,
                 "gpu_watch %s: %s is not a gpu_watch log: its header is none of "
                 "'timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct' (optionally "
-                "with ',cpu_pct,cpu_cores,rss_mib,sys_used_mib') or "
+                "with ',cpu_pct,cpu_cores,rss_mib,sys_used_mib', then ',user,job_id,container') or "
                 "'timestamp,used_mib[,sys_used_mib][,cpu_cores][,cpu_pct]'\n",
                 prog, name);
         return EXIT_FILE;

@@ -34,6 +34,9 @@ static const char *const col_names[LOG_NCOLS] = {
     [LOG_COL_CPU_CORES] = "cpu_cores",
     [LOG_COL_RSS_MIB] = "rss_mib",
     [LOG_COL_SYS_USED_MIB] = "sys_used_mib",
+    [LOG_COL_USER] = "user",
+    [LOG_COL_JOB_ID] = "job_id",
+    [LOG_COL_CONTAINER] = "container",
 };
 
 #define BIT(c) (1u << (c))
@@ -43,6 +46,8 @@ static const char *const col_names[LOG_NCOLS] = {
 #define HOST_COLS                                                                                  \
     (BIT(LOG_COL_CPU_PCT) | BIT(LOG_COL_CPU_CORES) | BIT(LOG_COL_RSS_MIB) |                        \
      BIT(LOG_COL_SYS_USED_MIB))
+/* --who: all three or none, after the others. */
+#define WHO_COLS         (BIT(LOG_COL_USER) | BIT(LOG_COL_JOB_ID) | BIT(LOG_COL_CONTAINER))
 #define COMPACT_OPTIONAL (BIT(LOG_COL_SYS_USED_MIB) | BIT(LOG_COL_CPU_CORES) | BIT(LOG_COL_CPU_PCT))
 
 const char *log_schema_name(enum log_schema s)
@@ -152,9 +157,12 @@ int logread_parse_header(const char *line, size_t len, struct log_header *h)
     h->nfields = n;
     if (h->col[0] != LOG_COL_TIMESTAMP)
         return -EPROTO;
-    if (gpu_mem_mib && h->have == SAMPLER_COLS)
+    unsigned who = h->have & WHO_COLS;
+    if (who && who != WHO_COLS)
+        return -EPROTO;
+    if (gpu_mem_mib && (h->have & ~WHO_COLS) == SAMPLER_COLS)
         h->schema = LOG_SAMPLER;
-    else if (gpu_mem_mib && h->have == (SAMPLER_COLS | HOST_COLS))
+    else if (gpu_mem_mib && (h->have & ~WHO_COLS) == (SAMPLER_COLS | HOST_COLS))
         h->schema = LOG_HOST;
     else if (used_mib && h->col[1] == LOG_COL_GPU_MEM_MIB &&
              (h->have & ~(BIT(LOG_COL_TIMESTAMP) | BIT(LOG_COL_GPU_MEM_MIB) | COMPACT_OPTIONAL)) ==
@@ -355,6 +363,7 @@ int logread_parse_row(const struct log_header *h, char *line, size_t len, struct
     row->cpu_pct = row->rss_mib = row->sys_used_mib = NAN;
     row->cpu_cores = "";
     row->cpu_cores_len = 0;
+    row->user = row->job_id = row->container = "";
     for (int i = 0; i < n; i++) {
         double v = NAN;
         switch ((enum log_col)h->col[i]) {
@@ -369,6 +378,15 @@ int logread_parse_row(const struct log_header *h, char *line, size_t len, struct
         case LOG_COL_CPU_CORES: /* a list of CPU numbers, "8/9/11": text */
             row->cpu_cores = f[i];
             row->cpu_cores_len = fl[i];
+            continue;
+        case LOG_COL_USER:
+            row->user = f[i];
+            continue;
+        case LOG_COL_JOB_ID:
+            row->job_id = f[i];
+            continue;
+        case LOG_COL_CONTAINER:
+            row->container = f[i];
             continue;
         default:
             break;

@@ -165,6 +165,9 @@ static void test_headers(void **state)
         "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct",
         "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct,cpu_pct",
         "timestamp,gpu_index,pid,cmd,used_mib,sm_util_pct,mem_util_pct",
+        /* --who: all three columns or none, never in a compact log. */
+        "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct,user,job_id",
+        "timestamp,used_mib,user,job_id,container",
         "a,b,c",
         "",
     };
@@ -345,6 +348,23 @@ static void test_parse_row_direct(void **state)
     assert_int_equal(logread_parse_row(&h, many, strlen(many), &r), -EINVAL);
     char after_quote[] = "2025-01-10T14:22:30Z,0,99,\"a\"b,5,7,1";
     assert_int_equal(logread_parse_row(&h, after_quote, strlen(after_quote), &r), -EINVAL);
+    /* A --who log, with and without --host: the schema stays, the three
+     * text columns come through. */
+    const char *hw = "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct,user,job_"
+                     "id,container";
+    assert_int_equal(logread_parse_header(hw, strlen(hw), &h), 0);
+    assert_int_equal(h.schema, LOG_SAMPLER);
+    char who[] = "2025-01-10T14:22:30Z,0,442,python3,1642,39,2,\"ana,b\",1392969,";
+    assert_int_equal(logread_parse_row(&h, who, strlen(who), &r), 0);
+    assert_string_equal(r.user, "ana,b");
+    assert_string_equal(r.job_id, "1392969");
+    assert_string_equal(r.container, "");
+    assert_true(r.gpu_mem_mib == 1642);
+    const char *hhw = "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct,cpu_pct,"
+                      "cpu_cores,rss_mib,sys_used_mib,user,job_id,container";
+    assert_int_equal(logread_parse_header(hhw, strlen(hhw), &h), 0);
+    assert_int_equal(h.schema, LOG_HOST);
+    assert_int_equal(h.nfields, 14);
 }
 
 /* One rule for impossible values: out of its column's range, a value

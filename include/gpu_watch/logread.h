@@ -4,6 +4,7 @@
  * Schemas, detected from the header line (column names, not positions):
  *   LOG_SAMPLER  timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct
  *   LOG_HOST     the same, then cpu_pct,cpu_cores,rss_mib,sys_used_mib
+ *                (either may end with the --who columns user,job_id,container)
  *   LOG_COMPACT  timestamp,used_mib[,sys_used_mib][,cpu_cores][,cpu_pct]
  *                (one process; the optional columns in any order)
  * Records are RFC 4180: quoted fields may hold commas, doubled quotes and
@@ -47,6 +48,9 @@ enum log_col {
     LOG_COL_CPU_CORES,
     LOG_COL_RSS_MIB,
     LOG_COL_SYS_USED_MIB,
+    LOG_COL_USER, /* --who: text */
+    LOG_COL_JOB_ID,
+    LOG_COL_CONTAINER,
     LOG_NCOLS
 };
 
@@ -86,6 +90,10 @@ struct log_row {
     const char *cpu_cores; /* the CPUs its threads ran on, "8/9/11" as written; "" unknown.
                               Valid only during the callback, like cmd. */
     size_t cpu_cores_len;
+    const char *user; /* --who logs: the process's user, Slurm job and container;
+                         "" unknown. Valid only during the callback, like cmd. */
+    const char *job_id;
+    const char *container;
     double rss_mib;               /* MiB */
     double sys_used_mib;          /* MiB of host memory in use */
     unsigned long line;           /* line number of the record's first line, 1-based */
