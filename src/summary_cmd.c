@@ -10,9 +10,11 @@
 #include "gpu_watch/logread.h"
 #include "gpu_watch/subcmd.h"
 #include "gpu_watch/summary.h"
+#include "gpu_watch/summary_by.h"
 
 static const char summary_usage[] =
     "Usage: gpu_watch summary LOG.csv [--format text|csv|md|json] [--width N]\n"
+    "                         [--by process|job|user]\n"
     "\n"
     "Answer \"how much GPU did it need?\" for a gpu_watch log: per process the peak\n"
     "GPU memory and when it was reached, mean and max SM utilization, samples, first\n"
@@ -24,6 +26,9 @@ static const char summary_usage[] =
     "\n"
     "Options:\n"
     "  --format F         text (default), csv, md (a Markdown table) or json\n"
+    "  --by KEY           process (default), job or user: with a log written with\n"
+    "                     --who, one line per Slurm job or per user, its memory and\n"
+    "                     SM utilization summed over its processes, sample by sample\n"
     "  --width N          text: fit each line into N columns (40 to 1000), shortening\n"
     "                     commands; the default is the terminal's width, and no\n"
     "                     shortening when standard output is not a terminal\n"
@@ -46,6 +51,8 @@ static int usage_error(const char *fmt, const char *arg)
 
 struct reading {
     struct summary *s;
+    struct summary_by *by; /* --by job|user; NULL: per process */
+    int by_col;            /* the log column --by needs (enum log_col) */
     int err;
     bool tz_seen;
     bool utc; /* the log's timestamps carry a zone: show UTC */
@@ -58,7 +65,11 @@ static int on_row(const struct log_row *row, void *ctx)
         r->tz_seen = true;
         r->utc = row->tz != LOG_TZ_LOCAL;
     }
-    if (summary_add_log_row(r->s, row) < 0) {
+    if (r->by && !(row->hdr->have & (1u << r->by_col))) {
+        r->err = -ENOTSUP; /* a log written without --who */
+        return r->err;
+    }
+    if ((r->by ? summary_by_add(r->by, row) : summary_add_log_row(r->s, row)) < 0) {
         r->err = -ENOMEM;
         return -ENOMEM;
     }
@@ -82,6 +93,7 @@ int summary_main(int argc, char **argv)
     const char *log = NULL;
     enum summary_format fmt = SUMMARY_TEXT;
     int width = 0; /* 0: the terminal's, or no shortening */
+    enum summary_by_key by = SUMMARY_BY_PROCESS;
     bool dashdash = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -108,6 +120,15 @@ int summary_main(int argc, char **argv)
             }
             if (parse_width(v, &width) < 0)
                 return usage_error("--width wants columns, 40 to 1000, not '%s'", v);
+        } else if (!dashdash && (strcmp(a, "--by") == 0 || strncmp(a, "--by=", 5) == 0)) {
+            const char *v = a[4] == '=' ? a + 5 : NULL;
+            if (!v) {
+                if (i + 1 >= argc)
+                    return usage_error("%s needs a value: process, job or user", a);
+                v = argv[++i];
+            }
+            if (summary_by_parse(v, &by) < 0)
+                return usage_error("unknown --by '%s': expected process, job or user", v);
         } else if (!dashdash && a[0] == '-' && a[1]) {
             return usage_error("unknown option '%s'", a);
         } else if (log) {
@@ -120,15 +141,27 @@ int summary_main(int argc, char **argv)
         return usage_error("%s", "no log given: gpu_watch summary LOG.csv");
 
     const char *name = strcmp(log, "-") == 0 ? "standard input" : log;
-    struct reading r = {.s = summary_new()};
+    struct reading r = {.s = summary_new(), .by_col = summary_by_column(by)};
     struct log_stats st = {0};
     struct gw_buf out = {0};
+    struct summary_proc *groups = NULL;
     int status = SUBCMD_EXIT_FILE;
-    if (!r.s) {
+    if (!r.s || (by != SUMMARY_BY_PROCESS && !(r.by = summary_by_new(r.s, by)))) {
         fprintf(stderr, "gpu_watch summary: out of memory\n");
+        summary_free(r.s);
         return SUBCMD_EXIT_FILE;
     }
     int rc = logread_file(log, on_row, &r, NULL, &st);
+    if (r.err == -ENOTSUP) {
+        fprintf(stderr,
+                "gpu_watch summary: %s has no %s column: --by %s needs a log written with "
+                "gpu_watch --who\n",
+                name, by == SUMMARY_BY_JOB ? "job_id" : "user",
+                by == SUMMARY_BY_JOB ? "job" : "user");
+        goto out;
+    }
+    if (rc == 0 && r.by && summary_by_finish(r.by) < 0)
+        r.err = -ENOMEM;
     if ((status = logcheck_report("summary", name, rc, r.err, &st, "summing up")) != 0)
         goto out;
     status = SUBCMD_EXIT_FILE;
@@ -142,7 +175,22 @@ int summary_main(int argc, char **argv)
         .title = name,
         .skipped = st.bad,
     };
-    if (summary_result(r.s, &res) < 0 || summary_format(&res, fmt, &fo, &out) < 0) {
+    if (summary_result(r.s, &res) < 0) {
+        fprintf(stderr, "gpu_watch summary: out of memory\n");
+        goto out;
+    }
+    if (r.by && res.nprocs) {
+        /* A group's PID is made up (summary_by.c): not shown. */
+        if (!(groups = malloc(res.nprocs * sizeof *groups))) {
+            fprintf(stderr, "gpu_watch summary: out of memory\n");
+            goto out;
+        }
+        memcpy(groups, res.procs, res.nprocs * sizeof *groups);
+        for (size_t i = 0; i < res.nprocs; i++)
+            groups[i].pid = -1;
+        res.procs = groups;
+    }
+    if (summary_format(&res, fmt, &fo, &out) < 0) {
         fprintf(stderr, "gpu_watch summary: out of memory\n");
         goto out;
     }
@@ -151,6 +199,8 @@ int summary_main(int argc, char **argv)
     status = 0;
 out:
     buf_free(&out);
+    free(groups);
+    summary_by_free(r.by);
     summary_free(r.s);
     return status;
 }

@@ -18,7 +18,7 @@ import unittest
 import urllib.parse
 import urllib.request
 
-from tests.e2e.gw import HEADER, GwTest, PROC, ROOT, read_csv, wait_for
+from tests.e2e.gw import GwTest, PROC, ROOT, wait_for
 
 PROMTOOL = shutil.which("promtool")
 NODE_EXPORTER = shutil.which("prometheus-node-exporter") or shutil.which("node_exporter")
@@ -344,39 +344,6 @@ class TestNodeExporter(PromCase):
         eventually("count by (instance, gpu) (gpu_watch_process_gpu_memory_bytes unless "
                    "on (instance, gpu, pid) (max_over_time("
                    "gpu_watch_process_sm_utilization_ratio[1h]) > 0))", "gpu", {"0": 1})
-
-
-class TestWhoCsv(GwTest):
-    """--who in the CSV: three columns last, the fixture's owners, and the
-    --append header check."""
-
-    def test_columns(self):
-        r = self.run_gw("--who", "--count", "2", "--interval", "0.1", "-q", "-o", "log.csv",
-                        proc="who")
-        self.assertEqual(r.returncode, 0, r.stderr)
-        header, rows = read_csv(self.path("log.csv"))
-        self.assertEqual(header, HEADER + ["user", "job_id", "container"])
-        self.assertEqual(len(rows), 6)
-        for row in rows:
-            self.assertEqual(tuple(row[7:]), WHO[row[2]])
-        # Another schema is refused by --append, the file untouched.
-        before = self.lines("log.csv")
-        r = self.run_gw("--count", "1", "--append", "-q", "-o", "log.csv", proc="who")
-        self.assertEqual(r.returncode, 1)
-        self.assertIn(b"different header", r.stderr)
-        self.assertEqual(self.lines("log.csv"), before)
-        r = self.run_gw("--who", "--count", "1", "--append", "-q", "-o", "log.csv", proc="who")
-        self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(len(self.lines("log.csv")), 1 + 6 + 3)
-
-    def test_with_host_and_no_proc_files(self):
-        # The plain busy tree has no cgroup files: the user only.
-        r = self.run_gw("--who", "--host", "--count", "1", "-q", "-o", "-", proc="busy")
-        self.assertEqual(r.returncode, 0, r.stderr)
-        header, rows = read_csv(r.stdout.decode())
-        self.assertEqual(header[-7:], ["cpu_pct", "cpu_cores", "rss_mib", "sys_used_mib", "user",
-                                       "job_id", "container"])
-        self.assertEqual([tuple(row[-3:]) for row in rows], [("root", "", "")] * 3)
 
 
 class TestContrib(unittest.TestCase):
