@@ -227,6 +227,13 @@ static long local_offset(int y, int m, int d, int hh)
 
 int logread_parse_time(const char *s, size_t len, double *epoch, enum log_tz *tz)
 {
+    long off;
+    return logread_parse_time_off(s, len, epoch, tz, &off);
+}
+
+int logread_parse_time_off(const char *s, size_t len, double *epoch, enum log_tz *tz, long *off_s)
+{
+    *off_s = 0;
     const char *end = s + len;
     while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
         end--;
@@ -282,7 +289,8 @@ int logread_parse_time(const char *s, size_t len, double *epoch, enum log_tz *tz
         if (s != end || om > 59)
             return -EINVAL;
         *tz = LOG_TZ_OFFSET;
-        secs -= sign * (oh * 3600 + om * 60);
+        *off_s = sign * (oh * 3600 + om * 60);
+        secs -= *off_s;
     } else {
         return -EINVAL;
     }
@@ -346,6 +354,7 @@ int logread_parse_row(const struct log_header *h, char *line, size_t len, struct
         return -EINVAL;
     row->ts = NAN;
     row->tz = LOG_TZ_LOCAL;
+    row->tz_off_s = 0;
     row->hdr = h;
     row->gpu = -1;
     row->pid = -1;
@@ -359,7 +368,7 @@ int logread_parse_row(const struct log_header *h, char *line, size_t len, struct
         double v = NAN;
         switch ((enum log_col)h->col[i]) {
         case LOG_COL_TIMESTAMP:
-            if (logread_parse_time(f[i], fl[i], &row->ts, &row->tz) < 0)
+            if (logread_parse_time_off(f[i], fl[i], &row->ts, &row->tz, &row->tz_off_s) < 0)
                 return -EINVAL;
             continue;
         case LOG_COL_CMD:

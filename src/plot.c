@@ -264,6 +264,7 @@ int plot_main(int argc, char **argv)
         fprintf(stderr, "gpu_watch plot: out of memory\n");
         goto out;
     }
+    subcmd_show_in_zone(r.p.tz, r.p.tz_off);
     char title[256], sub[256];
     make_titles(&r.p, &a, &st, title, sizeof title, sub, sizeof sub);
     if (a.out) {

@@ -484,7 +484,10 @@ int plot_add_row(const struct log_row *row, void *ctx)
 {
     struct plot *p = ctx;
     int rc;
-    p->rows++;
+    if (p->rows++ == 0) {
+        p->tz = row->tz;
+        p->tz_off = row->tz_off_s;
+    }
     long long pair = ((long long)row->gpu + 1) << 32 | (row->pid & 0xffffffffLL);
     bool again = false;
     if (p->in_sample && row->ts == p->cur_t) {

@@ -319,17 +319,8 @@ int plot_draw(const struct plot *p, const char *title, const char *sub, int w, i
         y += HEAD_H + ph + PANEL_GAP;
     }
     /* The time axis label names the zone of the clock shown. */
-    char zone[64] = "local time";
-    time_t t0 = (time_t)floor(isfinite(p->tmin) ? p->tmin : 0);
-    struct tm tm;
-    if (localtime_r(&t0, &tm) && tm.tm_zone) {
-        long off = tm.tm_gmtoff;
-        if (strcmp(tm.tm_zone, "UTC") == 0 || strcmp(tm.tm_zone, "GMT") == 0)
-            snprintf(zone, sizeof zone, "time (UTC)");
-        else
-            snprintf(zone, sizeof zone, "time (%s, UTC%c%02ld:%02ld)", tm.tm_zone,
-                     off < 0 ? '-' : '+', labs(off) / 3600, labs(off) % 3600 / 60);
-    }
+    char zone[96];
+    plot_zone_label(p, zone, sizeof zone);
     double zy = y - PANEL_GAP + 34; /* under the last panel's tick labels */
     ops->text(c, MARGIN_L + pw / 2, zy < h - 4 ? zy : h - 4, zone, C_TEXT, 1, 1);
     free(cols);

@@ -239,8 +239,8 @@ int plot_term(const struct plot *p, const char *title, const char *sub, int cols
     for (int i = 0; i < p->npanels; i++)
         if (panel(p, &p->panel[p->order[i]], cols, color, i == p->npanels - 1, out))
             return -ENOMEM;
-    char zone[48];
-    plot_fmt_time(p->tmin, "%Z", zone, sizeof zone);
-    buf_printf(out, "%*stime (%s)\n", YLAB_W + 1, "", zone);
+    char zone[96];
+    plot_zone_label(p, zone, sizeof zone);
+    buf_printf(out, "%*s%s\n", YLAB_W + 1, "", zone);
     return buf_error(out);
 }

@@ -103,6 +103,8 @@ struct plot {
     unsigned long niv;
     uint32_t rng;
     double median_dt; /* after plot_finish; 0 when unknown */
+    enum log_tz tz;   /* how the first row's timestamp gave its zone */
+    long tz_off;      /* its offset, s east of UTC (LOG_TZ_OFFSET) */
     int err;          /* first -ENOMEM */
 };
 
@@ -148,6 +150,12 @@ int plot_time_ticks(double t0, double t1, int target, double *ticks, int max, co
 
 /* Format t (epoch seconds) as local time with an strftime format. */
 void plot_fmt_time(double t, const char *fmt, char *out, size_t outsz);
+
+/* The time axis label: "time (UTC)" for Z logs, "time (UTC+05:30)" for
+ * offset logs (shown in that zone, see subcmd_show_in_zone), and for naive
+ * logs "local time (here: CET, UTC+01:00)": the zone of the machine that
+ * plots, said as such, since the log does not say where it was written. */
+void plot_zone_label(const struct plot *p, char *out, size_t outsz);
 
 /* A value with its unit for labels: "3590 MiB", "12.5 %", "1.2e+06 MiB". */
 void plot_fmt_value(double v, const char *unit, char *out, size_t outsz);

@@ -286,17 +286,43 @@ class Formats(PlotTest):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertTrue(self.svg(out).find(SVG_NS + "title").text.startswith("standard input: "))
 
-    def test_utc_offset_shown_in_local_time(self):
+    def zone_of(self, log, tz):
         out = self.path("z.svg")
         e = self.env()
-        e["TZ"] = "Asia/Kolkata"
-        r = self.plot(LOGS["compact"], "-o", out, env=e)
+        e["TZ"] = tz
+        r = self.plot(log, "-o", out, env=e)
         self.assertEqual(r.returncode, 0, r.stderr)
         root = self.svg(out)
-        # 14:00 UTC is 19:30 in Kolkata.
-        self.assertIn("2025-01-10 19:30", root.find(SVG_NS + "title").text)
-        texts = [t.text for t in root.iter(SVG_NS + "text")]
-        self.assertIn("time (IST, UTC+05:30)", texts)
+        return root.find(SVG_NS + "title").text, [t.text for t in root.iter(SVG_NS + "text")]
+
+    def test_offset_log_shown_at_its_offset(self):
+        # Written with +00:00: shown at that offset wherever it is plotted.
+        title, texts = self.zone_of(LOGS["compact"], "Asia/Kolkata")
+        self.assertIn("2025-01-10 14:00", title)
+        self.assertIn("time (UTC+00:00)", texts)
+
+    def test_z_log_says_utc(self):
+        title, texts = self.zone_of(LOGS["host"], "Asia/Kolkata")
+        self.assertIn("2025-01-10 14:00", title)
+        self.assertIn("time (UTC)", texts)
+
+    def test_naive_log_is_local_time_never_utc(self):
+        # Naive times are local: labelled so, with this machine's zone said
+        # as such, even when that zone is UTC.
+        for tz, zone in (("Asia/Kolkata", "IST, UTC+05:30"), ("UTC", "UTC, UTC+00:00")):
+            title, texts = self.zone_of(LOGS["spaced"], tz)
+            self.assertIn(f"local time (here: {zone})", texts)
+            self.assertNotIn("time (UTC)", texts)
+
+    def test_milliseconds(self):
+        p = self.path("ms.csv")
+        with open(p, "w") as f:
+            f.write(SAMPLER_HDR + "\n")
+            for i in range(10):
+                f.write(f"2026-11-20T10:00:0{i // 5}.{i % 5 * 2}00+01:00,0,7,job,{100 + i},5,1\n")
+        r = self.plot(p)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("10 samples, 10 rows (sampler log), every 0.2 s", r.stdout.decode())
 
 
 class ToStdout(PlotTest):
