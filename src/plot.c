@@ -238,6 +238,8 @@ static void make_titles(const struct plot *p, const struct plot_args *a, const s
     text_interval(p->median_dt, iv, sizeof iv);
     int n = snprintf(sub, ssz, "%lu samples, %lu rows (%s log), every %s", p->samples, p->rows,
                      log_schema_name(p->schema), iv);
+    if (p->panel[PANEL_SYS_MEM].missing && n > 0 && (size_t)n < ssz)
+        n += snprintf(sub + n, ssz - (size_t)n, "; no sys_used_mib column: no system memory panel");
     if (st->bad && n > 0 && (size_t)n < ssz)
         snprintf(sub + n, ssz - (size_t)n, "; %lu malformed rows skipped", st->bad);
 }

@@ -48,7 +48,9 @@ int plot_init(struct plot *p, const struct plot_opts *o, const struct log_header
                     : "no CPU use in this log: it has no cpu_pct column "
                       "(record with --host or --compact)");
     p->order[p->npanels++] = PANEL_GPU_MEM;
-    p->order[p->npanels++] = PANEL_SYS_MEM;
+    /* Without the column, no empty panel: the subtitle says why. */
+    if (sys)
+        p->order[p->npanels++] = PANEL_SYS_MEM;
     if (o->util)
         p->order[p->npanels++] = PANEL_SM;
     if (o->cpu)
@@ -101,12 +103,28 @@ static void bucket_add(struct plot_bucket *b, double t, double v)
         b->n++;
 }
 
+static void hole_add(struct plot_bucket *b, double first, double last, uint32_t n)
+{
+    if (b->nh == 0 || first < b->h_first)
+        b->h_first = first;
+    if (b->nh == 0 || last > b->h_last)
+        b->h_last = last;
+    b->nh = b->nh > UINT32_MAX - n ? UINT32_MAX : b->nh + n;
+}
+
 static void bucket_merge(struct plot_bucket *d, const struct plot_bucket *a)
 {
+    if (a->nh)
+        hole_add(d, a->h_first, a->h_last, a->nh);
     if (a->n == 0)
         return;
     if (d->n == 0) {
+        uint32_t nh = d->nh;
+        double hf = d->h_first, hl = d->h_last;
         *d = *a;
+        d->nh = nh;
+        d->h_first = hf;
+        d->h_last = hl;
         return;
     }
     if (a->min < d->min)
@@ -172,10 +190,10 @@ static void shift_origin(struct plot *p, int m)
     p->hi += m;
 }
 
-int plot_series_add(struct plot *p, struct plot_series *s, double t, double v)
+/* The bucket of time t in series s, made room for (the buckets widen or
+ * the origin moves as needed); NULL when out of memory. */
+static struct plot_bucket *bucket_at(struct plot *p, struct plot_series *s, double t)
 {
-    if (!isfinite(t) || isnan(v))
-        return 0;
     if (!p->started) {
         p->t0 = floor(t);
         p->w = PLOT_MIN_WIDTH;
@@ -205,7 +223,7 @@ int plot_series_add(struct plot *p, struct plot_series *s, double t, double v)
         int hi = ki >= s->lo + s->nb ? ki + 1 : s->lo + s->nb;
         int need = hi - lo;
         if (array_reserve(&s->b, &s->cap, (size_t)need, sizeof *s->b))
-            return -ENOMEM;
+            return NULL;
         if (lo < s->lo) {
             memmove(s->b + (s->lo - lo), s->b, sizeof *s->b * (size_t)s->nb);
             memset(s->b, 0, sizeof *s->b * (size_t)(s->lo - lo));
@@ -218,13 +236,34 @@ int plot_series_add(struct plot *p, struct plot_series *s, double t, double v)
     }
     if (s->nb == 0) {
         if (array_reserve(&s->b, &s->cap, 1, sizeof *s->b))
-            return -ENOMEM;
+            return NULL;
         memset(s->b, 0, sizeof *s->b);
         s->nb = 1;
     }
-    bucket_add(&s->b[ki - s->lo], t, v);
     if (ki + 1 > p->hi)
         p->hi = ki + 1;
+    return &s->b[ki - s->lo];
+}
+
+int plot_series_hole(struct plot *p, struct plot_series *s, double t)
+{
+    if (!isfinite(t))
+        return 0;
+    struct plot_bucket *b = bucket_at(p, s, t);
+    if (!b)
+        return -ENOMEM;
+    hole_add(b, t, t, 1);
+    return 0;
+}
+
+int plot_series_add(struct plot *p, struct plot_series *s, double t, double v)
+{
+    if (!isfinite(t) || isnan(v))
+        return 0;
+    struct plot_bucket *b = bucket_at(p, s, t);
+    if (!b)
+        return -ENOMEM;
+    bucket_add(b, t, v);
     if (isnan(s->peak) || v > s->peak) {
         s->peak = v;
         s->peak_t = t;
@@ -295,6 +334,20 @@ static int rehash(struct plot_panel *pn)
     return 0;
 }
 
+/* The series of key in panel pn, or NULL when there is none. */
+static struct plot_series *series_find(const struct plot_panel *pn, long long key)
+{
+    if (pn->hcap == 0)
+        return NULL;
+    unsigned j = hash_key(key) & (unsigned)(pn->hcap - 1);
+    while (pn->hidx[j] >= 0) {
+        if (pn->s[pn->hidx[j]].key == key)
+            return &pn->s[pn->hidx[j]];
+        j = (j + 1) & (unsigned)(pn->hcap - 1);
+    }
+    return NULL;
+}
+
 /* The series of key in panel pn, created (named by the row) if new. */
 static struct plot_series *series_get(struct plot_panel *pn, long long key,
                                       const struct log_row *row, const struct plot_opts *o,
@@ -350,8 +403,11 @@ static struct plot_series *series_get(struct plot_panel *pn, long long key,
 static int pend(struct plot *p, struct plot_panel *pn, long long key, const struct log_row *row,
                 double v)
 {
-    if (isnan(v))
-        return 0;
+    if (isnan(v)) {
+        /* Not reported: a hole in a series that has values, not a new one. */
+        struct plot_series *h = series_find(pn, key);
+        return h ? plot_series_hole(p, h, p->cur_t) : 0;
+    }
     struct plot_series *s = series_get(pn, key, row, &p->o, p->schema);
     if (!s)
         return -ENOMEM;
@@ -405,6 +461,9 @@ static int flush_sample(struct plot *p)
                 rc = plot_series_add(p, s, p->cur_t, sum / n);
         }
     }
+    struct plot_series *sys = series_find(&p->panel[PANEL_SYS_MEM], 0);
+    if (isnan(p->sys) && sys && !p->panel[PANEL_SYS_MEM].missing && !rc)
+        rc = plot_series_hole(p, sys, p->cur_t);
     if (!isnan(p->sys)) {
         struct log_row none = {.cmd = "", .gpu = -1, .pid = -1};
         struct plot_series *s = series_get(&p->panel[PANEL_SYS_MEM], 0, &none, &p->o, p->schema);
@@ -583,9 +642,9 @@ void plot_columns(const struct plot *p, const struct plot_series *s, double tmin
     (void)p;
     for (int i = 0; i < s->nb; i++) {
         const struct plot_bucket *b = &s->b[i];
-        if (b->n == 0)
+        if (b->n == 0 && b->nh == 0)
             continue;
-        double mid = (b->t_first + b->t_last) / 2;
+        double mid = b->n ? (b->t_first + b->t_last) / 2 : (b->h_first + b->h_last) / 2;
         int c = span > 0 ? (int)floor((mid - tmin) / span * ncols) : ncols / 2;
         if (c < 0)
             c = 0;
@@ -598,6 +657,8 @@ void plot_columns(const struct plot *p, const struct plot_series *s, double tmin
 bool plot_is_gap(const struct plot *p, const struct plot_bucket *prev,
                  const struct plot_bucket *next)
 {
+    if ((prev->nh && prev->h_last > prev->t_last) || (next->nh && next->h_first < next->t_first))
+        return true;
     if (p->median_dt <= 0)
         return false;
     return next->t_first - prev->t_last > 3 * p->median_dt;

@@ -72,7 +72,8 @@ static int draw_series(const struct plot *p, const struct plot_panel *pn, int si
     int n = 0, prev = -1;
     for (int i = 0; i <= ncols; i++) {
         bool have = i < ncols && cols[i].n > 0;
-        bool brk = have && prev >= 0 && plot_is_gap(p, &cols[prev], &cols[i]);
+        bool hole_only = i < ncols && !have && cols[i].nh > 0;
+        bool brk = hole_only || (have && prev >= 0 && plot_is_gap(p, &cols[prev], &cols[i]));
         if ((!have && i == ncols) || brk) {
             if (n == 1)
                 ops->dot(c, xy[0], xy[1], 1.6, rgb);
@@ -80,6 +81,8 @@ static int draw_series(const struct plot *p, const struct plot_panel *pn, int si
                 ops->line(c, xy, n, rgb, 1.5);
             n = 0;
         }
+        if (hole_only)
+            prev = -1;
         if (!have)
             continue;
         const struct plot_bucket *b = &cols[i];

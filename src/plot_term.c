@@ -139,8 +139,11 @@ static int panel(const struct plot *p, const struct plot_panel *pn, int cols, bo
         plot_columns(p, &pn->s[si], p->tmin, p->tmax, w2, cb);
         int prev = -1;
         for (int x = 0; x < w2; x++) {
-            if (!cb[x].n)
+            if (!cb[x].n) {
+                if (cb[x].nh)
+                    prev = -1; /* an unknown value: the line breaks */
                 continue;
+            }
             int ya = dot_y(cb[x].min, top, h4), yb = dot_y(cb[x].max, top, h4);
             dot_line(&g, x, ya, x, yb, si);
             if (prev >= 0 && !plot_is_gap(p, &cb[prev], &cb[x]))

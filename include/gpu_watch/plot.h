@@ -29,6 +29,9 @@ struct plot_bucket {
     double t_first;    /* epoch seconds of first */
     double t_last;     /* epoch seconds of last */
     uint32_t n;        /* values merged in */
+    uint32_t nh;       /* unknown values (empty cells) merged in: holes */
+    double h_first;    /* epoch seconds of the first hole, when nh > 0 */
+    double h_last;     /* and of the last */
 };
 
 struct plot_series {
@@ -131,8 +134,14 @@ int plot_series_add(struct plot *p, struct plot_series *s, double t, double v);
 void plot_columns(const struct plot *p, const struct plot_series *s, double tmin, double tmax,
                   int ncols, struct plot_bucket *out);
 
-/* Does the time between two columns' samples (prev's last, next's first)
- * exceed three median intervals, i.e. should the line break there? */
+/* Record an unknown value (an empty cell) of series s at time t: the line
+ * breaks there instead of running straight across. 0 or -ENOMEM. */
+int plot_series_hole(struct plot *p, struct plot_series *s, double t);
+
+/* Should the line break between two columns' samples (prev's last, next's
+ * first)? When the time between them exceeds three median intervals, or a
+ * value between them was unknown. A column with holes and no value (n == 0,
+ * nh > 0) breaks the line by itself: renderers check that. */
 bool plot_is_gap(const struct plot *p, const struct plot_bucket *prev,
                  const struct plot_bucket *next);
 

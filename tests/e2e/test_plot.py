@@ -162,7 +162,9 @@ class Formats(PlotTest):
                         self.assertEqual(r.returncode, 0, r.stderr)
                         self.assertEqual(r.stderr, b"")
                         self.assertEqual(r.stdout, b"")  # no --show: nothing on stdout
-                        npanels = 2 + ("--util" in combo) + ("--cpu" in combo)
+                        # No system memory panel without its column.
+                        has_sys = name in ("host", "compact")
+                        npanels = 1 + has_sys + ("--util" in combo) + ("--cpu" in combo)
                         if ext == "svg":
                             self.check_svg(out, name, combo, npanels)
                         else:
@@ -325,12 +327,50 @@ class Formats(PlotTest):
         self.assertIn("10 samples, 10 rows (sampler log), every 0.2 s", r.stdout.decode())
 
 
+class Panels(PlotTest):
+    def test_no_empty_system_memory_panel(self):
+        out = self.path("one.svg")
+        r = self.plot(LOGS["spaced"], "-o", out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        root = self.svg(out)
+        self.assertEqual(int(root.get("height")), 150 + 260)
+        texts = [t.text or "" for t in root.iter(SVG_NS + "text")]
+        self.assertNotIn("System memory used (MiB)", texts)
+        self.assertTrue(any(t.endswith("; no sys_used_mib column: no system memory panel")
+                            for t in texts), texts)
+        # With the column, the panel is there and the subtitle is quiet.
+        r = self.plot(LOGS["host"], "-o", out)
+        texts = [t.text or "" for t in self.svg(out).iter(SVG_NS + "text")]
+        self.assertIn("System memory used (MiB)", texts)
+        self.assertFalse(any("no sys_used_mib" in t for t in texts))
+
+    def test_line_breaks_where_a_value_is_unknown(self):
+        """An empty cell is not reported: the line stops there rather than
+        running straight across it."""
+        def draw(empty):
+            p = self.path("hole.csv")
+            with open(p, "w") as f:
+                f.write(SAMPLER_HDR + "\n")
+                for i in range(20):
+                    mem = "" if i in empty else str(1000 + 10 * i)
+                    f.write(f"2025-01-10T14:00:{i:02d}Z,0,7,job,{mem},5,1\n")
+            out = self.path("hole.svg")
+            r = self.plot(p, "-o", out, "--per-process")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            g = self.series_groups(self.svg(out))
+            self.assertEqual(len(g), 1)
+            return len(g[0].findall(SVG_NS + "polyline")) + len(g[0].findall(SVG_NS + "circle"))
+        self.assertEqual(draw(set()), 1)
+        self.assertEqual(draw({10}), 2)
+        self.assertEqual(draw({5, 6, 14}), 3)
+
+
 class ToStdout(PlotTest):
     def test_png_and_svg_to_stdout(self):
         r = self.plot(LOGS["busy"], "-o", "-", "--format", "png")
         self.assertEqual(r.returncode, 0, r.stderr)
         w, h, _ = png_pixels(r.stdout)
-        self.assertEqual((w, h), (1200, 150 + 260 * 2))
+        self.assertEqual((w, h), (1200, 150 + 260 * 1))  # no sys_used_mib: one panel
         r = self.plot(LOGS["busy"], "-o", "-", "--format", "svg")
         self.assertEqual(r.returncode, 0, r.stderr)
         root = ET.fromstring(r.stdout)
