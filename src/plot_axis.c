@@ -21,6 +21,16 @@ uint32_t plot_color(int i)
     return pal[((i % n) + n) % n];
 }
 
+uint32_t plot_series_color(const struct plot_series *s)
+{
+    return plot_color(s->style);
+}
+
+int plot_series_dash(const struct plot_series *s)
+{
+    return s->style / PLOT_NCOLORS % PLOT_NDASH;
+}
+
 void plot_clean_text(char *s)
 {
     size_t n = strlen(s);

@@ -155,10 +155,23 @@ static struct plot_series *series_find(const struct plot_panel *pn, long long ke
 }
 
 /* The series of key in panel pn, created (named by the row) if new. */
-static struct plot_series *series_get(struct plot_panel *pn, long long key,
-                                      const struct log_row *row, const struct plot_opts *o,
-                                      enum log_schema schema)
+/* The style of a new series of key: that of the same key in another panel
+ * (the same process keeps its colour), else the next one. */
+static int style_of(struct plot *p, const struct plot_panel *pn, long long key)
 {
+    for (int k = 0; k < PANEL_NKINDS; k++) {
+        const struct plot_series *o = &p->panel[k] == pn ? NULL : series_find(&p->panel[k], key);
+        if (o)
+            return o->style;
+    }
+    return p->nstyles++;
+}
+
+static struct plot_series *series_get(struct plot *p, struct plot_panel *pn, long long key,
+                                      const struct log_row *row)
+{
+    const struct plot_opts *o = &p->o;
+    enum log_schema schema = p->schema;
     if (pn->hcap == 0 || (pn->ns + 1) * 2 > pn->hcap)
         if (rehash(pn))
             return NULL;
@@ -172,9 +185,11 @@ static struct plot_series *series_get(struct plot_panel *pn, long long key,
     }
     if (array_reserve(&pn->s, &pn->cap, (size_t)pn->ns + 1, sizeof *pn->s))
         return NULL;
+    int style = style_of(p, pn, key);
     struct plot_series *s = &pn->s[pn->ns];
     memset(s, 0, sizeof *s);
     s->key = key;
+    s->style = style;
     s->peak = NAN;
     bool per_gpu = o->per_gpu && pn->kind != PANEL_CPU && pn->kind != PANEL_SYS_MEM;
     bool per_proc = o->per_process && pn->kind != PANEL_SYS_MEM;
@@ -214,7 +229,7 @@ static int pend(struct plot *p, struct plot_panel *pn, long long key, const stru
         struct plot_series *h = series_find(pn, key);
         return h ? plot_series_hole(p, h, p->cur_t) : 0;
     }
-    struct plot_series *s = series_get(pn, key, row, &p->o, p->schema);
+    struct plot_series *s = series_get(p, pn, key, row);
     if (!s)
         return -ENOMEM;
     if (!s->pend_set) {
@@ -260,7 +275,7 @@ static int flush_sample(struct plot *p)
             }
         if (n) {
             struct log_row none = {.cmd = "", .gpu = -1, .pid = -1};
-            struct plot_series *s = series_get(&p->panel[PANEL_SM], 0, &none, &p->o, p->schema);
+            struct plot_series *s = series_get(p, &p->panel[PANEL_SM], 0, &none);
             if (!s)
                 return -ENOMEM;
             if (!rc)
@@ -272,7 +287,7 @@ static int flush_sample(struct plot *p)
         rc = plot_series_hole(p, sys, p->cur_t);
     if (!isnan(p->sys)) {
         struct log_row none = {.cmd = "", .gpu = -1, .pid = -1};
-        struct plot_series *s = series_get(&p->panel[PANEL_SYS_MEM], 0, &none, &p->o, p->schema);
+        struct plot_series *s = series_get(p, &p->panel[PANEL_SYS_MEM], 0, &none);
         if (!s)
             return -ENOMEM;
         if (!rc)

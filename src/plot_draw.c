@@ -62,7 +62,8 @@ static int draw_series(const struct plot *p, const struct plot_panel *pn, int si
 {
     const struct plot_series *s = &pn->s[si];
     int ncols = (int)a->w;
-    uint32_t rgb = plot_color(si);
+    uint32_t rgb = plot_series_color(s);
+    int dash = plot_series_dash(s);
     plot_columns(p, s, p->tmin, p->tmax, ncols, cols);
     char tip[160], pv[32], pt[32];
     plot_fmt_value(s->peak, pn->unit, pv, sizeof pv);
@@ -78,7 +79,7 @@ static int draw_series(const struct plot *p, const struct plot_panel *pn, int si
             if (n == 1)
                 ops->dot(c, xy[0], xy[1], 1.6, rgb);
             else if (n > 1)
-                ops->line(c, xy, n, rgb, 1.5);
+                ops->line(c, xy, n, rgb, 1.5, dash);
             n = 0;
         }
         if (hole_only)
@@ -130,7 +131,7 @@ static void draw_peak(const struct plot *p, const struct plot_panel *pn, int si,
     const struct plot_series *s = &pn->s[si];
     if (isnan(s->peak))
         return;
-    uint32_t rgb = plot_color(si);
+    uint32_t rgb = plot_series_color(s);
     double x = tx(s->peak_t, p->tmin, p->tmax, a);
     /* The column's centre, where the line is drawn. */
     x = floor(x - a->x) + a->x + 0.5;
@@ -204,7 +205,9 @@ static void draw_legend(const struct plot_panel *pn, const int *order, double x,
             snprintf(l1, sizeof l1, "%.*s", (int)cut, s->name);
             fit(s->name + cut + (s->name[cut] == ' '), chars, l2, sizeof l2);
         }
-        ops->rect(c, x, ly - 8, 10, 10, plot_color(order[k]), CANVAS_NONE);
+        /* The swatch: a stretch of the series' line, dashes and all. */
+        double sw[4] = {x, ly - 3.5, x + 12, ly - 3.5};
+        ops->line(c, sw, 2, plot_series_color(s), 2.5, plot_series_dash(s));
         ops->text(c, x + 16, ly, l1, C_TEXT, 1, 0);
         if (lines == 2)
             ops->text(c, x + 16, ly + 11, l2, C_TEXT, 1, 0);
@@ -278,7 +281,7 @@ int plot_draw(const struct plot *p, const char *title, const char *sub, int w, i
             for (double v = 0; v <= top + step / 2; v += step) {
                 double yy = floor(ty(v, &a)) + 0.5;
                 double g[4] = {a.x, yy, a.x + a.w, yy};
-                ops->line(c, g, 2, C_GRID, 1);
+                ops->line(c, g, 2, C_GRID, 1, PLOT_DASH_SOLID);
                 char lab[32];
                 plot_fmt_value(v, "", lab, sizeof lab);
                 ops->text(c, a.x - 6, yy + 3.5, lab, C_MUTED, 1, 2);
@@ -288,9 +291,9 @@ int plot_draw(const struct plot *p, const char *title, const char *sub, int w, i
             double xx = floor(tx(ticks[i], p->tmin, p->tmax, &a)) + 0.5;
             double g[4] = {xx, a.y, xx, a.y + a.h};
             if (!empty)
-                ops->line(c, g, 2, C_GRID, 1);
+                ops->line(c, g, 2, C_GRID, 1, PLOT_DASH_SOLID);
             double m[4] = {xx, a.y + a.h, xx, a.y + a.h + 4};
-            ops->line(c, m, 2, C_FRAME, 1);
+            ops->line(c, m, 2, C_FRAME, 1, PLOT_DASH_SOLID);
             if (pi == np - 1) {
                 char lab[32];
                 plot_fmt_time(ticks[i], tfmt, lab, sizeof lab);

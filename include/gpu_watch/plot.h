@@ -37,6 +37,8 @@ struct plot_bucket {
 struct plot_series {
     char name[72]; /* legend text */
     long long key; /* GPU index, PID, or both; 0 for a total */
+    int style;     /* colour and dash (plot_series_color/_dash): the same
+                      process has the same style in every panel */
     int lo;        /* global index of b[0] */
     int nb;        /* buckets held */
     size_t cap;    /* buckets allocated */
@@ -105,6 +107,7 @@ struct plot {
     float *iv; /* interval reservoir, seconds */
     unsigned long niv;
     uint32_t rng;
+    int nstyles;      /* styles handed out so far */
     double median_dt; /* after plot_finish; 0 when unknown */
     enum log_tz tz;   /* how the first row's timestamp gave its zone */
     long tz_off;      /* its offset, s east of UTC (LOG_TZ_OFFSET) */
@@ -178,8 +181,18 @@ void plot_clean_text(char *s);
  * labels in every renderer. 0 or -ENOMEM. */
 int plot_order_by_peak(const struct plot_panel *pn, int *order);
 
-/* A colour-blind-safe palette (Okabe & Ito), 0xRRGGBB. */
+/* A colour-blind-safe palette (Okabe & Ito), 0xRRGGBB: PLOT_NCOLORS
+ * colours, then again. */
 uint32_t plot_color(int i);
+#define PLOT_NCOLORS 8
+
+/* Line styles: past the palette, series are told apart by dashes. */
+enum { PLOT_DASH_SOLID, PLOT_DASH_DASHED, PLOT_DASH_DOTTED, PLOT_DASH_DASHDOT, PLOT_NDASH };
+
+/* A series' colour, and its dash: style s has colour s % 8 and dash
+ * (s / 8) % 4, so 32 series look all different. */
+uint32_t plot_series_color(const struct plot_series *s);
+int plot_series_dash(const struct plot_series *s);
 
 /* Renderers. Each appends a whole document to out; 0 or -ENOMEM. title is
  * the chart's title line, sub a smaller second line (may be ""). */

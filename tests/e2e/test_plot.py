@@ -365,6 +365,62 @@ class Panels(PlotTest):
         self.assertEqual(draw({5, 6, 14}), 3)
 
 
+class ManySeries(PlotTest):
+    def many_log(self, n=24):
+        p = self.path("many.csv")
+        with open(p, "w") as f:
+            f.write(SAMPLER_HDR + "\n")
+            for t in range(30):
+                for k in range(n):
+                    mem = 1000 + 37 * k + (500 if t == 10 + k % 5 else 0)
+                    f.write(f"2025-01-10T14:00:{t:02d}Z,{k % 4},{100 + k},job{k},{mem},"
+                            f"{(k * 7 + t) % 100},1\n")
+        return p
+
+    def styles(self, root):
+        """{series name: [(stroke, dasharray) per panel it is in]}."""
+        out = {}
+        for g in self.series_groups(root):
+            name = g.find(SVG_NS + "title").text.split(":")[0]
+            line = g.find(SVG_NS + "polyline")
+            if line is not None:
+                out.setdefault(name, []).append((line.get("stroke"),
+                                                 line.get("stroke-dasharray")))
+        return out
+
+    def test_24_processes_all_told_apart_same_style_in_every_panel(self):
+        out = self.path("many.svg")
+        r = self.plot(self.many_log(), "-o", out, "--per-process", "--util", "--size",
+                      "2400x1600")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        root = self.svg(out)
+        st = self.styles(root)
+        self.assertEqual(len(st), 24)
+        for name, per_panel in st.items():
+            # In the GPU memory and the SM panel: one style per process.
+            self.assertEqual(len(per_panel), 2, name)
+            self.assertEqual(per_panel[0], per_panel[1], name)
+        # 24 processes, 24 different looks: no two share colour and dash.
+        looks = {v[0] for v in st.values()}
+        self.assertEqual(len(looks), 24, looks)
+        self.assertEqual(len({v[0][0] for v in st.values()}), 8)  # the palette, thrice
+
+    def test_peak_labels_do_not_overlap(self):
+        out = self.path("many.svg")
+        r = self.plot(self.many_log(), "-o", out, "--per-process")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        boxes = []
+        for t in self.svg(out).iter(SVG_NS + "text"):
+            if (t.text or "").startswith("peak ") and t.get("text-anchor") == "start":
+                x, y = float(t.get("x")), float(t.get("y"))
+                boxes.append((x, y - 9.5, x + 6 * len(t.text), y + 2.5))
+        self.assertGreater(len(boxes), 3)
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1:]:
+                overlap = a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+                self.assertFalse(overlap, (a, b))
+
+
 class ToStdout(PlotTest):
     def test_png_and_svg_to_stdout(self):
         r = self.plot(LOGS["busy"], "-o", "-", "--format", "png")
