@@ -238,6 +238,8 @@ static void make_titles(const struct plot *p, const struct plot_args *a, const s
     text_interval(p->median_dt, iv, sizeof iv);
     int n = snprintf(sub, ssz, "%lu samples, %lu rows (%s log), every %s", p->samples, p->rows,
                      log_schema_name(p->schema), iv);
+    if (p->panel[PANEL_SYS_MEM].missing && n > 0 && (size_t)n < ssz)
+        n += snprintf(sub + n, ssz - (size_t)n, "; no sys_used_mib column: no system memory panel");
     if (st->bad && n > 0 && (size_t)n < ssz)
         snprintf(sub + n, ssz - (size_t)n, "; %lu malformed rows skipped", st->bad);
 }
@@ -264,6 +266,7 @@ int plot_main(int argc, char **argv)
         fprintf(stderr, "gpu_watch plot: out of memory\n");
         goto out;
     }
+    subcmd_show_in_zone(r.p.tz, r.p.tz_off);
     char title[256], sub[256];
     make_titles(&r.p, &a, &st, title, sizeof title, sub, sizeof sub);
     if (a.out) {

@@ -21,6 +21,16 @@ uint32_t plot_color(int i)
     return pal[((i % n) + n) % n];
 }
 
+uint32_t plot_series_color(const struct plot_series *s)
+{
+    return plot_color(s->style);
+}
+
+int plot_series_dash(const struct plot_series *s)
+{
+    return s->style / PLOT_NCOLORS % PLOT_NDASH;
+}
+
 void plot_clean_text(char *s)
 {
     size_t n = strlen(s);
@@ -157,6 +167,28 @@ void plot_fmt_time(double t, const char *fmt, char *out, size_t outsz)
     struct tm tm;
     if (!localtime_r(&tt, &tm) || strftime(out, outsz, fmt, &tm) == 0)
         snprintf(out, outsz, "?");
+}
+
+void plot_zone_label(const struct plot *p, char *out, size_t outsz)
+{
+    char off[32];
+    if (p->tz == LOG_TZ_UTC) {
+        snprintf(out, outsz, "time (UTC)");
+        return;
+    }
+    if (p->tz == LOG_TZ_OFFSET) {
+        text_utc_offset(p->tz_off, off, sizeof off);
+        snprintf(out, outsz, "time (%s)", off);
+        return;
+    }
+    time_t t0 = (time_t)floor(isfinite(p->tmin) ? p->tmin : 0);
+    struct tm tm;
+    if (!localtime_r(&t0, &tm) || !tm.tm_zone) {
+        snprintf(out, outsz, "local time");
+        return;
+    }
+    text_utc_offset(tm.tm_gmtoff, off, sizeof off);
+    snprintf(out, outsz, "local time (here: %s, %s)", tm.tm_zone, off);
 }
 
 void plot_fmt_value(double v, const char *unit, char *out, size_t outsz)

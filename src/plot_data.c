@@ -48,7 +48,9 @@ int plot_init(struct plot *p, const struct plot_opts *o, const struct log_header
                     : "no CPU use in this log: it has no cpu_pct column "
                       "(record with --host or --compact)");
     p->order[p->npanels++] = PANEL_GPU_MEM;
-    p->order[p->npanels++] = PANEL_SYS_MEM;
+    /* Without the column, no empty panel: the subtitle says why. */
+    if (sys)
+        p->order[p->npanels++] = PANEL_SYS_MEM;
     if (o->util)
         p->order[p->npanels++] = PANEL_SM;
     if (o->cpu)
@@ -74,163 +76,6 @@ void plot_free(struct plot *p)
     free(p->seen_key);
     free(p->seen_gen);
     memset(p, 0, sizeof *p);
-}
-
-static void bucket_add(struct plot_bucket *b, double t, double v)
-{
-    float f = (float)v;
-    if (b->n == 0) {
-        b->min = b->max = b->first = b->last = f;
-        b->t_first = b->t_last = t;
-        b->n = 1;
-        return;
-    }
-    if (f < b->min)
-        b->min = f;
-    if (f > b->max)
-        b->max = f;
-    if (t < b->t_first) {
-        b->t_first = t;
-        b->first = f;
-    }
-    if (t >= b->t_last) {
-        b->t_last = t;
-        b->last = f;
-    }
-    if (b->n < UINT32_MAX)
-        b->n++;
-}
-
-static void bucket_merge(struct plot_bucket *d, const struct plot_bucket *a)
-{
-    if (a->n == 0)
-        return;
-    if (d->n == 0) {
-        *d = *a;
-        return;
-    }
-    if (a->min < d->min)
-        d->min = a->min;
-    if (a->max > d->max)
-        d->max = a->max;
-    if (a->t_first < d->t_first) {
-        d->t_first = a->t_first;
-        d->first = a->first;
-    }
-    if (a->t_last >= d->t_last) {
-        d->t_last = a->t_last;
-        d->last = a->last;
-    }
-    d->n = d->n > UINT32_MAX - a->n ? UINT32_MAX : d->n + a->n;
-}
-
-/* Halve the resolution: bucket j of width 2w holds old buckets 2j, 2j+1. */
-static void double_width(struct plot *p)
-{
-    for (int k = 0; k < PANEL_NKINDS; k++) {
-        struct plot_panel *pn = &p->panel[k];
-        for (int si = 0; si < pn->ns; si++) {
-            struct plot_series *s = &pn->s[si];
-            if (s->nb == 0)
-                continue;
-            int nlo = s->lo >> 1;
-            int nhi = (s->lo + s->nb - 1) >> 1;
-            /* In place: slot j <= i, and slot j's old bucket was read at
-             * step j, before anything was written there. */
-            for (int i = 0; i < s->nb; i++) {
-                struct plot_bucket tmp = s->b[i];
-                int j = ((s->lo + i) >> 1) - nlo;
-                if (i == 0 || ((s->lo + i) & 1) == 0)
-                    memset(&s->b[j], 0, sizeof s->b[j]);
-                bucket_merge(&s->b[j], &tmp);
-            }
-            s->lo = nlo;
-            s->nb = nhi - nlo + 1;
-            /* Give back what halving freed: a log of thousands of short-lived
-             * PIDs would otherwise keep each one's early, finer buckets. */
-            if (s->cap > 16 && s->cap >= 4 * (size_t)s->nb) {
-                size_t cap = s->nb * 2 > 8 ? (size_t)s->nb * 2 : 8;
-                struct plot_bucket *nb = realloc(s->b, sizeof *nb * (size_t)cap);
-                if (nb) {
-                    s->b = nb;
-                    s->cap = cap;
-                }
-            }
-        }
-    }
-    p->w *= 2;
-    p->hi = (p->hi + 1) >> 1;
-}
-
-/* Move the origin m buckets earlier. */
-static void shift_origin(struct plot *p, int m)
-{
-    for (int k = 0; k < PANEL_NKINDS; k++)
-        for (int si = 0; si < p->panel[k].ns; si++)
-            p->panel[k].s[si].lo += m;
-    p->t0 -= m * p->w;
-    p->hi += m;
-}
-
-int plot_series_add(struct plot *p, struct plot_series *s, double t, double v)
-{
-    if (!isfinite(t) || isnan(v))
-        return 0;
-    if (!p->started) {
-        p->t0 = floor(t);
-        p->w = PLOT_MIN_WIDTH;
-        p->hi = 0;
-        p->started = true;
-    }
-    double k = floor((t - p->t0) / p->w);
-    while (k < 0) {
-        /* Earlier than anything so far (logs appended out of order). */
-        double need = -k;
-        if (need + p->hi > PLOT_MAX_BUCKETS) {
-            double_width(p);
-        } else {
-            shift_origin(p, (int)need);
-        }
-        k = floor((t - p->t0) / p->w);
-    }
-    while (k >= PLOT_MAX_BUCKETS) {
-        double_width(p);
-        k = floor((t - p->t0) / p->w);
-    }
-    int ki = (int)k;
-    if (s->nb == 0) {
-        s->lo = ki;
-    } else if (ki < s->lo || ki >= s->lo + s->nb) {
-        int lo = ki < s->lo ? ki : s->lo;
-        int hi = ki >= s->lo + s->nb ? ki + 1 : s->lo + s->nb;
-        int need = hi - lo;
-        if (array_reserve(&s->b, &s->cap, (size_t)need, sizeof *s->b))
-            return -ENOMEM;
-        if (lo < s->lo) {
-            memmove(s->b + (s->lo - lo), s->b, sizeof *s->b * (size_t)s->nb);
-            memset(s->b, 0, sizeof *s->b * (size_t)(s->lo - lo));
-        }
-        int old_end = s->lo + s->nb;
-        if (hi > old_end)
-            memset(s->b + (old_end - lo), 0, sizeof *s->b * (size_t)(hi - old_end));
-        s->lo = lo;
-        s->nb = need;
-    }
-    if (s->nb == 0) {
-        if (array_reserve(&s->b, &s->cap, 1, sizeof *s->b))
-            return -ENOMEM;
-        memset(s->b, 0, sizeof *s->b);
-        s->nb = 1;
-    }
-    bucket_add(&s->b[ki - s->lo], t, v);
-    if (ki + 1 > p->hi)
-        p->hi = ki + 1;
-    if (isnan(s->peak) || v > s->peak) {
-        s->peak = v;
-        s->peak_t = t;
-    }
-    s->count++;
-    return 0;
 }
 
 /* "python3 /tmp/work dir/train.py 200 --lr=3" -> "python3 train.py 200 --lr=3",
@@ -295,11 +140,38 @@ static int rehash(struct plot_panel *pn)
     return 0;
 }
 
-/* The series of key in panel pn, created (named by the row) if new. */
-static struct plot_series *series_get(struct plot_panel *pn, long long key,
-                                      const struct log_row *row, const struct plot_opts *o,
-                                      enum log_schema schema)
+/* The series of key in panel pn, or NULL when there is none. */
+static struct plot_series *series_find(const struct plot_panel *pn, long long key)
 {
+    if (pn->hcap == 0)
+        return NULL;
+    unsigned j = hash_key(key) & (unsigned)(pn->hcap - 1);
+    while (pn->hidx[j] >= 0) {
+        if (pn->s[pn->hidx[j]].key == key)
+            return &pn->s[pn->hidx[j]];
+        j = (j + 1) & (unsigned)(pn->hcap - 1);
+    }
+    return NULL;
+}
+
+/* The series of key in panel pn, created (named by the row) if new. */
+/* The style of a new series of key: that of the same key in another panel
+ * (the same process keeps its colour), else the next one. */
+static int style_of(struct plot *p, const struct plot_panel *pn, long long key)
+{
+    for (int k = 0; k < PANEL_NKINDS; k++) {
+        const struct plot_series *o = &p->panel[k] == pn ? NULL : series_find(&p->panel[k], key);
+        if (o)
+            return o->style;
+    }
+    return p->nstyles++;
+}
+
+static struct plot_series *series_get(struct plot *p, struct plot_panel *pn, long long key,
+                                      const struct log_row *row)
+{
+    const struct plot_opts *o = &p->o;
+    enum log_schema schema = p->schema;
     if (pn->hcap == 0 || (pn->ns + 1) * 2 > pn->hcap)
         if (rehash(pn))
             return NULL;
@@ -313,9 +185,11 @@ static struct plot_series *series_get(struct plot_panel *pn, long long key,
     }
     if (array_reserve(&pn->s, &pn->cap, (size_t)pn->ns + 1, sizeof *pn->s))
         return NULL;
+    int style = style_of(p, pn, key);
     struct plot_series *s = &pn->s[pn->ns];
     memset(s, 0, sizeof *s);
     s->key = key;
+    s->style = style;
     s->peak = NAN;
     bool per_gpu = o->per_gpu && pn->kind != PANEL_CPU && pn->kind != PANEL_SYS_MEM;
     bool per_proc = o->per_process && pn->kind != PANEL_SYS_MEM;
@@ -350,9 +224,12 @@ static struct plot_series *series_get(struct plot_panel *pn, long long key,
 static int pend(struct plot *p, struct plot_panel *pn, long long key, const struct log_row *row,
                 double v)
 {
-    if (isnan(v))
-        return 0;
-    struct plot_series *s = series_get(pn, key, row, &p->o, p->schema);
+    if (isnan(v)) {
+        /* Not reported: a hole in a series that has values, not a new one. */
+        struct plot_series *h = series_find(pn, key);
+        return h ? plot_series_hole(p, h, p->cur_t) : 0;
+    }
+    struct plot_series *s = series_get(p, pn, key, row);
     if (!s)
         return -ENOMEM;
     if (!s->pend_set) {
@@ -398,16 +275,19 @@ static int flush_sample(struct plot *p)
             }
         if (n) {
             struct log_row none = {.cmd = "", .gpu = -1, .pid = -1};
-            struct plot_series *s = series_get(&p->panel[PANEL_SM], 0, &none, &p->o, p->schema);
+            struct plot_series *s = series_get(p, &p->panel[PANEL_SM], 0, &none);
             if (!s)
                 return -ENOMEM;
             if (!rc)
                 rc = plot_series_add(p, s, p->cur_t, sum / n);
         }
     }
+    struct plot_series *sys = series_find(&p->panel[PANEL_SYS_MEM], 0);
+    if (isnan(p->sys) && sys && !p->panel[PANEL_SYS_MEM].missing && !rc)
+        rc = plot_series_hole(p, sys, p->cur_t);
     if (!isnan(p->sys)) {
         struct log_row none = {.cmd = "", .gpu = -1, .pid = -1};
-        struct plot_series *s = series_get(&p->panel[PANEL_SYS_MEM], 0, &none, &p->o, p->schema);
+        struct plot_series *s = series_get(p, &p->panel[PANEL_SYS_MEM], 0, &none);
         if (!s)
             return -ENOMEM;
         if (!rc)
@@ -484,7 +364,10 @@ int plot_add_row(const struct log_row *row, void *ctx)
 {
     struct plot *p = ctx;
     int rc;
-    p->rows++;
+    if (p->rows++ == 0) {
+        p->tz = row->tz;
+        p->tz_off = row->tz_off_s;
+    }
     long long pair = ((long long)row->gpu + 1) << 32 | (row->pid & 0xffffffffLL);
     bool again = false;
     if (p->in_sample && row->ts == p->cur_t) {
@@ -570,32 +453,4 @@ int plot_finish(struct plot *p)
         p->median_dt = p->iv[n / 2];
     }
     return rc ? rc : p->err;
-}
-
-void plot_columns(const struct plot *p, const struct plot_series *s, double tmin, double tmax,
-                  int ncols, struct plot_bucket *out)
-{
-    memset(out, 0, sizeof *out * (size_t)ncols);
-    double span = tmax - tmin;
-    (void)p;
-    for (int i = 0; i < s->nb; i++) {
-        const struct plot_bucket *b = &s->b[i];
-        if (b->n == 0)
-            continue;
-        double mid = (b->t_first + b->t_last) / 2;
-        int c = span > 0 ? (int)floor((mid - tmin) / span * ncols) : ncols / 2;
-        if (c < 0)
-            c = 0;
-        if (c >= ncols)
-            c = ncols - 1;
-        bucket_merge(&out[c], b);
-    }
-}
-
-bool plot_is_gap(const struct plot *p, const struct plot_bucket *prev,
-                 const struct plot_bucket *next)
-{
-    if (p->median_dt <= 0)
-        return false;
-    return next->t_first - prev->t_last > 3 * p->median_dt;
 }

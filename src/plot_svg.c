@@ -29,11 +29,16 @@ static void put_esc(struct gw_buf *b, const char *str)
     }
 }
 
-static void svg_line(void *c, const double *xy, int n, uint32_t rgb, double width)
+static void svg_line(void *c, const double *xy, int n, uint32_t rgb, double width, int dash)
 {
+    static const char *const dashes[PLOT_NDASH] = {[PLOT_DASH_DASHED] = "6 4",
+                                                   [PLOT_DASH_DOTTED] = "1.5 3",
+                                                   [PLOT_DASH_DASHDOT] = "7 3 1.5 3"};
     struct gw_buf *b = c;
-    buf_printf(b, "<polyline fill=\"none\" stroke=\"#%06x\" stroke-width=\"%g\" points=\"", rgb,
-               width);
+    buf_printf(b, "<polyline fill=\"none\" stroke=\"#%06x\" stroke-width=\"%g\" ", rgb, width);
+    if (dash > 0 && dash < PLOT_NDASH)
+        buf_printf(b, "stroke-dasharray=\"%s\" ", dashes[dash]);
+    buf_puts(b, "points=\"");
     for (int i = 0; i < n; i++)
         buf_printf(b, "%s%.1f,%.1f", i ? " " : "", xy[2 * i], xy[2 * i + 1]);
     buf_puts(b, "\"/>\n");

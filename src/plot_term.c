@@ -106,7 +106,7 @@ static int panel(const struct plot *p, const struct plot_panel *pn, int cols, bo
         plot_fmt_time(p->tmin, "%Y-%m-%d", d0, sizeof d0);
         plot_fmt_time(p->tmax, "%Y-%m-%d", d1, sizeof d1);
         plot_fmt_time(s->peak_t, strcmp(d0, d1) ? "%Y-%m-%d %H:%M:%S" : "%H:%M:%S", pt, sizeof pt);
-        put_color(b, color, idx[k]);
+        put_color(b, color, s->style % PLOT_NCOLORS);
         buf_puts(b, "  \xe2\x96\xa0 "); /* U+25A0 black square */
         put_color(b, color, -1);
         buf_printf(b, "%.*s  peak %s at %s\n",
@@ -139,13 +139,16 @@ static int panel(const struct plot *p, const struct plot_panel *pn, int cols, bo
         plot_columns(p, &pn->s[si], p->tmin, p->tmax, w2, cb);
         int prev = -1;
         for (int x = 0; x < w2; x++) {
-            if (!cb[x].n)
+            if (!cb[x].n) {
+                if (cb[x].nh)
+                    prev = -1; /* an unknown value: the line breaks */
                 continue;
+            }
             int ya = dot_y(cb[x].min, top, h4), yb = dot_y(cb[x].max, top, h4);
-            dot_line(&g, x, ya, x, yb, si);
+            dot_line(&g, x, ya, x, yb, pn->s[si].style % PLOT_NCOLORS);
             if (prev >= 0 && !plot_is_gap(p, &cb[prev], &cb[x]))
                 dot_line(&g, prev, dot_y(cb[prev].last, top, h4), x, dot_y(cb[x].first, top, h4),
-                         si);
+                         pn->s[si].style % PLOT_NCOLORS);
             prev = x;
         }
     }
@@ -239,8 +242,8 @@ int plot_term(const struct plot *p, const char *title, const char *sub, int cols
     for (int i = 0; i < p->npanels; i++)
         if (panel(p, &p->panel[p->order[i]], cols, color, i == p->npanels - 1, out))
             return -ENOMEM;
-    char zone[48];
-    plot_fmt_time(p->tmin, "%Z", zone, sizeof zone);
-    buf_printf(out, "%*stime (%s)\n", YLAB_W + 1, "", zone);
+    char zone[96];
+    plot_zone_label(p, zone, sizeof zone);
+    buf_printf(out, "%*s%s\n", YLAB_W + 1, "", zone);
     return buf_error(out);
 }

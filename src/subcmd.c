@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 int subcmd_usage_error(const char *cmd, const char *fmt, const char *arg)
@@ -86,4 +87,21 @@ int subcmd_write_file(const char *path, const void *p, size_t n)
         unlink(tmp);
     free(tmp);
     return rc;
+}
+
+void subcmd_show_in_zone(enum log_tz tz, long off_s)
+{
+    char posix[80];
+    if (tz == LOG_TZ_LOCAL)
+        return;
+    if (tz == LOG_TZ_UTC) {
+        snprintf(posix, sizeof posix, "UTC0");
+    } else {
+        /* POSIX TZ counts west of UTC: UTC+05:30 is "<+0530>-05:30". */
+        long a = (off_s < 0 ? -off_s : off_s) % 86400;
+        snprintf(posix, sizeof posix, "<%c%02ld%02ld>%c%02ld:%02ld", off_s < 0 ? '-' : '+',
+                 a / 3600, a % 3600 / 60, off_s < 0 ? '+' : '-', a / 3600, a % 3600 / 60);
+    }
+    setenv("TZ", posix, 1);
+    tzset();
 }

@@ -55,7 +55,8 @@ struct reading {
     int by_col;            /* the log column --by needs (enum log_col) */
     int err;
     bool tz_seen;
-    bool utc; /* the log's timestamps carry a zone: show UTC */
+    enum log_tz tz; /* the first row's: the zone times are shown in */
+    long tz_off;
 };
 
 static int on_row(const struct log_row *row, void *ctx)
@@ -63,7 +64,8 @@ static int on_row(const struct log_row *row, void *ctx)
     struct reading *r = ctx;
     if (!r->tz_seen) {
         r->tz_seen = true;
-        r->utc = row->tz != LOG_TZ_LOCAL;
+        r->tz = row->tz;
+        r->tz_off = row->tz_off_s;
     }
     if (r->by && !(row->hdr->have & (1u << r->by_col))) {
         r->err = -ENOTSUP; /* a log written without --who */
@@ -166,8 +168,10 @@ int summary_main(int argc, char **argv)
         goto out;
     status = SUBCMD_EXIT_FILE;
     struct summary_result res;
+    subcmd_show_in_zone(r.tz, r.tz_off);
     struct summary_fmt_opts fo = {
-        .utc = r.utc,
+        .utc = r.tz == LOG_TZ_UTC,
+        .offset = r.tz == LOG_TZ_OFFSET,
         /* Not a terminal: a file or a pipe gets whole commands. */
         .width = width                       ? width
                  : subcmd_term_width() >= 40 ? subcmd_term_width()

@@ -49,7 +49,12 @@ void sfmt_iso_time(char *dst, size_t len, double ts, const struct summary_fmt_op
     }
     struct tm tm;
     broken_down(ts, o->utc, &tm);
-    strftime(dst, len, o->utc ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%dT%H:%M:%S", &tm);
+    size_t n = strftime(dst, len, o->utc ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%dT%H:%M:%S", &tm);
+    if (o->offset && !o->utc && n) {
+        long a = tm.tm_gmtoff < 0 ? -tm.tm_gmtoff : tm.tm_gmtoff;
+        snprintf(dst + n, len - n, "%c%02ld:%02ld", tm.tm_gmtoff < 0 ? '-' : '+', a / 3600 % 24,
+                 a % 3600 / 60);
+    }
 }
 
 /* For text: "14:22:30" when the whole run lies in one day, else
@@ -63,6 +68,21 @@ static void short_time(char *dst, size_t len, double ts, bool utc, bool one_day)
     struct tm tm;
     broken_down(ts, utc, &tm);
     strftime(dst, len, one_day ? "%H:%M:%S" : "%m-%d %H:%M:%S", &tm);
+}
+
+/* The zone the times are in: "UTC", "UTC+01:00" (a fixed offset), or
+ * "local time" (naive timestamps: the log does not say which zone). */
+static void zone_text(char *dst, size_t len, double ts, const struct summary_fmt_opts *o)
+{
+    struct tm tm;
+    if (o->utc) {
+        snprintf(dst, len, "UTC");
+    } else if (o->offset && !isnan(ts)) {
+        broken_down(ts, false, &tm);
+        text_utc_offset(tm.tm_gmtoff, dst, len);
+    } else {
+        snprintf(dst, len, "local time");
+    }
 }
 
 /* "6 samples every 10 s", "1 sample, interval unknown". */
@@ -211,13 +231,14 @@ static void fmt_text(const struct summary_result *r, const struct summary_fmt_op
                      struct gw_buf *b)
 {
     bool one_day = same_day(r->first_ts, r->last_ts, o->utc);
-    char first[40], last[40], span[32], ns[64];
+    char first[40], last[40], span[32], ns[64], zone[32];
     sfmt_iso_time(first, sizeof first, r->first_ts, o);
     short_time(last, sizeof last, r->last_ts, o->utc, one_day);
     text_duration(r->last_ts - r->first_ts, span, sizeof span);
     samples_text(ns, sizeof ns, r->samples, r->interval);
-    buf_printf(b, "gpu_watch summary%s%s: %s to %s (%s), %s\n", o->title ? " of " : "",
-               o->title ? o->title : "", *first ? first : "-", last, span, ns);
+    zone_text(zone, sizeof zone, r->first_ts, o);
+    buf_printf(b, "gpu_watch summary%s%s: %s to %s (%s, %s), %s\n", o->title ? " of " : "",
+               o->title ? o->title : "", *first ? first : "-", last, span, zone, ns);
     int tw = one_day ? 8 : 14;
     int used = 7 + 1 + 5 + 1 + 10 + 2 + tw + 1 + 7 + 1 + 6 + 1 + 7 + 2 + tw + 2 + tw + 2;
     if (r->host)
@@ -322,17 +343,19 @@ static void md_row(struct gw_buf *b, const struct summary_result *r,
 static void fmt_md(const struct summary_result *r, const struct summary_fmt_opts *o,
                    struct gw_buf *b)
 {
-    char first[40], last[40], span[32], ns[64];
+    char first[40], last[40], span[32], ns[64], zone[32];
     sfmt_iso_time(first, sizeof first, r->first_ts, o);
     sfmt_iso_time(last, sizeof last, r->last_ts, o);
     text_duration(r->last_ts - r->first_ts, span, sizeof span);
     samples_text(ns, sizeof ns, r->samples, r->interval);
+    zone_text(zone, sizeof zone, r->first_ts, o);
     buf_puts(b, "### GPU summary");
     if (o->title) {
         buf_puts(b, " of ");
         md_str(b, o->title);
     }
-    buf_printf(b, "\n\n%s to %s (%s), %s.\n\n", *first ? first : "-", *last ? last : "-", span, ns);
+    buf_printf(b, "\n\n%s to %s (%s, %s), %s.\n\n", *first ? first : "-", *last ? last : "-", span,
+               zone, ns);
     buf_puts(b, "| PID | GPU | Peak GPU memory | At | SM mean | SM max | Samples | "
                 "First seen | Last seen |");
     if (r->host)

@@ -32,6 +32,12 @@ void text_interval(double seconds, char *dst, size_t len)
         text_duration(seconds, dst, len);
 }
 
+void text_utc_offset(long off_s, char *dst, size_t len)
+{
+    long a = off_s < 0 ? -off_s : off_s;
+    snprintf(dst, len, "UTC%c%02ld:%02ld", off_s < 0 ? '-' : '+', a / 3600, a % 3600 / 60);
+}
+
 size_t text_utf8_len(const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;

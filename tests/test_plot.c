@@ -237,7 +237,8 @@ static void test_totals_per_gpu_per_process(void **state)
     /* A sampler log has no system memory or CPU columns. */
     assert_non_null(p->panel[PANEL_SYS_MEM].missing);
     assert_non_null(p->panel[PANEL_CPU].missing);
-    assert_int_equal(p->npanels, 3);
+    assert_int_equal(p->npanels, 2); /* no empty system memory panel */
+    assert_int_equal(p->order[1], PANEL_SM);
 }
 
 static void test_subsecond_samples(void **state)
@@ -313,7 +314,8 @@ static void test_fixture_logs_render(void **state)
     assert_int_equal(plot_svg(p, "t <&>", "sub", 800, 600, &b), 0);
     assert_non_null(strstr(b.p, "<title>t &lt;&amp;&gt;</title>"));
     assert_non_null(strstr(b.p, "<title>all processes: peak 6996 MiB at 2025-01-10 14:22:30"));
-    assert_non_null(strstr(b.p, "no sys_used_mib column"));
+    assert_non_null(strstr(b.p, "no cpu_pct column")); /* --cpu asked: said in its panel */
+    assert_null(strstr(b.p, "System memory used"));
     buf_clear(&b);
     assert_int_equal(plot_term(p, "title", "sub", 80, false, &b), 0);
     assert_non_null(strstr(b.p, "peak 6996 MiB"));
@@ -394,11 +396,44 @@ static void test_term_legend_many(void **state)
     buf_free(&b);
 }
 
+/* An empty cell is a hole: the line breaks at it. 20 samples 1 s apart,
+ * the 11th not reported. */
+static void test_hole_breaks_line(void **state)
+{
+    struct plot *p = *state;
+    struct log_header h = header(SAMPLER_HDR);
+    struct plot_opts o = {.per_process = true};
+    assert_int_equal(plot_init(p, &o, &h), 0);
+    for (int i = 0; i < 20; i++) {
+        struct log_row r = row(&h, T0 + i, 0, 7, i == 10 ? NAN : 100 + i, NAN);
+        assert_int_equal(plot_add_row(&r, p), 0);
+    }
+    assert_int_equal(plot_finish(p), 0);
+    const struct plot_series *s = &p->panel[PANEL_GPU_MEM].s[0];
+    assert_int_equal(s->count, 19);
+    /* One column per sample: column 10 holds the hole alone. */
+    struct plot_bucket cols[20];
+    plot_columns(p, s, p->tmin, p->tmax, 20, cols);
+    assert_int_equal(cols[10].n, 0);
+    assert_int_equal(cols[10].nh, 1);
+    assert_false(plot_is_gap(p, &cols[8], &cols[9]));
+    /* Two samples per column: column 5 has the hole before its value. */
+    plot_columns(p, s, p->tmin, p->tmax, 10, cols);
+    assert_true(plot_is_gap(p, &cols[4], &cols[5]));
+    assert_false(plot_is_gap(p, &cols[5], &cols[6]));
+    assert_false(plot_is_gap(p, &cols[3], &cols[4]));
+    /* The terminal chart takes the hole-only column too. */
+    struct gw_buf b = {0};
+    assert_int_equal(plot_term(p, "t", "s", 60, false, &b), 0);
+    buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_nice_ticks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_term_legend_many, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hole_breaks_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_time_ticks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spike_survives_million_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pause_breaks_line, setup, teardown),

@@ -294,7 +294,7 @@ static void test_text(void **state)
     char *t = render(s, SUMMARY_TEXT, 200);
     /* The span, per process lines, totals, the caveat once. */
     assert_non_null(strstr(t, "gpu_watch summary of run.csv: 2025-01-10T10:00:00Z to 10:05:40 "
-                              "(5m40s), 6 samples every 10 s\n"));
+                              "(5m40s, UTC), 6 samples every 10 s\n"));
     assert_non_null(strstr(t, "    100 0,1     4000 MiB  10:00:10    70 %   90 %       3  "
                               "10:00:00  10:00:20  python3 train.py --lr 0.1\n"));
     assert_non_null(strstr(t, "python3 \"eval, v2\".py\n"));
@@ -418,7 +418,7 @@ static void test_text_uncut(void **state)
 static void test_one_sample_wording(void **state)
 {
     char *t = render_cmd((struct summary **)state, "a", SUMMARY_TEXT, 0);
-    assert_non_null(strstr(t, "(0s), 1 sample, interval unknown\n"));
+    assert_non_null(strstr(t, "(0s, UTC), 1 sample, interval unknown\n"));
     assert_null(strstr(t, "every an"));
     assert_non_null(strstr(t, "these are the highest of samples taken. 1 malformed"));
     free(t);

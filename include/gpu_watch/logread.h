@@ -78,6 +78,7 @@ enum log_tz {
 struct log_row {
     double ts;             /* seconds since the epoch (UTC); fractions kept */
     enum log_tz tz;        /* how the timestamp was written */
+    long tz_off_s;         /* LOG_TZ_OFFSET: its offset, seconds east of UTC; else 0 */
     int gpu;               /* GPU index, -1 unknown */
     long pid;              /* -1 unknown */
     const char *cmd;       /* unquoted, NUL-terminated; "" unknown. Valid only
@@ -114,6 +115,9 @@ int logread_parse_header(const char *line, size_t len, struct log_header *h);
  * (a space may replace the T). Without a zone the time is local (mktime with
  * the current TZ). 0 or -EINVAL. */
 int logread_parse_time(const char *s, size_t len, double *epoch, enum log_tz *tz);
+/* The same, with the offset of a LOG_TZ_OFFSET time in *off_s (seconds east
+ * of UTC; 0 for the other kinds). */
+int logread_parse_time_off(const char *s, size_t len, double *epoch, enum log_tz *tz, long *off_s);
 
 /* Parse one record (without its line end) of a log laid out as h. line is
  * modified: quoted fields are unquoted in place and fields NUL-terminated;

@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "gpu_watch/logread.h"
+
 /* Exit statuses of the subcommands. */
 enum {
     SUBCMD_OK = 0,
@@ -34,5 +36,11 @@ int subcmd_write_stdout(const char *cmd, const void *p, size_t n);
  * not a silent death. 0 or a negative errno (-EFBIG, -ENOSPC, -EACCES...).
  * Does not print. */
 int subcmd_write_file(const char *path, const void *p, size_t n);
+
+/* Show times from here on in the zone a log's timestamps were written in:
+ * UTC for Z logs, the fixed offset (no DST) for +HH:MM logs, by setting TZ
+ * for this process; local logs keep the local zone. Call after the log is
+ * read: naive timestamps are parsed in the local zone. */
+void subcmd_show_in_zone(enum log_tz tz, long off_s);
 
 #endif

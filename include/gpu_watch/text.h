@@ -14,6 +14,9 @@ void text_duration(double seconds, char *dst, size_t len);
  * text_duration ("5m00s"); "-" when NAN or not positive. */
 void text_interval(double seconds, char *dst, size_t len);
 
+/* An offset from UTC, seconds east: "UTC+05:30", "UTC-03:00", "UTC+00:00". */
+void text_utc_offset(long off_s, char *dst, size_t len);
+
 /* Length of the valid UTF-8 sequence at s[0..n) (1..4), or 0 when it is
  * not one: truncated, overlong, a UTF-16 surrogate or past U+10FFFF. */
 size_t text_utf8_len(const char *s, size_t n);

@@ -162,7 +162,9 @@ class Formats(PlotTest):
                         self.assertEqual(r.returncode, 0, r.stderr)
                         self.assertEqual(r.stderr, b"")
                         self.assertEqual(r.stdout, b"")  # no --show: nothing on stdout
-                        npanels = 2 + ("--util" in combo) + ("--cpu" in combo)
+                        # No system memory panel without its column.
+                        has_sys = name in ("host", "compact")
+                        npanels = 1 + has_sys + ("--util" in combo) + ("--cpu" in combo)
                         if ext == "svg":
                             self.check_svg(out, name, combo, npanels)
                         else:
@@ -286,17 +288,137 @@ class Formats(PlotTest):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertTrue(self.svg(out).find(SVG_NS + "title").text.startswith("standard input: "))
 
-    def test_utc_offset_shown_in_local_time(self):
+    def zone_of(self, log, tz):
         out = self.path("z.svg")
         e = self.env()
-        e["TZ"] = "Asia/Kolkata"
-        r = self.plot(LOGS["compact"], "-o", out, env=e)
+        e["TZ"] = tz
+        r = self.plot(log, "-o", out, env=e)
         self.assertEqual(r.returncode, 0, r.stderr)
         root = self.svg(out)
-        # 14:00 UTC is 19:30 in Kolkata.
-        self.assertIn("2025-01-10 19:30", root.find(SVG_NS + "title").text)
-        texts = [t.text for t in root.iter(SVG_NS + "text")]
-        self.assertIn("time (IST, UTC+05:30)", texts)
+        return root.find(SVG_NS + "title").text, [t.text for t in root.iter(SVG_NS + "text")]
+
+    def test_offset_log_shown_at_its_offset(self):
+        # Written with +00:00: shown at that offset wherever it is plotted.
+        title, texts = self.zone_of(LOGS["compact"], "Asia/Kolkata")
+        self.assertIn("2025-01-10 14:00", title)
+        self.assertIn("time (UTC+00:00)", texts)
+
+    def test_z_log_says_utc(self):
+        title, texts = self.zone_of(LOGS["host"], "Asia/Kolkata")
+        self.assertIn("2025-01-10 14:00", title)
+        self.assertIn("time (UTC)", texts)
+
+    def test_naive_log_is_local_time_never_utc(self):
+        # Naive times are local: labelled so, with this machine's zone said
+        # as such, even when that zone is UTC.
+        for tz, zone in (("Asia/Kolkata", "IST, UTC+05:30"), ("UTC", "UTC, UTC+00:00")):
+            title, texts = self.zone_of(LOGS["spaced"], tz)
+            self.assertIn(f"local time (here: {zone})", texts)
+            self.assertNotIn("time (UTC)", texts)
+
+    def test_milliseconds(self):
+        p = self.path("ms.csv")
+        with open(p, "w") as f:
+            f.write(SAMPLER_HDR + "\n")
+            for i in range(10):
+                f.write(f"2026-11-20T10:00:0{i // 5}.{i % 5 * 2}00+01:00,0,7,job,{100 + i},5,1\n")
+        r = self.plot(p)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("10 samples, 10 rows (sampler log), every 0.2 s", r.stdout.decode())
+
+
+class Panels(PlotTest):
+    def test_no_empty_system_memory_panel(self):
+        out = self.path("one.svg")
+        r = self.plot(LOGS["spaced"], "-o", out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        root = self.svg(out)
+        self.assertEqual(int(root.get("height")), 150 + 260)
+        texts = [t.text or "" for t in root.iter(SVG_NS + "text")]
+        self.assertNotIn("System memory used (MiB)", texts)
+        self.assertTrue(any(t.endswith("; no sys_used_mib column: no system memory panel")
+                            for t in texts), texts)
+        # With the column, the panel is there and the subtitle is quiet.
+        r = self.plot(LOGS["host"], "-o", out)
+        texts = [t.text or "" for t in self.svg(out).iter(SVG_NS + "text")]
+        self.assertIn("System memory used (MiB)", texts)
+        self.assertFalse(any("no sys_used_mib" in t for t in texts))
+
+    def test_line_breaks_where_a_value_is_unknown(self):
+        """An empty cell is not reported: the line stops there rather than
+        running straight across it."""
+        def draw(empty):
+            p = self.path("hole.csv")
+            with open(p, "w") as f:
+                f.write(SAMPLER_HDR + "\n")
+                for i in range(20):
+                    mem = "" if i in empty else str(1000 + 10 * i)
+                    f.write(f"2025-01-10T14:00:{i:02d}Z,0,7,job,{mem},5,1\n")
+            out = self.path("hole.svg")
+            r = self.plot(p, "-o", out, "--per-process")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            g = self.series_groups(self.svg(out))
+            self.assertEqual(len(g), 1)
+            return len(g[0].findall(SVG_NS + "polyline")) + len(g[0].findall(SVG_NS + "circle"))
+        self.assertEqual(draw(set()), 1)
+        self.assertEqual(draw({10}), 2)
+        self.assertEqual(draw({5, 6, 14}), 3)
+
+
+class ManySeries(PlotTest):
+    def many_log(self, n=24):
+        p = self.path("many.csv")
+        with open(p, "w") as f:
+            f.write(SAMPLER_HDR + "\n")
+            for t in range(30):
+                for k in range(n):
+                    mem = 1000 + 37 * k + (500 if t == 10 + k % 5 else 0)
+                    f.write(f"2025-01-10T14:00:{t:02d}Z,{k % 4},{100 + k},job{k},{mem},"
+                            f"{(k * 7 + t) % 100},1\n")
+        return p
+
+    def styles(self, root):
+        """{series name: [(stroke, dasharray) per panel it is in]}."""
+        out = {}
+        for g in self.series_groups(root):
+            name = g.find(SVG_NS + "title").text.split(":")[0]
+            line = g.find(SVG_NS + "polyline")
+            if line is not None:
+                out.setdefault(name, []).append((line.get("stroke"),
+                                                 line.get("stroke-dasharray")))
+        return out
+
+    def test_24_processes_all_told_apart_same_style_in_every_panel(self):
+        out = self.path("many.svg")
+        r = self.plot(self.many_log(), "-o", out, "--per-process", "--util", "--size",
+                      "2400x1600")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        root = self.svg(out)
+        st = self.styles(root)
+        self.assertEqual(len(st), 24)
+        for name, per_panel in st.items():
+            # In the GPU memory and the SM panel: one style per process.
+            self.assertEqual(len(per_panel), 2, name)
+            self.assertEqual(per_panel[0], per_panel[1], name)
+        # 24 processes, 24 different looks: no two share colour and dash.
+        looks = {v[0] for v in st.values()}
+        self.assertEqual(len(looks), 24, looks)
+        self.assertEqual(len({v[0][0] for v in st.values()}), 8)  # the palette, thrice
+
+    def test_peak_labels_do_not_overlap(self):
+        out = self.path("many.svg")
+        r = self.plot(self.many_log(), "-o", out, "--per-process")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        boxes = []
+        for t in self.svg(out).iter(SVG_NS + "text"):
+            if (t.text or "").startswith("peak ") and t.get("text-anchor") == "start":
+                x, y = float(t.get("x")), float(t.get("y"))
+                boxes.append((x, y - 9.5, x + 6 * len(t.text), y + 2.5))
+        self.assertGreater(len(boxes), 3)
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1:]:
+                overlap = a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+                self.assertFalse(overlap, (a, b))
 
 
 class ToStdout(PlotTest):
@@ -304,7 +426,7 @@ class ToStdout(PlotTest):
         r = self.plot(LOGS["busy"], "-o", "-", "--format", "png")
         self.assertEqual(r.returncode, 0, r.stderr)
         w, h, _ = png_pixels(r.stdout)
-        self.assertEqual((w, h), (1200, 150 + 260 * 2))
+        self.assertEqual((w, h), (1200, 150 + 260 * 1))  # no sys_used_mib: one panel
         r = self.plot(LOGS["busy"], "-o", "-", "--format", "svg")
         self.assertEqual(r.returncode, 0, r.stderr)
         root = ET.fromstring(r.stdout)

@@ -146,6 +146,55 @@ class Summary(GwTest):
         self.assertIn("...", cut.stdout.decode())
 
 
+HDR = "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct\n"
+
+
+class Zones(Summary):
+    """Timestamps with milliseconds, Z, an offset or none: read alike, and
+    each shown in its own zone, never naive ones as UTC."""
+
+    def log(self, name, stamps):
+        p = self.path(name)
+        with open(p, "w") as f:
+            f.write(HDR + "".join(f"{t},0,7,job,{100 + i},5,1\n" for i, t in enumerate(stamps)))
+        return p
+
+    def run_tz(self, path, tz, *args):
+        e = self.env()
+        e["TZ"] = tz
+        return subprocess.run([self.bin(), "summary", path, *args], env=e, capture_output=True,
+                              text=True, cwd=self.tmp, timeout=30)
+
+    def test_milliseconds_in_every_form(self):
+        for suffix in ("", "Z", "+01:00"):
+            stamps = [f"2026-11-20T10:00:0{i // 5}.{i % 5 * 2}00{suffix}" for i in range(10)]
+            r = self.run_tz(self.log("ms.csv", stamps), "Europe/Paris")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("10 samples every 0.2 s\n", r.stdout)
+            zone = {"": "local time", "Z": "UTC", "+01:00": "UTC+01:00"}[suffix]
+            self.assertIn(f"(2s, {zone})", r.stdout)
+            j = json.loads(self.run_tz(self.path("ms.csv"), "Europe/Paris", "--format",
+                                       "json").stdout)
+            self.assertEqual(j["interval_s"], 0.2)
+            self.assertEqual(j["first"], "2026-11-20T10:00:00" + suffix)
+
+    def test_naive_log_is_local_time_even_in_utc(self):
+        r = self.run_tz(self.log("n.csv", ["2026-11-20T10:00:00", "2026-11-20T10:00:01"]), "UTC")
+        self.assertIn("2026-11-20T10:00:00 to 10:00:01 (1s, local time)", r.stdout)
+        self.assertNotIn("UTC", r.stdout.splitlines()[0])
+
+    def test_offset_log_across_dst(self):
+        """Paris leaves summer time at 03:00+02:00 = 02:00+01:00: an hour of
+        log written with offsets must span an hour, not go back."""
+        stamps = ["2026-10-25T02:30:00+02:00", "2026-10-25T02:50:00+02:00",
+                  "2026-10-25T02:10:00+01:00", "2026-10-25T02:30:00+01:00"]
+        r = self.run_tz(self.log("dst.csv", stamps), "Europe/Paris", "--format", "json")
+        j = json.loads(r.stdout)
+        self.assertEqual(j["span_s"], 3600)
+        self.assertEqual(j["interval_s"], 1200)
+        self.assertEqual(j["gaps"], 0)
+
+
 class EndOfRun(GwTest):
     def test_summary_at_the_end_matches_the_log(self):
         r = self.run_gw("--count", "3", "--interval", "1", "-o", "out.csv")
