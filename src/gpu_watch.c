@@ -15,6 +15,7 @@
 #include "gpu_watch/csv.h"
 #include "gpu_watch/options.h"
 #include "gpu_watch/plot.h"
+#include "gpu_watch/promfile.h"
 #include "gpu_watch/report.h"
 #include "gpu_watch/run_cmd.h"
 #include "gpu_watch/sampler.h"
@@ -114,8 +115,9 @@ struct run_state {
     unsigned long samples;
     unsigned long rows_written;
     double last_sync;
-    struct wrap *wrap;   /* the command, or the --pid list of --until-exit; NULL otherwise */
-    struct summary *sum; /* the end-of-run summary; NULL with --quiet */
+    struct wrap *wrap;     /* the command, or the --pid list of --until-exit; NULL otherwise */
+    struct summary *sum;   /* the end-of-run summary; NULL with --quiet */
+    struct promfile *prom; /* --prom-textfile; NULL without */
 };
 
 static void report_sample(const struct sample *smp, double now)
@@ -177,6 +179,25 @@ static int write_sample(struct run_state *st, time_t wall)
         }
     }
     return 0;
+}
+
+/* --prom-textfile: the sample's metrics; a failure is warned about once
+ * (node_exporter goes on serving the last file, and its mtime shows the
+ * age) and the run goes on. */
+static void write_prom(struct run_state *st, double duration)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    double wall = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    int rc = promfile_write(st->prom, &st->smp, wall, duration, sampler_gpu_count(st->sampler));
+    if (rc < 0) {
+        char first[600];
+        snprintf(first, sizeof first, "cannot write %s: %s; Prometheus sees the last sample",
+                 st->cfg->prom_textfile, strerror(-rc));
+        report_fault("prom", "writing --prom-textfile failed", first, mono_now());
+    } else {
+        report_ok("prom", true);
+    }
 }
 
 static void draw_status(struct run_state *st, time_t wall)
@@ -267,6 +288,7 @@ static int run(struct run_state *st)
             fprintf(stderr, "gpu_watch: out of memory\n");
             return 1;
         }
+        double t_sample = mono_now();
         int sr = sampler_run(st->sampler, &st->smp, &stop_flag);
         if (sr == -ECANCELED)
             break; /* a sample cut short by Ctrl+C is not written half-empty */
@@ -282,6 +304,8 @@ static int run(struct run_state *st)
             rc = w > 0 ? w : 0;
             break;
         }
+        if (st->prom)
+            write_prom(st, now - t_sample);
         if (st->sum && summary_add_sample(st->sum, (double)wall, &st->smp, st->cfg->host) < 0) {
             report_warn("out of memory: no summary at the end of this run");
             summary_free(st->sum);
@@ -388,6 +412,7 @@ int main(int argc, char **argv)
         .npids = cfg.npids,
         .match = cfg.match,
         .host = cfg.host,
+        .who = cfg.who,
         .watch_pid = cfg.compact ? cfg.pids[0] : 0,
     };
     struct run_state st;
@@ -409,7 +434,12 @@ int main(int argc, char **argv)
                 start.why[0] ? " (NVML: " : "", start.why, start.why[0] ? ")" : "");
     install_signals(); /* before the header is written: SIGPIPE, SIGXFSZ */
     enum csv_open_mode mode = cfg.append ? CSV_APPEND : cfg.force ? CSV_FORCE : CSV_NEW;
-    const char *header = cfg.compact ? CSV_HEADER_COMPACT : cfg.host ? CSV_HEADER_HOST : CSV_HEADER;
+    char header[256];
+    snprintf(header, sizeof header, "%s%s",
+             cfg.compact ? CSV_HEADER_COMPACT
+             : cfg.host  ? CSV_HEADER_HOST
+                         : CSV_HEADER,
+             cfg.who ? CSV_WHO_COLUMNS : "");
     rc = csv_open(&st.out, cfg.output, header, mode);
     if (rc == -EEXIST) {
         fprintf(stderr,
@@ -443,7 +473,13 @@ int main(int argc, char **argv)
     st.status_line = !cfg.quiet && isatty(STDERR_FILENO) && (!cfg.command || cfg.status);
     st.sum = cfg.quiet ? NULL : summary_new();
     st.last_sync = mono_now();
-    rc = run(&st);
+    struct promfile_opts po = {.path = cfg.prom_textfile, .host = cfg.host, .peaks = so.peaks};
+    if (cfg.prom_textfile && !(st.prom = promfile_new(&po))) {
+        fprintf(stderr, "gpu_watch: out of memory\n");
+        rc = 1;
+    } else {
+        rc = run(&st);
+    }
     if (st.wrap) {
         wrap_wait(st.wrap); /* the run stopped early (--count, a write error) */
         if (cfg.command && (rc == 0 || wrap_status(st.wrap) != 0))
@@ -461,6 +497,14 @@ int main(int argc, char **argv)
     }
     if (csv_close(&st.out) < 0 && rc == 0) {
         fprintf(stderr, "gpu_watch: cannot close %s: %s\n", cfg.output, strerror(errno));
+        rc = 1;
+    }
+    /* The processes in the metrics file are no longer watched: remove it
+     * (an admin alerts on node_textfile_mtime_seconds for a sampler that
+     * died without this). */
+    int pr = promfile_close(st.prom);
+    if (pr < 0 && rc == 0) {
+        fprintf(stderr, "gpu_watch: cannot remove %s: %s\n", cfg.prom_textfile, strerror(-pr));
         rc = 1;
     }
     run_cmd_drain(200);

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#define EXIT_FILE 1
+#include "gpu_watch/subcmd.h"
+
+#define EXIT_FILE SUBCMD_EXIT_FILE
 
 int logcheck_report(const char *prog, const char *name, int rc, int cb_err,
                     const struct log_stats *st, const char *doing)
@@ -18,9 +20,14 @@ int logcheck_report(const char *prog, const char *name, int rc, int cb_err,
         fprintf(stderr,
                 "gpu_watch %s: %s is not a gpu_watch log: its header is none of "
                 "'timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct' (optionally "
-                "with ',cpu_pct,cpu_cores,rss_mib,sys_used_mib') or "
+                "with ',cpu_pct,cpu_cores,rss_mib,sys_used_mib', then ',user,job_id,container') or "
                 "'timestamp,used_mib[,sys_used_mib][,cpu_cores][,cpu_pct]'\n",
                 prog, name);
+        return EXIT_FILE;
+    }
+    if (rc == -EMSGSIZE) {
+        fprintf(stderr, "gpu_watch %s: %s is not a gpu_watch log: line %lu is longer than 1 MiB\n",
+                prog, name, st->long_line);
         return EXIT_FILE;
     }
     if (rc == -ENOMEM || cb_err == -ENOMEM) {

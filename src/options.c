@@ -39,6 +39,12 @@ static const char help_text[] =
     "                     loads, else nvidia-smi)\n"
     "  --utc              timestamps in UTC with a Z suffix (default: local time)\n"
     "  --host             add cpu_pct,cpu_cores,rss_mib,sys_used_mib columns\n"
+    "  --who              add user,job_id,container columns: the process's user, its\n"
+    "                     Slurm job and its container or Kubernetes pod\n"
+    "  --prom-textfile PATH  after each sample, write the Prometheus metrics of that\n"
+    "                     sample to PATH (a .prom file in node_exporter's textfile\n"
+    "                     directory), replaced atomically; removed on exit. With\n"
+    "                     -o /dev/null no CSV is kept\n"
     "  --compact          one row per interval for one --pid:\n"
     "                     timestamp,used_mib,sys_used_mib,cpu_cores,cpu_pct\n"
     "  --until-exit       with --pid: stop once every given process has exited\n"
@@ -165,6 +171,8 @@ enum {
     OPT_STATUS,
     OPT_VERSION,
     OPT_SOURCE,
+    OPT_WHO,
+    OPT_PROM_TEXTFILE,
 };
 
 static const struct option long_opts[] = {
@@ -185,6 +193,8 @@ static const struct option long_opts[] = {
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {"source", required_argument, NULL, OPT_SOURCE},
+    {"who", no_argument, NULL, OPT_WHO},
+    {"prom-textfile", required_argument, NULL, OPT_PROM_TEXTFILE},
     {NULL, 0, NULL, 0},
 };
 
@@ -264,6 +274,25 @@ enum options_result options_parse(int argc, char **argv, const char *home, struc
         case OPT_COMPACT:
             cfg->compact = true;
             break;
+        case OPT_WHO:
+            cfg->who = true;
+            break;
+        case OPT_PROM_TEXTFILE: {
+            /* node_exporter reads only *.prom: another name would be
+             * ignored without a word. */
+            size_t n = strlen(optarg);
+            const char *base = strrchr(optarg, '/');
+            base = base ? base + 1 : optarg;
+            if (n < 5 || strcmp(optarg + n - 5, ".prom") != 0 || strlen(base) <= 5) {
+                set_err(err, errlen,
+                        "invalid --prom-textfile '%s': expected a file name ending in .prom "
+                        "(node_exporter reads only those)",
+                        optarg);
+                return OPTIONS_USAGE;
+            }
+            cfg->prom_textfile = optarg;
+            break;
+        }
         case OPT_UNTIL_EXIT:
             cfg->until_exit = true;
             break;
@@ -305,8 +334,8 @@ enum options_result options_parse(int argc, char **argv, const char *home, struc
         set_err(err, errlen, "--compact needs exactly one --pid");
         return OPTIONS_USAGE;
     }
-    if (cfg->compact && (cfg->host || cfg->match)) {
-        set_err(err, errlen, "--compact cannot be combined with --host or --match");
+    if (cfg->compact && (cfg->host || cfg->match || cfg->who)) {
+        set_err(err, errlen, "--compact cannot be combined with --host, --who or --match");
         return OPTIONS_USAGE;
     }
     if (cfg->until_exit && cfg->npids == 0) {

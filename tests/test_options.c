@@ -61,6 +61,16 @@ static void test_all_flags(void **state)
     assert_true(c.force);
     assert_string_equal(c.output, "-");
     options_free(&c);
+    assert_false(c.who);
+    assert_null(c.prom_textfile);
+    options_free(&c);
+    assert_int_equal(parse(&c, err, "--who", "--prom-textfile", "/tmp/t/gpu_watch.prom", "-o",
+                           "/dev/null", NULL),
+                     OPTIONS_OK);
+    assert_true(c.who);
+    assert_string_equal(c.prom_textfile, "/tmp/t/gpu_watch.prom");
+    assert_string_equal(c.output, "/dev/null");
+    options_free(&c);
     assert_int_equal(parse(&c, err, "-h", NULL), OPTIONS_HELP);
     options_free(&c);
     assert_int_equal(parse(&c, err, "--version", NULL), OPTIONS_VERSION);
@@ -94,6 +104,11 @@ static void test_bad_input(void **state)
         {"stray", NULL, NULL, "'stray'"},
         {"--compact", NULL, NULL, "--compact"},
         {"--until-exit", NULL, NULL, "--until-exit"},
+        /* node_exporter reads only *.prom files. */
+        {"--prom-textfile", "/var/lib/x/gw.txt", NULL, "--prom-textfile"},
+        {"--prom-textfile", "/var/lib/x/.prom", NULL, "--prom-textfile"},
+        {"--prom-textfile", NULL, NULL, "needs a value"},
+        {"--pid=1", "--compact", "--who", "--who"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct gw_config c;

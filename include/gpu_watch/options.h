@@ -25,11 +25,13 @@ struct gw_config {
     const char *source; /* --source: "smi" (default), "nvml" or "auto"; static or in argv */
     bool utc;
     bool quiet;
-    bool host;       /* --host: cpu_pct,cpu_cores,rss_mib,sys_used_mib columns */
-    bool compact;    /* --compact: the one-process log of the old gpu_watch.sh */
-    bool status;     /* --status: status line even when wrapping a command */
-    bool until_exit; /* --until-exit: stop when every --pid has exited */
-    char **command;  /* after "--": the command to run and watch; points into argv */
+    bool host;                 /* --host: cpu_pct,cpu_cores,rss_mib,sys_used_mib columns */
+    bool compact;              /* --compact: the one-process log of the old gpu_watch.sh */
+    bool who;                  /* --who: user,job_id,container columns */
+    const char *prom_textfile; /* --prom-textfile: a *.prom path, or NULL; points into argv */
+    bool status;               /* --status: status line even when wrapping a command */
+    bool until_exit;           /* --until-exit: stop when every --pid has exited */
+    char **command;            /* after "--": the command to run and watch; points into argv */
 };
 
 enum options_result {
