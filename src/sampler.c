@@ -85,7 +85,8 @@ struct sampler *sampler_new(const struct sampler_opts *o, bool *regex_fallback, 
     }
     s->o = *o;
     if (o->match) {
-        if (regcomp(&s->re, o->match, REG_EXTENDED | REG_NOSUB) == 0)
+        if (regcomp(&s->re, o->match,
+                    REG_EXTENDED | REG_NOSUB | (o->match_icase ? REG_ICASE : 0)) == 0)
             s->use_re = true;
         else
             *regex_fallback = true;
@@ -350,7 +351,7 @@ static bool cmd_matches(const struct sampler *s, const char *cmd)
         return true;
     if (s->use_re)
         return regexec(&s->re, cmd, 0, NULL, 0) == 0;
-    return strstr(cmd, s->o.match) != NULL;
+    return (s->o.match_icase ? strcasestr(cmd, s->o.match) : strstr(cmd, s->o.match)) != NULL;
 }
 
 /* pmon's name for pid, or NULL. */
@@ -539,6 +540,7 @@ int sampler_run(struct sampler *s, struct sample *out, const volatile sig_atomic
     int rc;
     out->n = 0;
     out->procs = 0;
+    out->seen = 0;
     out->spawned = 0;
     out->sys_used_mib = GW_UNKNOWN;
     out->watched_alive = false;
@@ -701,8 +703,12 @@ int sampler_run(struct sampler *s, struct sample *out, const volatile sig_atomic
 
     /* Filter, attach command lines, count processes. */
     size_t kept = 0;
+    long prev_pid = -1;
     for (size_t i = 0; i < out->n; i++) {
         struct sample_row *r = &out->rows[i];
+        if (r->pid != prev_pid)
+            out->seen++;
+        prev_pid = r->pid;
         struct pid_entry *e = pidtab_find(s->tab, r->pid);
         const char *cmd = e && e->cmd ? e->cmd : "";
         if (e && e->match < 0)

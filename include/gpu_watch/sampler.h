@@ -37,6 +37,7 @@ struct sample {
     size_t n;
     size_t cap;
     size_t procs; /* distinct processes in rows */
+    size_t seen;  /* distinct processes on the GPUs, before the --pid/--match filter */
     /* Per query: whether it ran this sample, whether it failed, and why. */
     bool ran[Q_COUNT];
     bool failed[Q_COUNT];
@@ -60,6 +61,7 @@ struct sampler_opts {
     const long *pids;      /* --pid filter; npids == 0: all */
     size_t npids;
     const char *match; /* --match: POSIX ERE (or a substring if it does not compile) */
+    bool match_icase;  /* match ignoring case (REG_ICASE; strcasestr for the substring) */
     bool host;         /* read the --host figures of every row's process */
     long watch_pid;    /* > 0: read this process's figures every sample (--compact) */
 };

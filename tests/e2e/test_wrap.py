@@ -64,7 +64,9 @@ class WrapBase(GwTest):
             return int(f.read())
 
     def start_job(self, how, *opts):
-        args = ["-o", "out.csv", "--interval", "0.2", *opts, "--", "sh", self.script, self.tmp, str(how)]
+        # --interval 0.2 unless the test gives its own (a second one is refused).
+        iv = [] if "--interval" in opts else ["--interval", "0.2"]
+        args = ["-o", "out.csv", *iv, *opts, "--", "sh", self.script, self.tmp, str(how)]
         e = self.env(self.fx, None)
         # Its own process group, so that a failed test can kill the job too.
         p = subprocess.Popen([self.bin(), *args], env=e, stdin=subprocess.PIPE,
