@@ -3,13 +3,15 @@ import fcntl
 import os
 import pty
 import random
+import re
+import shutil
 import signal
 import struct
 import subprocess
 import termios
 import time
 
-from tests.e2e.gw import GwTest, HEADER, read_csv, wait_for, BIN, REPLAY
+from tests.e2e.gw import GwTest, HEADER, read_csv, wait_for, BIN, REPLAY, ROOT
 
 HDR = ",".join(HEADER)
 
@@ -562,3 +564,51 @@ class Fixtures(GwTest):
             want = expect[int(row[2])]
             self.assertEqual(row[3], want if want else "", repr(row[3]))
             self.assertEqual(len(row), 7)
+
+
+class Packaging(GwTest):
+    def read(self, name):
+        with open(os.path.join(ROOT, name)) as f:
+            return f.read()
+
+    def test_ci_runs_the_readme_command_with_every_tool_the_tests_use(self):
+        """.ci/run runs exactly the README's test command, and that command
+        installs every program a test looks for (a missing one is a skip
+        nobody sees in CI)."""
+        readme = re.findall(r"^apt-get update && apt-get install .*$", self.read("README.md"), re.M)
+        ci = re.findall(r"^apt-get update && apt-get install .*$", self.read(".ci/run"), re.M)
+        self.assertEqual(len(ci), 1)
+        self.assertTrue(readme)
+        self.assertEqual(set(readme), set(ci))
+        packages = ci[0].split()
+        tools = {"pngcheck": "pngcheck", "valgrind": "valgrind", "groff": "groff-base",
+                 "cppcheck": "cppcheck", "clang-tidy": "clang-tidy", "readelf": "build-essential"}
+        e2e = os.path.join(ROOT, "tests", "e2e")
+        used = set()
+        for name in os.listdir(e2e):
+            if name.endswith(".py"):
+                with open(os.path.join(e2e, name)) as f:
+                    used |= set(re.findall(r"""which\(["']([\w-]+)["']\)""", f.read()))
+        self.assertTrue(used)
+        for tool in used:
+            self.assertIn(tool, tools, f"a test looks for {tool}: name its package here")
+            self.assertIn(tools[tool], packages, f"the README's command does not install {tool}")
+
+    def test_install_strips_the_binary(self):
+        if not shutil.which("readelf"):  # binutils, part of build-essential
+            self.fail("readelf (binutils) is needed")
+
+        def sections(path):
+            out = subprocess.run(["readelf", "-S", "-W", path], capture_output=True, text=True)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            return out.stdout
+
+        self.assertIn(".debug_info", sections(BIN))  # the build keeps -g
+        for strip, debug in (([], False), (["INSTALL_STRIP="], True)):
+            dest = self.path(f"dest{len(strip)}")
+            r = subprocess.run(["make", "-s", "install", f"DESTDIR={dest}", "PREFIX=/usr", *strip],
+                               cwd=ROOT, capture_output=True, text=True, timeout=300)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            installed = os.path.join(dest, "usr", "bin", "gpu_watch")
+            self.assertEqual(".debug_info" in sections(installed), debug, strip)
+            self.assertTrue(os.path.exists(os.path.join(dest, "usr/share/man/man1/gpu_watch.1")))
