@@ -162,13 +162,11 @@ static void report_sample(const struct sample *smp, double now)
 
 /* Whether the source answered this sample at all (an empty process list
  * counts). Until struct sample says it (`answered`, with the source
- * interface): not when every nvidia-smi query that ran failed. */
+ * interface): when one of the two process queries ran and worked (the GPU
+ * list alone names no process). */
 static bool sample_answered(const struct sample *smp)
 {
-    for (int q = 0; q < Q_COUNT; q++)
-        if (q != Q_PS && smp->ran[q] && !smp->failed[q])
-            return true;
-    return false;
+    return (smp->ran[Q_APPS] && !smp->failed[Q_APPS]) || (smp->ran[Q_PMON] && !smp->failed[Q_PMON]);
 }
 
 /* Timestamps with milliseconds: asked for, or needed to tell samples less
