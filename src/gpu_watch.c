@@ -162,10 +162,11 @@ static void report_sample(const struct sample *smp, double now)
 }
 
 /* Timestamps with milliseconds: asked for, or needed to tell samples less
- * than a second apart. */
+ * than a second apart (but --compact keeps the old logger's format unless
+ * asked). */
 static bool want_ms(const struct gw_config *cfg)
 {
-    return cfg->ms || cfg->interval < 1.0;
+    return cfg->ms || (cfg->interval < 1.0 && !cfg->compact);
 }
 
 /* Write one sample's rows; returns 0, or an exit status to stop with. */
@@ -243,17 +244,20 @@ static int stderr_columns(void)
     return n > 0 && n <= 1000 ? (int)n : 0;
 }
 
-/* What the filter is, for "2 processes on the GPUs, none matched ...". */
+/* Why no process passed, for "2 processes on the GPUs, none matched ...":
+ * "none matched --match 'x' and --pid 5", or "none of them the command's". */
 static void filter_text(const struct gw_config *cfg, char *dst, size_t len)
 {
-    int n = 0;
-    if (cfg->match)
-        n = snprintf(dst, len, "--match '%s'", cfg->match);
+    if (!cfg->match && !cfg->npids) {
+        snprintf(dst, len, "none of them %s", cfg->command ? "the command's" : "wanted");
+        return;
+    }
+    int n = snprintf(dst, len, "none matched ");
+    if (cfg->match && n >= 0 && (size_t)n < len)
+        n += snprintf(dst + n, len - (size_t)n, "--match '%s'", cfg->match);
     if (cfg->npids && n >= 0 && (size_t)n < len)
-        snprintf(dst + n, len - (size_t)n, "%s--pid %ld%s", n ? " and " : "", cfg->pids[0],
+        snprintf(dst + n, len - (size_t)n, "%s--pid %ld%s", cfg->match ? " and " : "", cfg->pids[0],
                  cfg->npids > 1 ? ",..." : "");
-    else if (!cfg->match)
-        snprintf(dst, len, "%s", cfg->command ? "the command's processes" : "the filter");
 }
 
 /* The status line, cut to the terminal's width (one column spare: a full
@@ -270,8 +274,7 @@ static void draw_status(struct run_state *st, const struct timespec *wall)
     int n;
     if (smp->procs == 0 && smp->seen > 0) {
         filter_text(st->cfg, filt, sizeof filt);
-        n = snprintf(line, sizeof line,
-                     "%s  sample %lu: %zu process%s on the GPUs, none matched %s", ts + 11,
+        n = snprintf(line, sizeof line, "%s  sample %lu: %zu process%s on the GPUs, %s", ts + 11,
                      st->samples, smp->seen, smp->seen == 1 ? "" : "es", filt);
     } else {
         n = snprintf(line, sizeof line, "%s  sample %lu: %zu process%s, %zu row%s (%lu written)",
@@ -610,7 +613,7 @@ int main(int argc, char **argv)
     if (st.sum && st.samples && st.rows_written == 0 && st.max_seen > 0) {
         char filt[200];
         filter_text(&cfg, filt, sizeof filt);
-        fprintf(stderr, "gpu_watch: %zu process%s on the GPUs, none matched %s\n", st.max_seen,
+        fprintf(stderr, "gpu_watch: %zu process%s on the GPUs, %s\n", st.max_seen,
                 st.max_seen == 1 ? "" : "es", filt);
     }
     /* The source never answered: the log says nothing, and that must show. */
