@@ -63,7 +63,8 @@ struct plot_args {
 
 static int usage_error(const char *fmt, const char *arg)
 {
-    return subcmd_usage_error("plot", fmt, arg);
+    subcmd_usage_error("plot", fmt, arg);
+    return SUBCMD_EXIT_USAGE;
 }
 
 /* "1200x800" -> w, h. 0 or -EINVAL. */
