@@ -261,7 +261,7 @@ int plot_main(int argc, char **argv)
     if ((status = logcheck_report("plot", name, rc, r.err, &st, "plotting")) != 0)
         goto out;
     status = SUBCMD_EXIT_FILE;
-    /* harmless: this path returns status (EXIT_FILE), rc is not needed */
+    /* harmless: this path returns status (SUBCMD_EXIT_FILE), rc is not needed */
     // NOLINTNEXTLINE(clang-analyzer-deadcode.DeadStores)
     if ((rc = plot_finish(&r.p))) {
         fprintf(stderr, "gpu_watch plot: out of memory\n");
