@@ -63,7 +63,8 @@ struct plot_args {
 
 static int usage_error(const char *fmt, const char *arg)
 {
-    return subcmd_usage_error("plot", fmt, arg);
+    subcmd_usage_error("plot", fmt, arg);
+    return SUBCMD_EXIT_USAGE;
 }
 
 /* "1200x800" -> w, h. 0 or -EINVAL. */
@@ -260,7 +261,7 @@ int plot_main(int argc, char **argv)
     if ((status = logcheck_report("plot", name, rc, r.err, &st, "plotting")) != 0)
         goto out;
     status = SUBCMD_EXIT_FILE;
-    /* harmless: this path returns status (EXIT_FILE), rc is not needed */
+    /* harmless: this path returns status (SUBCMD_EXIT_FILE), rc is not needed */
     // NOLINTNEXTLINE(clang-analyzer-deadcode.DeadStores)
     if ((rc = plot_finish(&r.p))) {
         fprintf(stderr, "gpu_watch plot: out of memory\n");

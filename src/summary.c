@@ -416,7 +416,6 @@ int summary_result(struct summary *s, struct summary_result *out)
     out->rows = s->rows;
     out->untracked_rows = s->untracked;
     out->host = s->host;
-    out->first_ts = out->last_ts = NAN;
     out->interval = s->interval;
     out->first_ts = s->first_ts;
     out->last_ts = s->last_ts;

@@ -46,7 +46,8 @@ const char *summary_help(void)
 
 static int usage_error(const char *fmt, const char *arg)
 {
-    return subcmd_usage_error("summary", fmt, arg);
+    subcmd_usage_error("summary", fmt, arg);
+    return SUBCMD_EXIT_USAGE;
 }
 
 struct reading {

@@ -654,6 +654,15 @@ class BadInput(PlotTest):
             self.assertEqual(f.read(), good)
         self.assertFalse([n for n in os.listdir(self.tmp) if n.startswith("keep.png.tmp")])
 
+    def test_failed_rename_leaves_nothing(self):
+        d = self.path("taken.svg")
+        os.mkdir(d)
+        os.mkdir(os.path.join(d, "x"))  # a non-empty directory: rename fails
+        r = self.plot(LOGS["busy"], "-o", d)
+        self.one_line_error(r, 1, r"cannot write .*taken\.svg: ")
+        self.assertFalse([n for n in os.listdir(self.tmp) if ".tmp" in n])
+        self.assertTrue(os.path.isdir(d))
+
     def test_new_file_is_readable_like_any(self):
         out = self.path("mode.svg")
         r = self.plot(LOGS["busy"], "-o", out)
