@@ -582,7 +582,11 @@ class Packaging(GwTest):
         self.assertEqual(set(readme), set(ci))
         packages = ci[0].split()
         tools = {"pngcheck": "pngcheck", "valgrind": "valgrind", "groff": "groff-base",
-                 "cppcheck": "cppcheck", "clang-tidy": "clang-tidy", "readelf": "build-essential"}
+                 "cppcheck": "cppcheck", "clang-tidy": "clang-tidy", "readelf": "build-essential",
+                 "promtool": "prometheus", "prometheus": "prometheus",
+                 "prometheus-node-exporter": "prometheus-node-exporter",
+                 "node_exporter": "prometheus-node-exporter", "logrotate": "logrotate",
+                 "systemd-analyze": "systemd"}
         e2e = os.path.join(ROOT, "tests", "e2e")
         used = set()
         for name in os.listdir(e2e):

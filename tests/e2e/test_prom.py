@@ -113,12 +113,15 @@ class PromCase(GwTest):
             return ""
 
     def start_sampler(self, *args, fixture="busy", proc="who", **extra):
-        return self.start_gw("--interval", "0.2", "-q", "-o", "/dev/null", "--prom-textfile",
+        # A repeated --interval is refused: the default only when none is given.
+        interval = () if "--interval" in args else ("--interval", "0.2")
+        return self.start_gw(*interval, "-q", "-o", "/dev/null", "--prom-textfile",
                              self.prom, *args, fixture=fixture, proc=proc, **extra)
 
-    def snapshot(self, *args, **kw):
+    def snapshot(self, *args, status=0, **kw):
         """Start gpu_watch, take the metrics file once written, stop it with
-        SIGTERM and check that it removed the file."""
+        SIGTERM and check that it removed the file and exited with status
+        (1 when no sample got any data)."""
         p = self.start_sampler(*args, **kw)
         ok = wait_for(lambda: os.path.exists(self.prom), timeout=15)
         err = b""
@@ -130,7 +133,7 @@ class PromCase(GwTest):
             text = f.read()
         p.send_signal(signal.SIGTERM)
         _, err = p.communicate(timeout=15)
-        self.assertEqual(p.returncode, 0, err.decode(errors="replace"))
+        self.assertEqual(p.returncode, status, err.decode(errors="replace"))
         self.assertFalse(os.path.exists(self.prom), "the file stays after a clean exit")
         self.assertEqual(os.listdir(self.textdir), [], "a temporary file was left behind")
         return text
@@ -191,7 +194,7 @@ class TestPromtool(PromCase):
         self.assertEqual(find(s, "gpu_watch_process_gpu_memory_bytes"), [])
 
     def test_failing_queries(self):
-        s = self.check(self.snapshot(FAKE_SMI_FAULT="fail_driver"), "failing queries")
+        s = self.check(self.snapshot(FAKE_SMI_FAULT="fail_driver", status=1), "failing queries")
         ok = find(s, "gpu_watch_query_success")
         self.assertTrue(ok and all(g[2] == 0 for g in ok), ok)
         fails = find(s, "gpu_watch_query_failures_total")
