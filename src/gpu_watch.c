@@ -22,6 +22,7 @@
 #include "gpu_watch/report.h"
 #include "gpu_watch/run_cmd.h"
 #include "gpu_watch/sampler.h"
+#include "gpu_watch/source.h"
 #include "gpu_watch/summary.h"
 #include "gpu_watch/version.h"
 #include "gpu_watch/wrap.h"
@@ -277,9 +278,10 @@ static void draw_status(struct run_state *st, const struct timespec *wall)
         n = snprintf(line, sizeof line, "%s  sample %lu: %zu process%s on the GPUs, %s", ts + 11,
                      st->samples, smp->seen, smp->seen == 1 ? "" : "es", filt);
     } else {
-        n = snprintf(line, sizeof line, "%s  sample %lu: %zu process%s, %zu row%s (%lu written)",
-                     ts + 11, st->samples, smp->procs, smp->procs == 1 ? "" : "es", smp->n,
-                     smp->n == 1 ? "" : "s", st->rows_written);
+        n = snprintf(line, sizeof line,
+                     "%s  sample %lu: %zu process%s, %zu row%s (%lu written), from %s", ts + 11,
+                     st->samples, smp->procs, smp->procs == 1 ? "" : "es", smp->n,
+                     smp->n == 1 ? "" : "s", st->rows_written, smp->source ? smp->source : "-");
     }
     size_t len = n < 0 ? 0 : (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
     if (st->columns > 1 && len > (size_t)st->columns - 1) {
@@ -497,7 +499,8 @@ int main(int argc, char **argv)
         rc = fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
         goto out;
     case OPTIONS_VERSION:
-        printf("gpu_watch %s\n", GPU_WATCH_VERSION);
+        printf("gpu_watch %s\nsources (--source): %s; default smi\n", GPU_WATCH_VERSION,
+               source_names());
         rc = fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
         goto out;
     case OPTIONS_USAGE:

@@ -154,7 +154,8 @@ class BadInput(GwTest):
         self.assertIn("gpu_watch --match python --interval 30", out)
         r = self.run_gw("--version")
         self.assertEqual(r.returncode, 0)
-        self.assertRegex(r.stdout.decode(), r"^gpu_watch \d+\.\d+\.\d+\n$")
+        self.assertRegex(r.stdout.decode(),
+                         r"^gpu_watch \d+\.\d+\.\d+\nsources \(--source\): smi[|\w]*; default smi\n$")
         self.assertEqual(self.run_gw("-V").stdout, r.stdout)
 
     def test_messages_name_the_problem(self):
@@ -480,7 +481,8 @@ class Terminal(GwTest):
         self.assertEqual(len(draws), 4, buf)
         self.assertEqual([len(d) for d in draws[:2]], [39, 39])
         self.assertEqual(draws[0][10:], b"sample 1: 3 processes, 3 rows")
-        self.assertTrue(draws[3].endswith(b"sample 4: 3 processes, 3 rows (12 written)"), draws)
+        self.assertTrue(draws[3].endswith(b"sample 4: 3 processes, 3 rows (12 written), from nvidia-smi"),
+                        draws)
 
     def test_status_says_none_matched(self):
         out = self.status_output("--match", "nomatch")
