@@ -141,8 +141,9 @@ static int write_sample(struct run_state *st, time_t wall)
     char ts[40];
     format_time(ts, sizeof ts, wall, st->cfg->utc, st->cfg->compact);
     buf_clear(&st->rows);
-    int r = st->cfg->compact ? csv_compact_row(&st->rows, ts, &st->smp)
-                             : csv_sample_rows(&st->rows, ts, &st->smp, st->cfg->host);
+    int r = st->cfg->compact
+                ? csv_compact_row(&st->rows, ts, &st->smp)
+                : csv_sample_rows(&st->rows, ts, &st->smp, st->cfg->host, st->cfg->peaks);
     if (r < 0) {
         fprintf(stderr, "gpu_watch: out of memory\n");
         return 1;
@@ -388,6 +389,7 @@ int main(int argc, char **argv)
         .npids = cfg.npids,
         .match = cfg.match,
         .host = cfg.host,
+        .peaks = cfg.peaks,
         .watch_pid = cfg.compact ? cfg.pids[0] : 0,
     };
     struct run_state st;
@@ -409,7 +411,7 @@ int main(int argc, char **argv)
                 start.why[0] ? " (NVML: " : "", start.why, start.why[0] ? ")" : "");
     install_signals(); /* before the header is written: SIGPIPE, SIGXFSZ */
     enum csv_open_mode mode = cfg.append ? CSV_APPEND : cfg.force ? CSV_FORCE : CSV_NEW;
-    const char *header = cfg.compact ? CSV_HEADER_COMPACT : cfg.host ? CSV_HEADER_HOST : CSV_HEADER;
+    const char *header = cfg.compact ? CSV_HEADER_COMPACT : csv_header(cfg.host, cfg.peaks);
     rc = csv_open(&st.out, cfg.output, header, mode);
     if (rc == -EEXIST) {
         fprintf(stderr,

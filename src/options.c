@@ -39,6 +39,8 @@ static const char help_text[] =
     "                     loads, else nvidia-smi)\n"
     "  --utc              timestamps in UTC with a Z suffix (default: local time)\n"
     "  --host             add cpu_pct,cpu_cores,rss_mib,sys_used_mib columns\n"
+    "  --peaks            add peak_mem_mib (last): each process's true peak GPU memory\n"
+    "                     from the driver's accounting (empty while accounting is off)\n"
     "  --compact          one row per interval for one --pid:\n"
     "                     timestamp,used_mib,sys_used_mib,cpu_cores,cpu_pct\n"
     "  --until-exit       with --pid: stop once every given process has exited\n"
@@ -165,6 +167,7 @@ enum {
     OPT_STATUS,
     OPT_VERSION,
     OPT_SOURCE,
+    OPT_PEAKS,
 };
 
 static const struct option long_opts[] = {
@@ -185,6 +188,7 @@ static const struct option long_opts[] = {
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {"source", required_argument, NULL, OPT_SOURCE},
+    {"peaks", no_argument, NULL, OPT_PEAKS},
     {NULL, 0, NULL, 0},
 };
 
@@ -264,6 +268,9 @@ enum options_result options_parse(int argc, char **argv, const char *home, struc
         case OPT_COMPACT:
             cfg->compact = true;
             break;
+        case OPT_PEAKS:
+            cfg->peaks = true;
+            break;
         case OPT_UNTIL_EXIT:
             cfg->until_exit = true;
             break;
@@ -307,6 +314,10 @@ enum options_result options_parse(int argc, char **argv, const char *home, struc
     }
     if (cfg->compact && (cfg->host || cfg->match)) {
         set_err(err, errlen, "--compact cannot be combined with --host or --match");
+        return OPTIONS_USAGE;
+    }
+    if (cfg->compact && cfg->peaks) {
+        set_err(err, errlen, "--compact cannot be combined with --peaks");
         return OPTIONS_USAGE;
     }
     if (cfg->until_exit && cfg->npids == 0) {

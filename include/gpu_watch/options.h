@@ -27,6 +27,7 @@ struct gw_config {
     bool quiet;
     bool host;       /* --host: cpu_pct,cpu_cores,rss_mib,sys_used_mib columns */
     bool compact;    /* --compact: the one-process log of the old gpu_watch.sh */
+    bool peaks;      /* --peaks: the peak_mem_mib column (driver's accounting) */
     bool status;     /* --status: status line even when wrapping a command */
     bool until_exit; /* --until-exit: stop when every --pid has exited */
     char **command;  /* after "--": the command to run and watch; points into argv */
