@@ -1,0 +1,121 @@
+"""--peaks: the driver's true peak per process (peak_mem_mib) against the fake
+nvidia-smi replaying the H200 capture (tests/fixtures/peaks/), in every
+accounting scenario: on, off, [N/A], a driver without the field, MIG with
+stale records, a reused PID with two records, a record of 0 MiB, a failing
+query."""
+import os
+
+from tests.e2e.gw import HEADER, ROOT, GwTest, read_csv
+
+PEAKS = os.path.join(ROOT, "tests", "fixtures", "peaks")
+H200 = os.path.join(PEAKS, "h200")
+MIG = os.path.join(PEAKS, "mig")
+PROC_H200 = os.path.join(ROOT, "tests", "fixtures", "proc", "h200")
+HOST = ["cpu_pct", "cpu_cores", "rss_mib", "sys_used_mib"]
+
+
+class PeaksTest(GwTest):
+    def peaks_run(self, *args, fixture=H200, proc=PROC_H200, **extra):
+        r = self.run_gw("--peaks", "-o", "-", "-q", *args, fixture=fixture, proc=proc, **extra)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r, *read_csv(r.stdout.decode())
+
+    def kinds(self):
+        return [c[0] for c in self.calls()]
+
+    def test_on_each_process_gets_its_own_peak(self):
+        r, header, rows = self.peaks_run("--count", "2", "--interval", "0.2", FAKE_SMI_ACCT="on")
+        self.assertEqual(header, HEADER + ["peak_mem_mib"])
+        self.assertEqual(len(rows), 8)
+        got = {(row[1], row[2]): (row[4], row[7]) for row in rows}
+        # 462: sampled at 1,634 MiB, true peak 9,826 MiB; its PID's earlier
+        # finished record (30,000 MiB) is not its own. 460's record says 0: unknown.
+        self.assertEqual(got, {("0", "459"): ("1642", "1642"), ("0", "460"): ("3590", ""),
+                               ("0", "461"): ("1766", "1766"), ("0", "462"): ("1634", "9826")})
+        calls = self.calls()
+        gpus = [c for c in calls if c[0] == "gpus"]
+        self.assertEqual(gpus[0][1], "--query-gpu=index,uuid,accounting.mode")
+        self.assertEqual(len(gpus), 1, "the mode is cached, not asked every sample")
+        acct = [c for c in calls if c[0] == "acct"]
+        self.assertEqual(len(acct), 2)
+        self.assertEqual(acct[0][1], "--query-accounted-apps=gpu_uuid,pid,max_memory_usage,time")
+
+    def test_with_host_the_column_is_last(self):
+        r, header, rows = self.peaks_run("--host", "--count", "1", FAKE_SMI_ACCT="on")
+        self.assertEqual(header, HEADER + HOST + ["peak_mem_mib"])
+        self.assertEqual([row[-1] for row in rows], ["1642", "", "1766", "9826"])
+        self.assertEqual(rows[0][10], "1980")  # sys_used_mib from the fixture /proc
+
+    def test_off_na_and_old_driver_leave_it_empty(self):
+        for mode in ("off", "na", "old"):
+            with self.subTest(mode=mode):
+                log = os.path.join(self.state, "calls.log")
+                if os.path.exists(log):
+                    os.remove(log)
+                r, header, rows = self.peaks_run("--count", "2", "--interval", "0.1",
+                                                 FAKE_SMI_ACCT=mode)
+                self.assertEqual(len(rows), 8)
+                self.assertEqual({row[7] for row in rows}, {""})
+                # The index map still works (an old driver is asked without the field).
+                self.assertEqual({row[1] for row in rows}, {"0"})
+                self.assertNotIn("acct", self.kinds())
+                self.assertEqual(r.stderr.decode(), "")
+                if mode == "old":
+                    self.assertEqual([c[1] for c in self.calls() if c[0] == "gpus"],
+                                     ["--query-gpu=index,uuid,accounting.mode",
+                                      "--query-gpu=index,uuid"])
+
+    def test_mig_stale_records_are_never_used(self):
+        r, header, rows = self.peaks_run("--count", "1", fixture=MIG, proc="mig",
+                                         FAKE_SMI_ACCT="on")
+        self.assertEqual(len(rows), 2)
+        self.assertEqual([row[7] for row in rows], ["", ""])
+        self.assertNotIn("acct", self.kinds())
+
+    def test_failing_query_warns_once_and_recovers(self):
+        r = self.run_gw("--peaks", "-o", "-", "--count", "4", "--interval", "0.1", fixture=H200,
+                        proc=PROC_H200, FAKE_SMI_ACCT="on", FAKE_SMI_FAULT="fail_driver",
+                        FAKE_SMI_FAULT_ON="acct", FAKE_SMI_FAULT_UNTIL="2")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        header, rows = read_csv(r.stdout.decode())
+        self.assertEqual([row[7] for row in rows if row[2] == "462"], ["", "", "9826", "9826"])
+        err = r.stderr.decode()
+        self.assertEqual(err.count("accounted-apps query failed: exit status 9"), 1, err)
+        self.assertIn("peak_mem_mib stays empty until it works", err)
+        self.assertIn("recovered after 2 times", err)
+        # The other columns did not suffer.
+        self.assertEqual({row[4] for row in rows if row[2] == "462"}, {"1634"})
+
+    def test_without_peaks_nothing_changes(self):
+        r = self.run_gw("-o", "-", "-q", "--count", "1", fixture=H200, proc=PROC_H200,
+                        FAKE_SMI_ACCT="on")
+        header, rows = read_csv(r.stdout.decode())
+        self.assertEqual(header, HEADER)
+        self.assertEqual([c[1] for c in self.calls() if c[0] == "gpus"], ["--query-gpu=index,uuid"])
+        self.assertNotIn("acct", self.kinds())
+
+    def test_append_refuses_the_other_header(self):
+        log = self.path("run.csv")
+        with open(log, "w") as f:
+            f.write(",".join(HEADER) + "\n")
+        r = self.run_gw("--peaks", "--append", "-o", log, "--count", "1", "-q", fixture=H200,
+                        proc=PROC_H200, FAKE_SMI_ACCT="on")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("different header", r.stderr.decode())
+        self.assertEqual(self.lines("run.csv"), [",".join(HEADER)])
+        # A --peaks log takes --peaks rows, and refuses rows without the column.
+        os.remove(log)
+        for args in (["--peaks"], ["--peaks", "--append"]):
+            r = self.run_gw(*args, "-o", log, "--count", "1", "-q", fixture=H200, proc=PROC_H200,
+                            FAKE_SMI_ACCT="on")
+            self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(self.lines("run.csv")), 9)
+        r = self.run_gw("--append", "-o", log, "--count", "1", "-q", fixture=H200, proc=PROC_H200)
+        self.assertEqual(r.returncode, 1)
+
+    def test_compact_refuses_peaks(self):
+        r = self.run_gw("--compact", "--pid", "462", "--peaks", "-o", "-", fixture=H200,
+                        proc=PROC_H200)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--compact cannot be combined with --peaks", r.stderr.decode())
+        self.assertEqual(self.calls(), [])
