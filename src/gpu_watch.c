@@ -18,7 +18,9 @@
 #include "gpu_watch/report.h"
 #include "gpu_watch/run_cmd.h"
 #include "gpu_watch/sampler.h"
+#include "gpu_watch/smi_acct.h"
 #include "gpu_watch/summary.h"
+#include "gpu_watch/truepeak.h"
 #include "gpu_watch/version.h"
 #include "gpu_watch/wrap.h"
 
@@ -116,6 +118,7 @@ struct run_state {
     double last_sync;
     struct wrap *wrap;   /* the command, or the --pid list of --until-exit; NULL otherwise */
     struct summary *sum; /* the end-of-run summary; NULL with --quiet */
+    struct truepeak tp;  /* --peaks -- CMD: the command's processes seen on a GPU */
 };
 
 static void report_sample(const struct sample *smp, double now)
@@ -214,6 +217,29 @@ static int stderr_columns(void)
     return n > 0 && n <= 1000 ? (int)n : 0;
 }
 
+/* --peaks, at the end: with a command, its processes' true peaks (the
+ * accounting read once more, now that they ended); else, when accounting is
+ * off, how to turn it on. On stderr, after the summary. */
+static void print_true_peaks(struct run_state *st)
+{
+    struct smi_acct after = {0};
+    struct gw_buf b = {0};
+    char why[200];
+    int rc = smi_acct_read("nvidia-smi", st->cfg->timeout, &after, why, sizeof why);
+    if (rc < 0) {
+        fprintf(stderr, "gpu_watch: true peaks: cannot read the driver's accounting: %s\n",
+                rc == -EIO ? why : strerror(-rc));
+    } else if (st->cfg->command) {
+        truepeak_finish(&st->tp, &after);
+        if (truepeak_format(&st->tp, &after, &b) == 0)
+            fwrite(b.p, 1, b.len, stderr);
+    } else if (!truepeak_acct_on(&after) && truepeak_hint(&b) == 0) {
+        fwrite(b.p, 1, b.len, stderr);
+    }
+    buf_free(&b);
+    smi_acct_free(&after);
+}
+
 /* The summary of the run on stderr, after the command (if any) has ended. */
 static void print_summary(struct run_state *st)
 {
@@ -283,6 +309,10 @@ static int run(struct run_state *st)
             rc = w > 0 ? w : 0;
             break;
         }
+        if (cfg->peaks && cfg->command && truepeak_add_sample(&st->tp, &st->smp) < 0) {
+            fprintf(stderr, "gpu_watch: %s\n", strerror(ENOMEM));
+            return 1;
+        }
         if (st->sum && summary_add_sample(st->sum, (double)wall, &st->smp, st->cfg->host) < 0) {
             report_warn("out of memory: no summary at the end of this run");
             summary_free(st->sum);
@@ -319,6 +349,18 @@ static int run(struct run_state *st)
 static int start_targets(struct run_state *st, const char *proc_root)
 {
     const struct gw_config *cfg = st->cfg;
+    if (cfg->command && cfg->peaks && !cfg->quiet) {
+        /* The records already finished now are not the command's. */
+        struct smi_acct before = {0};
+        char why[200];
+        if (smi_acct_read("nvidia-smi", cfg->timeout, &before, why, sizeof why) == 0 &&
+            truepeak_set_before(&st->tp, &before.recs) < 0) {
+            smi_acct_free(&before);
+            fprintf(stderr, "gpu_watch: %s\n", strerror(ENOMEM));
+            return 1;
+        }
+        smi_acct_free(&before);
+    }
     if (cfg->command) {
         /* Before the fork: a Ctrl+C from now on is the command's. */
         wrap_install_signals();
@@ -395,6 +437,7 @@ int main(int argc, char **argv)
     struct run_state st;
     memset(&st, 0, sizeof st);
     st.cfg = &cfg;
+    truepeak_init(&st.tp, so.proc_root);
     /* The source first: without one, no log file is created. */
     struct sampler_start start;
     rc = sampler_new(&so, &st.sampler, &start);
@@ -457,6 +500,8 @@ int main(int argc, char **argv)
     report_summary(mono_now(), true);
     if (st.sum && st.samples)
         print_summary(&st);
+    if (cfg.peaks && !cfg.quiet && (st.samples || cfg.command))
+        print_true_peaks(&st);
     if (csv_sync(&st.out) < 0 && rc == 0 && st.out.regular) {
         fprintf(stderr, "gpu_watch: cannot write to %s: %s\n", cfg.output, strerror(errno));
         rc = 1;
@@ -468,6 +513,7 @@ int main(int argc, char **argv)
     run_cmd_drain(200);
     wrap_free(st.wrap);
     summary_free(st.sum);
+    truepeak_free(&st.tp);
     sampler_free(st.sampler);
     sample_free(&st.smp);
     buf_free(&st.rows);

@@ -5,7 +5,8 @@ stale records, a reused PID with two records, a record of 0 MiB, a failing
 query."""
 import os
 
-from tests.e2e.gw import HEADER, ROOT, GwTest, read_csv
+from tests.e2e.gw import HEADER, ROOT, GwTest, read_csv, wait_for
+from tests.e2e.test_wrap import UUID, WrapBase
 
 PEAKS = os.path.join(ROOT, "tests", "fixtures", "peaks")
 H200 = os.path.join(PEAKS, "h200")
@@ -119,3 +120,57 @@ class PeaksTest(GwTest):
         self.assertEqual(r.returncode, 2)
         self.assertIn("--compact cannot be combined with --peaks", r.stderr.decode())
         self.assertEqual(self.calls(), [])
+
+ACCT_HEADER = "gpu_uuid, pid, max_memory_usage [MiB], time [ms]\n"
+JOB = 'echo $$ > pid.tmp; mv pid.tmp pid; while [ ! -e go ]; do sleep 0.05; done'
+
+
+class WrapPeaksTest(WrapBase):
+    """gpu_watch --peaks -- CMD against the real /proc: a spike that no
+    sample sees is reported from the record read after the command ended."""
+
+    def set_acct(self, *records):
+        tmp = os.path.join(self.fx, "acct.txt.tmp")
+        with open(tmp, "w") as f:
+            f.write(ACCT_HEADER + "".join(f"{UUID}, {p}, {m} MiB, {t} ms\n" for p, m, t in records))
+        os.replace(tmp, os.path.join(self.fx, "acct.txt"))
+
+    def run_job(self, *opts):
+        self.set_acct()
+        e = self.env(self.fx, None, FAKE_SMI_ACCT="on")
+        p = self.start_gw("--peaks", "-o", "out.csv", "--interval", "0.2", *opts, "--", "sh",
+                          "-c", JOB, env=e)
+        pid = self.pidfile("pid")
+        # While it runs: its running record (time 0), and a finished record of
+        # an earlier process that had the same PID for an hour: not its own.
+        self.set_acct((pid, 50000, 3600000), (pid, 100, 0))
+        self.list_pids([pid])
+        self.assertTrue(wait_for(lambda: pid in self.csv_pids(), timeout=10))
+        # The spike came and went between samples; the record keeps it.
+        self.set_acct((pid, 50000, 3600000), (pid, 9826, 150))
+        self.list_pids([])
+        open(self.path("go"), "w").close()
+        out, err = p.communicate(timeout=20)
+        self.assertEqual(p.returncode, 0, err)
+        return pid, err.decode()
+
+    def test_true_peak_after_exit(self):
+        pid, err = self.run_job()
+        header, rows = read_csv(self.path("out.csv"))
+        self.assertEqual(header[-1], "peak_mem_mib")
+        mine = [r for r in rows if r[2] == str(pid)]
+        self.assertTrue(mine)
+        self.assertEqual({r[4] for r in mine}, {"100"})  # no sample saw the spike
+        self.assertEqual({r[7] for r in mine}, {"100"})  # its running record, not the 50,000
+        self.assertIn("True peaks from the driver's accounting, read after the command ended", err)
+        line = next(l for l in err.splitlines() if l.split()[:1] == [str(pid)] and "driver" in l)
+        self.assertEqual(line.split()[1:7], ["0", "9826", "MiB", "driver", "100", "MiB"])
+        self.assertIn("  total 0      9826 MiB", err)
+        self.assertNotIn("50000", err)
+        # The accounting was read before the command started and after it ended.
+        acct = [c for c in self.calls() if c[0] == "acct"]
+        self.assertGreaterEqual(len(acct), 3)
+
+    def test_quiet_prints_nothing(self):
+        pid, err = self.run_job("-q")
+        self.assertEqual(err, "")
