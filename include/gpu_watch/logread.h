@@ -9,7 +9,9 @@
  * Records are RFC 4180: quoted fields may hold commas, doubled quotes and
  * newlines; CRLF line ends and a UTF-8 byte order mark are tolerated. An
  * empty field is an unknown value. A record with the wrong number of fields,
- * a bad timestamp or a non-numeric value is skipped and counted. Blank lines
+ * a bad timestamp, a non-numeric value or one out of its column's range (a
+ * percentage over 100, memory over 1 PiB, any negative number) is skipped
+ * and counted. A line over 1 MiB ends the reading: -EMSGSIZE. Blank lines
  * and repeats of the header (two logs concatenated) are skipped silently.
  *
  * Two layers: logread_parse_header/logread_parse_row/logread_parse_time are
@@ -72,6 +74,7 @@ enum log_tz {
 struct log_row {
     double ts;             /* seconds since the epoch (UTC); fractions kept */
     enum log_tz tz;        /* how the timestamp was written */
+    long tz_off_s;         /* LOG_TZ_OFFSET: its offset, seconds east of UTC; else 0 */
     int gpu;               /* GPU index, -1 unknown */
     long pid;              /* -1 unknown */
     const char *cmd;       /* unquoted, NUL-terminated; "" unknown. Valid only
@@ -104,6 +107,9 @@ int logread_parse_header(const char *line, size_t len, struct log_header *h);
  * (a space may replace the T). Without a zone the time is local (mktime with
  * the current TZ). 0 or -EINVAL. */
 int logread_parse_time(const char *s, size_t len, double *epoch, enum log_tz *tz);
+/* The same, with the offset of a LOG_TZ_OFFSET time in *off_s (seconds east
+ * of UTC; 0 for the other kinds). */
+int logread_parse_time_off(const char *s, size_t len, double *epoch, enum log_tz *tz, long *off_s);
 
 /* Parse one record (without its line end) of a log laid out as h. line is
  * modified: quoted fields are unquoted in place and fields NUL-terminated;
@@ -120,6 +126,7 @@ struct log_stats {
     unsigned long rows;           /* good records passed to the callback */
     unsigned long bad;            /* malformed records skipped */
     unsigned long first_bad_line; /* line of the first of them, 0 if none */
+    unsigned long long_line;      /* with -EMSGSIZE: the line over 1 MiB */
 };
 
 /* A push parser: give it the bytes of a log in chunks of any size. Zero it,
@@ -133,11 +140,13 @@ struct log_parser {
     unsigned char qstate;   /* CSV quoting state at the end of rec (logread.c) */
     bool overlong;          /* skipping the rest of an over-long record */
     unsigned long rec_line; /* line where rec started */
+    size_t line_len;        /* bytes of the current physical line so far */
 };
 
 void log_parser_init(struct log_parser *p, log_row_fn fn, void *ctx);
 
-/* Parse a chunk. 0, -EPROTO (the header matches no schema), -ENOMEM, or the
+/* Parse a chunk. 0, -EPROTO (the header matches no schema), -EMSGSIZE (a
+ * line over 1 MiB: not a log; p->st.long_line says which), -ENOMEM, or the
  * callback's non-zero return. */
 int logread_feed(struct log_parser *p, const char *data, size_t len);
 
