@@ -487,6 +487,8 @@ int main(int argc, char **argv)
     }
     st.status_line = !cfg.quiet && isatty(STDERR_FILENO) && (!cfg.command || cfg.status);
     st.sum = cfg.quiet ? NULL : summary_new();
+    if (st.sum && cfg.peaks)
+        summary_set_peaks(st.sum);
     st.last_sync = mono_now();
     rc = run(&st);
     if (st.wrap) {

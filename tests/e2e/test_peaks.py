@@ -174,3 +174,50 @@ class WrapPeaksTest(WrapBase):
     def test_quiet_prints_nothing(self):
         pid, err = self.run_job("-q")
         self.assertEqual(err, "")
+
+
+class SummaryPeaksTest(GwTest):
+    """gpu_watch summary on logs with and without peak_mem_mib."""
+
+    def summary(self, log, fmt):
+        r = self.run_gw("summary", os.path.join(ROOT, "tests", "fixtures", "summary", log),
+                        "--format", fmt)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout.decode()
+
+    def test_log_with_peaks(self):
+        import json
+        d = json.loads(self.summary("peaks.csv", "json"))
+        got = {p["pid"]: (p["peak_gpu_mem_mib"], p["peak_source"], p["sampled_peak_gpu_mem_mib"])
+               for p in d["processes"]}
+        self.assertEqual(got, {462: (9826, "driver", 1634), 461: (4838, "driver", 4838),
+                               460: (3590, "sampled", 3590), 459: (1642, "driver", 1642)})
+        self.assertIn("true peaks from the driver's accounting", d["caveat"])
+        header, rows = read_csv(self.summary("peaks.csv", "csv"))
+        self.assertEqual(header[4:7], ["peak_gpu_mem_mib", "peak_source", "sampled_peak_gpu_mem_mib"])
+        text = self.summary("peaks.csv", "text")
+        self.assertIn("9826 MiB*", text)
+
+    def test_log_without_peaks_is_unchanged(self):
+        import json
+        d = json.loads(self.summary("host.csv", "json"))
+        self.assertNotIn("peak_source", d["processes"][0])
+        self.assertIn("Peaks between samples are not seen", d["caveat"])
+        header, _ = read_csv(self.summary("host.csv", "csv"))
+        self.assertNotIn("peak_source", header)
+
+    def test_end_of_run_summary_marks_driver_peaks(self):
+        r = self.run_gw("--peaks", "-o", "run.csv", "--count", "1", fixture=H200, proc=PROC_H200,
+                        FAKE_SMI_ACCT="on")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        err = r.stderr.decode()
+        line = next(l for l in err.splitlines() if l.split()[:1] == ["462"])
+        self.assertIn("9826 MiB*", line)
+        self.assertIn("Peaks marked * (source: driver)", err)
+        self.assertNotIn("accounting is off", err)
+        # Accounting off: sampled peaks, and once how to turn it on.
+        r = self.run_gw("--peaks", "-o", "run2.csv", "--count", "1", fixture=H200, proc=PROC_H200)
+        err = r.stderr.decode()
+        self.assertNotIn("MiB*", err)
+        self.assertEqual(err.count("sudo nvidia-smi -am 1"), 1, err)
+        self.assertIn("(lower bounds)", err)
