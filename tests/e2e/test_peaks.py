@@ -4,6 +4,7 @@ accounting scenario: on, off, [N/A], a driver without the field, MIG with
 stale records, a reused PID with two records, a record of 0 MiB, a failing
 query."""
 import os
+import signal
 
 from tests.e2e.gw import HEADER, ROOT, GwTest, read_csv, wait_for
 from tests.e2e.test_wrap import UUID, WrapBase
@@ -141,6 +142,7 @@ class WrapPeaksTest(WrapBase):
         p = self.start_gw("--peaks", "-o", "out.csv", "--interval", "0.2", *opts, "--", "sh",
                           "-c", JOB, env=e)
         pid = self.pidfile("pid")
+        self.addCleanup(self.stop_job, pid)
         # While it runs: its running record (time 0), and a finished record of
         # an earlier process that had the same PID for an hour: not its own.
         self.set_acct((pid, 50000, 3600000), (pid, 100, 0))
@@ -153,6 +155,13 @@ class WrapPeaksTest(WrapBase):
         out, err = p.communicate(timeout=20)
         self.assertEqual(p.returncode, 0, err)
         return pid, err.decode()
+
+    def stop_job(self, pid):
+        """A test that failed half-way leaves no job behind."""
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
     def test_true_peak_after_exit(self):
         pid, err = self.run_job()
@@ -221,3 +230,35 @@ class SummaryPeaksTest(GwTest):
         self.assertNotIn("MiB*", err)
         self.assertEqual(err.count("sudo nvidia-smi -am 1"), 1, err)
         self.assertIn("(lower bounds)", err)
+
+
+class PlotPeaksTest(GwTest):
+    """gpu_watch plot draws the driver's peak where the samples missed it."""
+
+    def driver_labels(self, log, *opts):
+        import subprocess
+        import xml.etree.ElementTree as ET
+        out = self.path("p.svg")
+        r = subprocess.run([self.bin_path(), "plot", os.path.join(ROOT, "tests", "fixtures",
+                                                                  "summary", log), "-o", out, *opts],
+                           capture_output=True, timeout=30, cwd=self.tmp)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        ns = "{http://www.w3.org/2000/svg}"
+        return [t.text for t in ET.parse(out).getroot().iter(ns + "text")
+                if t.text and t.text.startswith("driver peak")]
+
+    def bin_path(self):
+        from tests.e2e.gw import BIN
+        return BIN
+
+    def test_driver_peak_drawn_per_process(self):
+        # Only 462's spike was missed by the samples (9826 against 1634 MiB);
+        # 459's and 461's driver peaks equal their samples: no extra line.
+        self.assertEqual(self.driver_labels("peaks.csv", "--per-process"),
+                         ["driver peak 9826 MiB"])
+
+    def test_no_line_without_the_column(self):
+        self.assertEqual(self.driver_labels("host.csv", "--per-process"), [])
+
+    def test_no_line_for_totals(self):
+        self.assertEqual(self.driver_labels("peaks.csv"), [])
