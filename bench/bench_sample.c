@@ -78,7 +78,7 @@ static char *slurp(const char *path, size_t *len)
 static int write_rows(int fd, struct gw_buf *rows, const struct sample *smp, bool host)
 {
     buf_clear(rows);
-    if (csv_sample_rows(rows, "2026-11-25T00:00:00", smp, host) < 0)
+    if (csv_sample_rows(rows, "2026-11-25T00:00:00", smp, host, false) < 0)
         return -1;
     return write(fd, rows->p, rows->len) == (ssize_t)rows->len || rows->len == 0 ? 0 : -1;
 }

@@ -66,7 +66,15 @@ static int csv_who(struct gw_buf *b, const struct owner *o)
     return rc;
 }
 
-int csv_sample_rows(struct gw_buf *b, const char *ts, const struct sample *smp, bool host)
+const char *csv_header(bool host, bool peaks)
+{
+    if (peaks)
+        return host ? CSV_HEADER_HOST_PEAKS : CSV_HEADER_PEAKS;
+    return host ? CSV_HEADER_HOST : CSV_HEADER;
+}
+
+int csv_sample_rows(struct gw_buf *b, const char *ts, const struct sample *smp, bool host,
+                    bool peaks)
 {
     for (size_t i = 0; i < smp->n; i++) {
         const struct sample_row *r = &smp->rows[i];
@@ -88,6 +96,10 @@ int csv_sample_rows(struct gw_buf *b, const char *ts, const struct sample *smp, 
             rc = rc ? rc : csv_int(b, r->host.rss_mib);
             rc = rc ? rc : buf_putc(b, ',');
             rc = rc ? rc : csv_int(b, smp->sys_used_mib);
+        }
+        if (peaks) {
+            rc = rc ? rc : buf_putc(b, ',');
+            rc = rc ? rc : csv_int(b, r->peak_mib);
         }
         if (smp->who)
             rc = rc ? rc : csv_who(b, r->who);

@@ -23,7 +23,9 @@
 #include "gpu_watch/run_cmd.h"
 #include "gpu_watch/sampler.h"
 #include "gpu_watch/source.h"
+#include "gpu_watch/smi_acct.h"
 #include "gpu_watch/summary.h"
+#include "gpu_watch/truepeak.h"
 #include "gpu_watch/version.h"
 #include "gpu_watch/wrap.h"
 
@@ -143,6 +145,7 @@ struct run_state {
     struct wrap *wrap;     /* the command, or the --pid list of --until-exit; NULL otherwise */
     struct summary *sum;   /* the end-of-run summary; NULL with --quiet */
     struct promfile *prom; /* --prom-textfile; NULL without */
+    struct truepeak tp;    /* --peaks -- CMD: the command's processes seen on a GPU */
 };
 
 static void report_sample(const struct sample *smp, double now)
@@ -177,8 +180,9 @@ static int write_sample(struct run_state *st, const struct timespec *wall)
     char ts[48];
     format_time(ts, sizeof ts, wall, cfg->utc, cfg->compact || cfg->tz_offset, want_ms(cfg));
     buf_clear(&st->rows);
-    int r = st->cfg->compact ? csv_compact_row(&st->rows, ts, &st->smp)
-                             : csv_sample_rows(&st->rows, ts, &st->smp, st->cfg->host);
+    int r = st->cfg->compact
+                ? csv_compact_row(&st->rows, ts, &st->smp)
+                : csv_sample_rows(&st->rows, ts, &st->smp, st->cfg->host, st->cfg->peaks);
     if (r < 0) {
         fprintf(stderr, "gpu_watch: out of memory\n");
         return 1;
@@ -310,6 +314,29 @@ static int wrap_follow(struct run_state *st)
     return rc == -ENOMEM ? rc : 0;
 }
 
+/* --peaks, at the end: with a command, its processes' true peaks (the
+ * accounting read once more, now that they ended); else, when accounting is
+ * off, how to turn it on. On stderr, after the summary. */
+static void print_true_peaks(struct run_state *st)
+{
+    struct smi_acct after = {0};
+    struct gw_buf b = {0};
+    char why[200];
+    int rc = smi_acct_read("nvidia-smi", st->cfg->timeout, &after, why, sizeof why);
+    if (rc < 0) {
+        fprintf(stderr, "gpu_watch: true peaks: cannot read the driver's accounting: %s\n",
+                rc == -EIO ? why : strerror(-rc));
+    } else if (st->cfg->command) {
+        truepeak_finish(&st->tp, &after);
+        if (truepeak_format(&st->tp, &after, &b) == 0)
+            fwrite(b.p, 1, b.len, stderr);
+    } else if (!truepeak_acct_on(&after) && truepeak_hint(&b) == 0) {
+        fwrite(b.p, 1, b.len, stderr);
+    }
+    buf_free(&b);
+    smi_acct_free(&after);
+}
+
 /* The summary of the run on stderr, after the command (if any) has ended. */
 static void print_summary(struct run_state *st)
 {
@@ -384,6 +411,10 @@ static int run(struct run_state *st)
             rc = w > 0 ? w : 0;
             break;
         }
+        if (cfg->peaks && cfg->command && truepeak_add_sample(&st->tp, &st->smp) < 0) {
+            fprintf(stderr, "gpu_watch: %s\n", strerror(ENOMEM));
+            return 1;
+        }
         if (st->prom)
             write_prom(st, now - t_sample);
         if (st->sum && summary_add_sample(st->sum, (double)wall.tv_sec + (double)wall.tv_nsec / 1e9,
@@ -423,6 +454,18 @@ static int run(struct run_state *st)
 static int start_targets(struct run_state *st, const char *proc_root)
 {
     const struct gw_config *cfg = st->cfg;
+    if (cfg->command && cfg->peaks && !cfg->quiet) {
+        /* The records already finished now are not the command's. */
+        struct smi_acct before = {0};
+        char why[200];
+        if (smi_acct_read("nvidia-smi", cfg->timeout, &before, why, sizeof why) == 0 &&
+            truepeak_set_before(&st->tp, &before.recs) < 0) {
+            smi_acct_free(&before);
+            fprintf(stderr, "gpu_watch: %s\n", strerror(ENOMEM));
+            return 1;
+        }
+        smi_acct_free(&before);
+    }
     if (cfg->command) {
         /* Before the fork: a Ctrl+C from now on is the command's. */
         wrap_install_signals();
@@ -544,8 +587,10 @@ int main(int argc, char **argv)
         .match_icase = cfg.match_icase,
         .host = cfg.host,
         .who = cfg.who,
+        .peaks = cfg.peaks,
         .watch_pid = cfg.compact ? cfg.pids[0] : 0,
     };
+    truepeak_init(&st.tp, so.proc_root);
     /* The source first: without one, no log file is created. */
     struct sampler_start start;
     if ((rc = sampler_new(&so, &st.sampler, &start)) < 0) {
@@ -563,9 +608,7 @@ int main(int argc, char **argv)
     enum csv_open_mode mode = cfg.append ? CSV_APPEND : cfg.force ? CSV_FORCE : CSV_NEW;
     char header[256];
     snprintf(header, sizeof header, "%s%s",
-             cfg.compact ? CSV_HEADER_COMPACT
-             : cfg.host  ? CSV_HEADER_HOST
-                         : CSV_HEADER,
+             cfg.compact ? CSV_HEADER_COMPACT : csv_header(cfg.host, cfg.peaks),
              cfg.who ? CSV_WHO_COLUMNS : "");
     rc = csv_open(&st.out, cfg.output, header, mode);
     if (rc == -EEXIST) {
@@ -594,6 +637,8 @@ int main(int argc, char **argv)
      * redrawn in place would run into its output. */
     st.status_lines = st.status_line && cfg.command;
     st.sum = want_summary(&cfg) ? summary_new() : NULL;
+    if (st.sum && cfg.peaks)
+        summary_set_peaks(st.sum);
     st.last_sync = monotime_now();
     struct promfile_opts po = {.path = cfg.prom_textfile, .host = cfg.host, .peaks = so.peaks};
     if (cfg.prom_textfile && !(st.prom = promfile_new(&po))) {
@@ -613,6 +658,8 @@ int main(int argc, char **argv)
     report_summary(monotime_now(), true);
     if (st.sum && st.samples)
         print_summary(&st);
+    if (cfg.peaks && !cfg.quiet && (st.samples || cfg.command))
+        print_true_peaks(&st);
     if (st.sum && st.samples && st.rows_written == 0 && st.max_seen > 0) {
         char filt[200];
         filter_text(&cfg, filt, sizeof filt);
@@ -647,6 +694,7 @@ out:
     csv_close(&st.out); /* on the early ways out; closed above otherwise */
     wrap_free(st.wrap);
     summary_free(st.sum);
+    truepeak_free(&st.tp);
     sampler_free(st.sampler);
     sample_free(&st.smp);
     buf_free(&st.rows);

@@ -34,6 +34,7 @@ static const char *const col_names[LOG_NCOLS] = {
     [LOG_COL_CPU_CORES] = "cpu_cores",
     [LOG_COL_RSS_MIB] = "rss_mib",
     [LOG_COL_SYS_USED_MIB] = "sys_used_mib",
+    [LOG_COL_PEAK_MEM_MIB] = "peak_mem_mib",
     [LOG_COL_USER] = "user",
     [LOG_COL_JOB_ID] = "job_id",
     [LOG_COL_CONTAINER] = "container",
@@ -160,9 +161,11 @@ int logread_parse_header(const char *line, size_t len, struct log_header *h)
     unsigned who = h->have & WHO_COLS;
     if (who && who != WHO_COLS)
         return -EPROTO;
-    if (gpu_mem_mib && (h->have & ~WHO_COLS) == SAMPLER_COLS)
+    /* --peaks adds peak_mem_mib, --who its three columns, to either sampler schema. */
+    unsigned base = h->have & ~(WHO_COLS | BIT(LOG_COL_PEAK_MEM_MIB));
+    if (gpu_mem_mib && base == SAMPLER_COLS)
         h->schema = LOG_SAMPLER;
-    else if (gpu_mem_mib && (h->have & ~WHO_COLS) == (SAMPLER_COLS | HOST_COLS))
+    else if (gpu_mem_mib && base == (SAMPLER_COLS | HOST_COLS))
         h->schema = LOG_HOST;
     else if (used_mib && h->col[1] == LOG_COL_GPU_MEM_MIB &&
              (h->have & ~(BIT(LOG_COL_TIMESTAMP) | BIT(LOG_COL_GPU_MEM_MIB) | COMPACT_OPTIONAL)) ==
@@ -185,6 +188,7 @@ static const double col_max[LOG_NCOLS] = {
     [LOG_COL_CPU_PCT] = 409600,
     [LOG_COL_RSS_MIB] = 1024.0 * 1024 * 1024,
     [LOG_COL_SYS_USED_MIB] = 1024.0 * 1024 * 1024,
+    [LOG_COL_PEAK_MEM_MIB] = 1024.0 * 1024 * 1024,
 };
 
 /* A non-negative decimal number ("1642", "12.5", " 3 "); empty is unknown
@@ -236,7 +240,7 @@ int logread_parse_row(const struct log_header *h, char *line, size_t len, struct
     row->cmd = "";
     row->cmd_len = 0;
     row->gpu_mem_mib = row->sm_util_pct = row->mem_util_pct = NAN;
-    row->cpu_pct = row->rss_mib = row->sys_used_mib = NAN;
+    row->cpu_pct = row->rss_mib = row->sys_used_mib = row->peak_mem_mib = NAN;
     row->cpu_cores = "";
     row->cpu_cores_len = 0;
     row->user = row->job_id = row->container = "";
@@ -300,6 +304,9 @@ int logread_parse_row(const struct log_header *h, char *line, size_t len, struct
             break;
         case LOG_COL_SYS_USED_MIB:
             row->sys_used_mib = v;
+            break;
+        case LOG_COL_PEAK_MEM_MIB:
+            row->peak_mem_mib = v;
             break;
         default:
             break;

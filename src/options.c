@@ -49,6 +49,8 @@ static const char help_text[] =
     "  --ms               timestamps with milliseconds (always when --interval < 1,\n"
     "                     but for --compact)\n"
     "  --host             add cpu_pct,cpu_cores,rss_mib,sys_used_mib columns\n"
+    "  --peaks            add peak_mem_mib (last): each process's true peak GPU memory\n"
+    "                     from the driver's accounting (empty while accounting is off)\n"
     "  --who              add user,job_id,container columns: the process's user, its\n"
     "                     Slurm job and its container or Kubernetes pod\n"
     "  --prom-textfile PATH  after each sample, write the Prometheus metrics of that\n"
@@ -189,6 +191,7 @@ enum {
     OPT_MS,
     OPT_SUMMARY,
     OPT_SOURCE,
+    OPT_PEAKS,
     OPT_WHO,
     OPT_PROM_TEXTFILE,
 };
@@ -215,6 +218,7 @@ static const struct option long_opts[] = {
     {"ms", no_argument, NULL, OPT_MS},
     {"summary", no_argument, NULL, OPT_SUMMARY},
     {"source", required_argument, NULL, OPT_SOURCE},
+    {"peaks", no_argument, NULL, OPT_PEAKS},
     {"who", no_argument, NULL, OPT_WHO},
     {"prom-textfile", required_argument, NULL, OPT_PROM_TEXTFILE},
     {NULL, 0, NULL, 0},
@@ -310,6 +314,9 @@ enum options_result options_parse(int argc, char **argv, const char *home, struc
         case OPT_COMPACT:
             cfg->compact = true;
             break;
+        case OPT_PEAKS:
+            cfg->peaks = true;
+            break;
         case OPT_WHO:
             cfg->who = true;
             break;
@@ -391,6 +398,10 @@ enum options_result options_parse(int argc, char **argv, const char *home, struc
     }
     if (cfg->compact && (cfg->host || cfg->match || cfg->who)) {
         set_err(err, errlen, "--compact cannot be combined with --host, --who or --match");
+        return OPTIONS_USAGE;
+    }
+    if (cfg->compact && cfg->peaks) {
+        set_err(err, errlen, "--compact cannot be combined with --peaks");
         return OPTIONS_USAGE;
     }
     if (cfg->until_exit && cfg->npids == 0) {

@@ -269,22 +269,36 @@ int smi_parse_pmon(const char *buf, size_t len, struct pmon_list *out)
     return have_header || out->bad == 0 ? 0 : -EINVAL;
 }
 
-/* Sample line (csv,noheader): 0, GPU-1a8e51c5-1f64-9d83-5d60-65f0c235c074 */
-int smi_parse_gpus(const char *buf, size_t len, struct gpu_list *out)
+/* "Enabled" 1, "Disabled" 0, anything else ([N/A], an old driver's
+ * placeholder) GW_UNKNOWN. */
+static int parse_mode(const char *s, size_t len)
+{
+    if (tok_is(s, len, "Enabled"))
+        return 1;
+    if (tok_is(s, len, "Disabled"))
+        return 0;
+    return GW_UNKNOWN;
+}
+
+/* Sample lines (csv,noheader):
+ *   0, GPU-1a8e51c5-1f64-9d83-5d60-65f0c235c074
+ *   0, GPU-772e9f57-c2ec-c54f-ea81-d2df40ae767a, Enabled   (with acct) */
+static int parse_gpus(const char *buf, size_t len, struct gpu_list *out, bool acct)
 {
     out->n = 0;
     out->bad = 0;
+    const size_t want = acct ? 3 : 2;
     const char *p = buf, *end = buf + len, *line;
     size_t ll;
     while (next_line(&p, end, &line, &ll)) {
-        const char *f[3];
-        size_t fl[3];
+        const char *f[4];
+        size_t fl[4];
         trim(&line, &ll);
         if (ll == 0)
             continue;
-        size_t nf = split_commas(line, ll, f, fl, 3);
+        size_t nf = split_commas(line, ll, f, fl, 4);
         int64_t idx;
-        if (nf != 2 || !parse_uint(f[0], fl[0], &idx) || idx > 0xffff || fl[1] == 0 ||
+        if (nf != want || !parse_uint(f[0], fl[0], &idx) || idx > 0xffff || fl[1] == 0 ||
             fl[1] >= GW_UUID_MAX) {
             out->bad++;
             continue;
@@ -294,8 +308,91 @@ int smi_parse_gpus(const char *buf, size_t len, struct gpu_list *out)
             return -ENOMEM;
         g->index = (int)idx;
         copy_field(g->uuid, sizeof g->uuid, f[1], fl[1]);
+        g->acct = acct ? parse_mode(f[2], fl[2]) : GW_UNKNOWN;
     }
     return 0;
+}
+
+int smi_parse_gpus(const char *buf, size_t len, struct gpu_list *out)
+{
+    return parse_gpus(buf, len, out, false);
+}
+
+int smi_parse_gpus_acct(const char *buf, size_t len, struct gpu_list *out)
+{
+    return parse_gpus(buf, len, out, true);
+}
+
+/* A duration field: "150929 ms", "150929" (nounits); else GW_UNKNOWN. */
+static int64_t parse_ms(const char *s, size_t len)
+{
+    trim(&s, &len);
+    if (len > 3 && memcmp(s + len - 3, " ms", 3) == 0)
+        len -= 3;
+    int64_t v;
+    return parse_uint(s, len, &v) ? v : GW_UNKNOWN;
+}
+
+enum { ACOL_UUID, ACOL_PID, ACOL_MAX, ACOL_TIME, NACOLS };
+#define ACCT_MAX_FIELDS 16
+
+/* Sample (--query-accounted-apps=gpu_uuid,pid,gpu_util,mem_util,max_memory_usage,time
+ * --format=csv, driver 580):
+ *   gpu_uuid, pid, gpu_utilization [%], mem_utilization [%], max_memory_usage [MiB], time [ms]
+ *   GPU-772e9f57-c2ec-c54f-ea81-d2df40ae767a, 462, 0 %, 0 %, 9826 MiB, 151445 ms
+ * A header name may carry its unit in brackets; the columns are found by name. */
+int smi_parse_accounted(const char *buf, size_t len, struct acct_list *out)
+{
+    out->n = 0;
+    out->bad = 0;
+    int col[NACOLS] = {-1, -1, -1, -1};
+    bool have_header = false;
+    const char *p = buf, *end = buf + len, *line;
+    size_t ll;
+    while (next_line(&p, end, &line, &ll)) {
+        const char *f[ACCT_MAX_FIELDS];
+        size_t fl[ACCT_MAX_FIELDS];
+        trim(&line, &ll);
+        if (ll == 0)
+            continue;
+        size_t nf = split_commas(line, ll, f, fl, ACCT_MAX_FIELDS);
+        if (!have_header) {
+            static const char *const names[NACOLS] = {"gpu_uuid", "pid", "max_memory_usage",
+                                                      "time"};
+            for (size_t i = 0; i < nf; i++) {
+                const char *b = memchr(f[i], '[', fl[i]);
+                size_t nl = b ? (size_t)(b - f[i]) : fl[i];
+                const char *nm = f[i];
+                trim(&nm, &nl);
+                for (int c = 0; c < NACOLS; c++)
+                    if (col[c] < 0 && tok_is(nm, nl, names[c]))
+                        col[c] = (int)i;
+            }
+            have_header = col[ACOL_UUID] >= 0 && col[ACOL_PID] >= 0;
+            if (!have_header) {
+                for (int c = 0; c < NACOLS; c++)
+                    col[c] = -1;
+                out->bad++;
+            }
+            continue;
+        }
+        long pid;
+        size_t cu = (size_t)col[ACOL_UUID], cp = (size_t)col[ACOL_PID];
+        if (nf <= cu || nf <= cp || !parse_pid(f[cp], fl[cp], &pid) || fl[cu] == 0 ||
+            fl[cu] >= GW_UUID_MAX) {
+            out->bad++;
+            continue;
+        }
+        struct acct_rec *r = LIST_PUSH(out);
+        if (!r)
+            return -ENOMEM;
+        copy_field(r->uuid, sizeof r->uuid, f[cu], fl[cu]);
+        r->pid = pid;
+        int cm = col[ACOL_MAX], ct = col[ACOL_TIME];
+        r->max_mib = cm >= 0 && (size_t)cm < nf ? smi_parse_value(f[cm], fl[cm]) : GW_UNKNOWN;
+        r->time_ms = ct >= 0 && (size_t)ct < nf ? parse_ms(f[ct], fl[ct]) : GW_UNKNOWN;
+    }
+    return have_header || out->bad == 0 ? 0 : -EINVAL;
 }
 
 /* Sample line:   442 python3 /tmp/work dir/train,v2.py 200 */

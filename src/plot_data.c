@@ -191,6 +191,7 @@ static struct plot_series *series_get(struct plot *p, struct plot_panel *pn, lon
     s->key = key;
     s->style = style;
     s->peak = NAN;
+    s->driver_peak = NAN;
     bool per_gpu = o->per_gpu && pn->kind != PANEL_CPU && pn->kind != PANEL_SYS_MEM;
     bool per_proc = o->per_process && pn->kind != PANEL_SYS_MEM;
     char cmd[40];
@@ -260,6 +261,9 @@ static int flush_sample(struct plot *p)
             if (!rc)
                 rc = plot_series_add(p, s, p->cur_t, v);
             s->pend_set = false;
+            if (s->drv_set && (isnan(s->driver_peak) || s->drv_pend > s->driver_peak))
+                s->driver_peak = s->drv_pend;
+            s->drv_set = false;
         }
         pn->ntouched = 0;
     }
@@ -418,6 +422,17 @@ int plot_add_row(const struct log_row *row, void *ctx)
     else if (!compact && p->o.per_gpu)
         key = gk;
     rc = pend(p, &p->panel[PANEL_GPU_MEM], key, row, row->gpu_mem_mib);
+    /* --peaks logs, one line per process: the driver's peak beside its
+     * sampled memory (0: unknown). A sum over processes of peaks reached at
+     * different times would mean nothing, so totals get none. */
+    struct plot_series *ds =
+        !rc && !compact && p->o.per_process && !isnan(row->gpu_mem_mib) && row->peak_mem_mib > 0
+            ? series_find(&p->panel[PANEL_GPU_MEM], key)
+            : NULL;
+    if (ds) {
+        ds->drv_pend = (ds->drv_set ? ds->drv_pend : 0) + row->peak_mem_mib;
+        ds->drv_set = true;
+    }
     if (!rc && p->o.util && !p->panel[PANEL_SM].missing && !isnan(row->sm_util_pct)) {
         if (p->o.per_gpu || p->o.per_process) {
             rc = pend(p, &p->panel[PANEL_SM], key, row, row->sm_util_pct);

@@ -169,6 +169,25 @@ static void draw_peak(const struct plot *p, const struct plot_panel *pn, int si,
     }
 }
 
+/* The driver's peak of a series (--peaks logs) where the samples missed it:
+ * a dashed line in the series' colour across the panel, labelled at the
+ * right end. */
+static void draw_driver_peak(const struct plot_panel *pn, int si, const struct area *a,
+                             const struct canvas_ops *ops, void *c)
+{
+    const struct plot_series *s = &pn->s[si];
+    if (isnan(s->driver_peak) || (!isnan(s->peak) && s->driver_peak <= s->peak))
+        return;
+    uint32_t rgb = plot_series_color(s);
+    double y = floor(ty(s->driver_peak, a)) + 0.5;
+    double g[4] = {a->x, y, a->x + a->w, y};
+    ops->line(c, g, 2, rgb, 1, PLOT_DASH_DASHED);
+    char pv[32], txt[64];
+    plot_fmt_value(s->driver_peak, pn->unit, pv, sizeof pv);
+    snprintf(txt, sizeof txt, "driver peak %s", pv);
+    ops->text(c, a->x + a->w - 4, y - 3, txt, rgb, 1, 2);
+}
+
 /* Legend entries: a swatch, the name on up to two lines, the peak. */
 static void draw_legend(const struct plot_panel *pn, const int *order, double x, double y, double w,
                         double h, const struct canvas_ops *ops, void *c)
@@ -269,6 +288,9 @@ int plot_draw(const struct plot *p, const char *title, const char *sub, int w, i
         for (int i = 0; i < pn->ns; i++)
             if (!isnan(pn->s[i].peak) && pn->s[i].peak > hi)
                 hi = pn->s[i].peak;
+        for (int i = 0; i < pn->ns; i++) /* the driver's peaks must fit too */
+            if (!isnan(pn->s[i].driver_peak) && pn->s[i].driver_peak > hi)
+                hi = pn->s[i].driver_peak;
         /* Room above the highest peak for its label. */
         int yt = (int)(ph / 36) < 2 ? 2 : (int)(ph / 36);
         plot_nice_ticks(hi * 1.08, yt, &step, &top);
@@ -314,6 +336,8 @@ int plot_draw(const struct plot *p, const char *title, const char *sub, int w, i
             }
             for (int i = 0; i < pn->ns; i++)
                 draw_series(p, pn, i, &a, ops, c, cols, xy);
+            for (int i = 0; i < pn->ns; i++)
+                draw_driver_peak(pn, i, &a, ops, c);
             /* Peaks last, on top; the largest few get a label. */
             for (int k = pn->ns - 1; k >= MAX_PEAK_LABELS; k--)
                 draw_peak(p, pn, order[k], &a, NULL, ops, c);

@@ -1,5 +1,7 @@
 /* The nvidia-smi source: compute-apps for the processes and their memory,
- * pmon for their utilization, the GPU query for the UUID -> index map. The
+ * pmon for their utilization, the GPU query for the UUID -> index map (and,
+ * with --peaks, each GPU's accounting mode), and with --peaks the driver's
+ * accounting records (--query-accounted-apps) for the true peaks. The
  * calls of a sample run at once (run_cmd); their answers are joined here by
  * PID and GPU into one record per process per GPU. */
 #include <errno.h>
@@ -8,9 +10,12 @@
 #include <string.h>
 
 #include "gpu_watch/array.h"
+#include "gpu_watch/monotime.h"
 #include "gpu_watch/parse.h"
 #include "gpu_watch/pathfind.h"
+#include "gpu_watch/peaks.h"
 #include "gpu_watch/run_cmd.h"
+#include "gpu_watch/smi_acct.h"
 #include "gpu_watch/source.h"
 
 /* pmon watches at most this many GPUs per run unless -i names them. */
@@ -18,6 +23,15 @@
 #define MAX_PMON_GROUPS 64
 
 static const char lost_cols[] = "its columns stay empty until it works";
+static const char lost_peaks[] = "peak_mem_mib stays empty until it works";
+
+/* With --peaks, the accounting modes are asked again this often (seconds):
+ * an administrator may turn accounting on during a run. */
+#define ACCT_RECHECK_S 60.0
+
+static const char gpus_query[] = "--query-gpu=index,uuid";
+static const char gpus_acct_query[] = "--query-gpu=index,uuid,accounting.mode";
+static const char acct_query[] = "--query-accounted-apps=gpu_uuid,pid,max_memory_usage,time";
 
 struct pmon_group {
     char ids[64]; /* "-i" argument, e.g. "4,5,6,7"; "" for a plain run */
@@ -41,10 +55,21 @@ struct smi {
      * compute-apps has listed a process. */
     bool busy;
 
+    /* --peaks: the GPU query asks for accounting.mode too (until a driver
+     * refuses the field: then plain, every mode unknown, no peaks), again
+     * every ACCT_RECHECK_S; the accounted-apps call runs in the sample's
+     * batch while some GPU has accounting on. */
+    bool peaks;
+    bool acct_refused; /* the driver does not know accounting.mode */
+    double acct_asked; /* monotonic time of the last mode query */
+    struct acct_list acct;
+    const char *acct_argv[4];
+
     struct cmd_call gpus_call;
     const char *gpus_argv[4];
-    struct cmd_call *calls; /* [0] compute-apps, [1..] pmon groups */
-    size_t ncalls;
+    struct cmd_call *calls; /* [0] compute-apps, [1..ncalls) pmon groups, [ncalls] accounted-apps */
+    size_t ncalls;          /* compute-apps and pmon: the accounted-apps call is apart */
+    bool run_acct;          /* this sample runs calls[ncalls] too */
     struct pmon_group *groups;
     size_t ngroups;
     const char *apps_argv[4];
@@ -73,10 +98,14 @@ static int smi_open(const struct source_config *cfg, void **state, char *why, si
     s->apps_argv[1] = "--query-compute-apps=pid,gpu_uuid,used_memory";
     s->apps_argv[2] = "--format=csv,noheader,nounits";
     s->gpus_argv[0] = cfg->smi;
-    s->gpus_argv[1] = "--query-gpu=index,uuid";
+    s->peaks = cfg->peaks;
+    s->gpus_argv[1] = cfg->peaks ? gpus_acct_query : gpus_query;
     s->gpus_argv[2] = "--format=csv,noheader";
     s->gpus_call.argv = s->gpus_argv;
     s->gpus_call.key = "gpus";
+    s->acct_argv[0] = cfg->smi;
+    s->acct_argv[1] = acct_query;
+    s->acct_argv[2] = "--format=csv";
     s->busy = true; /* the first sample runs everything at once */
     *state = s;
     return 0;
@@ -84,7 +113,7 @@ static int smi_open(const struct source_config *cfg, void **state, char *why, si
 
 static void free_calls(struct smi *s)
 {
-    for (size_t i = 0; i < s->ncalls; i++)
+    for (size_t i = 0; s->calls && i <= s->ncalls; i++)
         buf_free(&s->calls[i].out);
     free(s->calls);
     free(s->groups);
@@ -102,6 +131,7 @@ static void smi_close(void *state)
     buf_free(&s->gpus_call.out);
     free(s->gpus.v);
     free(s->unmapped.v);
+    free(s->acct.v);
     free(s->apps.v);
     free(s->pmon.v);
     free(s->pmon_all.v);
@@ -126,7 +156,7 @@ static int plan_calls(struct smi *s)
     if (s->calls && s->ngroups == ng)
         return 0;
     free_calls(s);
-    s->calls = calloc(ng + 1, sizeof *s->calls);
+    s->calls = calloc(ng + 2, sizeof *s->calls);
     s->groups = calloc(ng, sizeof *s->groups);
     if (!s->calls || !s->groups) {
         free_calls(s);
@@ -136,6 +166,8 @@ static int plan_calls(struct smi *s)
     s->ngroups = ng;
     s->calls[0].argv = s->apps_argv;
     s->calls[0].key = "apps";
+    s->calls[ng + 1].argv = s->acct_argv;
+    s->calls[ng + 1].key = "acct";
     for (size_t g = 0; g < ng; g++) {
         struct pmon_group *pg = &s->groups[g];
         size_t k = 0;
@@ -190,10 +222,38 @@ static int cmp_gpu_index(const void *a, const void *b)
     return (x->index > y->index) - (x->index < y->index);
 }
 
+/* With --peaks, a driver that does not know accounting.mode fails the whole
+ * GPU query: ask without it from then on (every mode unknown: no peaks). */
+static int gpus_call_plain(struct smi *s, const volatile sig_atomic_t *cancel)
+{
+    int rc = run_cmd(&s->gpus_call, 1, s->timeout, cancel);
+    if (rc < 0 || !s->peaks || s->acct_refused)
+        return rc;
+    s->acct_asked = monotime_now();
+    if (s->gpus_call.state == CMD_EXIT_NONZERO) {
+        s->acct_refused = true;
+        s->gpus_argv[1] = gpus_query;
+        if ((rc = run_cmd(&s->gpus_call, 1, s->timeout, cancel)) < 0)
+            return rc;
+        if (s->gpus_call.state != CMD_OK) { /* not the field: nvidia-smi fails */
+            s->acct_refused = false;
+            s->gpus_argv[1] = gpus_acct_query;
+        }
+    }
+    return 0;
+}
+
+static int parse_gpu_map(const struct smi *s, struct gpu_list *out)
+{
+    const struct gw_buf *o = &s->gpus_call.out;
+    return s->peaks && !s->acct_refused ? smi_parse_gpus_acct(o->p, o->len, out)
+                                        : smi_parse_gpus(o->p, o->len, out);
+}
+
 /* Query the index/UUID map; on failure the old map (if any) stays in use. */
 static int refresh_gpus(struct smi *s, struct source_poll *out, const volatile sig_atomic_t *cancel)
 {
-    int rc = run_cmd(&s->gpus_call, 1, s->timeout, cancel);
+    int rc = gpus_call_plain(s, cancel);
     if (rc < 0)
         return rc;
     if (was_cancelled(&s->gpus_call, 1))
@@ -206,7 +266,7 @@ static int refresh_gpus(struct smi *s, struct source_poll *out, const volatile s
         return 0;
     }
     struct gpu_list fresh = {0};
-    rc = smi_parse_gpus(s->gpus_call.out.p, s->gpus_call.out.len, &fresh);
+    rc = parse_gpu_map(s, &fresh);
     if (rc < 0) {
         free(fresh.v);
         return rc;
@@ -247,7 +307,8 @@ static int remember_unmapped(struct smi *s, const char *uuid)
 static int run_calls(struct smi *s, struct source_poll *out, const volatile sig_atomic_t *cancel)
 {
     int rc;
-    size_t first = s->busy ? s->ncalls : 1;
+    const size_t acct = s->run_acct ? 1 : 0;
+    size_t first = s->busy ? s->ncalls + acct : 1;
     if ((rc = run_cmd(s->calls, first, s->timeout, cancel)) < 0)
         return rc;
     out->spawned += first;
@@ -258,16 +319,16 @@ static int run_calls(struct smi *s, struct source_poll *out, const volatile sig_
     const struct cmd_call *a = &s->calls[0];
     bool listed = a->state != CMD_OK || memchr(a->out.p ? a->out.p : "", ',', a->out.len);
     if (!listed) {
-        for (size_t g = 1; g < s->ncalls; g++) {
+        for (size_t g = 1; g < s->ncalls + acct; g++) {
             buf_clear(&s->calls[g].out);
             s->calls[g].state = CMD_OK; /* nothing to watch: an empty answer */
         }
         return 0;
     }
-    if ((rc = run_cmd(s->calls + 1, s->ncalls - 1, s->timeout, cancel)) < 0)
+    if ((rc = run_cmd(s->calls + 1, s->ncalls - 1 + acct, s->timeout, cancel)) < 0)
         return rc;
-    out->spawned += s->ncalls - 1;
-    return was_cancelled(s->calls + 1, s->ncalls - 1) ? -ECANCELED : 0;
+    out->spawned += s->ncalls - 1 + acct;
+    return was_cancelled(s->calls + 1, s->ncalls - 1 + acct) ? -ECANCELED : 0;
 }
 
 /* Every pmon group's rows into pmon_all. */
@@ -422,6 +483,52 @@ static void join_pmon(struct smi *s, struct source_poll *out)
     }
 }
 
+static bool some_acct_on(const struct gpu_list *gpus)
+{
+    for (size_t i = 0; i < gpus->n; i++)
+        if (gpus->v[i].acct == 1)
+            return true;
+    return false;
+}
+
+/* The GPU's entry for a record: by UUID, else by index (pmon's rows). */
+static const struct gpu_entry *gpu_of(const struct gpu_list *gpus, const struct source_proc *r)
+{
+    int i = r->uuid[0] ? gpu_list_index(gpus, r->uuid) : -1;
+    for (size_t k = 0; i < 0 && r->gpu >= 0 && !r->uuid[0] && k < gpus->n; k++)
+        if (gpus->v[k].index == r->gpu)
+            i = (int)k;
+    return i >= 0 ? &gpus->v[i] : NULL;
+}
+
+/* --peaks: the accounted-apps answer onto the records. Every record is a
+ * running process (the driver listed it now), so each takes the running
+ * record of its PID on its GPU, on GPUs with accounting on only: MIG
+ * (accounting forced off) can list stale records. */
+static int acct_records(struct smi *s, struct source_poll *out, struct source_query *q)
+{
+    const struct cmd_call *c = &s->calls[s->ncalls];
+    s->acct.n = 0;
+    if (c->state != CMD_OK) {
+        note_failure(q, c, s->timeout);
+        return 0;
+    }
+    int rc = smi_parse_accounted(c->out.p, c->out.len, &s->acct);
+    if (rc == -ENOMEM)
+        return rc;
+    note_parse(q, s->acct.bad, s->acct.n);
+    for (size_t i = 0; i < out->n; i++) {
+        struct source_proc *r = &out->v[i];
+        const struct gpu_entry *g = gpu_of(&s->gpus, r);
+        if (!g || g->acct != 1)
+            continue;
+        struct peak_query pq = {
+            .uuid = g->uuid, .pid = r->pid, .alive = true, .start_ms = -1, .end_ms = -1};
+        r->peak_mib = peaks_find(s->acct.v, s->acct.n, &pq);
+    }
+    return 0;
+}
+
 static int smi_poll(void *state, struct source_poll *out, const volatile sig_atomic_t *cancel)
 {
     struct smi *s = state;
@@ -431,14 +538,69 @@ static int smi_poll(void *state, struct source_poll *out, const volatile sig_ato
     struct source_query *qa =
         source_query_add(out, "smi:apps", "nvidia-smi compute-apps query", lost_cols);
     struct source_query *qp = source_query_add(out, "smi:pmon", "nvidia-smi pmon", lost_cols);
-    if (!s->gpus_ok && (rc = refresh_gpus(s, out, cancel)) < 0)
+    bool recheck = s->peaks && !s->acct_refused && monotime_now() - s->acct_asked >= ACCT_RECHECK_S;
+    if ((!s->gpus_ok || recheck) && (rc = refresh_gpus(s, out, cancel)) < 0)
         return rc;
+    s->run_acct = s->peaks && s->gpus_ok && some_acct_on(&s->gpus);
+    struct source_query *qacct =
+        s->run_acct
+            ? source_query_add(out, "smi:acct", "nvidia-smi accounted-apps query", lost_peaks)
+            : NULL;
     if ((rc = plan_calls(s)) < 0 || (rc = run_calls(s, out, cancel)) < 0)
         return rc;
     if ((rc = merge_pmon(s, out, qp)) < 0 || (rc = app_records(s, out, qa, cancel)) < 0)
         return rc;
     join_pmon(s, out);
+    if (qacct && (rc = acct_records(s, out, qacct)) < 0)
+        return rc;
     return 0;
+}
+
+int smi_acct_read(const char *smi, double timeout, struct smi_acct *out, char *why, size_t whylen)
+{
+    struct source_config cfg = {.smi = smi, .timeout = timeout, .peaks = true};
+    void *state = NULL;
+    int rc = smi_open(&cfg, &state, why, whylen);
+    if (rc < 0)
+        return rc;
+    struct smi *s = state;
+    struct source_poll poll = {0};
+    out->gpus.n = out->recs.n = 0;
+    if ((rc = refresh_gpus(s, &poll, NULL)) < 0)
+        goto done;
+    rc = -EIO;
+    if (poll.nq && poll.q[0].failed) {
+        snprintf(why, whylen, "GPU query: %s", poll.q[0].why);
+        goto done;
+    }
+    if ((rc = plan_calls(s)) < 0)
+        goto done;
+    free(out->gpus.v);
+    out->gpus = s->gpus; /* the map moves to out */
+    s->gpus = (struct gpu_list){0};
+    rc = 0;
+    if (!some_acct_on(&out->gpus))
+        goto done;
+    struct cmd_call *c = &s->calls[s->ncalls];
+    if ((rc = run_cmd(c, 1, timeout, NULL)) < 0)
+        goto done;
+    rc = -EIO;
+    if (c->state != CMD_OK) {
+        run_cmd_describe(c, timeout, why, whylen);
+        goto done;
+    }
+    if ((rc = smi_parse_accounted(c->out.p, c->out.len, &out->recs)) == -EINVAL)
+        snprintf(why, whylen, "accounted-apps query: unreadable output");
+done:
+    smi_close(s);
+    return rc;
+}
+
+void smi_acct_free(struct smi_acct *a)
+{
+    free(a->gpus.v);
+    free(a->recs.v);
+    memset(a, 0, sizeof *a);
 }
 
 const struct source_ops source_smi = {

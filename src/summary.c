@@ -19,6 +19,8 @@ struct proc_acc {
     char *cmd;                /* owned */
     unsigned long cur_sample; /* the sample cur_mib belongs to */
     double cur_mib;           /* this sample's total over its GPUs */
+    double cur_driver;        /* this sample's total of the driver's peaks over its GPUs */
+    double driver_peak;       /* the highest cur_driver; NAN none */
     double sm_sum;
     unsigned long sm_n;
     double cpu_sum;
@@ -64,6 +66,7 @@ struct summary {
     unsigned long untracked; /* rows of processes past SUMMARY_MAX_PROCS */
     struct proc_acc other;   /* stands for them: counted in the totals only */
     bool host;
+    bool peaks;      /* summary_set_peaks, or a log with peak_mem_mib */
     double interval; /* set, or NAN */
     /* summary_add_log: the last row's key, to see a new sample start. */
     int last_gpu;
@@ -99,6 +102,11 @@ void summary_free(struct summary *s)
     free(s->out_procs);
     free(s->out_gpus);
     free(s);
+}
+
+void summary_set_peaks(struct summary *s)
+{
+    s->peaks = true;
 }
 
 void summary_set_interval(struct summary *s, double seconds)
@@ -236,6 +244,7 @@ static struct proc_acc *find_proc(struct summary *s, const struct summary_row *r
     s->nprocs++;
     a->p.pid = r->pid;
     a->p.peak_mib = a->p.peak_ts = NAN;
+    a->driver_peak = NAN;
     a->p.sm_max = NAN;
     a->p.rss_peak_mib = NAN;
     a->p.first_ts = r->ts;
@@ -281,6 +290,7 @@ int summary_add(struct summary *s, const struct summary_row *r)
     if (first_row) {
         a->cur_sample = s->sample;
         a->cur_mib = NAN;
+        a->cur_driver = NAN;
         a->p.samples++;
         if (!isnan(r->cpu_pct)) {
             a->cpu_sum += r->cpu_pct;
@@ -303,6 +313,11 @@ int summary_add(struct summary *s, const struct summary_row *r)
         raise_peak(&g->g.peak_mib, &g->g.peak_ts, g->cur_mib, ts);
         s->total_cur += r->mem_mib;
         raise_peak(&s->total_peak, &s->total_peak_ts, s->total_cur, ts);
+    }
+    if (!isnan(r->peak_mib) && r->peak_mib > 0) { /* 0 is the driver's "unknown" */
+        double unused_ts = NAN;
+        a->cur_driver = (isnan(a->cur_driver) ? 0 : a->cur_driver) + r->peak_mib;
+        raise_peak(&a->driver_peak, &unused_ts, a->cur_driver, ts);
     }
     if (!isnan(r->sm_pct)) {
         a->sm_sum += r->sm_pct;
@@ -355,6 +370,7 @@ int summary_add_sample(struct summary *s, double ts, const struct sample *smp, b
             .sm_pct = known(sr->sm_pct),
             .cpu_pct = NAN,
             .rss_mib = NAN,
+            .peak_mib = known(sr->peak_mib),
         };
         const struct host_fields *h = host ? &sr->host : smp->watched_alive ? &smp->watched : NULL;
         if (h) {
@@ -400,6 +416,14 @@ int summary_result(struct summary *s, struct summary_result *out)
         p->cmd = a->cmd;
         p->sm_mean = a->sm_n ? a->sm_sum / (double)a->sm_n : NAN;
         p->cpu_mean = a->cpu_n ? a->cpu_sum / (double)a->cpu_n : NAN;
+        p->sampled_peak_mib = a->p.peak_mib;
+        p->peak_driver = false;
+        if (!isnan(a->driver_peak) && (isnan(p->peak_mib) || a->driver_peak >= p->peak_mib)) {
+            p->peak_mib = a->driver_peak;
+            p->peak_ts = NAN; /* the driver does not say when */
+            p->peak_driver = true;
+            out->driver_peaks++;
+        }
     }
     qsort(s->out_procs, s->nprocs, sizeof *s->out_procs, cmp_proc);
     for (size_t i = 0; i < s->ngpus; i++)
@@ -416,6 +440,7 @@ int summary_result(struct summary *s, struct summary_result *out)
     out->rows = s->rows;
     out->untracked_rows = s->untracked;
     out->host = s->host;
+    out->peaks = s->peaks;
     out->interval = s->interval;
     out->first_ts = s->first_ts;
     out->last_ts = s->last_ts;
@@ -454,6 +479,9 @@ int summary_add_log_row(struct summary *s, const struct log_row *row)
         .sm_pct = row->sm_util_pct,
         .cpu_pct = row->cpu_pct,
         .rss_mib = row->rss_mib,
+        .peak_mib = row->peak_mem_mib,
     };
+    if (row->hdr && (row->hdr->have & (1u << LOG_COL_PEAK_MEM_MIB)))
+        s->peaks = true;
     return summary_add_log(s, &r);
 }

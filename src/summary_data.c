@@ -7,9 +7,12 @@
 #include "gpu_watch/summary_fmt.h"
 #include "gpu_watch/text.h"
 
-#define CSV_COLS                                                                                   \
-    "row,pid,cmd,gpus,peak_gpu_mem_mib,peak_at,sm_mean_pct,sm_max_pct,samples,first_seen,"         \
-    "last_seen,peak_rss_mib,cpu_mean_pct,interval_s\n"
+#define CSV_COLS_HEAD "row,pid,cmd,gpus,peak_gpu_mem_mib,"
+/* With the driver's peaks (--peaks), where each peak came from. */
+#define CSV_COLS_PEAKS "peak_source,sampled_peak_gpu_mem_mib,"
+#define CSV_COLS_TAIL                                                                              \
+    "peak_at,sm_mean_pct,sm_max_pct,samples,first_seen,last_seen,peak_rss_mib,cpu_mean_pct,"       \
+    "interval_s\n"
 
 /* One CSV row; what a row kind lacks is NAN, "" or -1 (pid). */
 struct csv_row {
@@ -18,6 +21,8 @@ struct csv_row {
     double peak, at, smm, smx;
     unsigned long samples;
     double first, last, rss, cpu, iv;
+    const struct summary_proc *proc; /* a process row of a --peaks summary; else NULL */
+    bool peaks;                      /* the peak_source columns are there */
 };
 
 static void csv_time(struct gw_buf *b, double ts, const struct summary_fmt_opts *o)
@@ -39,6 +44,11 @@ static void csv_line(struct gw_buf *b, const struct csv_row *c, const struct sum
     buf_putc(b, ',');
     sfmt_num(b, c->peak, 0, "");
     buf_putc(b, ',');
+    if (c->peaks) {
+        buf_puts(b, c->proc && c->proc->peak_driver ? "driver," : "sampled,");
+        sfmt_num(b, c->proc ? c->proc->sampled_peak_mib : c->peak, 0, "");
+        buf_putc(b, ',');
+    }
     csv_time(b, c->at, o);
     buf_putc(b, ',');
     sfmt_num(b, c->smm, 1, "");
@@ -59,14 +69,18 @@ static void csv_line(struct gw_buf *b, const struct csv_row *c, const struct sum
 
 void sfmt_csv(const struct summary_result *r, const struct summary_fmt_opts *o, struct gw_buf *b)
 {
-    buf_puts(b, CSV_COLS);
+    buf_puts(b, CSV_COLS_HEAD);
+    if (r->peaks)
+        buf_puts(b, CSV_COLS_PEAKS);
+    buf_puts(b, CSV_COLS_TAIL);
     for (size_t i = 0; i < r->nprocs; i++) {
         const struct summary_proc *p = &r->procs[i];
         char gpus[64];
         sfmt_gpu_list(gpus, sizeof gpus, p->gpu_mask, p->gpu_other);
-        struct csv_row c = {"process",  p->cmd,          gpus,        p->pid,     p->peak_mib,
-                            p->peak_ts, p->sm_mean,      p->sm_max,   p->samples, p->first_ts,
-                            p->last_ts, p->rss_peak_mib, p->cpu_mean, NAN};
+        struct csv_row c = {"process",   p->cmd,      gpus,       p->pid,
+                            p->peak_mib, p->peak_ts,  p->sm_mean, p->sm_max,
+                            p->samples,  p->first_ts, p->last_ts, p->rss_peak_mib,
+                            p->cpu_mean, NAN,         p,          r->peaks};
         csv_line(b, &c, o);
     }
     for (size_t i = 0; i < r->ngpus; i++) {
@@ -76,13 +90,13 @@ void sfmt_csv(const struct summary_result *r, const struct summary_fmt_opts *o, 
         struct csv_row c = {
             "gpu", "",  g,          -1,          r->gpus[i].peak_mib, r->gpus[i].peak_ts,
             NAN,   NAN, r->samples, r->first_ts, r->last_ts,          NAN,
-            NAN,   NAN};
+            NAN,   NAN, NULL,       r->peaks};
         csv_line(b, &c, o);
     }
     struct csv_row c = {
-        "run", "",         "",         -1,          r->total_peak_mib, r->total_peak_ts,
-        NAN,   NAN,        r->samples, r->first_ts, r->last_ts,        NAN,
-        NAN,   r->interval};
+        "run", "",          "",         -1,          r->total_peak_mib, r->total_peak_ts,
+        NAN,   NAN,         r->samples, r->first_ts, r->last_ts,        NAN,
+        NAN,   r->interval, NULL,       r->peaks};
     csv_line(b, &c, o);
 }
 
@@ -125,7 +139,7 @@ static void json_time(struct gw_buf *b, const char *sep, const char *key, double
         buf_printf(b, "%s\"%s\": null", sep, key);
 }
 
-static void json_proc(struct gw_buf *b, const struct summary_proc *p,
+static void json_proc(struct gw_buf *b, const struct summary_proc *p, bool peaks,
                       const struct summary_fmt_opts *o)
 {
     if (p->pid >= 0)
@@ -144,6 +158,10 @@ static void json_proc(struct gw_buf *b, const struct summary_proc *p,
         buf_printf(b, "%snull", any ? ", " : "");
     buf_putc(b, ']');
     json_num(b, ", ", "peak_gpu_mem_mib", p->peak_mib, 0);
+    if (peaks) {
+        buf_printf(b, ", \"peak_source\": \"%s\"", p->peak_driver ? "driver" : "sampled");
+        json_num(b, ", ", "sampled_peak_gpu_mem_mib", p->sampled_peak_mib, 0);
+    }
     json_time(b, ", ", "peak_at", p->peak_ts, o);
     json_num(b, ", ", "sm_mean_pct", p->sm_mean, 1);
     json_num(b, ", ", "sm_max_pct", p->sm_max, 0);
@@ -172,7 +190,7 @@ void sfmt_json(const struct summary_result *r, const struct summary_fmt_opts *o,
                r->samples, r->rows, o->skipped, r->gaps, r->gap_s);
     for (size_t i = 0; i < r->nprocs; i++) {
         buf_puts(b, i ? ",\n    " : "\n    ");
-        json_proc(b, &r->procs[i], o);
+        json_proc(b, &r->procs[i], r->peaks, o);
     }
     buf_puts(b, r->nprocs ? "\n  ],\n  \"gpus\": [" : "],\n  \"gpus\": [");
     for (size_t i = 0; i < r->ngpus; i++) {

@@ -171,13 +171,23 @@ static bool same_day(double a, double b, bool utc)
 
 void sfmt_notes(struct gw_buf *b, const struct summary_result *r)
 {
-    buf_puts(b, "Peaks between samples are not seen: these are the highest of samples");
     char t[32];
     text_interval(r->interval, t, sizeof t);
-    if (isnan(r->interval))
-        buf_puts(b, " taken.");
-    else
-        buf_printf(b, " taken every %s.", t);
+    if (r->driver_peaks && r->driver_peaks == r->nprocs) {
+        buf_puts(b, "Peaks are true peaks from the driver's accounting.");
+    } else {
+        if (r->driver_peaks)
+            buf_puts(b, "Peaks marked * (source: driver) are true peaks from the driver's "
+                        "accounting; the others are the highest of samples");
+        else
+            buf_puts(b, "Peaks between samples are not seen: these are the highest of samples");
+        if (isnan(r->interval))
+            buf_puts(b, " taken.");
+        else
+            buf_printf(b, " taken every %s.", t);
+        if (r->driver_peaks)
+            buf_puts(b, " Short peaks between samples are not seen.");
+    }
     if (r->untracked_rows)
         buf_printf(b, " %lu rows of processes beyond the first %d are in the totals only.",
                    r->untracked_rows, SUMMARY_MAX_PROCS);
@@ -259,7 +269,7 @@ static void fmt_text(const struct summary_result *r, const struct summary_fmt_op
         if (p->pid >= 0)
             snprintf(pid, sizeof pid, "%ld", p->pid);
         sfmt_gpu_list(gpus, sizeof gpus, p->gpu_mask, p->gpu_other);
-        cell(peak, sizeof peak, p->peak_mib, 0, " MiB");
+        cell(peak, sizeof peak, p->peak_mib, 0, p->peak_driver ? " MiB*" : " MiB");
         short_time(at, sizeof at, p->peak_ts, o->utc, one_day);
         cell(smm, sizeof smm, p->sm_mean, 0, " %");
         cell(smx, sizeof smx, p->sm_max, 0, " %");
@@ -333,6 +343,14 @@ static void md_row(struct gw_buf *b, const struct summary_result *r,
     }
     buf_printf(b, "| %s | %s | %s | %s | %s | %s | %lu | %s | %s |", pid, gpus, peak,
                *at ? at : "-", smm, smx, n, f, l);
+    if (r->peaks && i < r->nprocs) {
+        const struct summary_proc *p = &r->procs[i];
+        char sp[32];
+        cell(sp, sizeof sp, p->sampled_peak_mib, 0, " MiB");
+        buf_printf(b, " %s | %s |", p->peak_driver ? "driver" : "sampled", sp);
+    } else if (r->peaks) {
+        buf_printf(b, " sampled | %s |", peak);
+    }
     if (r->host)
         buf_printf(b, " %s | %s |", rss, cpu);
     buf_putc(b, ' ');
@@ -358,9 +376,13 @@ static void fmt_md(const struct summary_result *r, const struct summary_fmt_opts
                zone, ns);
     buf_puts(b, "| PID | GPU | Peak GPU memory | At | SM mean | SM max | Samples | "
                 "First seen | Last seen |");
+    if (r->peaks)
+        buf_puts(b, " Peak source | Sampled peak |");
     if (r->host)
         buf_puts(b, " Peak RSS | CPU mean |");
     buf_puts(b, " Command |\n|---:|---|---:|---|---:|---:|---:|---|---|");
+    if (r->peaks)
+        buf_puts(b, "---|---:|");
     if (r->host)
         buf_puts(b, "---:|---:|");
     buf_puts(b, "---|\n");

@@ -16,12 +16,20 @@
  *                     vanish (deletes this executable, as an uninstall or a
  *                     driver update would, and exits 127: later calls cannot
  *                     start until the test puts it back)
- *   FAKE_SMI_FAULT_ON apps | pmon | gpus | all (default all)
+ *   FAKE_SMI_FAULT_ON apps | pmon | gpus | acct | all (default all)
  *   FAKE_SMI_FAULT_FROM, FAKE_SMI_FAULT_UNTIL  calls of that kind (1-based,
  *                     inclusive) that get the fault (default: from 1, forever)
  *   FAKE_SMI_SLOW_MS  delay of the slow fault (default 3000)
  *   FAKE_SMI_LATENCY  "apps=24,pmon=70,gpus=23,ps=8": sleep this many ms on
  *                     every call of a kind (real H100 latencies, for the benchmark)
+ *
+ *   FAKE_SMI_ACCT     the accounting mode that --query-gpu=...,accounting.mode
+ *                     appends to each line of gpus.txt: on (Enabled), off
+ *                     (Disabled, the default), na ([N/A]), or old (a driver
+ *                     that does not know the field: an error, exit status 2).
+ *                     acct_mode.txt in the fixture directory (one word a GPU,
+ *                     in the order of gpus.txt) overrides it per GPU (MIG).
+ *                     --query-accounted-apps replays acct.txt (NN.acct).
  *
  * Installed under the name "ps" it replays FAKE_SMI_DIR/ps.txt.
  *
@@ -47,6 +55,8 @@ static const char *kind_of(int argc, char **argv)
             return "pmon";
         if (strncmp(argv[i], "--query-compute-apps", 20) == 0)
             return "apps";
+        if (strncmp(argv[i], "--query-accounted-apps", 22) == 0)
+            return "acct";
         if (strncmp(argv[i], "--query-gpu", 11) == 0)
             return "gpus";
         if (strcmp(argv[i], "-L") == 0)
@@ -204,6 +214,49 @@ static void out(const char *s, size_t n, int crlf)
     }
 }
 
+/* Does the GPU query ask for the accounting mode? */
+static int asks_mode(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strncmp(argv[i], "--query-gpu", 11) == 0 && strstr(argv[i], "accounting.mode"))
+            return 1;
+    return 0;
+}
+
+static const char *mode_word(const char *m)
+{
+    if (strcmp(m, "on") == 0)
+        return "Enabled";
+    if (strcmp(m, "na") == 0)
+        return "[N/A]";
+    return "Disabled";
+}
+
+/* gpus.txt with ", <mode>" after each line: acct_mode.txt's words, else
+ * FAKE_SMI_ACCT's. */
+static void print_gpus_with_mode(const char *dir, const char *data, size_t len)
+{
+    const char *env = getenv("FAKE_SMI_ACCT");
+    char path[4096];
+    size_t mlen = 0;
+    snprintf(path, sizeof path, "%s/acct_mode.txt", dir);
+    char *modes = slurp(path, &mlen);
+    char *save = NULL;
+    char *word = modes ? (modes[mlen] = '\0', strtok_r(modes, " \n", &save)) : NULL;
+    for (size_t p = 0; p < len;) {
+        const char *nl = memchr(data + p, '\n', len - p);
+        size_t e = nl ? (size_t)(nl - data) : len;
+        if (e > p) {
+            const char *m = word ? word : env ? env : "off";
+            printf("%.*s, %s\n", (int)(e - p), data + p, mode_word(m));
+            if (word)
+                word = strtok_r(NULL, " \n", &save);
+        }
+        p = e + 1;
+    }
+    free(modes);
+}
+
 /* The fixture directory: FAKE_SMI_DIR_FILE's content when set and readable. */
 static const char *fixture_dir(void)
 {
@@ -295,6 +348,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "fake nvidia-smi: FAKE_SMI_DIR is not set\n");
         return 2;
     }
+    const char *acct = getenv("FAKE_SMI_ACCT");
+    int mode = strcmp(kind, "gpus") == 0 && asks_mode(argc, argv);
+    if (mode && acct && strcmp(acct, "old") == 0) {
+        /* What a driver without the field prints (on stdout), exit status 2. */
+        puts("Field \"accounting.mode\" is not a valid field to query.\n");
+        return 2;
+    }
     char path[4096];
     size_t len = 0;
     char *data = NULL;
@@ -339,6 +399,8 @@ int main(int argc, char **argv)
                 out(l, e - p, crlf);
             p = e;
         }
+    } else if (mode) {
+        print_gpus_with_mode(dir, data, len);
     } else {
         out(data, len, crlf);
     }

@@ -51,16 +51,16 @@ static void test_numbers(void **state)
 static void test_sample_rows(void **state)
 {
     struct sample_row rows[2] = {
-        {0, 442, "python3 a,b.py", 1642, 39, 2, {95.64, "8/9/11", 712}, "", -1, NULL},
+        {0, 442, "python3 a,b.py", 1642, 39, 2, {95.64, "8/9/11", 712}, "", 9826, NULL},
         {-1, 443, "", 3590, -1, -1, {-1, NULL, -1}, "", -1, NULL},
     };
     struct sample smp = {.rows = rows, .n = 2, .sys_used_mib = 1979};
     struct gw_buf b = {0};
-    assert_int_equal(csv_sample_rows(&b, "2026-11-24T23:45:11", &smp, false), 0);
+    assert_int_equal(csv_sample_rows(&b, "2026-11-24T23:45:11", &smp, false, false), 0);
     assert_string_equal(b.p, "2026-11-24T23:45:11,0,442,\"python3 a,b.py\",1642,39,2\n"
                              "2026-11-24T23:45:11,,443,,3590,,\n");
     buf_clear(&b);
-    assert_int_equal(csv_sample_rows(&b, "T", &smp, true), 0);
+    assert_int_equal(csv_sample_rows(&b, "T", &smp, true, false), 0);
     assert_string_equal(b.p, "T,0,442,\"python3 a,b.py\",1642,39,2,95.6,8/9/11,712,1979\n"
                              "T,,443,,3590,,,,,,1979\n");
     /* --who: three columns last; a user name with a comma is quoted, an
@@ -69,10 +69,31 @@ static void test_sample_rows(void **state)
     rows[0].who = &ana;
     smp.who = true;
     buf_clear(&b);
-    assert_int_equal(csv_sample_rows(&b, "T", &smp, true), 0);
+    assert_int_equal(csv_sample_rows(&b, "T", &smp, true, false), 0);
     assert_string_equal(b.p, "T,0,442,\"python3 a,b.py\",1642,39,2,95.6,8/9/11,712,1979,\"ana,b\","
                              "1392969,pod:6b7e2f0a-1c2d-4e5f-8a9b-0c1d2e3f4a5b\n"
                              "T,,443,,3590,,,,,,1979,,,\n");
+    smp.who = false;
+    /* --peaks: peak_mem_mib last, after the --host columns; unknown empty. */
+    buf_clear(&b);
+    assert_int_equal(csv_sample_rows(&b, "T", &smp, false, true), 0);
+    assert_string_equal(b.p, "T,0,442,\"python3 a,b.py\",1642,39,2,9826\n"
+                             "T,,443,,3590,,,\n");
+    buf_clear(&b);
+    assert_int_equal(csv_sample_rows(&b, "T", &smp, true, true), 0);
+    assert_string_equal(b.p, "T,0,442,\"python3 a,b.py\",1642,39,2,95.6,8/9/11,712,1979,9826\n"
+                             "T,,443,,3590,,,,,,1979,\n");
+    assert_string_equal(csv_header(true, true), CSV_HEADER_HOST ",peak_mem_mib");
+    assert_string_equal(csv_header(false, true), CSV_HEADER ",peak_mem_mib");
+    assert_string_equal(csv_header(true, false), CSV_HEADER_HOST);
+    assert_string_equal(csv_header(false, false), CSV_HEADER);
+    /* Both: peak_mem_mib, then the --who columns. */
+    smp.who = true;
+    buf_clear(&b);
+    assert_int_equal(csv_sample_rows(&b, "T", &smp, false, true), 0);
+    assert_string_equal(b.p, "T,0,442,\"python3 a,b.py\",1642,39,2,9826,\"ana,b\",1392969,"
+                             "pod:6b7e2f0a-1c2d-4e5f-8a9b-0c1d2e3f4a5b\n"
+                             "T,,443,,3590,,,,,,\n");
     smp.who = false;
     /* --compact: the watched process, alive or not. */
     smp.watched_alive = true;

@@ -156,7 +156,28 @@ static void test_headers(void **state)
     assert_int_equal(logread_parse_header("\xef\xbb\xbftimestamp,used_mib,cpu_pct\r", 30, &h), 0);
     assert_int_equal(h.schema, LOG_COMPACT);
     assert_int_equal(h.col[2], LOG_COL_CPU_PCT);
+    /* --peaks: peak_mem_mib after either sampler schema, never in compact. */
+    const char *pk = "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct,"
+                     "cpu_pct,cpu_cores,rss_mib,sys_used_mib,peak_mem_mib";
+    assert_int_equal(logread_parse_header(pk, strlen(pk), &h), 0);
+    assert_int_equal(h.schema, LOG_HOST);
+    assert_int_equal(h.col[11], LOG_COL_PEAK_MEM_MIB);
+    pk = "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct,peak_mem_mib";
+    assert_int_equal(logread_parse_header(pk, strlen(pk), &h), 0);
+    assert_int_equal(h.schema, LOG_SAMPLER);
+    assert_true(h.have & (1u << LOG_COL_PEAK_MEM_MIB));
+    char row[] = "2026-12-03T07:43:59Z,0,462,python3 spike,1634,,,9826";
+    struct log_row r;
+    assert_int_equal(logread_parse_row(&h, row, strlen(row), &r), 0);
+    assert_true(r.gpu_mem_mib == 1634);
+    assert_true(r.peak_mem_mib == 9826);
+    char empty[] = "2026-12-03T07:43:59Z,0,460,idle,3590,,,";
+    assert_int_equal(logread_parse_row(&h, empty, strlen(empty), &r), 0);
+    assert_false(log_known(r.peak_mem_mib));
     const char *bad[] = {
+        "timestamp,used_mib,peak_mem_mib",
+        "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct,peak_mem_mib,peak_mem_"
+        "mib",
         "time,used_mib",
         "timestamp",
         "used_mib,timestamp",

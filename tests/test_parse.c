@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,6 +260,77 @@ static void test_gpus(void **state)
     free(b);
 }
 
+/* The H200 capture: columns by name, units, extra columns ignored. */
+static void test_accounted_capture(void **state)
+{
+    size_t len;
+    char *b = load("h200-580/accounting/accounted.txt", &len);
+    struct acct_list l = {0};
+    assert_int_equal(smi_parse_accounted(b, len, &l), 0);
+    assert_int_equal(l.n, 4);
+    assert_int_equal(l.bad, 0);
+    assert_string_equal(l.v[2].uuid, "GPU-772e9f57-c2ec-c54f-ea81-d2df40ae767a");
+    assert_int_equal(l.v[2].pid, 462);
+    assert_int_equal(l.v[2].max_mib, 9826); /* the spike no sample saw */
+    assert_int_equal(l.v[2].time_ms, 151445);
+    assert_int_equal(l.v[3].pid, 461);
+    assert_int_equal(l.v[3].max_mib, 21222);
+    free(b);
+    free(l.v);
+}
+
+static void test_accounted_variants(void **state)
+{
+    struct acct_list l = {0};
+    /* Our own query, nounits, columns in another order, a running record,
+     * [N/A] and garbage lines. */
+    const char *t = "pid, gpu_uuid, time [ms], max_memory_usage [MiB]\r\n"
+                    "459, GPU-a, 0, 1642\r\n"
+                    "460, GPU-b, [N/A], [N/A]\n"
+                    "x, GPU-a, 0, 5\n"
+                    "\n"
+                    "461, , 0, 5\n";
+    assert_int_equal(smi_parse_accounted(t, strlen(t), &l), 0);
+    assert_int_equal(l.n, 2);
+    assert_int_equal(l.bad, 2);
+    assert_int_equal(l.v[0].pid, 459);
+    assert_string_equal(l.v[0].uuid, "GPU-a");
+    assert_int_equal(l.v[0].max_mib, 1642);
+    assert_int_equal(l.v[0].time_ms, 0);
+    assert_int_equal(l.v[1].max_mib, GW_UNKNOWN);
+    assert_int_equal(l.v[1].time_ms, GW_UNKNOWN);
+    /* No process accounted: only the header. */
+    t = "gpu_uuid, pid, max_memory_usage [MiB], time [ms]\n";
+    assert_int_equal(smi_parse_accounted(t, strlen(t), &l), 0);
+    assert_int_equal(l.n, 0);
+    assert_int_equal(smi_parse_accounted("", 0, &l), 0);
+    /* No header (an error text, or noheader output): nothing trusted. */
+    t = "GPU-a, 459, 1642, 0\n";
+    assert_int_equal(smi_parse_accounted(t, strlen(t), &l), -EINVAL);
+    assert_int_equal(l.n, 0);
+    assert_int_equal(l.bad, 1);
+    free(l.v);
+}
+
+static void test_gpus_acct(void **state)
+{
+    struct gpu_list l = {0};
+    const char *t = "0, GPU-a, Enabled\n1, GPU-b, Disabled\n2, GPU-c, [N/A]\n3, GPU-d\n";
+    assert_int_equal(smi_parse_gpus_acct(t, strlen(t), &l), 0);
+    assert_int_equal(l.n, 3);
+    assert_int_equal(l.bad, 1);
+    assert_int_equal(l.v[0].acct, 1);
+    assert_int_equal(l.v[1].acct, 0);
+    assert_int_equal(l.v[2].acct, GW_UNKNOWN);
+    assert_string_equal(l.v[2].uuid, "GPU-c");
+    /* The plain map knows nothing of accounting and takes two columns only. */
+    assert_int_equal(smi_parse_gpus(t, strlen(t), &l), 0);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.v[0].index, 3);
+    assert_int_equal(l.v[0].acct, GW_UNKNOWN);
+    free(l.v);
+}
+
 static void test_ps(void **state)
 {
     size_t len;
@@ -289,6 +361,9 @@ int main(void)
         cmocka_unit_test(test_pmon_garbage),
         cmocka_unit_test(test_capture_of_a_run),
         cmocka_unit_test(test_gpus),
+        cmocka_unit_test(test_accounted_capture),
+        cmocka_unit_test(test_accounted_variants),
+        cmocka_unit_test(test_gpus_acct),
         cmocka_unit_test(test_ps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -155,8 +155,8 @@ static void test_two_samples_in_one_second(void **state)
     /* interval < 1 s: two samples share a timestamp; the repeated
      * (GPU, PID) key starts the second, so memory is not summed twice. */
     struct summary *s = *state = summary_new();
-    struct summary_row a = {T0, 0, 5, "x", 100, 10, NAN, NAN};
-    struct summary_row b = {T0, 0, 6, "y", 50, NAN, NAN, NAN};
+    struct summary_row a = {T0, 0, 5, "x", 100, 10, NAN, NAN, NAN};
+    struct summary_row b = {T0, 0, 6, "y", 50, NAN, NAN, NAN, NAN};
     assert_int_equal(summary_add_log(s, &a), 0);
     assert_int_equal(summary_add_log(s, &b), 0);
     a.mem_mib = 120;
@@ -244,7 +244,7 @@ static void test_process_cap(void **state)
     struct summary *s = *state = summary_new();
     assert_int_equal(summary_sample(s, T0), 0);
     for (long pid = 1; pid <= SUMMARY_MAX_PROCS + 2; pid++) {
-        struct summary_row r = {T0, 0, pid, "p", 1, NAN, NAN, NAN};
+        struct summary_row r = {T0, 0, pid, "p", 1, NAN, NAN, NAN, NAN};
         assert_int_equal(summary_add(s, &r), 0);
     }
     struct summary_result r;
@@ -356,7 +356,7 @@ static void test_json_strings(void **state)
     /* Control characters, quotes, backslashes and bytes that are not UTF-8
      * in a command line still give valid JSON. */
     struct summary *s = *state = summary_new();
-    struct summary_row a = {T0, 0, 9, "a\"b\\c\td\x01 \xff \xc3\xa9", 1, NAN, NAN, NAN};
+    struct summary_row a = {T0, 0, 9, "a\"b\\c\td\x01 \xff \xc3\xa9", 1, NAN, NAN, NAN, NAN};
     assert_int_equal(summary_add_log(s, &a), 0);
     char *t = render(s, SUMMARY_JSON, 0);
     assert_non_null(strstr(t, "\"cmd\": \"a\\\"b\\\\c\\u0009d\\u0001 \\ufffd \xc3\xa9\""));
@@ -381,12 +381,73 @@ static char *render_cmd(struct summary **sp, const char *cmd, enum summary_forma
 {
     struct summary *s = *sp = summary_new();
     assert_non_null(s);
-    struct summary_row row = {T0, 0, 7, cmd, 100, 50, NAN, NAN};
+    struct summary_row row = {T0, 0, 7, cmd, 100, 50, NAN, NAN, NAN};
     assert_int_equal(summary_add_log(s, &row), 0);
     return render(s, f, width);
 }
 
 /* A command is cut between characters, never inside a UTF-8 sequence. */
+/* A --peaks log (the H200 run): the larger of the sampled and the driver's
+ * peak, and which, in every rendering. */
+static void test_peaks_log(void **state)
+{
+    struct log_stats st;
+    struct summary *s = *state = load("peaks.csv", &st);
+    struct summary_result r;
+    assert_int_equal(summary_result(s, &r), 0);
+    assert_true(r.peaks);
+    assert_int_equal(r.nprocs, 4);
+    assert_int_equal(r.driver_peaks, 3);
+    const struct summary_proc *p = &r.procs[0]; /* sorted by peak: the spike first */
+    assert_int_equal(p->pid, 462);
+    assert_true(p->peak_mib == 9826 && p->sampled_peak_mib == 1634 && p->peak_driver);
+    assert_true(isnan(p->peak_ts));
+    p = &r.procs[2]; /* no record of its own: its samples */
+    assert_int_equal(p->pid, 460);
+    assert_true(p->peak_mib == 3590 && !p->peak_driver && !isnan(p->peak_ts));
+    assert_true(r.total_peak_mib == 11704); /* totals stay sampled */
+    char *t = render(s, SUMMARY_TEXT, 0);
+    assert_non_null(strstr(t, "    462 0      9826 MiB*  -  "));
+    assert_non_null(strstr(t, "    460 0       3590 MiB  07:43:59"));
+    assert_non_null(strstr(t,
+                           "Peaks marked * (source: driver) are true peaks from the driver's "
+                           "accounting; the others are the highest of samples taken every 1 s."));
+    assert_null(strstr(t, "Peaks between samples are not seen"));
+    free(t);
+    t = render(s, SUMMARY_CSV, 0);
+    assert_non_null(strstr(t, "row,pid,cmd,gpus,peak_gpu_mem_mib,peak_source,"
+                              "sampled_peak_gpu_mem_mib,peak_at,"));
+    assert_non_null(
+        strstr(t, "\nprocess,462,python3 /tmp/p/work.py spike 150,0,9826,driver,1634,,"));
+    assert_non_null(strstr(t, "\nprocess,460,python3 /tmp/p/work.py idle 150,0,3590,sampled,3590,"
+                              "2026-12-03T07:43:59"));
+    free(t);
+    t = render(s, SUMMARY_JSON, 0);
+    assert_non_null(strstr(t, "\"peak_gpu_mem_mib\": 9826, \"peak_source\": \"driver\", "
+                              "\"sampled_peak_gpu_mem_mib\": 1634, \"peak_at\": null"));
+    free(t);
+    t = render(s, SUMMARY_MD, 0);
+    assert_non_null(strstr(t, "| Peak source | Sampled peak |"));
+    assert_non_null(strstr(t, "| driver | 1634 MiB |"));
+    free(t);
+}
+
+/* Every process's peak from the driver: the caveat says only that. */
+static void test_all_driver_peaks(void **state)
+{
+    struct summary *s = *state = summary_new();
+    assert_non_null(s);
+    summary_set_peaks(s);
+    struct summary_row a = {T0, 0, 5, "x", 100, 10, NAN, NAN, 900};
+    struct summary_row z = {T0 + 1, 0, 5, "x", 120, 10, NAN, NAN, 0}; /* 0: unknown */
+    assert_int_equal(summary_add_log(s, &a), 0);
+    assert_int_equal(summary_add_log(s, &z), 0);
+    char *t = render(s, SUMMARY_TEXT, 0);
+    assert_non_null(strstr(t, "  900 MiB*"));
+    assert_non_null(strstr(t, "Peaks are true peaks from the driver's accounting."));
+    free(t);
+}
+
 static void test_text_cut_utf8(void **state)
 {
     /* "é" is 2 bytes, "日" 3: 60 characters, 150 bytes. */
@@ -438,7 +499,7 @@ static void test_subsecond_interval(void **state)
 {
     struct summary *s = *state = summary_new();
     for (int i = 0; i < 10; i++) {
-        struct summary_row r = {T0 + 0.2 * i + (i >= 5 ? 2 : 0), 0, 7, "a", 1, NAN, NAN, NAN};
+        struct summary_row r = {T0 + 0.2 * i + (i >= 5 ? 2 : 0), 0, 7, "a", 1, NAN, NAN, NAN, NAN};
         assert_int_equal(summary_add_log(s, &r), 0);
     }
     struct summary_result r;
@@ -495,6 +556,8 @@ int main(void)
         cmocka_unit_test_teardown(test_csv_newline, teardown),
         cmocka_unit_test_teardown(test_subsecond_interval, teardown),
         cmocka_unit_test_teardown(test_bounded_memory, teardown),
+        cmocka_unit_test_teardown(test_peaks_log, teardown),
+        cmocka_unit_test_teardown(test_all_driver_peaks, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,13 +10,22 @@
 #include "gpu_watch/buf.h"
 #include "gpu_watch/sampler.h"
 
-/* The sampler's header, the same with --host, and --compact's (the format
- * of the old gpu_watch.sh one-process logger). */
-#define CSV_HEADER         "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct"
-#define CSV_HEADER_HOST    CSV_HEADER ",cpu_pct,cpu_cores,rss_mib,sys_used_mib"
-#define CSV_HEADER_COMPACT "timestamp,used_mib,sys_used_mib,cpu_cores,cpu_pct"
-/* The --who columns, after the other optional ones. */
+/* The sampler's header, the same with --host, with --peaks (peak_mem_mib
+ * last, after the --host columns), and --compact's (the format of the old
+ * gpu_watch.sh one-process logger). */
+#define CSV_HEADER            "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct"
+#define CSV_HEADER_HOST       CSV_HEADER ",cpu_pct,cpu_cores,rss_mib,sys_used_mib"
+#define CSV_HEADER_PEAKS      CSV_HEADER ",peak_mem_mib"
+#define CSV_HEADER_HOST_PEAKS CSV_HEADER_HOST ",peak_mem_mib"
+#define CSV_HEADER_COMPACT    "timestamp,used_mib,sys_used_mib,cpu_cores,cpu_pct"
+
+/* The sampler's header for these columns (one of the constants above). */
+/* The --who columns, after all the other optional ones. */
 #define CSV_WHO_COLUMNS ",user,job_id,container"
+
+/* The sampler's header for these columns (one of the constants above,
+ * without the --who columns). */
+const char *csv_header(bool host, bool peaks);
 
 /* Append one field to b, quoted when it holds a comma, a double quote, or
  * a leading or trailing space (quotes doubled). Control characters (newline,
@@ -28,9 +37,11 @@ int csv_field(struct gw_buf *b, const char *s, size_t len);
 int csv_int(struct gw_buf *b, int64_t v);
 
 /* Append the rows of one sample, each stamped with ts, one line each; with
- * host, the four --host columns too; when the sample carries owners
- * (smp->who), the three --who columns last. 0 or -ENOMEM. */
-int csv_sample_rows(struct gw_buf *b, const char *ts, const struct sample *smp, bool host);
+ * host, the four --host columns too; with peaks, peak_mem_mib (empty when
+ * unknown); when the sample carries owners (smp->who), the three --who
+ * columns last. 0 or -ENOMEM. */
+int csv_sample_rows(struct gw_buf *b, const char *ts, const struct sample *smp, bool host,
+                    bool peaks);
 
 /* Append the --compact row of one sample (its watched process). 0 or -ENOMEM. */
 int csv_compact_row(struct gw_buf *b, const char *ts, const struct sample *smp);

@@ -4,7 +4,8 @@
  * Schemas, detected from the header line (column names, not positions):
  *   LOG_SAMPLER  timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct
  *   LOG_HOST     the same, then cpu_pct,cpu_cores,rss_mib,sys_used_mib
- *                (either may end with the --who columns user,job_id,container)
+ *   (either of them may end in peak_mem_mib: gpu_watch --peaks, then in the
+ *   --who columns user,job_id,container)
  *   LOG_COMPACT  timestamp,used_mib[,sys_used_mib][,cpu_cores][,cpu_pct]
  *                (one process; the optional columns in any order)
  * Records are RFC 4180: quoted fields may hold commas, doubled quotes and
@@ -48,7 +49,8 @@ enum log_col {
     LOG_COL_CPU_CORES,
     LOG_COL_RSS_MIB,
     LOG_COL_SYS_USED_MIB,
-    LOG_COL_USER, /* --who: text */
+    LOG_COL_PEAK_MEM_MIB, /* --peaks: the driver's peak of the process on this GPU */
+    LOG_COL_USER,         /* --who: text */
     LOG_COL_JOB_ID,
     LOG_COL_CONTAINER,
     LOG_NCOLS
@@ -97,6 +99,7 @@ struct log_row {
     const char *container;
     double rss_mib;               /* MiB */
     double sys_used_mib;          /* MiB of host memory in use */
+    double peak_mem_mib;          /* MiB: the driver's peak (--peaks logs) */
     unsigned long line;           /* line number of the record's first line, 1-based */
     const struct log_header *hdr; /* the log's layout; valid, like cmd,
                                      only during the callback */

@@ -33,6 +33,7 @@ struct gw_config {
     bool quiet;
     bool host;                 /* --host: cpu_pct,cpu_cores,rss_mib,sys_used_mib columns */
     bool compact;              /* --compact: the one-process log of the old gpu_watch.sh */
+    bool peaks;                /* --peaks: the peak_mem_mib column (driver's accounting) */
     bool who;                  /* --who: user,job_id,container columns */
     const char *prom_textfile; /* --prom-textfile: a *.prom path, or NULL; points into argv */
     bool status;               /* --status: status line even when wrapping a command */

@@ -30,10 +30,20 @@ struct pmon_row {
     char name[64]; /* pmon's (truncated) command name, "" if none */
 };
 
-/* One line of --query-gpu=index,uuid. */
+/* One line of --query-gpu=index,uuid (or index,uuid,accounting.mode). */
 struct gpu_entry {
     int index;
     char uuid[GW_UUID_MAX];
+    int acct; /* accounting mode: 1 Enabled, 0 Disabled, GW_UNKNOWN not asked or [N/A] */
+};
+
+/* One record of --query-accounted-apps (the driver's accounting buffer:
+ * running and finished processes, kept after they exit). */
+struct acct_rec {
+    char uuid[GW_UUID_MAX];
+    long pid;
+    int64_t max_mib; /* max_memory_usage, MiB: the process's peak; GW_UNKNOWN if not read */
+    int64_t time_ms; /* time, ms: life of its GPU context; 0 while it runs; GW_UNKNOWN */
 };
 
 /* One line of ps -o pid=,args=. */
@@ -56,6 +66,7 @@ GW_LIST(smi_app_list, struct smi_app);
 GW_LIST(pmon_list, struct pmon_row);
 GW_LIST(gpu_list, struct gpu_entry);
 GW_LIST(ps_list, struct ps_entry);
+GW_LIST(acct_list, struct acct_rec);
 
 /* Parse a number field of nvidia-smi output, trimmed of blanks: a decimal
  * integer, optionally followed by " MiB"/" %"; anything else ([N/A], -,
@@ -77,6 +88,18 @@ int smi_parse_pmon(const char *buf, size_t len, struct pmon_list *out);
 
 /* Parse --query-gpu=index,uuid --format=csv,noheader. Returns 0 or -ENOMEM. */
 int smi_parse_gpus(const char *buf, size_t len, struct gpu_list *out);
+
+/* Parse --query-gpu=index,uuid,accounting.mode --format=csv,noheader:
+ * like smi_parse_gpus, with each GPU's accounting mode ("Enabled" 1,
+ * "Disabled" 0, anything else such as [N/A] GW_UNKNOWN). 0 or -ENOMEM. */
+int smi_parse_gpus_acct(const char *buf, size_t len, struct gpu_list *out);
+
+/* Parse --query-accounted-apps=gpu_uuid,pid,max_memory_usage,time
+ * --format=csv (with its header; units or nounits; other columns ignored):
+ * the columns are found by name in the header. Returns 0, -ENOMEM, or
+ * -EINVAL when lines came but no header naming gpu_uuid and pid (out->bad
+ * then counts them). Lines that cannot be read are counted in out->bad. */
+int smi_parse_accounted(const char *buf, size_t len, struct acct_list *out);
 
 /* Parse ps -o pid=,args= output. Entries point into buf. 0 or -ENOMEM. */
 int ps_parse_args(const char *buf, size_t len, struct ps_list *out);

@@ -49,6 +49,11 @@ struct plot_series {
     /* The value being summed for the current sample. */
     double pend;
     bool pend_set;
+    /* GPU memory panel of a --peaks log: the highest per-sample sum of the
+     * driver's peaks (peak_mem_mib) of the series' rows, MiB; NAN none. */
+    double driver_peak;
+    double drv_pend;
+    bool drv_set;
 };
 
 enum plot_panel_kind { PANEL_GPU_MEM, PANEL_SYS_MEM, PANEL_SM, PANEL_CPU, PANEL_NKINDS };

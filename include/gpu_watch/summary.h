@@ -25,18 +25,22 @@ struct summary_row {
     double sm_pct;   /* SM utilization, % */
     double cpu_pct;  /* host CPU, % of one core (--host logs) */
     double rss_mib;  /* resident set size, MiB (--host logs) */
+    double peak_mib; /* the driver's peak on this GPU, MiB (--peaks: peak_mem_mib) */
 };
 
 /* One process: a PID with its command (a reused PID with another command is
  * another process). Unknown values are NAN. */
 struct summary_proc {
-    long pid;          /* -1 in one-process (compact) logs */
-    const char *cmd;   /* "" unknown; owned by the summary */
-    uint64_t gpu_mask; /* bit g: seen on GPU index g (0..63) */
-    bool gpu_other;    /* seen on an unknown GPU or an index above 63 */
-    double peak_mib;   /* highest per-sample total over its GPUs, MiB */
-    double peak_ts;    /* the first sample that reached it */
-    double sm_mean;    /* mean SM % over its rows with a value */
+    long pid;                /* -1 in one-process (compact) logs */
+    const char *cmd;         /* "" unknown; owned by the summary */
+    uint64_t gpu_mask;       /* bit g: seen on GPU index g (0..63) */
+    bool gpu_other;          /* seen on an unknown GPU or an index above 63 */
+    double peak_mib;         /* the larger of sampled_peak_mib and the driver's, MiB */
+    double peak_ts;          /* the first sample that reached it; NAN for the driver's */
+    double sampled_peak_mib; /* highest per-sample total over its GPUs, MiB */
+    bool peak_driver;        /* peak_mib is the driver's (it is >= every sample): the
+                                highest per-sample sum of its GPUs' peak_mem_mib */
+    double sm_mean;          /* mean SM % over its rows with a value */
     double sm_max;
     unsigned long samples; /* samples it appears in */
     double first_ts, last_ts;
@@ -70,6 +74,8 @@ struct summary_result {
     unsigned long gaps;           /* pauses longer than 3 intervals */
     double gap_s;                 /* their total length, s */
     bool host;                    /* CPU/RSS values were seen */
+    bool peaks;                   /* the rows carried the driver's peaks (--peaks) */
+    size_t driver_peaks;          /* processes whose peak is the driver's */
 };
 
 struct summary;
@@ -100,6 +106,10 @@ int summary_add_log_row(struct summary *s, const struct log_row *row);
  * rows carry --host figures; otherwise those of the --compact process
  * (smp->watched) are used when it is alive. 0 or -ENOMEM. */
 int summary_add_sample(struct summary *s, double ts, const struct sample *smp, bool host);
+
+/* The rows carry the driver's peaks (a --peaks run): the renderings say
+ * where each peak came from. A log with peak_mem_mib sets it by itself. */
+void summary_set_peaks(struct summary *s);
 
 /* The sampling interval, when known (a run's --interval); without it the
  * median gap between samples is used. */

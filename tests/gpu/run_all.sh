@@ -22,6 +22,7 @@ check() {
 check sampler bash tests/gpu/check_sampler.sh
 check host env INTERVAL=1 bash tests/gpu/check_host.sh
 check peak bash tests/gpu/check_peak.sh
+check peaks bash tests/gpu/check_peaks.sh
 check bench bash tests/gpu/bench.sh
 check capture bash -c 'python3 tests/gpu/workload.py idle 20 1024 >/dev/null & sleep 8; bash tests/gpu/capture.sh; wait'
 echo "=== plot"
