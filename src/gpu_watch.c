@@ -658,7 +658,8 @@ int main(int argc, char **argv)
     report_summary(monotime_now(), true);
     if (st.sum && st.samples)
         print_summary(&st);
-    if (cfg.peaks && !cfg.quiet && (st.samples || cfg.command))
+    /* With the summary only: a cron run that works prints nothing. */
+    if (cfg.peaks && st.sum && (st.samples || cfg.command))
         print_true_peaks(&st);
     if (st.sum && st.samples && st.rows_written == 0 && st.max_seen > 0) {
         char filt[200];

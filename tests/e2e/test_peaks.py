@@ -216,8 +216,9 @@ class SummaryPeaksTest(GwTest):
         self.assertNotIn("peak_source", header)
 
     def test_end_of_run_summary_marks_driver_peaks(self):
-        r = self.run_gw("--peaks", "-o", "run.csv", "--count", "1", fixture=H200, proc=PROC_H200,
-                        FAKE_SMI_ACCT="on")
+        # --summary: stderr is not a terminal here.
+        r = self.run_gw("--peaks", "--summary", "-o", "run.csv", "--count", "1", fixture=H200,
+                        proc=PROC_H200, FAKE_SMI_ACCT="on")
         self.assertEqual(r.returncode, 0, r.stderr)
         err = r.stderr.decode()
         line = next(l for l in err.splitlines() if l.split()[:1] == ["462"])
@@ -225,7 +226,8 @@ class SummaryPeaksTest(GwTest):
         self.assertIn("Peaks marked * (source: driver)", err)
         self.assertNotIn("accounting is off", err)
         # Accounting off: sampled peaks, and once how to turn it on.
-        r = self.run_gw("--peaks", "-o", "run2.csv", "--count", "1", fixture=H200, proc=PROC_H200)
+        r = self.run_gw("--peaks", "--summary", "-o", "run2.csv", "--count", "1", fixture=H200,
+                        proc=PROC_H200)
         err = r.stderr.decode()
         self.assertNotIn("MiB*", err)
         self.assertEqual(err.count("sudo nvidia-smi -am 1"), 1, err)

@@ -364,7 +364,7 @@ class StatusShared(WrapBase):
         lines = [l for l in text.split("\r\n") if "  sample " in l]
         self.assertGreaterEqual(len(lines), 3, text)
         for l in lines:
-            self.assertRegex(l, r"^\d\d:\d\d:\d\d  sample \d+: 0 processes, 0 rows \(0 written\)$")
+            self.assertRegex(l, r"^\d\d:\d\d:\d\d  sample \d+: 0 processes, 0 rows \(0 written\), from nvidia-smi$")
         self.assertIn("gpu_watch summary", text)
 
 
