@@ -8,7 +8,9 @@ SANITIZE ?= 0
 COVERAGE ?= 0
 
 # The project's own flags; the user's CFLAGS/CPPFLAGS/LDFLAGS come after.
-GW_CFLAGS   := -std=c11 -Wall -Wextra -Werror -O2 -g
+# -pthread: the NVML source's worker thread (in glibc's libc since 2.34:
+# nothing more is linked).
+GW_CFLAGS   := -std=c11 -Wall -Wextra -Werror -O2 -g -pthread
 GW_CPPFLAGS := -Iinclude -D_GNU_SOURCE -MMD -MP
 GW_LDLIBS   := -lm
 B := build
