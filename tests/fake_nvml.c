@@ -17,9 +17,12 @@
  *                                       INSUFFICIENT_SIZE), util_not_found,
  *                                       util_info_not_supported, hang N (the
  *                                       Nth process-list call on the first GPU
- *                                       never returns), procs_error N (from
- *                                       the Nth call on, the first GPU's
- *                                       process list answers UNKNOWN, 999)
+ *                                       never returns), procs_error N [M]
+ *                                       (calls N to M, or N on, of the first
+ *                                       GPU's process list answer UNKNOWN, 999)
+ *
+ * With FAKE_NVML_RELOAD set the proc lines are read again at each
+ * process-list call of the first GPU.
  *
  * Built three times (Makefile): with every symbol; -DFAKE_NO_V3 (a driver
  * before 535: no _v3, no nvmlDeviceGetProcessesUtilizationInfo); and
@@ -61,14 +64,19 @@ static struct fproc procs[MAX_PROCS];
 static int nproc;
 static char driver[64] = "580.159.04";
 static int f_init_mismatch, f_v1_stride, f_insufficient, f_util_not_found, f_info_unsupported;
-static int f_hang, f_procs_error;
+static int f_hang, f_procs_error, f_procs_error_until;
 static int loaded;
 
 static void load(void)
 {
-    if (loaded)
+    /* FAKE_NVML_RELOAD: the process lines are read again on every call (a
+     * wrapped command adds itself to the scenario). */
+    if (loaded && !getenv("FAKE_NVML_RELOAD"))
         return;
+    int reload = loaded;
     loaded = 1;
+    if (reload)
+        nproc = 0;
     const char *path = getenv("FAKE_NVML_SCENARIO");
     FILE *f = path ? fopen(path, "r") : NULL;
     if (!f) {
@@ -80,6 +88,8 @@ static void load(void)
         char a[128], b[128], c[128], d[128], e[128], g[128], h[128];
         int n = sscanf(line, "%127s %127s %127s %127s %127s %127s %127s", a, b, c, d, e, g, h);
         if (n < 1 || a[0] == '#')
+            continue;
+        if (reload && strcmp(a, "proc") != 0)
             continue;
         if (!strcmp(a, "driver") && n >= 2) {
             snprintf(driver, sizeof driver, "%.63s", b);
@@ -119,8 +129,10 @@ static void load(void)
                 f_info_unsupported = 1;
             else if (!strcmp(b, "hang"))
                 f_hang = arg;
-            else if (!strcmp(b, "procs_error"))
+            else if (!strcmp(b, "procs_error")) {
                 f_procs_error = arg;
+                f_procs_error_until = n >= 4 ? atoi(d) : 0;
+            }
         }
     }
     fclose(f);
@@ -225,11 +237,14 @@ static int running(void *dev, unsigned *count, unsigned char *buf, size_t stride
     struct fgpu *g = dev_gpu(dev);
     if (!g)
         return 2;
+    if (g == &gpus[0])
+        load();
     int call = ++g->procs_calls;
     if (g == &gpus[0] && f_hang && call >= f_hang)
         for (;;)
             sleep(1000); /* a call stuck in the driver */
-    if (g == &gpus[0] && f_procs_error && call >= f_procs_error)
+    if (g == &gpus[0] && f_procs_error && call >= f_procs_error &&
+        (!f_procs_error_until || call <= f_procs_error_until))
         return 999;
     unsigned n = 0;
     for (int i = 0; i < nproc; i++)
