@@ -33,13 +33,15 @@
 #define PROCS_FIRST 32
 #define UTIL_FIRST  128
 #define GROW_TRIES  4
+/* Seconds NVML's initialization may take at least (see nvml_open). */
+#define INIT_LIMIT 60.0
 
 typedef int nv_ret;
 typedef void *nv_dev;
 
-/* nvmlMemory_t (v1): bytes. */
+/* nvmlMemory_t (v1): total, free, used, in bytes; only total is read. */
 struct nv_memory {
-    unsigned long long total, free, used;
+    unsigned long long total_free_used[3];
 };
 
 /* nvmlProcessesUtilizationInfo_t: version @0, count @4, lastSeen @8, array @16. */
@@ -252,7 +254,7 @@ static nv_ret job_init(struct nvml *s)
         atomic_store(&s->calling, "nvmlDeviceGetMigMode");
         g->mig = s->f.mig && s->f.mig(g->dev, &cur, &pend) == NV_SUCCESS && cur == 1;
         g->index = (int)idx;
-        g->total = m.total;
+        g->total = m.total_free_used[0];
         if (array_reserve(&g->raw, &g->raw_cap, PROCS_FIRST, s->f.procs_stride) < 0 ||
             array_reserve(&g->uraw, &g->uraw_cap, (size_t)UTIL_FIRST * NVML_UTIL_INFO_SIZE, 1) < 0)
             return NV_NO_MEMORY;
@@ -301,14 +303,14 @@ static void give(struct nvml *s, enum job j)
     pthread_mutex_unlock(&s->mu);
 }
 
-/* Wait for the job handed over: 0 done, -ETIMEDOUT past the timeout
+/* Wait for the job handed over: 0 done, -ETIMEDOUT after limit seconds
  * (then the worker is stuck for good), -ECANCELED when *cancel is set (the
  * job is collected by the next wait). Wakes every 50 ms to look at cancel. */
-static int wait_done(struct nvml *s, const volatile sig_atomic_t *cancel)
+static int wait_done(struct nvml *s, double limit, const volatile sig_atomic_t *cancel)
 {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    double deadline = (double)now.tv_sec + now.tv_nsec / 1e9 + s->timeout;
+    double deadline = (double)now.tv_sec + now.tv_nsec / 1e9 + limit;
     int rc = 0;
     pthread_mutex_lock(&s->mu);
     while (!s->done) {
@@ -404,9 +406,12 @@ static long read_pid_max(void)
     long v = 4194304; /* PID_MAX_LIMIT on 64-bit: the bound when unreadable */
     FILE *f = fopen("/proc/sys/kernel/pid_max", "re");
     if (f) {
-        long x;
-        if (fscanf(f, "%ld", &x) == 1 && x > 0)
-            v = x;
+        char line[32], *end;
+        if (fgets(line, sizeof line, f)) {
+            long x = strtol(line, &end, 10);
+            if (end != line && x > 0)
+                v = x;
+        }
         fclose(f);
     }
     return v;
@@ -438,11 +443,11 @@ static void nvml_close(void *state)
     if (!s)
         return;
     if (!s->stuck && s->busy)
-        (void)wait_done(s, NULL);
+        (void)wait_done(s, s->timeout, NULL);
     if (s->stuck)
         return;
     give(s, JOB_QUIT);
-    if (wait_done(s, NULL) < 0)
+    if (wait_done(s, s->timeout, NULL) < 0)
         return;
     pthread_join(s->thread, NULL);
     free_state(s);
@@ -480,11 +485,14 @@ static int nvml_open(const struct source_config *cfg, void **state, char *why, s
         free_state(s);
         return -rc;
     }
+    /* Without persistence mode each GPU's first handle costs 1-3 s (ECC
+     * scrubbing): init gets at least INIT_LIMIT seconds. */
+    double limit = s->timeout > INIT_LIMIT ? s->timeout : INIT_LIMIT;
     give(s, JOB_INIT);
-    if (wait_done(s, NULL) < 0) {
+    if (wait_done(s, limit, NULL) < 0) {
         const char *c = atomic_load(&s->calling);
         snprintf(why, whylen, "NVML: %s did not return within %g s", c ? c : "initialization",
-                 s->timeout);
+                 limit);
         pthread_detach(s->thread);
         return -ETIMEDOUT; /* s stays with the stuck thread */
     }
@@ -584,10 +592,10 @@ static int nvml_poll(void *state, struct source_poll *out, const volatile sig_at
     struct source_query *qu =
         source_query_add(out, "nvml:util", "NVML process utilization", lost_util);
     /* A job a cancelled poll left running is collected first. */
-    if (s->busy && (rc = wait_done(s, cancel)) < 0)
+    if (s->busy && (rc = wait_done(s, s->timeout, cancel)) < 0)
         goto late;
     give(s, JOB_POLL);
-    if ((rc = wait_done(s, cancel)) < 0)
+    if ((rc = wait_done(s, s->timeout, cancel)) < 0)
         goto late;
     for (size_t i = 0; i < s->ngpu; i++)
         if ((rc = gpu_records(s, &s->g[i], out, qp, qu)) != 0)
