@@ -24,11 +24,13 @@ for src in ("nvml", "smi"):
     try:
         logs[src] = list(csv.DictReader(open(f"{out}/{src}.csv")))
     except OSError as e:
+        print(f"stderr of --source {src}:", open(f"{out}/{src}.stderr").read().strip())
         print(f"FAIL: {src}.csv: {e}")
         sys.exit(1)
 fails = []
 for src in ("nvml", "smi"):
     err = open(f"{out}/{src}.stderr").read()
+    print(f"stderr of --source {src}: {err.strip() or '(empty)'}")
     if "warning" in err or "goes on with nvidia-smi" in err:
         fails.append(f"--source {src} warned: {err.strip().splitlines()[0]}")
 
