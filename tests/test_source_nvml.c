@@ -128,7 +128,8 @@ static void test_error_fails_the_query(void **state)
     struct source_poll p = {0};
     assert_int_equal(source_nvml.poll(st, &p, NULL), 0);
     assert_true(p.q[0].failed);
-    assert_string_equal(p.q[0].why, "GPU 0: Unknown Error");
+    assert_string_equal(p.q[0].why,
+                        "GPU 0: Unknown Error (nvmlDeviceGetComputeRunningProcesses_v3)");
     assert_false(p.answered);
     assert_int_equal(p.n, 0);
     assert_int_equal(source_nvml.poll(st, &p, NULL), 0); /* recovered */
