@@ -66,6 +66,7 @@ struct nv_fns {
     nv_ret (*uuid)(nv_dev, char *, unsigned);
     nv_ret (*memory)(nv_dev, struct nv_memory *);
     nv_ret (*mig)(nv_dev, unsigned *, unsigned *); /* optional */
+    nv_ret (*pname)(unsigned, char *, unsigned);   /* optional */
     nv_ret (*procs)(nv_dev, unsigned *, void *);
     const char *procs_name;                             /* the symbol found: for messages */
     size_t procs_stride;                                /* its record size */
@@ -102,6 +103,16 @@ struct gpu {
     size_t util_cap;
 };
 
+/* The driver's name of a process (nvmlSystemGetProcessName, as a base
+ * name: what pmon shows), the last resort of the cmd column when neither
+ * /proc nor ps knows the PID (another PID namespace). Asked once per PID:
+ * each poll keeps the names of the PIDs still listed, in the other half of
+ * a double buffer, so the previous poll's strings stay valid meanwhile. */
+struct pname {
+    uint32_t pid;
+    char name[64];
+};
+
 enum job { JOB_NONE, JOB_INIT, JOB_POLL, JOB_QUIT };
 
 struct nvml {
@@ -124,6 +135,10 @@ struct nvml {
 
     struct gpu *g;
     size_t ngpu;
+
+    struct pname *names[2];
+    size_t nnames[2], cap_names[2];
+    int cur; /* names[cur]: this poll's */
 };
 
 static const char lost_cols[] = "its columns stay empty until it works";
@@ -150,6 +165,9 @@ static nv_ret call_procs(struct nvml *s, struct gpu *g)
     atomic_store(&s->calling, s->f.procs_name);
     for (int t = 0; t < GROW_TRIES && rc == NV_INSUFFICIENT_SIZE; t++) {
         cnt = (unsigned)g->raw_cap;
+        /* Zeroed: a driver that writes less than it claims leaves no stale
+         * bytes to be read as records. */
+        memset(g->raw, 0, g->raw_cap * s->f.procs_stride);
         rc = s->f.procs(g->dev, &cnt, g->raw);
         /* Too small: the driver says how many there are; grow and ask again. */
         if (rc == NV_INSUFFICIENT_SIZE &&
@@ -172,6 +190,7 @@ static nv_ret call_util(struct nvml *s, struct gpu *g)
         for (int t = 0; t < GROW_TRIES && rc == NV_INSUFFICIENT_SIZE; t++) {
             struct nv_util_info in = {NV_UTIL_INFO_VERSION, (unsigned)(g->uraw_cap / g->usize),
                                       g->last_seen, g->uraw};
+            memset(g->uraw, 0, g->uraw_cap);
             rc = s->f.util_info(g->dev, &in);
             if (rc == NV_SUCCESS)
                 g->nu = in.count;
@@ -194,6 +213,7 @@ static nv_ret call_util(struct nvml *s, struct gpu *g)
     rc = NV_INSUFFICIENT_SIZE;
     for (int t = 0; t < GROW_TRIES && rc == NV_INSUFFICIENT_SIZE; t++) {
         unsigned cnt = (unsigned)(g->uraw_cap / g->usize);
+        memset(g->uraw, 0, g->uraw_cap);
         rc = s->f.util_old(g->dev, g->uraw, &cnt, g->last_seen);
         if (rc == NV_SUCCESS)
             g->nu = cnt;
@@ -204,8 +224,48 @@ static nv_ret call_util(struct nvml *s, struct gpu *g)
     return rc;
 }
 
+static const struct pname *name_in(const struct pname *v, size_t n, uint32_t pid)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i].pid == pid)
+            return &v[i];
+    return NULL;
+}
+
+/* The names of this GPU's listed processes into names[next]. */
+static void name_procs(struct nvml *s, const struct gpu *g, int next)
+{
+    const int old = next ^ 1;
+    for (unsigned i = 0; i < g->nraw && i < g->raw_cap; i++) {
+        uint32_t pid;
+        memcpy(&pid, g->raw + i * s->f.procs_stride, sizeof pid);
+        if (name_in(s->names[next], s->nnames[next], pid))
+            continue;
+        if (array_reserve(&s->names[next], &s->cap_names[next], s->nnames[next] + 1,
+                          sizeof(struct pname)) < 0)
+            return; /* names are a nicety: none rather than an error */
+        struct pname *n = &s->names[next][s->nnames[next]++];
+        const struct pname *known = name_in(s->names[old], s->nnames[old], pid);
+        n->pid = pid;
+        n->name[0] = '\0';
+        if (known) {
+            memcpy(n->name, known->name, sizeof n->name);
+            continue;
+        }
+        char full[256];
+        atomic_store(&s->calling, "nvmlSystemGetProcessName");
+        if (s->f.pname(pid, full, sizeof full) == NV_SUCCESS) {
+            full[sizeof full - 1] = '\0';
+            const char *base = strrchr(full, '/');
+            snprintf(n->name, sizeof n->name, "%.63s", base ? base + 1 : full);
+        }
+    }
+}
+
 static void job_poll(struct nvml *s)
 {
+    const int next = s->cur ^ 1;
+    s->nnames[next] = 0;
     for (size_t i = 0; i < s->ngpu; i++) {
         struct gpu *g = &s->g[i];
         g->procs_rc = call_procs(s, g);
@@ -213,7 +273,10 @@ static void job_poll(struct nvml *s)
          * the dearer call (1.8 ms on the H200). MIG has none. */
         g->util_skipped = g->mig || g->procs_rc != NV_SUCCESS || g->nraw == 0;
         g->util_rc = g->util_skipped ? NV_SUCCESS : call_util(s, g);
+        if (g->procs_rc == NV_SUCCESS && s->f.pname)
+            name_procs(s, g, next);
     }
+    s->cur = next;
 }
 
 static nv_ret init_step(struct nvml *s, const char *name, nv_ret rc)
@@ -374,6 +437,7 @@ static int load(struct nvml *s, char *why, size_t whylen)
     *(void **)&f->uuid = sym(s->lib, "nvmlDeviceGetUUID", NULL, NULL);
     *(void **)&f->memory = sym(s->lib, "nvmlDeviceGetMemoryInfo", NULL, NULL);
     *(void **)&f->mig = sym(s->lib, "nvmlDeviceGetMigMode", NULL, NULL);
+    *(void **)&f->pname = sym(s->lib, "nvmlSystemGetProcessName", NULL, NULL);
     *(void **)&f->util_info = sym(s->lib, "nvmlDeviceGetProcessesUtilizationInfo", NULL, NULL);
     *(void **)&f->util_old = sym(s->lib, "nvmlDeviceGetProcessUtilization", NULL, NULL);
     /* The process list: v3, then v2, then v1, each with its own record size. */
@@ -433,6 +497,8 @@ static void free_state(struct nvml *s)
         free(s->g[i].util);
     }
     free(s->g);
+    free(s->names[0]);
+    free(s->names[1]);
     if (s->lib)
         dlclose(s->lib);
     pthread_mutex_destroy(&s->mu);
@@ -579,6 +645,9 @@ static int gpu_records(struct nvml *s, struct gpu *g, struct source_poll *out,
         if (!(r = source_push(out, g->index, (long)p->pid)))
             return -ENOMEM;
         r->uuid = g->uuid;
+        const struct pname *pn = name_in(s->names[s->cur], s->nnames[s->cur], p->pid);
+        if (pn)
+            r->name = pn->name;
         r->mem_mib = mib;
         r->sm_pct = p->sm_pct;
         r->mem_pct = p->mem_pct;

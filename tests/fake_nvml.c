@@ -8,6 +8,8 @@
  *                                       a compute process on the GPU of that
  *                                       index; "na": NVML_VALUE_NOT_AVAILABLE;
  *                                       SM "-": no utilization sample (idle)
+ *   name PID PATH                       what nvmlSystemGetProcessName says
+ *                                       (default "/usr/bin/python3")
  *   fault NAME [N]                      init_mismatch (nvmlInit answers 18,
  *                                       "Driver/library version mismatch"),
  *                                       v1_stride (the v2/v3 calls write
@@ -49,6 +51,13 @@ struct fproc {
     int sm, mem_pct; /* -1: no sample */
     unsigned gi, ci;
 };
+
+struct fname {
+    unsigned pid;
+    char path[128];
+};
+static struct fname names[64];
+static int nnames;
 
 struct fgpu {
     unsigned index;
@@ -115,6 +124,9 @@ static void load(void)
                 p->gi = (unsigned)gi;
                 p->ci = (unsigned)ci;
             }
+        } else if (!strcmp(a, "name") && n >= 3 && nnames < 64) {
+            names[nnames].pid = (unsigned)strtoul(b, NULL, 10);
+            snprintf(names[nnames++].path, sizeof names[0].path, "%.127s", c);
         } else if (!strcmp(a, "fault") && n >= 2) {
             int arg = n >= 3 ? atoi(c) : 1;
             if (!strcmp(b, "init_mismatch"))
@@ -176,6 +188,16 @@ const char *nvmlErrorString(int rc)
 int nvmlSystemGetDriverVersion(char *v, unsigned len)
 {
     snprintf(v, len, "%s", driver);
+    return 0;
+}
+
+int nvmlSystemGetProcessName(unsigned pid, char *name, unsigned len)
+{
+    const char *path = "/usr/bin/python3";
+    for (int i = 0; i < nnames; i++)
+        if (names[i].pid == pid)
+            path = names[i].path;
+    snprintf(name, len, "%s", path);
     return 0;
 }
 

@@ -58,7 +58,7 @@ static const struct source_proc *find(const struct source_poll *p, int gpu, long
 
 static void test_busy_records(void **state)
 {
-    scenario("busy", "");
+    scenario("busy", "name 444 /opt/conda/bin/python3.11\n");
     void *st = open_ok(5);
     assert_int_equal(source_nvml.gpu_count(st), 1);
     struct source_poll p = {0};
@@ -82,6 +82,8 @@ static void test_busy_records(void **state)
         assert_int_equal(r->mem_mib, 3590);
         assert_int_equal(r->sm_pct, GW_UNKNOWN); /* idle: no sample, never 0 */
         assert_int_equal(r->peak_mib, GW_UNKNOWN);
+        assert_string_equal(r->name, "python3"); /* the base name, as pmon shows it */
+        assert_string_equal(find(&p, 0, 444)->name, "python3.11");
     }
     free(p.v);
     source_nvml.close(st);

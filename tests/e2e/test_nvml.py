@@ -101,6 +101,23 @@ class Nvml(GwTest):
                 self.assertTrue(ra)
                 self.assertEqual(ra, rb)
 
+    def test_other_pid_namespace_driver_names(self):
+        """PIDs neither /proc nor ps knows (another PID namespace): the cmd
+        column falls back to the driver's name with either source."""
+        os.mkdir(self.path("emptyproc"))
+        shutil.copy(os.path.join(FAKE_DIR, "nvidia-smi"), os.path.join(self.fakebin, "ps"))
+        out = {}
+        for src in ("nvml", "smi"):
+            e = self.env("busy", self.path("emptyproc"))
+            e["LD_LIBRARY_PATH"] = LIB[""]
+            e["FAKE_NVML_SCENARIO"] = os.path.join(SCEN, "busy.txt")
+            r = subprocess.run([BIN, "--source", src, "--count", "1", "-q", "-o", "-"], env=e,
+                               capture_output=True, timeout=30, cwd=self.tmp)
+            self.assertEqual(r.returncode, 0, r.stderr.decode())
+            out[src] = body(r.stdout.decode())
+        self.assertEqual([r[2] for r in out["nvml"]], ["python3"] * 3)
+        self.assertEqual(out["nvml"], out["smi"])
+
     def test_wrap_mode_same_rows(self):
         """The wrapped command puts itself on the GPU (in the NVML scenario
         and the nvidia-smi fixture at once): the same rows either way."""
