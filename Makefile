@@ -139,9 +139,12 @@ coverage:
 demo: gpu_watch $(HELPERS)
 	@tests/demo.sh
 
+# The installed binary is stripped (the build keeps -g, for gdb and the
+# tests); `make install INSTALL_STRIP=` installs it with its symbols.
+INSTALL_STRIP ?= -s
 install: gpu_watch
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
-	install -m 755 gpu_watch $(DESTDIR)$(BINDIR)/gpu_watch
+	install -m 755 $(INSTALL_STRIP) gpu_watch $(DESTDIR)$(BINDIR)/gpu_watch
 	if [ -f gpu_watch.1 ]; then install -m 644 gpu_watch.1 $(DESTDIR)$(MANDIR)/man1/gpu_watch.1; fi
 
 uninstall:

@@ -19,6 +19,7 @@ ps_args) files=($F/h100-580/*/ps_*.txt $F/h100-580/series/*.ps $F/h100-580/many/
 procfs_cmdline | csv_field) files=($F/proc/*/*/cmdline $F/h100-580/*/proc_*_cmdline.txt) ;;
 procparse) files=($F/proc/*/*/stat $F/proc/*/*/status $F/proc/*/*/task/*/stat $F/proc/*/meminfo $F/proc/*/uptime $F/h100-580/busy/proc_*_stat.txt $F/h100-580/busy/proc_*_status.txt $F/h100-580/busy/meminfo.txt $F/h100-580/busy/proc_stat_head.txt) ;;
 logread) files=($F/logs/*.csv $F/summary/*.csv) ;;
+owner) files=($F/cgroup/* $F/proc/who/*/cgroup $F/proc/who/*/environ $F/proc/who/*/status) ;;
 *) files=() ;;
 esac
 files+=(fuzz/seeds/"$name"/* fuzz/regress/"$name"/*)

@@ -54,6 +54,18 @@ static int host_cpu(struct gw_buf *b, const struct host_fields *h)
     return rc;
 }
 
+/* ",user,job_id,container"; empty fields when not known. */
+static int csv_who(struct gw_buf *b, const struct owner *o)
+{
+    const char *f[3] = {o ? o->user : "", o ? o->job_id : "", o ? o->container : ""};
+    int rc = 0;
+    for (size_t i = 0; i < 3 && !rc; i++) {
+        rc = buf_putc(b, ',');
+        rc = rc ? rc : csv_field(b, f[i], strlen(f[i]));
+    }
+    return rc;
+}
+
 int csv_sample_rows(struct gw_buf *b, const char *ts, const struct sample *smp, bool host)
 {
     for (size_t i = 0; i < smp->n; i++) {
@@ -77,6 +89,8 @@ int csv_sample_rows(struct gw_buf *b, const char *ts, const struct sample *smp, 
             rc = rc ? rc : buf_putc(b, ',');
             rc = rc ? rc : csv_int(b, smp->sys_used_mib);
         }
+        if (smp->who)
+            rc = rc ? rc : csv_who(b, r->who);
         rc = rc ? rc : buf_putc(b, '\n');
         if (rc)
             return rc;

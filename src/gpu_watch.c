@@ -3,6 +3,7 @@
  * prints errors and chooses the exit status. */
 #include <errno.h>
 #include <math.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,11 +14,15 @@
 #include <unistd.h>
 
 #include "gpu_watch/csv.h"
+#include "gpu_watch/monotime.h"
 #include "gpu_watch/options.h"
+#include "gpu_watch/pathfind.h"
 #include "gpu_watch/plot.h"
+#include "gpu_watch/promfile.h"
 #include "gpu_watch/report.h"
 #include "gpu_watch/run_cmd.h"
 #include "gpu_watch/sampler.h"
+#include "gpu_watch/source.h"
 #include "gpu_watch/summary.h"
 #include "gpu_watch/version.h"
 #include "gpu_watch/wrap.h"
@@ -29,6 +34,7 @@
 
 static volatile sig_atomic_t stop_flag;
 static volatile sig_atomic_t hup_flag;
+static volatile sig_atomic_t winch_flag;
 
 static void on_stop(int sig)
 {
@@ -36,17 +42,23 @@ static void on_stop(int sig)
     stop_flag = 1;
 }
 
-static void on_hup(int sig)
+/* SIGHUP: the terminal hung up (closed window, dropped ssh: the tty driver
+ * sends it, si_code SI_KERNEL) ends the run like SIGTERM; one sent by a
+ * process (kill -HUP from logrotate: SI_USER) asks to reopen the log. */
+static void on_hup(int sig, siginfo_t *si, void *ctx)
 {
     (void)sig;
-    hup_flag = 1;
+    (void)ctx;
+    if (si && si->si_code == SI_KERNEL)
+        stop_flag = 1;
+    else
+        hup_flag = 1;
 }
 
-static double mono_now(void)
+static void on_winch(int sig)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    (void)sig;
+    winch_flag = 1;
 }
 
 /* Sleep until monotonic time t (seconds), or until a signal sets a flag. */
@@ -75,8 +87,12 @@ static void install_signals(void)
     sa.sa_handler = on_stop;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    sa.sa_handler = on_hup;
+    sa.sa_handler = on_winch;
+    sigaction(SIGWINCH, &sa, NULL);
+    sa.sa_flags = SA_RESTART | SA_SIGINFO;
+    sa.sa_sigaction = on_hup;
     sigaction(SIGHUP, &sa, NULL);
+    sa.sa_flags = SA_RESTART;
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
     /* Past ulimit -f, write(2) must fail with EFBIG (reported, exit 1)
@@ -84,24 +100,30 @@ static void install_signals(void)
     sigaction(SIGXFSZ, &sa, NULL);
 }
 
-/* "2025-01-10T14:22:30" in local time, or "...Z" in UTC. With offset (the
- * --compact log, as `date -Iseconds` wrote it): "2025-01-10T14:22:30+01:00". */
-static void format_time(char *dst, size_t len, time_t t, bool utc, bool offset)
+/* "2025-01-10T14:22:30" in local time, or "...Z" in UTC. With ms, the
+ * milliseconds: "2025-01-10T14:22:30.250". With offset (--tz-offset, and
+ * the --compact log as `date -Iseconds` wrote it), the UTC offset instead
+ * of any Z: "2025-01-10T14:22:30+01:00", "2025-01-10T14:22:30.250+01:00". */
+static void format_time(char *dst, size_t len, const struct timespec *t, bool utc, bool offset,
+                        bool ms)
 {
     struct tm tm;
     if (utc)
-        gmtime_r(&t, &tm);
+        gmtime_r(&t->tv_sec, &tm);
     else
-        localtime_r(&t, &tm);
-    if (!offset) {
-        strftime(dst, len, utc ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%dT%H:%M:%S", &tm);
-        return;
-    }
-    long off = utc ? 0 : tm.tm_gmtoff;
-    char base[32];
+        localtime_r(&t->tv_sec, &tm);
+    char base[32], frac[8] = "", zone[8] = "";
     strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    int a = (int)((off < 0 ? -off : off) % 86400);
-    snprintf(dst, len, "%.19s%c%02d:%02d", base, off < 0 ? '-' : '+', a / 3600, (a / 60) % 60);
+    if (ms)
+        snprintf(frac, sizeof frac, ".%03ld", t->tv_nsec / 1000000L % 1000);
+    if (offset) {
+        long off = utc ? 0 : tm.tm_gmtoff;
+        int a = (int)((off < 0 ? -off : off) % 86400);
+        snprintf(zone, sizeof zone, "%c%02d:%02d", off < 0 ? '-' : '+', a / 3600, (a / 60) % 60);
+    } else if (utc) {
+        snprintf(zone, sizeof zone, "Z");
+    }
+    snprintf(dst, len, "%.19s%s%s", base, frac, zone);
 }
 
 struct run_state {
@@ -110,12 +132,17 @@ struct run_state {
     struct sampler *sampler;
     struct sample smp;
     struct gw_buf rows;
-    int status_line; /* draw a status line on stderr */
+    int status_line;   /* draw a status line on stderr */
+    bool status_lines; /* ...as whole lines: a watched command writes to that terminal too */
+    int columns;       /* the terminal's width for the status line; 0: not known yet */
     unsigned long samples;
+    unsigned long answered; /* samples the source answered (sample.answered) */
+    size_t max_seen;        /* most processes on the GPUs in one sample, before the filter */
     unsigned long rows_written;
     double last_sync;
-    struct wrap *wrap;   /* the command, or the --pid list of --until-exit; NULL otherwise */
-    struct summary *sum; /* the end-of-run summary; NULL with --quiet */
+    struct wrap *wrap;     /* the command, or the --pid list of --until-exit; NULL otherwise */
+    struct summary *sum;   /* the end-of-run summary; NULL with --quiet */
+    struct promfile *prom; /* --prom-textfile; NULL without */
 };
 
 static void report_sample(const struct sample *smp, double now)
@@ -135,11 +162,20 @@ static void report_sample(const struct sample *smp, double now)
     }
 }
 
-/* Write one sample's rows; returns 0, or an exit status to stop with. */
-static int write_sample(struct run_state *st, time_t wall)
+/* Timestamps with milliseconds: asked for, or needed to tell samples less
+ * than a second apart (but --compact keeps the old logger's format unless
+ * asked). */
+static bool want_ms(const struct gw_config *cfg)
 {
-    char ts[40];
-    format_time(ts, sizeof ts, wall, st->cfg->utc, st->cfg->compact);
+    return cfg->ms || (cfg->interval < 1.0 && !cfg->compact);
+}
+
+/* Write one sample's rows; returns 0, or an exit status to stop with. */
+static int write_sample(struct run_state *st, const struct timespec *wall)
+{
+    const struct gw_config *cfg = st->cfg;
+    char ts[48];
+    format_time(ts, sizeof ts, wall, cfg->utc, cfg->compact || cfg->tz_offset, want_ms(cfg));
     buf_clear(&st->rows);
     int r = st->cfg->compact ? csv_compact_row(&st->rows, ts, &st->smp)
                              : csv_sample_rows(&st->rows, ts, &st->smp, st->cfg->host);
@@ -168,7 +204,7 @@ static int write_sample(struct run_state *st, time_t wall)
         return 1;
     }
     st->rows_written += st->cfg->compact ? 1 : st->smp.n;
-    double now = mono_now();
+    double now = monotime_now();
     if (now - st->last_sync >= SYNC_EVERY_S) {
         st->last_sync = now;
         if ((rc = csv_sync(&st->out)) < 0 && rc != -EINVAL) {
@@ -179,15 +215,87 @@ static int write_sample(struct run_state *st, time_t wall)
     return 0;
 }
 
-static void draw_status(struct run_state *st, time_t wall)
+/* --prom-textfile: the sample's metrics; a failure is warned about once
+ * (node_exporter goes on serving the last file, and its mtime shows the
+ * age) and the run goes on. */
+static void write_prom(struct run_state *st, double duration)
 {
-    char ts[40];
-    format_time(ts, sizeof ts, wall, st->cfg->utc, false);
-    fprintf(stderr, "\r\033[K%s  sample %lu: %zu process%s, %zu row%s (%lu written)", ts + 11,
-            st->samples, st->smp.procs, st->smp.procs == 1 ? "" : "es", st->smp.n,
-            st->smp.n == 1 ? "" : "s", st->rows_written);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    double wall = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    int rc = promfile_write(st->prom, &st->smp, wall, duration, sampler_gpu_count(st->sampler));
+    if (rc < 0) {
+        char first[600];
+        snprintf(first, sizeof first, "cannot write %s: %s; Prometheus sees the last sample",
+                 st->cfg->prom_textfile, strerror(-rc));
+        report_fault("prom", "writing --prom-textfile failed", first, monotime_now());
+    } else {
+        report_ok("prom", true);
+    }
+}
+
+/* The width of the terminal on stderr, else $COLUMNS, else 0 (the default). */
+static int stderr_columns(void)
+{
+    struct winsize ws;
+    if (isatty(STDERR_FILENO) && ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    const char *c = getenv("COLUMNS");
+    long n = c ? strtol(c, NULL, 10) : 0;
+    return n > 0 && n <= 1000 ? (int)n : 0;
+}
+
+/* Why no process passed, for "2 processes on the GPUs, none matched ...":
+ * "none matched --match 'x' and --pid 5", or "none of them the command's". */
+static void filter_text(const struct gw_config *cfg, char *dst, size_t len)
+{
+    if (!cfg->match && !cfg->npids) {
+        snprintf(dst, len, "none of them %s", cfg->command ? "the command's" : "wanted");
+        return;
+    }
+    int n = snprintf(dst, len, "none matched ");
+    if (cfg->match && n >= 0 && (size_t)n < len)
+        n += snprintf(dst + n, len - (size_t)n, "--match '%s'", cfg->match);
+    if (cfg->npids && n >= 0 && (size_t)n < len)
+        snprintf(dst + n, len - (size_t)n, "%s--pid %ld%s", cfg->match ? " and " : "", cfg->pids[0],
+                 cfg->npids > 1 ? ",..." : "");
+}
+
+/* The status line, cut to the terminal's width (one column spare: a full
+ * line would wrap on some terminals, and the redraw would then scroll). */
+static void draw_status(struct run_state *st, const struct timespec *wall)
+{
+    char ts[48], line[512], filt[200];
+    format_time(ts, sizeof ts, wall, st->cfg->utc, false, false);
+    if (winch_flag || st->columns == 0) {
+        winch_flag = 0;
+        st->columns = stderr_columns();
+    }
+    const struct sample *smp = &st->smp;
+    int n;
+    if (smp->procs == 0 && smp->seen > 0) {
+        filter_text(st->cfg, filt, sizeof filt);
+        n = snprintf(line, sizeof line, "%s  sample %lu: %zu process%s on the GPUs, %s", ts + 11,
+                     st->samples, smp->seen, smp->seen == 1 ? "" : "es", filt);
+    } else {
+        n = snprintf(line, sizeof line,
+                     "%s  sample %lu: %zu process%s, %zu row%s (%lu written), from %s", ts + 11,
+                     st->samples, smp->procs, smp->procs == 1 ? "" : "es", smp->n,
+                     smp->n == 1 ? "" : "s", st->rows_written, smp->source ? smp->source : "-");
+    }
+    size_t len = n < 0 ? 0 : (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+    if (st->columns > 1 && len > (size_t)st->columns - 1) {
+        len = (size_t)st->columns - 1;
+        while (len > 0 && ((unsigned char)line[len] & 0xC0) == 0x80)
+            len--; /* not inside a UTF-8 character (of the pattern) */
+    }
+    if (st->status_lines) {
+        fprintf(stderr, "%.*s\n", (int)len, line);
+    } else {
+        fprintf(stderr, "\r\033[K%.*s", (int)len, line);
+        report_status_line(true);
+    }
     fflush(stderr);
-    report_status_line(true);
 }
 
 /* Before a sample of a watched command: update its process tree and limit
@@ -200,17 +308,6 @@ static int wrap_follow(struct run_state *st)
     if (allow)
         sampler_set_allow(st->sampler, allow, nallow);
     return rc == -ENOMEM ? rc : 0;
-}
-
-/* The width of the terminal on stderr, else $COLUMNS, else 0 (the default). */
-static int stderr_columns(void)
-{
-    struct winsize ws;
-    if (isatty(STDERR_FILENO) && ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
-        return ws.ws_col;
-    const char *c = getenv("COLUMNS");
-    long n = c ? strtol(c, NULL, 10) : 0;
-    return n > 0 && n <= 1000 ? (int)n : 0;
 }
 
 /* The summary of the run on stderr, after the command (if any) has ended. */
@@ -233,7 +330,7 @@ static void print_summary(struct run_state *st)
 static int run(struct run_state *st)
 {
     const struct gw_config *cfg = st->cfg;
-    double t0 = mono_now();
+    double t0 = monotime_now();
     /* A command is not on a GPU yet when it starts: the first sample comes
      * after one interval, or as soon as it opens a GPU (WRAP_ON_GPU). */
     unsigned long k = cfg->command ? 1 : 0;
@@ -245,7 +342,7 @@ static int run(struct run_state *st)
         if (st->wrap) {
             wake = wrap_sleep_until(st->wrap, slot, &stop_flag, &hup_flag);
             if (wake == WRAP_ON_GPU || wake == WRAP_EXITED) {
-                t0 = slot = mono_now(); /* sample now; the schedule starts here */
+                t0 = slot = monotime_now(); /* sample now; the schedule starts here */
                 k = 0;
             }
         } else {
@@ -259,14 +356,16 @@ static int run(struct run_state *st)
             if (r < 0)
                 report_warn("SIGHUP: cannot reopen %s (%s); still writing to the old file",
                             st->out.path, strerror(-r));
-            if (mono_now() < slot)
+            if (monotime_now() < slot)
                 continue; /* woken early: wait for the slot again */
         }
-        time_t wall = time(NULL);
+        struct timespec wall;
+        clock_gettime(CLOCK_REALTIME, &wall);
         if (st->wrap && wrap_follow(st) < 0) {
             fprintf(stderr, "gpu_watch: out of memory\n");
             return 1;
         }
+        double t_sample = monotime_now();
         int sr = sampler_run(st->sampler, &st->smp, &stop_flag);
         if (sr == -ECANCELED)
             break; /* a sample cut short by Ctrl+C is not written half-empty */
@@ -274,21 +373,27 @@ static int run(struct run_state *st)
             fprintf(stderr, "gpu_watch: %s\n", strerror(-sr));
             return 1;
         }
-        double now = mono_now();
+        double now = monotime_now();
         report_sample(&st->smp, now);
         st->samples++;
-        int w = write_sample(st, wall);
+        st->answered += st->smp.answered;
+        if (st->smp.seen > st->max_seen)
+            st->max_seen = st->smp.seen;
+        int w = write_sample(st, &wall);
         if (w) {
             rc = w > 0 ? w : 0;
             break;
         }
-        if (st->sum && summary_add_sample(st->sum, (double)wall, &st->smp, st->cfg->host) < 0) {
+        if (st->prom)
+            write_prom(st, now - t_sample);
+        if (st->sum && summary_add_sample(st->sum, (double)wall.tv_sec + (double)wall.tv_nsec / 1e9,
+                                          &st->smp, st->cfg->host) < 0) {
             report_warn("out of memory: no summary at the end of this run");
             summary_free(st->sum);
             st->sum = NULL;
         }
         if (st->status_line)
-            draw_status(st, wall);
+            draw_status(st, &wall);
         report_summary(now, false);
         if (cfg->count && st->samples >= (unsigned long)cfg->count)
             break;
@@ -296,7 +401,7 @@ static int run(struct run_state *st)
             break; /* that was the last sample */
         /* Next slot; a sample that overran skips to the slot after now. */
         k++;
-        now = mono_now();
+        now = monotime_now();
         if (now > t0 + (double)k * cfg->interval) {
             unsigned long next = (unsigned long)floor((now - t0) / cfg->interval) + 1;
             overruns++;
@@ -344,6 +449,37 @@ static int start_targets(struct run_state *st, const char *proc_root)
     return -1;
 }
 
+/* --pid values that name no process: one warning at the start, or a typo
+ * gives an empty log without a word. (The run goes on: it may start.) */
+static void warn_missing_pids(const struct gw_config *cfg, const char *proc_root)
+{
+    char list[200] = "";
+    size_t n = 0, missing = 0;
+    for (size_t i = 0; i < cfg->npids; i++) {
+        char dir[4200];
+        struct stat sb;
+        snprintf(dir, sizeof dir, "%s/%ld", proc_root, cfg->pids[i]);
+        if (stat(dir, &sb) == 0 || errno != ENOENT)
+            continue;
+        if (n < sizeof list) {
+            int w = snprintf(list + n, sizeof list - n, "%s%ld", missing ? "," : "", cfg->pids[i]);
+            n += w > 0 ? (size_t)w : 0;
+        }
+        missing++;
+    }
+    if (missing)
+        report_warn("--pid %s: no such process%s (yet); its rows start if it appears", list,
+                    missing == 1 ? "" : "es");
+}
+
+/* Whether the end-of-run summary is wanted: asked for, or someone is
+ * watching (stderr is a terminal, or a command is wrapped, like time(1)).
+ * Never from cron: a run that works prints nothing there. */
+static bool want_summary(const struct gw_config *cfg)
+{
+    return cfg->summary || (!cfg->quiet && (isatty(STDERR_FILENO) || cfg->command));
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "plot") == 0)
@@ -351,32 +487,50 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "summary") == 0)
         return summary_main(argc - 1, argv + 1);
     struct gw_config cfg;
+    struct run_state st;
+    memset(&st, 0, sizeof st);
+    st.out.fd = -1;
+    st.cfg = &cfg;
     char err[512];
-    enum options_result r = options_parse(argc, argv, getenv("HOME"), &cfg, err, sizeof err);
-    switch (r) {
+    int rc = 0;
+    switch (options_parse(argc, argv, getenv("HOME"), &cfg, err, sizeof err)) {
     case OPTIONS_HELP:
         fputs(options_help(), stdout);
-        options_free(&cfg);
-        return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+        rc = fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+        goto out;
     case OPTIONS_VERSION:
-        printf("gpu_watch %s\n", GPU_WATCH_VERSION);
-        options_free(&cfg);
-        return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+        printf("gpu_watch %s\nsources (--source): %s; default smi\n", GPU_WATCH_VERSION,
+               source_names());
+        rc = fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+        goto out;
     case OPTIONS_USAGE:
         fprintf(stderr, "gpu_watch: %s\n", err);
-        options_free(&cfg);
-        return EXIT_USAGE;
+        rc = EXIT_USAGE;
+        goto out;
     case OPTIONS_OK:
         break;
     }
-    const char *proc_root = getenv("GPU_WATCH_PROC_ROOT"); /* for tests: a fixture tree */
-    int rc = cfg.command ? wrap_find(cfg.command[0], getenv("PATH")) : 0;
-    if (rc < 0) {
+    const char *path = getenv("PATH");
+    if (cfg.command && (rc = path_find(cfg.command[0], path)) < 0) {
         /* Before the log is created: a mistyped command leaves nothing behind. */
-        fprintf(stderr, "gpu_watch: %s: %s\n", cfg.command[0],
-                rc == -ENOENT ? "command not found" : "permission denied (not executable)");
-        options_free(&cfg);
-        return wrap_exec_status(-rc);
+        if (!*cfg.command[0])
+            fprintf(stderr, "gpu_watch: '': empty command name\n");
+        else
+            fprintf(stderr, "gpu_watch: %s: %s\n", cfg.command[0],
+                    rc == -ENOENT ? "command not found" : "permission denied (not executable)");
+        rc = wrap_exec_status(-rc);
+        goto out;
+    }
+    const char *proc_root = getenv("GPU_WATCH_PROC_ROOT"); /* for tests: a fixture tree */
+    /* A translated pattern that still does not compile is matched as the
+     * user's own text, not as our translation of it. */
+    const char *match = cfg.match_ere;
+    regex_t re;
+    if (match && strcmp(match, cfg.match) != 0) {
+        if (regcomp(&re, match, REG_EXTENDED | REG_NOSUB) == 0)
+            regfree(&re);
+        else
+            match = cfg.match;
     }
     struct sampler_opts so = {
         .source = cfg.source,
@@ -386,20 +540,18 @@ int main(int argc, char **argv)
         .timeout = cfg.timeout,
         .pids = cfg.pids,
         .npids = cfg.npids,
-        .match = cfg.match,
+        .match = match,
+        .match_icase = cfg.match_icase,
         .host = cfg.host,
+        .who = cfg.who,
         .watch_pid = cfg.compact ? cfg.pids[0] : 0,
     };
-    struct run_state st;
-    memset(&st, 0, sizeof st);
-    st.cfg = &cfg;
     /* The source first: without one, no log file is created. */
     struct sampler_start start;
-    rc = sampler_new(&so, &st.sampler, &start);
-    if (rc < 0) {
+    if ((rc = sampler_new(&so, &st.sampler, &start)) < 0) {
         fprintf(stderr, "gpu_watch: %s\n", start.why[0] ? start.why : strerror(-rc));
-        options_free(&cfg);
-        return 1;
+        rc = 1;
+        goto out;
     }
     if (start.substring)
         report_warn("--match '%s' is not a valid extended regex; matching it as a plain substring",
@@ -409,7 +561,12 @@ int main(int argc, char **argv)
                 start.why[0] ? " (NVML: " : "", start.why, start.why[0] ? ")" : "");
     install_signals(); /* before the header is written: SIGPIPE, SIGXFSZ */
     enum csv_open_mode mode = cfg.append ? CSV_APPEND : cfg.force ? CSV_FORCE : CSV_NEW;
-    const char *header = cfg.compact ? CSV_HEADER_COMPACT : cfg.host ? CSV_HEADER_HOST : CSV_HEADER;
+    char header[256];
+    snprintf(header, sizeof header, "%s%s",
+             cfg.compact ? CSV_HEADER_COMPACT
+             : cfg.host  ? CSV_HEADER_HOST
+                         : CSV_HEADER,
+             cfg.who ? CSV_WHO_COLUMNS : "");
     rc = csv_open(&st.out, cfg.output, header, mode);
     if (rc == -EEXIST) {
         fprintf(stderr,
@@ -421,49 +578,73 @@ int main(int argc, char **argv)
                 "gpu_watch: %s has a different header than this run's (%s); it was not changed. "
                 "Use another file, or --force to overwrite it instead of --append\n",
                 cfg.output, header);
-    } else if (rc == -EPIPE) {
-        sampler_free(st.sampler);
-        options_free(&cfg);
-        return 0;
-    } else if (rc < 0) {
+    } else if (rc < 0 && rc != -EPIPE) {
         fprintf(stderr, "gpu_watch: cannot open %s for writing: %s\n", cfg.output, strerror(-rc));
     }
     if (rc < 0) {
-        sampler_free(st.sampler);
-        options_free(&cfg);
-        return 1;
+        rc = rc == -EPIPE ? 0 : 1; /* a reader gone before the header: a quiet end */
+        goto out;
     }
-    if ((rc = start_targets(&st, so.proc_root)) >= 0) {
-        wrap_free(st.wrap);
-        csv_close(&st.out);
-        sampler_free(st.sampler);
-        options_free(&cfg);
-        return rc;
-    }
+    if (!cfg.until_exit)
+        warn_missing_pids(&cfg, so.proc_root);
+    if ((rc = start_targets(&st, so.proc_root)) >= 0)
+        goto out;
     st.status_line = !cfg.quiet && isatty(STDERR_FILENO) && (!cfg.command || cfg.status);
-    st.sum = cfg.quiet ? NULL : summary_new();
-    st.last_sync = mono_now();
-    rc = run(&st);
+    /* The command writes to this terminal too (its stderr is ours): a line
+     * redrawn in place would run into its output. */
+    st.status_lines = st.status_line && cfg.command;
+    st.sum = want_summary(&cfg) ? summary_new() : NULL;
+    st.last_sync = monotime_now();
+    struct promfile_opts po = {.path = cfg.prom_textfile, .host = cfg.host, .peaks = so.peaks};
+    if (cfg.prom_textfile && !(st.prom = promfile_new(&po))) {
+        fprintf(stderr, "gpu_watch: out of memory\n");
+        rc = 1;
+    } else {
+        rc = run(&st);
+    }
     if (st.wrap) {
         wrap_wait(st.wrap); /* the run stopped early (--count, a write error) */
         if (cfg.command && (rc == 0 || wrap_status(st.wrap) != 0))
             rc = wrap_status(st.wrap);
     }
-    if (st.status_line && st.samples)
+    if (st.status_line && st.samples && !st.status_lines)
         fputc('\n', stderr);
     report_status_line(false);
-    report_summary(mono_now(), true);
+    report_summary(monotime_now(), true);
     if (st.sum && st.samples)
         print_summary(&st);
-    if (csv_sync(&st.out) < 0 && rc == 0 && st.out.regular) {
-        fprintf(stderr, "gpu_watch: cannot write to %s: %s\n", cfg.output, strerror(errno));
+    if (st.sum && st.samples && st.rows_written == 0 && st.max_seen > 0) {
+        char filt[200];
+        filter_text(&cfg, filt, sizeof filt);
+        fprintf(stderr, "gpu_watch: %zu process%s on the GPUs, %s\n", st.max_seen,
+                st.max_seen == 1 ? "" : "es", filt);
+    }
+    /* The source never answered: the log says nothing, and that must show. */
+    if (rc == 0 && !cfg.command && st.samples && st.answered == 0) {
+        fprintf(stderr, "gpu_watch: no sample got any data from %s (%lu tried)\n",
+                st.smp.source ? st.smp.source : "the source", st.samples);
         rc = 1;
     }
-    if (csv_close(&st.out) < 0 && rc == 0) {
-        fprintf(stderr, "gpu_watch: cannot close %s: %s\n", cfg.output, strerror(errno));
+    int e = csv_sync(&st.out);
+    if (e < 0 && rc == 0 && st.out.regular) {
+        fprintf(stderr, "gpu_watch: cannot write to %s: %s\n", cfg.output, strerror(-e));
+        rc = 1;
+    }
+    if ((e = csv_close(&st.out)) < 0 && rc == 0) {
+        fprintf(stderr, "gpu_watch: cannot close %s: %s\n", cfg.output, strerror(-e));
+        rc = 1;
+    }
+    /* The processes in the metrics file are no longer watched: remove it
+     * (an admin alerts on node_textfile_mtime_seconds for a sampler that
+     * died without this). */
+    int pr = promfile_close(st.prom);
+    if (pr < 0 && rc == 0) {
+        fprintf(stderr, "gpu_watch: cannot remove %s: %s\n", cfg.prom_textfile, strerror(-pr));
         rc = 1;
     }
     run_cmd_drain(200);
+out:
+    csv_close(&st.out); /* on the early ways out; closed above otherwise */
     wrap_free(st.wrap);
     summary_free(st.sum);
     sampler_free(st.sampler);

@@ -5,43 +5,48 @@
 #include <stdio.h>
 #include <string.h>
 
-#define EXIT_FILE 1
+#include "gpu_watch/subcmd.h"
 
 int logcheck_report(const char *prog, const char *name, int rc, int cb_err,
                     const struct log_stats *st, const char *doing)
 {
     if (rc == -ENODATA) {
         fprintf(stderr, "gpu_watch %s: %s is empty: no header, no rows\n", prog, name);
-        return EXIT_FILE;
+        return SUBCMD_EXIT_FILE;
     }
     if (rc == -EPROTO) {
         fprintf(stderr,
                 "gpu_watch %s: %s is not a gpu_watch log: its header is none of "
                 "'timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct' (optionally "
-                "with ',cpu_pct,cpu_cores,rss_mib,sys_used_mib') or "
+                "with ',cpu_pct,cpu_cores,rss_mib,sys_used_mib', then ',user,job_id,container') or "
                 "'timestamp,used_mib[,sys_used_mib][,cpu_cores][,cpu_pct]'\n",
                 prog, name);
-        return EXIT_FILE;
+        return SUBCMD_EXIT_FILE;
+    }
+    if (rc == -EMSGSIZE) {
+        fprintf(stderr, "gpu_watch %s: %s is not a gpu_watch log: line %lu is longer than 1 MiB\n",
+                prog, name, st->long_line);
+        return SUBCMD_EXIT_FILE;
     }
     if (rc == -ENOMEM || cb_err == -ENOMEM) {
         fprintf(stderr, "gpu_watch %s: out of memory reading %s\n", prog, name);
-        return EXIT_FILE;
+        return SUBCMD_EXIT_FILE;
     }
     if (rc < 0) {
         fprintf(stderr, "gpu_watch %s: cannot read %s: %s\n", prog, name, strerror(-rc));
-        return EXIT_FILE;
+        return SUBCMD_EXIT_FILE;
     }
     if (st->rows == 0 && st->bad == 0) {
         fprintf(stderr, "gpu_watch %s: %s has a header but no data rows: nothing to do\n", prog,
                 name);
-        return EXIT_FILE;
+        return SUBCMD_EXIT_FILE;
     }
     if (st->rows == 0) {
         fprintf(stderr,
                 "gpu_watch %s: %s has no readable rows: all %lu are malformed (the first at "
                 "line %lu)\n",
                 prog, name, st->bad, st->first_bad_line);
-        return EXIT_FILE;
+        return SUBCMD_EXIT_FILE;
     }
     if (st->bad)
         fprintf(stderr,

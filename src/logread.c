@@ -14,6 +14,11 @@
  * rest of the file. Bytes. */
 #define LOG_MAX_RECORD (64 * 1024)
 
+/* A physical line longer than this is no log line at all (a binary file,
+ * /dev/zero): the reading stops with -EMSGSIZE instead of skipping to a
+ * line end that may never come. Bytes. */
+#define LOG_MAX_LINE (1024 * 1024)
+
 /* Read size for logread_file, bytes. */
 #define LOG_CHUNK (256 * 1024)
 
@@ -29,6 +34,9 @@ static const char *const col_names[LOG_NCOLS] = {
     [LOG_COL_CPU_CORES] = "cpu_cores",
     [LOG_COL_RSS_MIB] = "rss_mib",
     [LOG_COL_SYS_USED_MIB] = "sys_used_mib",
+    [LOG_COL_USER] = "user",
+    [LOG_COL_JOB_ID] = "job_id",
+    [LOG_COL_CONTAINER] = "container",
 };
 
 #define BIT(c) (1u << (c))
@@ -38,6 +46,8 @@ static const char *const col_names[LOG_NCOLS] = {
 #define HOST_COLS                                                                                  \
     (BIT(LOG_COL_CPU_PCT) | BIT(LOG_COL_CPU_CORES) | BIT(LOG_COL_RSS_MIB) |                        \
      BIT(LOG_COL_SYS_USED_MIB))
+/* --who: all three or none, after the others. */
+#define WHO_COLS         (BIT(LOG_COL_USER) | BIT(LOG_COL_JOB_ID) | BIT(LOG_COL_CONTAINER))
 #define COMPACT_OPTIONAL (BIT(LOG_COL_SYS_USED_MIB) | BIT(LOG_COL_CPU_CORES) | BIT(LOG_COL_CPU_PCT))
 
 const char *log_schema_name(enum log_schema s)
@@ -147,9 +157,12 @@ int logread_parse_header(const char *line, size_t len, struct log_header *h)
     h->nfields = n;
     if (h->col[0] != LOG_COL_TIMESTAMP)
         return -EPROTO;
-    if (gpu_mem_mib && h->have == SAMPLER_COLS)
+    unsigned who = h->have & WHO_COLS;
+    if (who && who != WHO_COLS)
+        return -EPROTO;
+    if (gpu_mem_mib && (h->have & ~WHO_COLS) == SAMPLER_COLS)
         h->schema = LOG_SAMPLER;
-    else if (gpu_mem_mib && h->have == (SAMPLER_COLS | HOST_COLS))
+    else if (gpu_mem_mib && (h->have & ~WHO_COLS) == (SAMPLER_COLS | HOST_COLS))
         h->schema = LOG_HOST;
     else if (used_mib && h->col[1] == LOG_COL_GPU_MEM_MIB &&
              (h->have & ~(BIT(LOG_COL_TIMESTAMP) | BIT(LOG_COL_GPU_MEM_MIB) | COMPACT_OPTIONAL)) ==
@@ -160,130 +173,19 @@ int logread_parse_header(const char *line, size_t len, struct log_header *h)
     return 0;
 }
 
-/* Read exactly n digits at *s; advance. -1 if not digits. */
-static int digits(const char **s, const char *end, int n)
-{
-    int v = 0;
-    if (end - *s < n)
-        return -1;
-    for (int i = 0; i < n; i++) {
-        char c = (*s)[i];
-        if (c < '0' || c > '9')
-            return -1;
-        v = v * 10 + (c - '0');
-    }
-    *s += n;
-    return v;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil). */
-static int64_t days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const int64_t yoe = y - era * 400;
-    const int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static int days_in_month(int y, int m)
-{
-    static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 && leap ? 29 : dm[m - 1];
-}
-
-/* The local zone's offset from UTC in seconds at a local date and hour.
- * mktime costs a few microseconds and a log has a million rows from a few
- * hours, so the last answer is kept, keyed by the hour and the TZ value. */
-static long local_offset(int y, int m, int d, int hh)
-{
-    static long key = -1;
-    static long off;
-    static char tzkey[128];
-    const char *tz = getenv("TZ");
-    if (!tz)
-        tz = "";
-    long k = ((long)(y * 13 + m) * 32 + d) * 24 + hh;
-    if (k == key && strncmp(tz, tzkey, sizeof tzkey) == 0)
-        return off;
-    struct tm tm = {
-        .tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_hour = hh, .tm_isdst = -1};
-    time_t t = mktime(&tm);
-    int64_t as_utc = days_from_civil(y, m, d) * 86400 + (int64_t)hh * 3600;
-    off = (long)(as_utc - (int64_t)t);
-    key = k;
-    strncpy(tzkey, tz, sizeof tzkey - 1);
-    tzkey[sizeof tzkey - 1] = '\0';
-    return off;
-}
-
-int logread_parse_time(const char *s, size_t len, double *epoch, enum log_tz *tz)
-{
-    const char *end = s + len;
-    while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
-        end--;
-    while (s < end && (*s == ' ' || *s == '\t'))
-        s++;
-    int y = digits(&s, end, 4);
-    if (y < 0 || s >= end || *s++ != '-')
-        return -EINVAL;
-    int mo = digits(&s, end, 2);
-    if (mo < 1 || mo > 12 || s >= end || *s++ != '-')
-        return -EINVAL;
-    int d = digits(&s, end, 2);
-    if (d < 1 || d > days_in_month(y, mo) || s >= end || (*s != 'T' && *s != ' '))
-        return -EINVAL;
-    s++;
-    int hh = digits(&s, end, 2);
-    if (hh < 0 || hh > 23 || s >= end || *s++ != ':')
-        return -EINVAL;
-    int mi = digits(&s, end, 2);
-    if (mi < 0 || mi > 59 || s >= end || *s++ != ':')
-        return -EINVAL;
-    int ss = digits(&s, end, 2);
-    if (ss < 0 || ss > 60)
-        return -EINVAL;
-    double frac = 0;
-    if (s < end && (*s == '.' || *s == ',')) {
-        s++;
-        double scale = 0.1;
-        const char *f0 = s;
-        while (s < end && *s >= '0' && *s <= '9') {
-            frac += (*s - '0') * scale;
-            scale /= 10;
-            s++;
-        }
-        if (s == f0)
-            return -EINVAL;
-    }
-    int64_t secs = days_from_civil(y, mo, d) * 86400 + (int64_t)hh * 3600 + mi * 60 + ss;
-    if (s == end) {
-        *tz = LOG_TZ_LOCAL;
-        secs -= local_offset(y, mo, d, hh);
-    } else if ((*s == 'Z' || *s == 'z') && s + 1 == end) {
-        *tz = LOG_TZ_UTC;
-    } else if (*s == '+' || *s == '-') {
-        int sign = *s++ == '-' ? -1 : 1;
-        int oh = digits(&s, end, 2), om = 0;
-        if (oh < 0 || oh > 18)
-            return -EINVAL;
-        if (s < end && *s == ':')
-            s++;
-        if (s < end && (om = digits(&s, end, 2)) < 0)
-            return -EINVAL;
-        if (s != end || om > 59)
-            return -EINVAL;
-        *tz = LOG_TZ_OFFSET;
-        secs -= sign * (oh * 3600 + om * 60);
-    } else {
-        return -EINVAL;
-    }
-    *epoch = (double)secs + frac;
-    return 0;
-}
+/* The largest possible value per numeric column (all are >= 0): a GPU
+ * index, a PID (PID_MAX_LIMIT), MiB up to 1 PiB, utilization to 100 %, CPU %
+ * of one core up to 4096 cores. */
+static const double col_max[LOG_NCOLS] = {
+    [LOG_COL_GPU_INDEX] = 1e6,
+    [LOG_COL_PID] = 4194304.0 * 1024,
+    [LOG_COL_GPU_MEM_MIB] = 1024.0 * 1024 * 1024,
+    [LOG_COL_SM_UTIL_PCT] = 100,
+    [LOG_COL_MEM_UTIL_PCT] = 100,
+    [LOG_COL_CPU_PCT] = 409600,
+    [LOG_COL_RSS_MIB] = 1024.0 * 1024 * 1024,
+    [LOG_COL_SYS_USED_MIB] = 1024.0 * 1024 * 1024,
+};
 
 /* A non-negative decimal number ("1642", "12.5", " 3 "); empty is unknown
  * (NAN). -EINVAL for anything else. */
@@ -327,6 +229,7 @@ int logread_parse_row(const struct log_header *h, char *line, size_t len, struct
         return -EINVAL;
     row->ts = NAN;
     row->tz = LOG_TZ_LOCAL;
+    row->tz_off_s = 0;
     row->hdr = h;
     row->gpu = -1;
     row->pid = -1;
@@ -336,11 +239,12 @@ int logread_parse_row(const struct log_header *h, char *line, size_t len, struct
     row->cpu_pct = row->rss_mib = row->sys_used_mib = NAN;
     row->cpu_cores = "";
     row->cpu_cores_len = 0;
+    row->user = row->job_id = row->container = "";
     for (int i = 0; i < n; i++) {
         double v = NAN;
         switch ((enum log_col)h->col[i]) {
         case LOG_COL_TIMESTAMP:
-            if (logread_parse_time(f[i], fl[i], &row->ts, &row->tz) < 0)
+            if (logread_parse_time_off(f[i], fl[i], &row->ts, &row->tz, &row->tz_off_s) < 0)
                 return -EINVAL;
             continue;
         case LOG_COL_CMD:
@@ -351,20 +255,31 @@ int logread_parse_row(const struct log_header *h, char *line, size_t len, struct
             row->cpu_cores = f[i];
             row->cpu_cores_len = fl[i];
             continue;
+        case LOG_COL_USER:
+            row->user = f[i];
+            continue;
+        case LOG_COL_JOB_ID:
+            row->job_id = f[i];
+            continue;
+        case LOG_COL_CONTAINER:
+            row->container = f[i];
+            continue;
         default:
             break;
         }
-        if (parse_num(f[i], fl[i], &v) < 0)
+        /* One rule for impossible values: out of its column's range, a
+         * value makes the row malformed, like one that is not a number. */
+        if (parse_num(f[i], fl[i], &v) < 0 || (log_known(v) && v > col_max[h->col[i]]))
             return -EINVAL;
         switch ((enum log_col)h->col[i]) {
         case LOG_COL_GPU_INDEX:
             /* Range first: converting 2e22 to int is undefined. */
-            if (log_known(v) && (v < 0 || v > 1e6 || v != (int)v))
+            if (log_known(v) && v != (int)v)
                 return -EINVAL;
             row->gpu = log_known(v) ? (int)v : -1;
             break;
         case LOG_COL_PID:
-            if (log_known(v) && (v < 0 || v > 4194304.0 * 1024 || v != (long)v))
+            if (log_known(v) && v != (long)v)
                 return -EINVAL;
             row->pid = log_known(v) ? (long)v : -1;
             break;
@@ -478,6 +393,11 @@ int logread_feed(struct log_parser *p, const char *data, size_t len)
     while (data < end) {
         const char *nl = memchr(data, '\n', (size_t)(end - data));
         size_t seg = nl ? (size_t)(nl - data) : (size_t)(end - data);
+        p->line_len += seg;
+        if (p->line_len > LOG_MAX_LINE) {
+            p->st.long_line = p->st.lines + 1;
+            return -EMSGSIZE;
+        }
         p->qstate = scan_quotes(data, seg, p->qstate);
         int rc = 0;
         if (!p->overlong && p->rec.len + seg > LOG_MAX_RECORD) {
@@ -495,6 +415,7 @@ int logread_feed(struct log_parser *p, const char *data, size_t len)
             break;
         data = nl + 1;
         p->st.lines++;
+        p->line_len = 0;
         if (p->overlong) {
             p->overlong = false;
             p->qstate = Q_START;

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gpu_watch/pattern.h"
+
 #define MAX_INTERVAL 86400.0 /* one sample a day at most */
 #define MAX_TIMEOUT  3600.0
 #define MAX_PIDS     4096
@@ -25,8 +27,11 @@ static const char help_text[] =
     "\n"
     "Options:\n"
     "  --pid N[,N...]     only these processes (may be repeated)\n"
-    "  --match PATTERN    only processes whose full command line matches this POSIX\n"
-    "                     extended regex (an invalid regex is used as a plain substring)\n"
+    "  --match PATTERN    only processes whose full command line matches this regex:\n"
+    "                     POSIX extended, plus Python's \\d \\s \\w, (?i), (?:...) and\n"
+    "                     lazy quantifiers (look-arounds and back-references are\n"
+    "                     refused); an invalid regex is used as a plain substring\n"
+    "  -i, --ignore-case  --match ignores case\n"
     "  --interval SEC     seconds between samples (default 30; 1 when wrapping a\n"
     "                     command); fractions allowed\n"
     "  -o, --output PATH  CSV file (default ./gpu_log.csv); '-' writes to stdout\n"
@@ -39,23 +44,40 @@ static const char help_text[] =
     "                     nvml (the NVIDIA library, in-process), auto (NVML if it\n"
     "                     loads, else nvidia-smi)\n"
     "  --utc              timestamps in UTC with a Z suffix (default: local time)\n"
+    "  --tz-offset        timestamps with the UTC offset: 2026-11-20T10:00:00+01:00\n"
+    "                     (for long runs, this or --utc: local times repeat when\n"
+    "                     daylight saving time ends)\n"
+    "  --ms               timestamps with milliseconds (always when --interval < 1,\n"
+    "                     but for --compact)\n"
     "  --host             add cpu_pct,cpu_cores,rss_mib,sys_used_mib columns\n"
+    "  --who              add user,job_id,container columns: the process's user, its\n"
+    "                     Slurm job and its container or Kubernetes pod\n"
+    "  --prom-textfile PATH  after each sample, write the Prometheus metrics of that\n"
+    "                     sample to PATH (a .prom file in node_exporter's textfile\n"
+    "                     directory), replaced atomically; removed on exit. With\n"
+    "                     -o /dev/null no CSV is kept\n"
     "  --compact          one row per interval for one --pid:\n"
     "                     timestamp,used_mib,sys_used_mib,cpu_cores,cpu_pct\n"
     "  --until-exit       with --pid: stop once every given process has exited\n"
     "  --status           show the status line even when wrapping a command\n"
+    "  --summary          print the summary at the end even when stderr is not a\n"
+    "                     terminal (by default: on a terminal, or with a command)\n"
     "  -q, --quiet        no status line and no summary at the end; warnings only\n"
     "  -h, --help         this help\n"
-    "  --version          print the version\n"
+    "  -V, --version      print the version\n"
     "\n"
     "Examples:\n"
     "  gpu_watch --match python --interval 30\n"
     "  gpu_watch --pid 1234 --append -o ~/gpu.csv\n"
-    "  gpu_watch --count 1 --append -o /var/log/gpu.csv      (from cron)\n"
+    "  gpu_watch --count 1 --append -o /var/log/gpu/gpu.csv  (from cron; silent)\n"
     "  gpu_watch -o run.csv -- python3 train.py --epochs 3   (watch a command)\n"
     "\n"
+    "Signals: SIGINT, SIGTERM and a hangup of the terminal end the run; SIGHUP sent\n"
+    "by a process (kill -HUP, logrotate) reopens the log.\n"
+    "\n"
     "Exit status: 0 when stopped by Ctrl+C, SIGTERM, --count or --until-exit; 1 on\n"
-    "a runtime error (output not writable, nvidia-smi not found); 2 on bad usage;\n"
+    "a runtime error (output not writable, nvidia-smi not found, no sample got\n"
+    "any data from nvidia-smi); 2 on bad usage;\n"
     "with a command, the command's own status (128+N if signal N killed it), 127\n"
     "if it was not found, 126 if it could not be run. See man gpu_watch.\n";
 
@@ -164,8 +186,12 @@ enum {
     OPT_COMPACT,
     OPT_UNTIL_EXIT,
     OPT_STATUS,
-    OPT_VERSION,
+    OPT_TZ_OFFSET,
+    OPT_MS,
+    OPT_SUMMARY,
     OPT_SOURCE,
+    OPT_WHO,
+    OPT_PROM_TEXTFILE,
 };
 
 static const struct option long_opts[] = {
@@ -184,8 +210,14 @@ static const struct option long_opts[] = {
     {"status", no_argument, NULL, OPT_STATUS},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, OPT_VERSION},
+    {"version", no_argument, NULL, 'V'},
+    {"ignore-case", no_argument, NULL, 'i'},
+    {"tz-offset", no_argument, NULL, OPT_TZ_OFFSET},
+    {"ms", no_argument, NULL, OPT_MS},
+    {"summary", no_argument, NULL, OPT_SUMMARY},
     {"source", required_argument, NULL, OPT_SOURCE},
+    {"who", no_argument, NULL, OPT_WHO},
+    {"prom-textfile", required_argument, NULL, OPT_PROM_TEXTFILE},
     {NULL, 0, NULL, 0},
 };
 
@@ -202,8 +234,11 @@ enum options_result options_parse(int argc, char **argv, const char *home, struc
     opterr = 0;
     optind = 0; /* full re-initialisation (glibc), so tests can parse repeatedly */
     int c;
+    bool output_set = false;
+    const char *last_arg = NULL; /* the value of the last option, to tell it from a "--" */
     /* '+': stop at the first non-option, so "-- cmd -x" keeps -x for cmd. */
-    while ((c = getopt_long(argc, argv, "+:o:qh", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:o:qhiV", long_opts, NULL)) != -1) {
+        last_arg = optarg;
         switch (c) {
         case OPT_PID:
             if (add_pids(cfg, optarg, err, errlen) < 0)
@@ -213,6 +248,11 @@ enum options_result options_parse(int argc, char **argv, const char *home, struc
             cfg->match = optarg;
             break;
         case OPT_INTERVAL:
+            if (cfg->interval_set) {
+                set_err(err, errlen, "--interval given twice ('%s' after '%g'): give it once",
+                        optarg, cfg->interval);
+                return OPTIONS_USAGE;
+            }
             if (!options_parse_seconds(optarg, MAX_INTERVAL, &cfg->interval)) {
                 set_err(err, errlen,
                         "invalid --interval '%s': expected seconds > 0 (fractions allowed, at most "
@@ -227,7 +267,13 @@ enum options_result options_parse(int argc, char **argv, const char *home, struc
                 set_err(err, errlen, "invalid --output '': expected a path or '-'");
                 return OPTIONS_USAGE;
             }
+            if (output_set) {
+                set_err(err, errlen, "--output given twice ('%s' after '%s'): give it once", optarg,
+                        output);
+                return OPTIONS_USAGE;
+            }
             output = optarg;
+            output_set = true;
             break;
         case OPT_APPEND:
             cfg->append = true;
@@ -265,6 +311,25 @@ enum options_result options_parse(int argc, char **argv, const char *home, struc
         case OPT_COMPACT:
             cfg->compact = true;
             break;
+        case OPT_WHO:
+            cfg->who = true;
+            break;
+        case OPT_PROM_TEXTFILE: {
+            /* node_exporter reads only *.prom: another name would be
+             * ignored without a word. */
+            size_t n = strlen(optarg);
+            const char *base = strrchr(optarg, '/');
+            base = base ? base + 1 : optarg;
+            if (n < 5 || strcmp(optarg + n - 5, ".prom") != 0 || strlen(base) <= 5) {
+                set_err(err, errlen,
+                        "invalid --prom-textfile '%s': expected a file name ending in .prom "
+                        "(node_exporter reads only those)",
+                        optarg);
+                return OPTIONS_USAGE;
+            }
+            cfg->prom_textfile = optarg;
+            break;
+        }
         case OPT_UNTIL_EXIT:
             cfg->until_exit = true;
             break;
@@ -274,9 +339,21 @@ enum options_result options_parse(int argc, char **argv, const char *home, struc
         case 'q':
             cfg->quiet = true;
             break;
+        case 'i':
+            cfg->icase = true;
+            break;
+        case OPT_TZ_OFFSET:
+            cfg->tz_offset = true;
+            break;
+        case OPT_MS:
+            cfg->ms = true;
+            break;
+        case OPT_SUMMARY:
+            cfg->summary = true;
+            break;
         case 'h':
             return OPTIONS_HELP;
-        case OPT_VERSION:
+        case 'V':
             return OPTIONS_VERSION;
         case ':':
             set_err(err, errlen, "option '%s' needs a value", argv[optind - 1]);
@@ -289,8 +366,15 @@ enum options_result options_parse(int argc, char **argv, const char *home, struc
             return OPTIONS_USAGE;
         }
     }
+    /* Did getopt stop on a "--" of ours (not the value of an option)? */
+    bool dashdash =
+        optind > 0 && strcmp(argv[optind - 1], "--") == 0 && argv[optind - 1] != last_arg;
+    if (optind == argc && dashdash) {
+        set_err(err, errlen, "'--' must be followed by a command to watch");
+        return OPTIONS_USAGE;
+    }
     if (optind < argc) {
-        if (optind > 0 && strcmp(argv[optind - 1], "--") == 0)
+        if (dashdash)
             cfg->command = &argv[optind];
         else {
             set_err(err, errlen, "unexpected argument '%s' (a command to watch goes after '--')",
@@ -306,8 +390,8 @@ enum options_result options_parse(int argc, char **argv, const char *home, struc
         set_err(err, errlen, "--compact needs exactly one --pid");
         return OPTIONS_USAGE;
     }
-    if (cfg->compact && (cfg->host || cfg->match)) {
-        set_err(err, errlen, "--compact cannot be combined with --host or --match");
+    if (cfg->compact && (cfg->host || cfg->match || cfg->who)) {
+        set_err(err, errlen, "--compact cannot be combined with --host, --who or --match");
         return OPTIONS_USAGE;
     }
     if (cfg->until_exit && cfg->npids == 0) {
@@ -317,6 +401,31 @@ enum options_result options_parse(int argc, char **argv, const char *home, struc
     if (cfg->command && (cfg->npids || cfg->until_exit || cfg->compact)) {
         set_err(err, errlen, "--pid, --until-exit and --compact cannot be used with a command");
         return OPTIONS_USAGE;
+    }
+    if (cfg->icase && !cfg->match) {
+        set_err(err, errlen, "--ignore-case needs --match");
+        return OPTIONS_USAGE;
+    }
+    if (cfg->utc && cfg->tz_offset) {
+        set_err(err, errlen, "--utc and --tz-offset cannot be used together");
+        return OPTIONS_USAGE;
+    }
+    if (cfg->match) {
+        char what[128];
+        bool icase = false;
+        int rc = pattern_to_ere(cfg->match, &cfg->match_ere, &icase, what, sizeof what);
+        if (rc == -EINVAL) {
+            set_err(err, errlen,
+                    "--match '%s': the %s cannot be translated to a POSIX regular "
+                    "expression",
+                    cfg->match, what);
+            return OPTIONS_USAGE;
+        }
+        if (rc < 0) {
+            set_err(err, errlen, "out of memory");
+            return OPTIONS_USAGE;
+        }
+        cfg->match_icase = cfg->icase || icase;
     }
     if (cfg->command && !cfg->interval_set)
         cfg->interval = GW_DEFAULT_WRAP_INTERVAL;
@@ -332,6 +441,8 @@ void options_free(struct gw_config *cfg)
 {
     free(cfg->pids);
     free(cfg->output);
+    free(cfg->match_ere);
     cfg->pids = NULL;
     cfg->output = NULL;
+    cfg->match_ere = NULL;
 }

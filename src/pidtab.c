@@ -43,6 +43,7 @@ void pidtab_free(struct pidtab *t)
     for (size_t i = 0; i < t->cap; i++) {
         free(t->slots[i].cmd);
         free(t->slots[i].cores);
+        free(t->slots[i].who);
     }
     free(t->slots);
     free(t);
@@ -116,9 +117,11 @@ static void remove_at(struct pidtab *t, size_t i)
     size_t mask = t->cap - 1;
     free(t->slots[i].cmd);
     free(t->slots[i].cores);
+    free(t->slots[i].who);
     t->slots[i].pid = 0;
     t->slots[i].cmd = NULL;
     t->slots[i].cores = NULL;
+    t->slots[i].who = NULL;
     size_t j = i;
     for (;;) {
         j = (j + 1) & mask;
@@ -133,6 +136,7 @@ static void remove_at(struct pidtab *t, size_t i)
         t->slots[j].pid = 0;
         t->slots[j].cmd = NULL;
         t->slots[j].cores = NULL;
+        t->slots[j].who = NULL;
         i = j;
     }
     t->count--;

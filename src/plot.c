@@ -3,23 +3,19 @@
  * plot that prints or touches files. */
 #include "gpu_watch/logcheck.h"
 #include "gpu_watch/plot.h"
+#include "gpu_watch/subcmd.h"
+#include "gpu_watch/text.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
-#define EXIT_FILE  1
-#define EXIT_USAGE 2
-
 static const char plot_usage[] =
-    "Usage: gpu_watch plot LOG.csv [-o OUT] [--per-gpu] [--per-process] [--util] [--cpu]\n"
-    "                      [--show] [--title TEXT] [--size WxH]\n"
+    "Usage: gpu_watch plot LOG.csv [-o OUT] [--format png|svg] [--per-gpu | --per-process]\n"
+    "                      [--util] [--cpu] [--show] [--title TEXT] [--size WxH]\n"
     "\n"
     "Chart a gpu_watch log: GPU memory over time, then system memory, and optionally\n"
     "SM utilization and CPU use. LOG.csv may be '-' for standard input. Reads the\n"
@@ -28,9 +24,13 @@ static const char plot_usage[] =
     "\n"
     "Options:\n"
     "  -o, --output OUT   write the chart to OUT: .svg or .png (by the extension);\n"
-    "                     without -o the chart is drawn in the terminal\n"
+    "                     '-' writes it to standard output (then --format is\n"
+    "                     needed); without -o the chart is drawn in the terminal.\n"
+    "                     OUT is replaced whole or not at all (a temporary file\n"
+    "                     renamed over it)\n"
+    "  --format F         png or svg: the image format, whatever OUT's extension\n"
     "  --per-gpu          one line per GPU index (default: the total of all processes)\n"
-    "  --per-process      one line per PID, named by its command\n"
+    "  --per-process      one line per PID, named by its command (not with --per-gpu)\n"
     "  --util             add a panel of SM utilization (%)\n"
     "  --cpu              add a panel of CPU use (% of one core, summed over processes)\n"
     "  --show             also draw the chart in the terminal (Unicode braille)\n"
@@ -56,16 +56,15 @@ struct plot_args {
     bool svg;
     bool show;
     const char *title;
-    int w, h; /* 0: default */
+    const char *format; /* --format: "png" or "svg"; NULL: by OUT's extension */
+    int w, h;           /* 0: default */
     struct plot_opts o;
 };
 
 static int usage_error(const char *fmt, const char *arg)
 {
-    fputs("gpu_watch plot: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputs(" (see gpu_watch plot --help)\n", stderr);
-    return EXIT_USAGE;
+    subcmd_usage_error("plot", fmt, arg);
+    return SUBCMD_EXIT_USAGE;
 }
 
 /* "1200x800" -> w, h. 0 or -EINVAL. */
@@ -108,7 +107,7 @@ static int parse_args(int argc, char **argv, struct plot_args *a)
             continue;
         }
         /* Options that take a value: "--opt VALUE", "--opt=VALUE", "-oVALUE". */
-        static const char *const with_value[] = {"--output", "--title", "--size"};
+        static const char *const with_value[] = {"--output", "--title", "--size", "--format"};
         const char *name = arg;
         char namebuf[32];
         const char *eq = strchr(arg, '=');
@@ -134,9 +133,13 @@ static int parse_args(int argc, char **argv, struct plot_args *a)
         }
         if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0) {
             fputs(plot_usage, stdout);
-            return fflush(stdout) == 0 && !ferror(stdout) ? 0 : EXIT_FILE;
+            return subcmd_write_stdout("plot", "", 0);
         } else if (strcmp(name, "-o") == 0 || strcmp(name, "--output") == 0) {
             a->out = val;
+        } else if (strcmp(name, "--format") == 0) {
+            if (strcasecmp(val, "svg") != 0 && strcasecmp(val, "png") != 0)
+                return usage_error("--format wants png or svg, not '%s'", val);
+            a->format = val;
         } else if (strcmp(name, "--title") == 0) {
             a->title = val;
         } else if (strcmp(name, "--size") == 0) {
@@ -160,14 +163,26 @@ static int parse_args(int argc, char **argv, struct plot_args *a)
     }
     if (!a->log)
         return usage_error("%s", "which log? give LOG.csv (or - for standard input)");
-    if (a->out) {
+    if (a->o.per_gpu && a->o.per_process)
+        return usage_error("%s", "--per-gpu and --per-process cannot go together: pick one");
+    if (a->format && !a->out)
+        return usage_error("%s", "--format is for -o OUT: the terminal chart has no format");
+    if (a->out && strcmp(a->out, "-") == 0) {
+        if (!a->format)
+            return usage_error("%s", "-o - needs --format png or --format svg");
+        if (a->show)
+            return usage_error("%s", "-o - writes the image to standard output: not with --show");
+    }
+    if (a->format) {
+        a->svg = strcasecmp(a->format, "svg") == 0;
+    } else if (a->out) {
         const char *dot = strrchr(a->out, '.');
         const char *slash = strrchr(a->out, '/');
         if (dot && (!slash || dot > slash) && strcasecmp(dot, ".svg") == 0)
             a->svg = true;
         else if (!(dot && (!slash || dot > slash) && strcasecmp(dot, ".png") == 0))
             return usage_error("cannot tell the format of '%s': the output file must end in "
-                               ".svg or .png",
+                               ".svg or .png (or give --format)",
                                a->out);
     } else {
         a->show = true;
@@ -194,26 +209,6 @@ static int on_row(const struct log_row *row, void *ctx)
     return plot_add_row(row, &r->p);
 }
 
-static int write_file(const char *path, const struct gw_buf *b)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -errno;
-    size_t done = 0;
-    while (done < b->len) {
-        ssize_t w = write(fd, b->p + done, b->len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0) {
-            int e = errno;
-            close(fd);
-            return -e;
-        }
-        done += (size_t)w;
-    }
-    return close(fd) < 0 ? -errno : 0;
-}
-
 static const char *base_name(const char *path)
 {
     if (strcmp(path, "-") == 0)
@@ -234,29 +229,20 @@ static void make_titles(const struct plot *p, const struct plot_args *a, const s
     plot_fmt_time(p->tmax, "%Y-%m-%d", d1, sizeof d1);
     const char *f1 = strcmp(d0, d1) != 0 ? "%Y-%m-%d %H:%M" : short_log ? "%H:%M:%S" : "%H:%M";
     plot_fmt_time(p->tmax, f1, t1, sizeof t1);
-    plot_fmt_duration(p->tmax - p->tmin, dur, sizeof dur);
+    text_duration(p->tmax - p->tmin, dur, sizeof dur);
     if (a->title)
         snprintf(title, tsz, "%s", a->title);
     else
         snprintf(title, tsz, "%s: %s to %s (%s)", base_name(a->log), t0, t1, dur);
     /* A title cut inside a UTF-8 character ends in '?'. */
     plot_clean_text(title);
-    if (p->median_dt > 0)
-        plot_fmt_duration(p->median_dt, iv, sizeof iv);
-    else
-        snprintf(iv, sizeof iv, "-");
+    text_interval(p->median_dt, iv, sizeof iv);
     int n = snprintf(sub, ssz, "%lu samples, %lu rows (%s log), every %s", p->samples, p->rows,
                      log_schema_name(p->schema), iv);
+    if (p->panel[PANEL_SYS_MEM].missing && n > 0 && (size_t)n < ssz)
+        n += snprintf(sub + n, ssz - (size_t)n, "; no sys_used_mib column: no system memory panel");
     if (st->bad && n > 0 && (size_t)n < ssz)
         snprintf(sub + n, ssz - (size_t)n, "; %lu malformed rows skipped", st->bad);
-}
-
-static int term_columns(void)
-{
-    struct winsize ws;
-    if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
-        return ws.ws_col;
-    return 80;
 }
 
 int plot_main(int argc, char **argv)
@@ -270,17 +256,18 @@ int plot_main(int argc, char **argv)
     struct log_stats st = {0};
     struct gw_buf out = {0};
     const char *name = strcmp(a.log, "-") == 0 ? "standard input" : a.log;
-    int status = EXIT_FILE;
+    int status = SUBCMD_EXIT_FILE;
     rc = logread_file(a.log, on_row, &r, &hdr, &st);
     if ((status = logcheck_report("plot", name, rc, r.err, &st, "plotting")) != 0)
         goto out;
-    status = EXIT_FILE;
-    /* harmless: this path returns status (EXIT_FILE), rc is not needed */
+    status = SUBCMD_EXIT_FILE;
+    /* harmless: this path returns status (SUBCMD_EXIT_FILE), rc is not needed */
     // NOLINTNEXTLINE(clang-analyzer-deadcode.DeadStores)
     if ((rc = plot_finish(&r.p))) {
         fprintf(stderr, "gpu_watch plot: out of memory\n");
         goto out;
     }
+    subcmd_show_in_zone(r.p.tz, r.p.tz_off);
     char title[256], sub[256];
     make_titles(&r.p, &a, &st, title, sizeof title, sub, sizeof sub);
     if (a.out) {
@@ -292,8 +279,13 @@ int plot_main(int argc, char **argv)
             fprintf(stderr, "gpu_watch plot: out of memory drawing the chart\n");
             goto out;
         }
-        if ((rc = write_file(a.out, &out)) < 0) {
-            fprintf(stderr, "gpu_watch plot: cannot write %s: %s\n", a.out, strerror(-rc));
+        if (strcmp(a.out, "-") == 0) {
+            if ((status = subcmd_write_stdout("plot", out.p, out.len)) != 0)
+                goto out;
+            status = SUBCMD_EXIT_FILE;
+        } else if ((rc = subcmd_write_file(a.out, out.p, out.len)) < 0) {
+            fprintf(stderr, "gpu_watch plot: cannot write %s: %s%s\n", a.out, strerror(-rc),
+                    rc == -EFBIG ? " (over the file-size limit, ulimit -f)" : "");
             goto out;
         }
     }
@@ -302,18 +294,13 @@ int plot_main(int argc, char **argv)
         bool color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR") && term && *term &&
                      strcmp(term, "dumb") != 0;
         buf_clear(&out);
-        if (plot_term(&r.p, title, sub, term_columns(), color, &out)) {
+        int cols = subcmd_term_width();
+        if (plot_term(&r.p, title, sub, cols >= 20 ? cols : 80, color, &out)) {
             fprintf(stderr, "gpu_watch plot: out of memory drawing the chart\n");
             goto out;
         }
-        if (out.len)
-            fwrite(out.p, 1, out.len, stdout);
-        if (fflush(stdout) != 0 || ferror(stdout)) {
-            if (errno != EPIPE)
-                fprintf(stderr, "gpu_watch plot: cannot write to standard output: %s\n",
-                        strerror(errno));
+        if (subcmd_write_stdout("plot", out.p, out.len) != 0)
             goto out;
-        }
     }
     status = 0;
 out:

@@ -1,77 +1,18 @@
 /* plot: rows into series, series into min/max time buckets; axis ticks and
  * the labels' text. */
+#include "gpu_watch/array.h"
 #include "gpu_watch/plot.h"
+#include "gpu_watch/text.h"
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define SM_SLOTS ((int)(sizeof((struct plot *)0)->gpu_sm / sizeof(double)))
-
-uint32_t plot_color(int i)
-{
-    /* Okabe & Ito's palette without its yellow (too pale on white), then a
-     * grey: told apart with any common colour-vision deficiency. */
-    static const uint32_t pal[] = {0x0072B2, 0xE69F00, 0x009E73, 0xD55E00,
-                                   0xCC79A7, 0x56B4E9, 0x000000, 0x888888};
-    int n = (int)(sizeof pal / sizeof pal[0]);
-    return pal[((i % n) + n) % n];
-}
-
-void plot_clean_text(char *s)
-{
-    unsigned char *p = (unsigned char *)s;
-    while (*p) {
-        unsigned c = *p;
-        if (c < 0x20 || c == 0x7f) {
-            *p++ = '?';
-            continue;
-        }
-        if (c < 0x80) {
-            p++;
-            continue;
-        }
-        /* Lead byte: sequence length and the first continuation's range
-         * (no overlong forms, no surrogates, nothing past U+10FFFF). */
-        int len = 0;
-        unsigned lo = 0x80, hi = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF)
-            len = 2;
-        else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3;
-            lo = c == 0xE0 ? 0xA0 : 0x80;
-            hi = c == 0xED ? 0x9F : 0xBF;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4;
-            lo = c == 0xF0 ? 0x90 : 0x80;
-            hi = c == 0xF4 ? 0x8F : 0xBF;
-        }
-        bool ok = len > 0 && p[1] >= lo && p[1] <= hi;
-        for (int i = 2; ok && i < len; i++)
-            ok = p[i] >= 0x80 && p[i] <= 0xBF;
-        /* C1 controls, U+0080..U+009F, act on terminals like ESC does. */
-        if (ok && c == 0xC2 && p[1] <= 0x9F)
-            ok = false;
-        if (!ok) {
-            *p++ = '?';
-            continue;
-        }
-        p += len;
-    }
-}
-
-size_t plot_utf8_cut(const char *s, size_t n)
-{
-    size_t len = strlen(s);
-    if (len <= n)
-        return len;
-    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-        n--;
-    return n;
-}
 
 static void panel_setup(struct plot_panel *pn, enum plot_panel_kind k, const char *missing)
 {
@@ -107,7 +48,9 @@ int plot_init(struct plot *p, const struct plot_opts *o, const struct log_header
                     : "no CPU use in this log: it has no cpu_pct column "
                       "(record with --host or --compact)");
     p->order[p->npanels++] = PANEL_GPU_MEM;
-    p->order[p->npanels++] = PANEL_SYS_MEM;
+    /* Without the column, no empty panel: the subtitle says why. */
+    if (sys)
+        p->order[p->npanels++] = PANEL_SYS_MEM;
     if (o->util)
         p->order[p->npanels++] = PANEL_SM;
     if (o->cpu)
@@ -133,175 +76,6 @@ void plot_free(struct plot *p)
     free(p->seen_key);
     free(p->seen_gen);
     memset(p, 0, sizeof *p);
-}
-
-static void bucket_add(struct plot_bucket *b, double t, double v)
-{
-    float f = (float)v;
-    if (b->n == 0) {
-        b->min = b->max = b->first = b->last = f;
-        b->t_first = b->t_last = t;
-        b->n = 1;
-        return;
-    }
-    if (f < b->min)
-        b->min = f;
-    if (f > b->max)
-        b->max = f;
-    if (t < b->t_first) {
-        b->t_first = t;
-        b->first = f;
-    }
-    if (t >= b->t_last) {
-        b->t_last = t;
-        b->last = f;
-    }
-    if (b->n < UINT32_MAX)
-        b->n++;
-}
-
-static void bucket_merge(struct plot_bucket *d, const struct plot_bucket *a)
-{
-    if (a->n == 0)
-        return;
-    if (d->n == 0) {
-        *d = *a;
-        return;
-    }
-    if (a->min < d->min)
-        d->min = a->min;
-    if (a->max > d->max)
-        d->max = a->max;
-    if (a->t_first < d->t_first) {
-        d->t_first = a->t_first;
-        d->first = a->first;
-    }
-    if (a->t_last >= d->t_last) {
-        d->t_last = a->t_last;
-        d->last = a->last;
-    }
-    d->n = d->n > UINT32_MAX - a->n ? UINT32_MAX : d->n + a->n;
-}
-
-/* Halve the resolution: bucket j of width 2w holds old buckets 2j, 2j+1. */
-static void double_width(struct plot *p)
-{
-    for (int k = 0; k < PANEL_NKINDS; k++) {
-        struct plot_panel *pn = &p->panel[k];
-        for (int si = 0; si < pn->ns; si++) {
-            struct plot_series *s = &pn->s[si];
-            if (s->nb == 0)
-                continue;
-            int nlo = s->lo >> 1;
-            int nhi = (s->lo + s->nb - 1) >> 1;
-            /* In place: slot j <= i, and slot j's old bucket was read at
-             * step j, before anything was written there. */
-            for (int i = 0; i < s->nb; i++) {
-                struct plot_bucket tmp = s->b[i];
-                int j = ((s->lo + i) >> 1) - nlo;
-                if (i == 0 || ((s->lo + i) & 1) == 0)
-                    memset(&s->b[j], 0, sizeof s->b[j]);
-                bucket_merge(&s->b[j], &tmp);
-            }
-            s->lo = nlo;
-            s->nb = nhi - nlo + 1;
-            /* Give back what halving freed: a log of thousands of short-lived
-             * PIDs would otherwise keep each one's early, finer buckets. */
-            if (s->cap > 16 && s->cap >= 4 * s->nb) {
-                int cap = s->nb * 2 > 8 ? s->nb * 2 : 8;
-                struct plot_bucket *nb = realloc(s->b, sizeof *nb * (size_t)cap);
-                if (nb) {
-                    s->b = nb;
-                    s->cap = cap;
-                }
-            }
-        }
-    }
-    p->w *= 2;
-    p->hi = (p->hi + 1) >> 1;
-}
-
-/* Move the origin m buckets earlier. */
-static void shift_origin(struct plot *p, int m)
-{
-    for (int k = 0; k < PANEL_NKINDS; k++)
-        for (int si = 0; si < p->panel[k].ns; si++)
-            p->panel[k].s[si].lo += m;
-    p->t0 -= m * p->w;
-    p->hi += m;
-}
-
-int plot_series_add(struct plot *p, struct plot_series *s, double t, double v)
-{
-    if (!isfinite(t) || isnan(v))
-        return 0;
-    if (!p->started) {
-        p->t0 = floor(t);
-        p->w = PLOT_MIN_WIDTH;
-        p->hi = 0;
-        p->started = true;
-    }
-    double k = floor((t - p->t0) / p->w);
-    while (k < 0) {
-        /* Earlier than anything so far (logs appended out of order). */
-        double need = -k;
-        if (need + p->hi > PLOT_MAX_BUCKETS) {
-            double_width(p);
-        } else {
-            shift_origin(p, (int)need);
-        }
-        k = floor((t - p->t0) / p->w);
-    }
-    while (k >= PLOT_MAX_BUCKETS) {
-        double_width(p);
-        k = floor((t - p->t0) / p->w);
-    }
-    int ki = (int)k;
-    if (s->nb == 0) {
-        s->lo = ki;
-    } else if (ki < s->lo || ki >= s->lo + s->nb) {
-        int lo = ki < s->lo ? ki : s->lo;
-        int hi = ki >= s->lo + s->nb ? ki + 1 : s->lo + s->nb;
-        int need = hi - lo;
-        if (need > s->cap) {
-            int cap = s->cap ? s->cap : 16;
-            while (cap < need)
-                cap *= 2;
-            struct plot_bucket *nb = realloc(s->b, sizeof *nb * (size_t)cap);
-            if (!nb)
-                return -ENOMEM;
-            s->b = nb;
-            s->cap = cap;
-        }
-        if (lo < s->lo) {
-            memmove(s->b + (s->lo - lo), s->b, sizeof *s->b * (size_t)s->nb);
-            memset(s->b, 0, sizeof *s->b * (size_t)(s->lo - lo));
-        }
-        int old_end = s->lo + s->nb;
-        if (hi > old_end)
-            memset(s->b + (old_end - lo), 0, sizeof *s->b * (size_t)(hi - old_end));
-        s->lo = lo;
-        s->nb = need;
-    }
-    if (s->nb == 0) {
-        if (s->cap == 0) {
-            s->b = calloc(16, sizeof *s->b);
-            if (!s->b)
-                return -ENOMEM;
-            s->cap = 16;
-        }
-        memset(s->b, 0, sizeof *s->b);
-        s->nb = 1;
-    }
-    bucket_add(&s->b[ki - s->lo], t, v);
-    if (ki + 1 > p->hi)
-        p->hi = ki + 1;
-    if (isnan(s->peak) || v > s->peak) {
-        s->peak = v;
-        s->peak_t = t;
-    }
-    s->count++;
-    return 0;
 }
 
 /* "python3 /tmp/work dir/train.py 200 --lr=3" -> "python3 train.py 200 --lr=3",
@@ -334,24 +108,9 @@ static void short_cmd(const char *cmd, char *out, size_t outsz)
     }
     out[o] = '\0';
     if (*p && o >= 3 && outsz > 4) {
-        o = plot_utf8_cut(out, o - 2);
+        o = text_utf8_head(out, strlen(out), SIZE_MAX, o - 2);
         snprintf(out + o, outsz - o, "..");
     }
-}
-
-static int grow(void **arr, int *cap, int need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    int c = *cap ? *cap : 8;
-    while (c < need)
-        c *= 2;
-    void *n = realloc(*arr, elem * (size_t)c);
-    if (!n)
-        return -ENOMEM;
-    *arr = n;
-    *cap = c;
-    return 0;
 }
 
 static unsigned hash_key(long long key)
@@ -381,11 +140,38 @@ static int rehash(struct plot_panel *pn)
     return 0;
 }
 
-/* The series of key in panel pn, created (named by the row) if new. */
-static struct plot_series *series_get(struct plot_panel *pn, long long key,
-                                      const struct log_row *row, const struct plot_opts *o,
-                                      enum log_schema schema)
+/* The series of key in panel pn, or NULL when there is none. */
+static struct plot_series *series_find(const struct plot_panel *pn, long long key)
 {
+    if (pn->hcap == 0)
+        return NULL;
+    unsigned j = hash_key(key) & (unsigned)(pn->hcap - 1);
+    while (pn->hidx[j] >= 0) {
+        if (pn->s[pn->hidx[j]].key == key)
+            return &pn->s[pn->hidx[j]];
+        j = (j + 1) & (unsigned)(pn->hcap - 1);
+    }
+    return NULL;
+}
+
+/* The series of key in panel pn, created (named by the row) if new. */
+/* The style of a new series of key: that of the same key in another panel
+ * (the same process keeps its colour), else the next one. */
+static int style_of(struct plot *p, const struct plot_panel *pn, long long key)
+{
+    for (int k = 0; k < PANEL_NKINDS; k++) {
+        const struct plot_series *o = &p->panel[k] == pn ? NULL : series_find(&p->panel[k], key);
+        if (o)
+            return o->style;
+    }
+    return p->nstyles++;
+}
+
+static struct plot_series *series_get(struct plot *p, struct plot_panel *pn, long long key,
+                                      const struct log_row *row)
+{
+    const struct plot_opts *o = &p->o;
+    enum log_schema schema = p->schema;
     if (pn->hcap == 0 || (pn->ns + 1) * 2 > pn->hcap)
         if (rehash(pn))
             return NULL;
@@ -397,11 +183,13 @@ static struct plot_series *series_get(struct plot_panel *pn, long long key,
             return &pn->s[pn->hidx[j]];
         j = (j + 1) & (unsigned)(pn->hcap - 1);
     }
-    if (grow((void **)&pn->s, &pn->cap, pn->ns + 1, sizeof *pn->s))
+    if (array_reserve(&pn->s, &pn->cap, (size_t)pn->ns + 1, sizeof *pn->s))
         return NULL;
+    int style = style_of(p, pn, key);
     struct plot_series *s = &pn->s[pn->ns];
     memset(s, 0, sizeof *s);
     s->key = key;
+    s->style = style;
     s->peak = NAN;
     bool per_gpu = o->per_gpu && pn->kind != PANEL_CPU && pn->kind != PANEL_SYS_MEM;
     bool per_proc = o->per_process && pn->kind != PANEL_SYS_MEM;
@@ -436,13 +224,16 @@ static struct plot_series *series_get(struct plot_panel *pn, long long key,
 static int pend(struct plot *p, struct plot_panel *pn, long long key, const struct log_row *row,
                 double v)
 {
-    if (isnan(v))
-        return 0;
-    struct plot_series *s = series_get(pn, key, row, &p->o, p->schema);
+    if (isnan(v)) {
+        /* Not reported: a hole in a series that has values, not a new one. */
+        struct plot_series *h = series_find(pn, key);
+        return h ? plot_series_hole(p, h, p->cur_t) : 0;
+    }
+    struct plot_series *s = series_get(p, pn, key, row);
     if (!s)
         return -ENOMEM;
     if (!s->pend_set) {
-        if (grow((void **)&pn->touched, &pn->tcap, pn->ntouched + 1, sizeof(int)))
+        if (array_reserve(&pn->touched, &pn->tcap, (size_t)pn->ntouched + 1, sizeof(int)))
             return -ENOMEM;
         pn->touched[pn->ntouched++] = (int)(s - pn->s);
         s->pend = 0;
@@ -484,16 +275,19 @@ static int flush_sample(struct plot *p)
             }
         if (n) {
             struct log_row none = {.cmd = "", .gpu = -1, .pid = -1};
-            struct plot_series *s = series_get(&p->panel[PANEL_SM], 0, &none, &p->o, p->schema);
+            struct plot_series *s = series_get(p, &p->panel[PANEL_SM], 0, &none);
             if (!s)
                 return -ENOMEM;
             if (!rc)
                 rc = plot_series_add(p, s, p->cur_t, sum / n);
         }
     }
+    struct plot_series *sys = series_find(&p->panel[PANEL_SYS_MEM], 0);
+    if (isnan(p->sys) && sys && !p->panel[PANEL_SYS_MEM].missing && !rc)
+        rc = plot_series_hole(p, sys, p->cur_t);
     if (!isnan(p->sys)) {
         struct log_row none = {.cmd = "", .gpu = -1, .pid = -1};
-        struct plot_series *s = series_get(&p->panel[PANEL_SYS_MEM], 0, &none, &p->o, p->schema);
+        struct plot_series *s = series_get(p, &p->panel[PANEL_SYS_MEM], 0, &none);
         if (!s)
             return -ENOMEM;
         if (!rc)
@@ -570,7 +364,10 @@ int plot_add_row(const struct log_row *row, void *ctx)
 {
     struct plot *p = ctx;
     int rc;
-    p->rows++;
+    if (p->rows++ == 0) {
+        p->tz = row->tz;
+        p->tz_off = row->tz_off_s;
+    }
     long long pair = ((long long)row->gpu + 1) << 32 | (row->pid & 0xffffffffLL);
     bool again = false;
     if (p->in_sample && row->ts == p->cur_t) {
@@ -656,151 +453,4 @@ int plot_finish(struct plot *p)
         p->median_dt = p->iv[n / 2];
     }
     return rc ? rc : p->err;
-}
-
-void plot_columns(const struct plot *p, const struct plot_series *s, double tmin, double tmax,
-                  int ncols, struct plot_bucket *out)
-{
-    memset(out, 0, sizeof *out * (size_t)ncols);
-    double span = tmax - tmin;
-    (void)p;
-    for (int i = 0; i < s->nb; i++) {
-        const struct plot_bucket *b = &s->b[i];
-        if (b->n == 0)
-            continue;
-        double mid = (b->t_first + b->t_last) / 2;
-        int c = span > 0 ? (int)floor((mid - tmin) / span * ncols) : ncols / 2;
-        if (c < 0)
-            c = 0;
-        if (c >= ncols)
-            c = ncols - 1;
-        bucket_merge(&out[c], b);
-    }
-}
-
-bool plot_is_gap(const struct plot *p, const struct plot_bucket *prev,
-                 const struct plot_bucket *next)
-{
-    if (p->median_dt <= 0)
-        return false;
-    return next->t_first - prev->t_last > 3 * p->median_dt;
-}
-
-void plot_nice_ticks(double hi, int target, double *step, double *top)
-{
-    if (!(hi > 0)) {
-        *step = 0.2;
-        *top = 1;
-        return;
-    }
-    if (target < 1)
-        target = 1;
-    double raw = hi / target;
-    double mag = pow(10, floor(log10(raw)));
-    double norm = raw / mag;
-    double m = norm <= 1 ? 1 : norm <= 2 ? 2 : norm <= 2.5 ? 2.5 : norm <= 5 ? 5 : 10;
-    *step = m * mag;
-    *top = ceil(hi / *step - 1e-9) * *step;
-    if (*top < hi)
-        *top += *step;
-}
-
-static long local_gmtoff(double t)
-{
-    time_t tt = (time_t)floor(t);
-    struct tm tm;
-    if (!localtime_r(&tt, &tm))
-        return 0;
-    return tm.tm_gmtoff;
-}
-
-static void local_ymd(double t, int *y, int *m, int *d)
-{
-    time_t tt = (time_t)floor(t);
-    struct tm tm = {0};
-    localtime_r(&tt, &tm);
-    *y = tm.tm_year;
-    *m = tm.tm_mon;
-    *d = tm.tm_mday;
-}
-
-int plot_time_ticks(double t0, double t1, int target, double *ticks, int max, const char **fmt)
-{
-    static const double steps[] = {1,     2,     5,      10,     15,      30,      60,     120,
-                                   300,   600,   900,    1800,   3600,    7200,    10800,  21600,
-                                   43200, 86400, 172800, 604800, 1209600, 2419200, 7257600};
-    int ns = (int)(sizeof steps / sizeof steps[0]);
-    if (max < 1)
-        return 0;
-    if (!(t1 > t0)) {
-        ticks[0] = t0;
-        *fmt = "%H:%M:%S";
-        return 1;
-    }
-    if (target < 2)
-        target = 2;
-    double step = steps[ns - 1];
-    for (int i = 0; i < ns; i++)
-        if ((t1 - t0) / steps[i] <= target) {
-            step = steps[i];
-            break;
-        }
-    int y0, m0, d0, y1, m1, d1;
-    local_ymd(t0, &y0, &m0, &d0);
-    local_ymd(t1, &y1, &m1, &d1);
-    bool days = y0 != y1 || m0 != m1 || d0 != d1;
-    if (step >= 86400)
-        *fmt = "%Y-%m-%d";
-    else if (days)
-        *fmt = "%m-%d %H:%M";
-    else if (step < 60)
-        *fmt = "%H:%M:%S";
-    else
-        *fmt = "%H:%M";
-    /* Align on the local clock at t0 (whole steps since local midnight). */
-    double off = (double)local_gmtoff(t0);
-    double first = ceil((t0 + off) / step) * step - off;
-    int n = 0;
-    for (double t = first; t <= t1 + 1e-6 && n < max; t += step) {
-        /* Across a DST change, keep ticks on the local clock. */
-        double o2 = (double)local_gmtoff(t);
-        double tt = t + (off - o2);
-        if (step >= 3600 && tt >= t0 - 1e-6 && tt <= t1 + 1e-6)
-            ticks[n++] = tt;
-        else if (step < 3600)
-            ticks[n++] = t;
-    }
-    return n;
-}
-
-void plot_fmt_time(double t, const char *fmt, char *out, size_t outsz)
-{
-    time_t tt = (time_t)floor(t + 1e-6);
-    struct tm tm;
-    if (!localtime_r(&tt, &tm) || strftime(out, outsz, fmt, &tm) == 0)
-        snprintf(out, outsz, "?");
-}
-
-void plot_fmt_duration(double secs, char *out, size_t outsz)
-{
-    long s = (long)floor(secs + 0.5);
-    if (s < 60)
-        snprintf(out, outsz, "%ld s", s);
-    else if (s < 3600)
-        snprintf(out, outsz, "%ld min %ld s", s / 60, s % 60);
-    else if (s < 86400)
-        snprintf(out, outsz, "%ld h %ld min", s / 3600, s % 3600 / 60);
-    else
-        snprintf(out, outsz, "%ld d %ld h", s / 86400, s % 86400 / 3600);
-}
-
-void plot_fmt_value(double v, const char *unit, char *out, size_t outsz)
-{
-    const char *sep = strcmp(unit, "%") == 0 ? "" : " ";
-    if (fabs(v) >= 1e7)
-        snprintf(out, outsz, "%.3g%s%s", v, sep, unit);
-    else if (fabs(v) >= 100 || v == floor(v))
-        snprintf(out, outsz, "%.0f%s%s", v, sep, unit);
-    else
-        snprintf(out, outsz, "%.1f%s%s", v, sep, unit);
 }

@@ -1,9 +1,11 @@
 /* plot: the chart's layout (title, panels, axes, ticks, series, peaks,
  * legends), drawn through struct canvas_ops. */
 #include "gpu_watch/plot_draw.h"
+#include "gpu_watch/text.h"
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,22 +49,11 @@ static double ty(double v, const struct area *a)
 static void fit(const char *s, int n, char *out, size_t outsz)
 {
     snprintf(out, outsz, "%s", s);
-    if (n >= 3 && (int)strlen(out) > n) {
-        size_t k = plot_utf8_cut(out, (size_t)n - 2);
+    size_t len = strlen(out);
+    if (n >= 3 && text_utf8_cols(out, len) > (size_t)n) {
+        size_t k = text_utf8_head(out, len, (size_t)n - 2, outsz - 3);
         snprintf(out + k, outsz - k, "..");
     }
-}
-
-/* Order of series by peak, largest first. */
-static const struct plot_series *sort_base;
-static int cmp_peak(const void *a, const void *b)
-{
-    double x = sort_base[*(const int *)a].peak, y = sort_base[*(const int *)b].peak;
-    if (isnan(x))
-        x = -INFINITY;
-    if (isnan(y))
-        y = -INFINITY;
-    return (x < y) - (x > y);
 }
 
 static int draw_series(const struct plot *p, const struct plot_panel *pn, int si,
@@ -71,7 +62,8 @@ static int draw_series(const struct plot *p, const struct plot_panel *pn, int si
 {
     const struct plot_series *s = &pn->s[si];
     int ncols = (int)a->w;
-    uint32_t rgb = plot_color(si);
+    uint32_t rgb = plot_series_color(s);
+    int dash = plot_series_dash(s);
     plot_columns(p, s, p->tmin, p->tmax, ncols, cols);
     char tip[160], pv[32], pt[32];
     plot_fmt_value(s->peak, pn->unit, pv, sizeof pv);
@@ -81,14 +73,17 @@ static int draw_series(const struct plot *p, const struct plot_panel *pn, int si
     int n = 0, prev = -1;
     for (int i = 0; i <= ncols; i++) {
         bool have = i < ncols && cols[i].n > 0;
-        bool brk = have && prev >= 0 && plot_is_gap(p, &cols[prev], &cols[i]);
+        bool hole_only = i < ncols && !have && cols[i].nh > 0;
+        bool brk = hole_only || (have && prev >= 0 && plot_is_gap(p, &cols[prev], &cols[i]));
         if ((!have && i == ncols) || brk) {
             if (n == 1)
                 ops->dot(c, xy[0], xy[1], 1.6, rgb);
             else if (n > 1)
-                ops->line(c, xy, n, rgb, 1.5);
+                ops->line(c, xy, n, rgb, 1.5, dash);
             n = 0;
         }
+        if (hole_only)
+            prev = -1;
         if (!have)
             continue;
         const struct plot_bucket *b = &cols[i];
@@ -136,7 +131,7 @@ static void draw_peak(const struct plot *p, const struct plot_panel *pn, int si,
     const struct plot_series *s = &pn->s[si];
     if (isnan(s->peak))
         return;
-    uint32_t rgb = plot_color(si);
+    uint32_t rgb = plot_series_color(s);
     double x = tx(s->peak_t, p->tmin, p->tmax, a);
     /* The column's centre, where the line is drawn. */
     x = floor(x - a->x) + a->x + 0.5;
@@ -184,8 +179,8 @@ static void draw_legend(const struct plot_panel *pn, const int *order, double x,
     double ly = y + 10;
     for (int k = 0; k < pn->ns; k++) {
         const struct plot_series *s = &pn->s[order[k]];
-        int len = (int)strlen(s->name);
-        int lines = len > chars ? 2 : 1;
+        size_t len = strlen(s->name);
+        int lines = text_utf8_cols(s->name, len) > (size_t)chars ? 2 : 1;
         double need = 11.0 * (lines + 1) + 4;
         /* Keep a line for "+N more" unless this is the last entry. */
         double reserve = k + 1 < pn->ns ? 14 : 0;
@@ -200,17 +195,19 @@ static void draw_legend(const struct plot_panel *pn, const int *order, double x,
             snprintf(l1, sizeof l1, "%s", s->name);
         } else {
             /* Break at the last space that fits, else at the width. */
-            int cut = chars;
-            for (int i = chars; i > chars / 2; i--)
+            size_t fits = text_utf8_head(s->name, len, (size_t)chars, sizeof l1 - 1);
+            size_t cut = fits;
+            for (size_t i = fits; i > fits / 2; i--)
                 if (s->name[i] == ' ') {
                     cut = i;
                     break;
                 }
-            cut = (int)plot_utf8_cut(s->name, (size_t)cut);
-            snprintf(l1, sizeof l1, "%.*s", cut, s->name);
+            snprintf(l1, sizeof l1, "%.*s", (int)cut, s->name);
             fit(s->name + cut + (s->name[cut] == ' '), chars, l2, sizeof l2);
         }
-        ops->rect(c, x, ly - 8, 10, 10, plot_color(order[k]), CANVAS_NONE);
+        /* The swatch: a stretch of the series' line, dashes and all. */
+        double sw[4] = {x, ly - 3.5, x + 12, ly - 3.5};
+        ops->line(c, sw, 2, plot_series_color(s), 2.5, plot_series_dash(s));
         ops->text(c, x + 16, ly, l1, C_TEXT, 1, 0);
         if (lines == 2)
             ops->text(c, x + 16, ly + 11, l2, C_TEXT, 1, 0);
@@ -284,7 +281,7 @@ int plot_draw(const struct plot *p, const char *title, const char *sub, int w, i
             for (double v = 0; v <= top + step / 2; v += step) {
                 double yy = floor(ty(v, &a)) + 0.5;
                 double g[4] = {a.x, yy, a.x + a.w, yy};
-                ops->line(c, g, 2, C_GRID, 1);
+                ops->line(c, g, 2, C_GRID, 1, PLOT_DASH_SOLID);
                 char lab[32];
                 plot_fmt_value(v, "", lab, sizeof lab);
                 ops->text(c, a.x - 6, yy + 3.5, lab, C_MUTED, 1, 2);
@@ -294,9 +291,9 @@ int plot_draw(const struct plot *p, const char *title, const char *sub, int w, i
             double xx = floor(tx(ticks[i], p->tmin, p->tmax, &a)) + 0.5;
             double g[4] = {xx, a.y, xx, a.y + a.h};
             if (!empty)
-                ops->line(c, g, 2, C_GRID, 1);
+                ops->line(c, g, 2, C_GRID, 1, PLOT_DASH_SOLID);
             double m[4] = {xx, a.y + a.h, xx, a.y + a.h + 4};
-            ops->line(c, m, 2, C_FRAME, 1);
+            ops->line(c, m, 2, C_FRAME, 1, PLOT_DASH_SOLID);
             if (pi == np - 1) {
                 char lab[32];
                 plot_fmt_time(ticks[i], tfmt, lab, sizeof lab);
@@ -309,10 +306,12 @@ int plot_draw(const struct plot *p, const char *title, const char *sub, int w, i
         } else if (pn->ns == 0) {
             ops->text(c, a.x + a.w / 2, a.y + a.h / 2 + 3, "no values in this log", C_MUTED, 1, 1);
         } else {
-            for (int i = 0; i < pn->ns; i++)
-                order[i] = i;
-            sort_base = pn->s;
-            qsort(order, (size_t)pn->ns, sizeof *order, cmp_peak);
+            if (plot_order_by_peak(pn, order)) {
+                free(cols);
+                free(xy);
+                free(order);
+                return -ENOMEM;
+            }
             for (int i = 0; i < pn->ns; i++)
                 draw_series(p, pn, i, &a, ops, c, cols, xy);
             /* Peaks last, on top; the largest few get a label. */
@@ -326,17 +325,8 @@ int plot_draw(const struct plot *p, const char *title, const char *sub, int w, i
         y += HEAD_H + ph + PANEL_GAP;
     }
     /* The time axis label names the zone of the clock shown. */
-    char zone[64] = "local time";
-    time_t t0 = (time_t)floor(isfinite(p->tmin) ? p->tmin : 0);
-    struct tm tm;
-    if (localtime_r(&t0, &tm) && tm.tm_zone) {
-        long off = tm.tm_gmtoff;
-        if (strcmp(tm.tm_zone, "UTC") == 0 || strcmp(tm.tm_zone, "GMT") == 0)
-            snprintf(zone, sizeof zone, "time (UTC)");
-        else
-            snprintf(zone, sizeof zone, "time (%s, UTC%c%02ld:%02ld)", tm.tm_zone,
-                     off < 0 ? '-' : '+', labs(off) / 3600, labs(off) % 3600 / 60);
-    }
+    char zone[96];
+    plot_zone_label(p, zone, sizeof zone);
     double zy = y - PANEL_GAP + 34; /* under the last panel's tick labels */
     ops->text(c, MARGIN_L + pw / 2, zy < h - 4 ? zy : h - 4, zone, C_TEXT, 1, 1);
     free(cols);

@@ -90,11 +90,46 @@ static void mask_flush(struct raster *r, uint32_t rgb)
     r->x1 = r->y1 = -1;
 }
 
-static void png_line(void *c, const double *xy, int n, uint32_t rgb, double width)
+/* Dash patterns, pixels on, off, on, off (as in the SVG's dasharray). */
+static const double dash_pat[PLOT_NDASH][4] = {
+    [PLOT_DASH_DASHED] = {6, 4, 6, 4},
+    [PLOT_DASH_DOTTED] = {1.5, 3, 1.5, 3},
+    [PLOT_DASH_DASHDOT] = {7, 3, 1.5, 3},
+};
+
+/* The segment a-b, only where the dash pattern is on; *pos is how far
+ * along the pattern (pixels, modulo its length) the line has come. */
+static void dashed_segment(struct raster *r, const double a[2], const double b[2], double wd,
+                           const double pat[4], double *pos)
+{
+    double period = pat[0] + pat[1] + pat[2] + pat[3];
+    double len = hypot(b[0] - a[0], b[1] - a[1]), done = 0;
+    while (done < len) {
+        double ph = fmod(*pos, period), end = 0;
+        int k = 0;
+        while (k < 3 && ph >= end + pat[k])
+            end += pat[k++];
+        double step = fmin(end + pat[k] - ph, len - done);
+        if (k % 2 == 0) { /* on */
+            double t0 = done / len, t1 = (done + step) / len;
+            mask_segment(r, a[0] + (b[0] - a[0]) * t0, a[1] + (b[1] - a[1]) * t0,
+                         a[0] + (b[0] - a[0]) * t1, a[1] + (b[1] - a[1]) * t1, wd);
+        }
+        done += step;
+        *pos += step;
+    }
+}
+
+static void png_line(void *c, const double *xy, int n, uint32_t rgb, double width, int dash)
 {
     struct raster *r = c;
-    for (int i = 0; i + 1 < n; i++)
-        mask_segment(r, xy[2 * i], xy[2 * i + 1], xy[2 * i + 2], xy[2 * i + 3], width);
+    double pos = 0;
+    for (int i = 0; i + 1 < n; i++) {
+        if (dash > 0 && dash < PLOT_NDASH)
+            dashed_segment(r, xy + 2 * i, xy + 2 * i + 2, width, dash_pat[dash], &pos);
+        else
+            mask_segment(r, xy[2 * i], xy[2 * i + 1], xy[2 * i + 2], xy[2 * i + 3], width);
+    }
     if (n == 1)
         mask_segment(r, xy[0], xy[1], xy[0], xy[1], width);
     mask_flush(r, rgb);
@@ -112,7 +147,7 @@ static void png_rect(void *c, double x, double y, double w, double h, uint32_t f
     }
     if (stroke != CANVAS_NONE) {
         double p[10] = {x, y, x + w, y, x + w, y + h, x, y + h, x, y};
-        png_line(c, p, 5, stroke, 1);
+        png_line(c, p, 5, stroke, 1, PLOT_DASH_SOLID);
     }
 }
 

@@ -1,9 +1,11 @@
 /* plot: the chart as terminal text, lines drawn with Unicode braille
  * (2 x 4 dots per character cell), for use over SSH. */
 #include "gpu_watch/plot.h"
+#include "gpu_watch/text.h"
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,73 +59,45 @@ static int dot_y(double v, double ymax, int h4)
     return y < 0 ? 0 : y >= h4 ? h4 - 1 : y;
 }
 
-static void put_color(struct gw_buf *b, bool color, int si, int *err)
+static void put_color(struct gw_buf *b, bool color, int si)
 {
-    if (!color || *err)
+    if (!color)
         return;
     if (si < 0) {
-        *err = buf_puts(b, "\x1b[0m");
+        buf_puts(b, "\x1b[0m");
         return;
     }
     uint32_t c = plot_color(si);
     if (c == 0)
         c = 0x808080; /* black is invisible on dark terminals */
-    *err = buf_printf(b, "\x1b[38;2;%u;%u;%um", c >> 16, (c >> 8) & 0xff, c & 0xff);
+    buf_printf(b, "\x1b[38;2;%u;%u;%um", c >> 16, (c >> 8) & 0xff, c & 0xff);
 }
 
-static void put_braille(struct gw_buf *b, uint8_t bits, int *err)
+static void put_braille(struct gw_buf *b, uint8_t bits)
 {
-    if (*err)
-        return;
     if (!bits) {
-        *err = buf_putc(b, ' ');
+        buf_putc(b, ' ');
         return;
     }
     char u[3] = {(char)0xE2, (char)(0xA0 | (bits >> 6)), (char)(0x80 | (bits & 0x3f))};
-    *err = buf_append(b, u, 3);
-}
-
-static int cmp_peak_desc(const void *a, const void *b, const struct plot_series *s)
-{
-    double x = s[*(const int *)a].peak, y = s[*(const int *)b].peak;
-    x = isnan(x) ? -INFINITY : x;
-    y = isnan(y) ? -INFINITY : y;
-    return (x < y) - (x > y);
-}
-
-/* qsort has no context argument in C11: sort the few legend entries by
- * insertion. */
-static void sort_by_peak(int *idx, int n, const struct plot_series *s)
-{
-    for (int i = 1; i < n; i++) {
-        int v = idx[i], j = i;
-        while (j > 0 && cmp_peak_desc(&v, &idx[j - 1], s) < 0) {
-            idx[j] = idx[j - 1];
-            j--;
-        }
-        idx[j] = v;
-    }
+    buf_append(b, u, 3);
 }
 
 static int panel(const struct plot *p, const struct plot_panel *pn, int cols, bool color, bool last,
                  struct gw_buf *b)
 {
-    int err = 0;
-    err = buf_printf(b, "%s\n", pn->label);
-    if (err)
-        return err;
+    buf_printf(b, "%s\n", pn->label);
     if (pn->missing || pn->ns == 0) {
-        return buf_printf(b, "  (%s)\n\n", pn->missing ? pn->missing : "no values in this log");
+        buf_printf(b, "  (%s)\n\n", pn->missing ? pn->missing : "no values in this log");
+        return buf_error(b);
     }
     /* Legend: the largest series first, with their peaks. */
     int *idx = malloc(sizeof *idx * (size_t)pn->ns);
-    if (!idx)
+    if (!idx || plot_order_by_peak(pn, idx)) {
+        free(idx);
         return -ENOMEM;
-    for (int i = 0; i < pn->ns; i++)
-        idx[i] = i;
-    if (pn->ns <= 64)
-        sort_by_peak(idx, pn->ns, pn->s);
-    for (int k = 0; k < pn->ns && k < MAX_LEG && !err; k++) {
+    }
+    for (int k = 0; k < pn->ns && k < MAX_LEG; k++) {
         const struct plot_series *s = &pn->s[idx[k]];
         char pv[32], pt[32];
         plot_fmt_value(s->peak, pn->unit, pv, sizeof pv);
@@ -132,18 +106,15 @@ static int panel(const struct plot *p, const struct plot_panel *pn, int cols, bo
         plot_fmt_time(p->tmin, "%Y-%m-%d", d0, sizeof d0);
         plot_fmt_time(p->tmax, "%Y-%m-%d", d1, sizeof d1);
         plot_fmt_time(s->peak_t, strcmp(d0, d1) ? "%Y-%m-%d %H:%M:%S" : "%H:%M:%S", pt, sizeof pt);
-        put_color(b, color, idx[k], &err);
-        if (!err)
-            err = buf_puts(b, "  \xe2\x96\xa0 "); /* U+25A0 black square */
-        put_color(b, color, -1, &err);
-        if (!err)
-            err = buf_printf(b, "%.40s  peak %s at %s\n", s->name, pv, pt);
+        put_color(b, color, s->style % PLOT_NCOLORS);
+        buf_puts(b, "  \xe2\x96\xa0 "); /* U+25A0 black square */
+        put_color(b, color, -1);
+        buf_printf(b, "%.*s  peak %s at %s\n",
+                   (int)text_utf8_head(s->name, strlen(s->name), 40, SIZE_MAX), s->name, pv, pt);
     }
-    if (!err && pn->ns > MAX_LEG)
-        err = buf_printf(b, "  ... and %d more\n", pn->ns - MAX_LEG);
+    if (pn->ns > MAX_LEG)
+        buf_printf(b, "  ... and %d more\n", pn->ns - MAX_LEG);
     free(idx);
-    if (err)
-        return err;
 
     struct grid g = {.cw = cols - YLAB_W - 1, .ch = ROWS};
     if (g.cw < 10)
@@ -168,18 +139,21 @@ static int panel(const struct plot *p, const struct plot_panel *pn, int cols, bo
         plot_columns(p, &pn->s[si], p->tmin, p->tmax, w2, cb);
         int prev = -1;
         for (int x = 0; x < w2; x++) {
-            if (!cb[x].n)
+            if (!cb[x].n) {
+                if (cb[x].nh)
+                    prev = -1; /* an unknown value: the line breaks */
                 continue;
+            }
             int ya = dot_y(cb[x].min, top, h4), yb = dot_y(cb[x].max, top, h4);
-            dot_line(&g, x, ya, x, yb, si);
+            dot_line(&g, x, ya, x, yb, pn->s[si].style % PLOT_NCOLORS);
             if (prev >= 0 && !plot_is_gap(p, &cb[prev], &cb[x]))
                 dot_line(&g, prev, dot_y(cb[prev].last, top, h4), x, dot_y(cb[x].first, top, h4),
-                         si);
+                         pn->s[si].style % PLOT_NCOLORS);
             prev = x;
         }
     }
     free(cb);
-    for (int r = 0; r < g.ch && !err; r++) {
+    for (int r = 0; r < g.ch; r++) {
         char lab[32] = "";
         /* Labels on the top row (the axis top), the middle and the bottom (0). */
         if (r == 0)
@@ -188,21 +162,20 @@ static int panel(const struct plot *p, const struct plot_panel *pn, int cols, bo
             plot_fmt_value(top / 2, "", lab, sizeof lab);
         else if (r == g.ch - 1)
             plot_fmt_value(0, "", lab, sizeof lab);
-        err = buf_printf(b, "%*s \xe2\x94\x82", YLAB_W - 1, lab); /* U+2502 */
+        buf_printf(b, "%*s \xe2\x94\x82", YLAB_W - 1, lab); /* U+2502 */
         int cur = -1;
-        for (int x = 0; x < g.cw && !err; x++) {
+        for (int x = 0; x < g.cw; x++) {
             size_t c = (size_t)r * g.cw + x;
             int want = g.dots[c] ? g.col[c] : -1;
             if (want != cur && g.dots[c]) {
-                put_color(b, color, want, &err);
+                put_color(b, color, want);
                 cur = want;
             }
-            put_braille(b, g.dots[c], &err);
+            put_braille(b, g.dots[c]);
         }
         if (cur >= 0)
-            put_color(b, color, -1, &err);
-        if (!err)
-            err = buf_putc(b, '\n');
+            put_color(b, color, -1);
+        buf_putc(b, '\n');
     }
     free(g.dots);
     free(g.col);
@@ -246,19 +219,16 @@ static int panel(const struct plot *p, const struct plot_panel *pn, int cols, bo
     while (end > 0 && labels[end - 1] == ' ')
         end--;
     labels[end] = '\0';
-    if (!err)
-        err = buf_printf(b, "%*s \xe2\x94\x94", YLAB_W - 1, ""); /* U+2514 */
-    for (int x = 0; x < g.cw && !err; x++)
-        err = buf_puts(b, rule[x] == '+' ? "\xe2\x94\xac" : "\xe2\x94\x80"); /* U+252C U+2500 */
-    if (!err)
-        err = buf_putc(b, '\n');
-    if (!err && last)
-        err = buf_printf(b, "%*s%s\n", YLAB_W + 1, "", labels);
-    if (!err)
-        err = buf_putc(b, '\n');
+    buf_printf(b, "%*s \xe2\x94\x94", YLAB_W - 1, ""); /* U+2514 */
+    for (int x = 0; x < g.cw; x++)
+        buf_puts(b, rule[x] == '+' ? "\xe2\x94\xac" : "\xe2\x94\x80"); /* U+252C U+2500 */
+    buf_putc(b, '\n');
+    if (last)
+        buf_printf(b, "%*s%s\n", YLAB_W + 1, "", labels);
+    buf_putc(b, '\n');
     free(rule);
     free(labels);
-    return err;
+    return buf_error(b);
 }
 
 int plot_term(const struct plot *p, const char *title, const char *sub, int cols, bool color,
@@ -268,14 +238,12 @@ int plot_term(const struct plot *p, const char *title, const char *sub, int cols
         cols = 40;
     if (cols > 1000)
         cols = 1000;
-    int err = buf_printf(out, "%s%s%s\n%s\n\n", color ? "\x1b[1m" : "", title,
-                         color ? "\x1b[0m" : "", sub);
-    for (int i = 0; i < p->npanels && !err; i++)
-        err = panel(p, &p->panel[p->order[i]], cols, color, i == p->npanels - 1, out);
-    if (!err) {
-        char zone[48];
-        plot_fmt_time(p->tmin, "%Z", zone, sizeof zone);
-        err = buf_printf(out, "%*stime (%s)\n", YLAB_W + 1, "", zone);
-    }
-    return err;
+    buf_printf(out, "%s%s%s\n%s\n\n", color ? "\x1b[1m" : "", title, color ? "\x1b[0m" : "", sub);
+    for (int i = 0; i < p->npanels; i++)
+        if (panel(p, &p->panel[p->order[i]], cols, color, i == p->npanels - 1, out))
+            return -ENOMEM;
+    char zone[96];
+    plot_zone_label(p, zone, sizeof zone);
+    buf_printf(out, "%*s%s\n", YLAB_W + 1, "", zone);
+    return buf_error(out);
 }

@@ -47,10 +47,9 @@ uint32_t png_adler32(uint32_t a, const void *data, size_t len)
 
 /* Deflate output, bits packed least significant first (RFC 1951 3.1.1). */
 struct bits {
-    struct gw_buf *out;
+    struct gw_buf *out; /* keeps the first error */
     uint64_t acc;
     int n;
-    int err;
 };
 
 static void put_bits(struct bits *b, uint32_t v, int n)
@@ -58,8 +57,7 @@ static void put_bits(struct bits *b, uint32_t v, int n)
     b->acc |= (uint64_t)v << b->n;
     b->n += n;
     while (b->n >= 8) {
-        if (!b->err)
-            b->err = buf_putc(b->out, (char)(b->acc & 0xff));
+        buf_putc(b->out, (char)(b->acc & 0xff));
         b->acc >>= 8;
         b->n -= 8;
     }
@@ -130,19 +128,17 @@ static uint32_t hash3(const uint8_t *p)
     return (v * 2654435761u) >> (32 - HASH_BITS);
 }
 
-static void put_zlib_header(struct gw_buf *out, int *err)
+static void put_zlib_header(struct gw_buf *out)
 {
     /* CMF 0x78: deflate with a 32 KiB window; FLG 0x01 makes the pair a
      * multiple of 31 (RFC 1950 2.2). */
-    if (!*err)
-        *err = buf_append(out, "\x78\x01", 2);
+    buf_append(out, "\x78\x01", 2);
 }
 
-static void put_be32(struct gw_buf *out, uint32_t v, int *err)
+static void put_be32(struct gw_buf *out, uint32_t v)
 {
     uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
-    if (!*err)
-        *err = buf_append(out, b, 4);
+    buf_append(out, b, 4);
 }
 
 int zlib_compress(const void *data, size_t len, struct gw_buf *out)
@@ -157,8 +153,7 @@ int zlib_compress(const void *data, size_t len, struct gw_buf *out)
     }
     for (size_t i = 0; i < (size_t)1 << HASH_BITS; i++)
         head[i] = -1;
-    int err = 0;
-    put_zlib_header(out, &err);
+    put_zlib_header(out);
     struct bits b = {.out = out};
     put_bits(&b, 1, 1); /* BFINAL: one block */
     put_bits(&b, 1, 2); /* BTYPE 01: fixed Huffman codes */
@@ -206,17 +201,14 @@ int zlib_compress(const void *data, size_t len, struct gw_buf *out)
     flush_bits(&b);
     free(head);
     free(prev);
-    if (!err)
-        err = b.err;
-    put_be32(out, png_adler32(1, data, len), &err);
-    return err;
+    put_be32(out, png_adler32(1, data, len));
+    return buf_error(out);
 }
 
 int zlib_store(const void *data, size_t len, struct gw_buf *out)
 {
     const uint8_t *p = data;
-    int err = 0;
-    put_zlib_header(out, &err);
+    put_zlib_header(out);
     size_t off = 0;
     do {
         size_t n = len - off < 65535 ? len - off : 65535;
@@ -224,29 +216,23 @@ int zlib_store(const void *data, size_t len, struct gw_buf *out)
         /* BFINAL, BTYPE 00, padding to the byte, LEN, NLEN (RFC 1951 3.2.4). */
         uint8_t h[5] = {last ? 1 : 0, (uint8_t)n, (uint8_t)(n >> 8), (uint8_t)~n,
                         (uint8_t)(~n >> 8)};
-        if (!err)
-            err = buf_append(out, h, 5);
-        if (!err)
-            err = buf_append(out, p + off, n);
+        buf_append(out, h, 5);
+        buf_append(out, p + off, n);
         off += n;
     } while (off < len);
-    put_be32(out, png_adler32(1, data, len), &err);
-    return err;
+    put_be32(out, png_adler32(1, data, len));
+    return buf_error(out);
 }
 
 /* Append a chunk: length, type, data, CRC of type and data. */
-static int put_chunk(struct gw_buf *out, const char type[4], const void *data, size_t len)
+static void put_chunk(struct gw_buf *out, const char type[4], const void *data, size_t len)
 {
-    int err = 0;
-    put_be32(out, (uint32_t)len, &err);
+    put_be32(out, (uint32_t)len);
     size_t start = out->len;
-    if (!err)
-        err = buf_append(out, type, 4);
-    if (!err && len)
-        err = buf_append(out, data, len);
-    if (!err)
-        put_be32(out, png_crc32(0, out->p + start, len + 4), &err);
-    return err;
+    buf_append(out, type, 4);
+    buf_append(out, data, len);
+    if (!buf_error(out))
+        put_be32(out, png_crc32(0, out->p + start, len + 4));
 }
 
 int png_encode_rgb(const uint8_t *rgb, int w, int h, struct gw_buf *out)
@@ -280,14 +266,13 @@ int png_encode_rgb(const uint8_t *rgb, int w, int h, struct gw_buf *out)
                         0,
                         0,
                         0 /* deflate, adaptive filtering, no interlace */};
-    if (!err)
-        err = buf_append(out, "\x89PNG\r\n\x1a\n", 8);
-    if (!err)
-        err = put_chunk(out, "IHDR", ihdr, sizeof ihdr);
-    if (!err)
-        err = put_chunk(out, "IDAT", z.p, z.len);
-    if (!err)
-        err = put_chunk(out, "IEND", NULL, 0);
+    if (!err) {
+        buf_append(out, "\x89PNG\r\n\x1a\n", 8);
+        put_chunk(out, "IHDR", ihdr, sizeof ihdr);
+        put_chunk(out, "IDAT", z.p, z.len);
+        put_chunk(out, "IEND", NULL, 0);
+        err = buf_error(out);
+    }
     buf_free(&z);
     return err;
 }

@@ -11,8 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "gpu_watch/monotime.h"
 
 extern char **environ;
 
@@ -23,13 +24,6 @@ static struct {
     char key[32];
 } pending[MAX_PENDING];
 static size_t n_pending;
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 size_t run_cmd_pending(void)
 {
@@ -47,8 +41,8 @@ size_t run_cmd_pending(void)
 
 size_t run_cmd_drain(int wait_ms)
 {
-    double end = now_ms() + wait_ms;
-    while (run_cmd_pending() > 0 && now_ms() < end)
+    double end = monotime_now() * 1e3 + wait_ms;
+    while (run_cmd_pending() > 0 && monotime_now() * 1e3 < end)
         poll(NULL, 0, 5);
     return n_pending;
 }
@@ -221,7 +215,7 @@ int run_cmd(struct cmd_call *calls, size_t n, double timeout_s, const volatile s
         }
     }
     run_cmd_pending();
-    double t0 = now_ms();
+    double t0 = monotime_now() * 1e3;
     double deadline = t0 + timeout_s * 1e3;
     for (size_t i = 0; i < n; i++) {
         struct cmd_call *c = &calls[i];
@@ -260,7 +254,7 @@ int run_cmd(struct cmd_call *calls, size_t n, double timeout_s, const volatile s
         }
         if (alive == 0 && nfds == 0)
             break;
-        double left = deadline - now_ms();
+        double left = deadline - monotime_now() * 1e3;
         int stop = cancel && *cancel;
         if (left <= 0 || stop) {
             for (size_t i = 0; i < n; i++)
@@ -287,7 +281,7 @@ int run_cmd(struct cmd_call *calls, size_t n, double timeout_s, const volatile s
         }
     }
     /* Killed children: give the kernel a moment, then leave them for later. */
-    double grace_end = now_ms() + 50;
+    double grace_end = monotime_now() * 1e3 + 50;
     for (;;) {
         int left = 0;
         for (size_t i = 0; i < n; i++) {
@@ -295,11 +289,11 @@ int run_cmd(struct cmd_call *calls, size_t n, double timeout_s, const volatile s
             if (!slots[i].reaped)
                 left++;
         }
-        if (!left || now_ms() >= grace_end)
+        if (!left || monotime_now() * 1e3 >= grace_end)
             break;
         poll(NULL, 0, 2);
     }
-    double t1 = now_ms();
+    double t1 = monotime_now() * 1e3;
     for (size_t i = 0; i < n; i++) {
         if (slots[i].fd >= 0)
             close(slots[i].fd);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "gpu_watch/array.h"
+#include "gpu_watch/buf.h"
 #include "gpu_watch/cmdline.h"
 #include "gpu_watch/filter.h"
 #include "gpu_watch/pidtab.h"
@@ -31,6 +32,7 @@ struct sampler {
     size_t nents;
     size_t cap_ents;
     size_t cap_names;
+    struct gw_buf scratch; /* --who's reads of /proc */
 };
 
 /* Open the source named o->source; "auto" takes NVML when it opens, else
@@ -99,6 +101,7 @@ void sampler_free(struct sampler *s)
     pidtab_free(s->tab);
     free(s->ents);
     free(s->names);
+    buf_free(&s->scratch);
     free(s);
 }
 
@@ -244,6 +247,26 @@ static int read_host(struct sampler *s, struct sample *out)
     return 0;
 }
 
+/* --who: the owner of each kept process, read once per process (again
+ * when --host sees a new start time: a reused PID). */
+static int read_who(struct sampler *s, struct sample *out)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < out->n;) {
+        while (s->ents[k]->pid != out->rows[i].pid)
+            k++;
+        struct pid_entry *e = s->ents[k];
+        const struct owner *o;
+        int rc = owner_get(s->o.proc_root, e, s->o.host && e->ticks_ok ? e->starttime : 0,
+                           &s->scratch, &o);
+        if (rc < 0)
+            return rc;
+        for (; i < out->n && out->rows[i].pid == e->pid; i++)
+            out->rows[i].who = o;
+    }
+    return 0;
+}
+
 /* --compact: the watched process's figures, on a GPU or not. */
 static int read_watched(struct sampler *s, struct sample *out)
 {
@@ -292,7 +315,8 @@ int sampler_run(struct sampler *s, struct sample *out, const volatile sig_atomic
         host_begin(s->host);
         out->sys_used_mib = host_sys_used_mib(s->host);
     }
-    if ((s->o.host && (rc = read_host(s, out)) < 0) ||
+    out->who = s->o.who;
+    if ((s->o.host && (rc = read_host(s, out)) < 0) || (s->o.who && (rc = read_who(s, out)) < 0) ||
         (s->o.watch_pid > 0 && (rc = read_watched(s, out)) < 0))
         return rc;
     if (out->n > 1)

@@ -9,9 +9,9 @@
 
 #include "gpu_watch/array.h"
 #include "gpu_watch/parse.h"
+#include "gpu_watch/pathfind.h"
 #include "gpu_watch/run_cmd.h"
 #include "gpu_watch/source.h"
-#include "gpu_watch/wrap.h"
 
 /* pmon watches at most this many GPUs per run unless -i names them. */
 #define PMON_GROUP      4
@@ -56,9 +56,11 @@ struct smi {
 
 static int smi_open(const struct source_config *cfg, void **state, char *why, size_t whylen)
 {
-    if (wrap_find(cfg->smi, getenv("PATH")) < 0) {
-        snprintf(why, whylen, "%s not found in PATH", cfg->smi);
-        return -ENOENT;
+    int rc = path_find(cfg->smi, getenv("PATH"));
+    if (rc < 0) {
+        snprintf(why, whylen, "%s %s", cfg->smi,
+                 rc == -ENOENT ? "not found in PATH" : "in PATH is not executable");
+        return rc;
     }
     struct smi *s = calloc(1, sizeof *s);
     if (!s) {

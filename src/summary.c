@@ -2,6 +2,9 @@
  * peaks, means and spans. No I/O. */
 #include "gpu_watch/summary.h"
 
+#include "gpu_watch/array.h"
+#include "gpu_watch/pidtab.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -33,6 +36,12 @@ struct slot {
     size_t idx;
 };
 
+struct gap_bin {
+    double key;      /* the gap rounded to 3 significant digits, s */
+    unsigned long n; /* gaps in the bin */
+    double sum;      /* their exact total, s */
+};
+
 struct summary {
     struct proc_acc *procs;
     size_t nprocs, cap_procs;
@@ -40,9 +49,15 @@ struct summary {
     size_t cap_slots;   /* a power of two */
     struct gpu_acc *gpus;
     size_t ngpus, cap_gpus;
-    double *times; /* sample times, for the median gap */
-    size_t ntimes, cap_times;
-    unsigned long sample; /* current sample number, 1-based; 0: none yet */
+    /* The gaps between consecutive samples, for the median and the pauses,
+     * in bounded memory: one bin per gap rounded to 3 significant digits
+     * (at most 900 bins per decade of seconds), sorted by key. */
+    struct gap_bin *bins;
+    size_t nbins, cap_bins;
+    unsigned long ngaps;
+    double first_ts, last_ts, prev_ts; /* NAN before the first sample */
+    bool frac_ts;                      /* a timestamp had a fraction of a second */
+    unsigned long sample;              /* current sample number, 1-based; 0: none yet */
     double sample_ts;
     double total_cur, total_peak, total_peak_ts;
     unsigned long rows;
@@ -64,6 +79,7 @@ struct summary *summary_new(void)
     if (!s)
         return NULL;
     s->interval = NAN;
+    s->first_ts = s->last_ts = s->prev_ts = NAN;
     s->total_peak = NAN;
     s->total_peak_ts = NAN;
     return s;
@@ -79,7 +95,7 @@ void summary_free(struct summary *s)
     free(s->other.cmd);
     free(s->slots);
     free(s->gpus);
-    free(s->times);
+    free(s->bins);
     free(s->out_procs);
     free(s->out_gpus);
     free(s);
@@ -90,38 +106,51 @@ void summary_set_interval(struct summary *s, double seconds)
     s->interval = seconds;
 }
 
-static int grow(void **v, size_t *cap, size_t need, size_t size)
+/* Count a gap of g seconds (> 0) in its bin. 0 or -ENOMEM. */
+static int add_gap(struct summary *s, double g)
 {
-    if (need <= *cap)
-        return 0;
-    size_t nc = *cap ? *cap * 2 : 16;
-    while (nc < need)
-        nc *= 2;
-    void *p = realloc(*v, nc * size);
-    if (!p)
-        return -ENOMEM;
-    *v = p;
-    *cap = nc;
+    double scale = pow(10.0, 2 - floor(log10(g)));
+    double key = round(g * scale) / scale;
+    size_t lo = 0, hi = s->nbins;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->bins[mid].key < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == s->nbins || s->bins[lo].key != key) {
+        if (array_reserve(&s->bins, &s->cap_bins, s->nbins + 1, sizeof *s->bins) < 0)
+            return -ENOMEM;
+        memmove(&s->bins[lo + 1], &s->bins[lo], (s->nbins - lo) * sizeof *s->bins);
+        s->bins[lo] = (struct gap_bin){.key = key};
+        s->nbins++;
+    }
+    s->bins[lo].n++;
+    s->bins[lo].sum += g;
+    s->ngaps++;
     return 0;
 }
 
 int summary_sample(struct summary *s, double ts)
 {
-    if (grow((void **)&s->times, &s->cap_times, s->ntimes + 1, sizeof *s->times) < 0)
+    /* A log that goes back in time (two appended, a clock set back) has
+     * no gap there. */
+    if (ts > s->prev_ts && add_gap(s, ts - s->prev_ts) < 0)
         return -ENOMEM;
-    s->times[s->ntimes++] = ts;
+    if (isnan(s->first_ts) || ts < s->first_ts)
+        s->first_ts = ts;
+    if (isnan(s->last_ts) || ts > s->last_ts)
+        s->last_ts = ts;
+    if (ts != floor(ts))
+        s->frac_ts = true;
+    s->prev_ts = ts;
     s->sample++;
     s->sample_ts = ts;
     s->total_cur = 0;
     s->last_gpu = -2;
     s->last_pid = -2;
     return 0;
-}
-
-static size_t hash_pid(long pid, size_t cap)
-{
-    uint64_t h = (uint64_t)pid * 0x9E3779B97F4A7C15ull;
-    return (size_t)(h >> 32) & (cap - 1);
 }
 
 /* PID -1 (compact logs) is stored as a key like any other; 0 marks empty. */
@@ -140,7 +169,7 @@ static int map_put(struct summary *s, long pid, size_t idx)
         for (size_t i = 0; i < s->cap_slots; i++) {
             if (!s->slots[i].pid)
                 continue;
-            size_t h = hash_pid(s->slots[i].pid, nc);
+            size_t h = pidtab_hash(s->slots[i].pid, nc);
             while (n[h].pid)
                 h = (h + 1) & (nc - 1);
             n[h] = s->slots[i];
@@ -150,7 +179,7 @@ static int map_put(struct summary *s, long pid, size_t idx)
         s->cap_slots = nc;
     }
     long key = slot_key(pid);
-    size_t h = hash_pid(key, s->cap_slots);
+    size_t h = pidtab_hash(key, s->cap_slots);
     while (s->slots[h].pid && s->slots[h].pid != key)
         h = (h + 1) & (s->cap_slots - 1);
     s->slots[h].pid = key;
@@ -163,7 +192,7 @@ static struct proc_acc *map_get(const struct summary *s, long pid)
     if (!s->cap_slots)
         return NULL;
     long key = slot_key(pid);
-    size_t h = hash_pid(key, s->cap_slots);
+    size_t h = pidtab_hash(key, s->cap_slots);
     while (s->slots[h].pid) {
         if (s->slots[h].pid == key)
             return &s->procs[s->slots[h].idx];
@@ -192,10 +221,10 @@ static struct proc_acc *find_proc(struct summary *s, const struct summary_row *r
         s->untracked++;
         return &s->other;
     }
-    if (grow((void **)&s->procs, &s->cap_procs, s->nprocs + 1, sizeof *s->procs) < 0)
+    if (array_reserve(&s->procs, &s->cap_procs, s->nprocs + 1, sizeof *s->procs) < 0)
         return NULL;
     a = &s->procs[s->nprocs];
-    /* false positive: grow() allocated procs */
+    /* false positive: array_reserve() allocated procs */
     // NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker)
     memset(a, 0, sizeof *a);
     if (!(a->cmd = strdup(cmd)))
@@ -218,7 +247,7 @@ static struct gpu_acc *find_gpu(struct summary *s, int gpu)
     for (size_t i = 0; i < s->ngpus; i++)
         if (s->gpus[i].g.gpu == gpu)
             return &s->gpus[i];
-    if (grow((void **)&s->gpus, &s->cap_gpus, s->ngpus + 1, sizeof *s->gpus) < 0)
+    if (array_reserve(&s->gpus, &s->cap_gpus, s->ngpus + 1, sizeof *s->gpus) < 0)
         return NULL;
     struct gpu_acc *g = &s->gpus[s->ngpus++];
     memset(g, 0, sizeof *g);
@@ -338,12 +367,6 @@ int summary_add_sample(struct summary *s, double ts, const struct sample *smp, b
     return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static int cmp_proc(const void *a, const void *b)
 {
     const struct summary_proc *x = a, *y = b;
@@ -393,43 +416,30 @@ int summary_result(struct summary *s, struct summary_result *out)
     out->rows = s->rows;
     out->untracked_rows = s->untracked;
     out->host = s->host;
-    out->first_ts = out->last_ts = NAN;
     out->interval = s->interval;
-    if (!s->ntimes)
+    out->first_ts = s->first_ts;
+    out->last_ts = s->last_ts;
+    if (!s->ngaps)
         return 0;
-    /* The span, and the gaps between samples in time order (an appended
-     * log may go back in time: sort a copy). */
-    double *t = malloc(s->ntimes * sizeof *t);
-    if (!t)
-        return -ENOMEM;
-    memcpy(t, s->times, s->ntimes * sizeof *t);
-    qsort(t, s->ntimes, sizeof *t, cmp_double);
-    out->first_ts = t[0];
-    out->last_ts = t[s->ntimes - 1];
-    size_t n = 0;
-    for (size_t i = 1; i < s->ntimes; i++)
-        if (t[i] > t[i - 1])
-            t[n++] = t[i] - t[i - 1];
-    if (isnan(out->interval) && n) {
-        double *d = malloc(n * sizeof *d);
-        if (!d) {
-            free(t);
-            return -ENOMEM;
-        }
-        memcpy(d, t, n * sizeof *d);
-        qsort(d, n, sizeof *d, cmp_double);
-        out->interval = d[n / 2];
-        free(d);
-    }
-    /* Timestamps have whole seconds: below 1 s, a second is the unit. */
-    double gap = GAP_FACTOR * (out->interval > 1.0 ? out->interval : 1.0);
-    if (!isnan(out->interval))
-        for (size_t i = 0; i < n; i++)
-            if (t[i] > gap) {
-                out->gaps++;
-                out->gap_s += t[i];
+    /* The median gap: the bin that holds the (n/2)th smallest gap. */
+    if (isnan(out->interval)) {
+        unsigned long seen = 0;
+        for (size_t i = 0; i < s->nbins; i++) {
+            seen += s->bins[i].n;
+            if (seen > s->ngaps / 2) {
+                out->interval = s->bins[i].sum / (double)s->bins[i].n;
+                break;
             }
-    free(t);
+        }
+    }
+    /* With whole-second timestamps a second is the least unit of a gap. */
+    double unit = s->frac_ts || out->interval > 1.0 ? out->interval : 1.0;
+    double gap = GAP_FACTOR * unit;
+    for (size_t i = 0; i < s->nbins; i++)
+        if (s->bins[i].key > gap) {
+            out->gaps += s->bins[i].n;
+            out->gap_s += s->bins[i].sum;
+        }
     return 0;
 }
 

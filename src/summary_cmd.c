@@ -5,18 +5,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
 
 #include "gpu_watch/logcheck.h"
 #include "gpu_watch/logread.h"
+#include "gpu_watch/subcmd.h"
 #include "gpu_watch/summary.h"
-
-#define EXIT_FILE  1
-#define EXIT_USAGE 2
+#include "gpu_watch/summary_by.h"
 
 static const char summary_usage[] =
-    "Usage: gpu_watch summary LOG.csv [--format text|csv|md|json]\n"
+    "Usage: gpu_watch summary LOG.csv [--format text|csv|md|json] [--width N]\n"
+    "                         [--by process|job|user]\n"
     "\n"
     "Answer \"how much GPU did it need?\" for a gpu_watch log: per process the peak\n"
     "GPU memory and when it was reached, mean and max SM utilization, samples, first\n"
@@ -28,6 +26,12 @@ static const char summary_usage[] =
     "\n"
     "Options:\n"
     "  --format F         text (default), csv, md (a Markdown table) or json\n"
+    "  --by KEY           process (default), job or user: with a log written with\n"
+    "                     --who, one line per Slurm job or per user, its memory and\n"
+    "                     SM utilization summed over its processes, sample by sample\n"
+    "  --width N          text: fit each line into N columns (40 to 1000), shortening\n"
+    "                     commands; the default is the terminal's width, and no\n"
+    "                     shortening when standard output is not a terminal\n"
     "  -h, --help         this help\n"
     "\n"
     "Peaks between samples are not seen: a peak is the highest value sampled.\n"
@@ -42,17 +46,18 @@ const char *summary_help(void)
 
 static int usage_error(const char *fmt, const char *arg)
 {
-    fputs("gpu_watch summary: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputs(" (see gpu_watch summary --help)\n", stderr);
-    return EXIT_USAGE;
+    subcmd_usage_error("summary", fmt, arg);
+    return SUBCMD_EXIT_USAGE;
 }
 
 struct reading {
     struct summary *s;
+    struct summary_by *by; /* --by job|user; NULL: per process */
+    int by_col;            /* the log column --by needs (enum log_col) */
     int err;
     bool tz_seen;
-    bool utc; /* the log's timestamps carry a zone: show UTC */
+    enum log_tz tz; /* the first row's: the zone times are shown in */
+    long tz_off;
 };
 
 static int on_row(const struct log_row *row, void *ctx)
@@ -60,29 +65,38 @@ static int on_row(const struct log_row *row, void *ctx)
     struct reading *r = ctx;
     if (!r->tz_seen) {
         r->tz_seen = true;
-        r->utc = row->tz != LOG_TZ_LOCAL;
+        r->tz = row->tz;
+        r->tz_off = row->tz_off_s;
     }
-    if (summary_add_log_row(r->s, row) < 0) {
+    if (r->by && !(row->hdr->have & (1u << r->by_col))) {
+        r->err = -ENOTSUP; /* a log written without --who */
+        return r->err;
+    }
+    if ((r->by ? summary_by_add(r->by, row) : summary_add_log_row(r->s, row)) < 0) {
         r->err = -ENOMEM;
         return -ENOMEM;
     }
     return 0;
 }
 
-static int out_width(void)
+/* "--width N": 40 to 1000 columns. 0 or -EINVAL. */
+static int parse_width(const char *v, int *out)
 {
-    struct winsize ws;
-    if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
-        return ws.ws_col;
-    const char *c = getenv("COLUMNS");
-    long n = c ? strtol(c, NULL, 10) : 0;
-    return n >= 40 && n <= 1000 ? (int)n : 120;
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || end == v || *end || n < 40 || n > 1000)
+        return -EINVAL;
+    *out = (int)n;
+    return 0;
 }
 
 int summary_main(int argc, char **argv)
 {
     const char *log = NULL;
     enum summary_format fmt = SUMMARY_TEXT;
+    int width = 0; /* 0: the terminal's, or no shortening */
+    enum summary_by_key by = SUMMARY_BY_PROCESS;
     bool dashdash = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -90,7 +104,7 @@ int summary_main(int argc, char **argv)
             dashdash = true;
         } else if (!dashdash && (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)) {
             fputs(summary_usage, stdout);
-            return fflush(stdout) == 0 && !ferror(stdout) ? 0 : EXIT_FILE;
+            return subcmd_write_stdout("summary", "", 0);
         } else if (!dashdash && (strcmp(a, "--format") == 0 || strncmp(a, "--format=", 9) == 0)) {
             const char *v = a[8] == '=' ? a + 9 : NULL;
             if (!v) {
@@ -100,6 +114,24 @@ int summary_main(int argc, char **argv)
             }
             if (summary_parse_format(v, &fmt) < 0)
                 return usage_error("unknown --format '%s': expected text, csv, md or json", v);
+        } else if (!dashdash && (strcmp(a, "--width") == 0 || strncmp(a, "--width=", 8) == 0)) {
+            const char *v = a[7] == '=' ? a + 8 : NULL;
+            if (!v) {
+                if (i + 1 >= argc)
+                    return usage_error("%s needs a value: columns, 40 to 1000", a);
+                v = argv[++i];
+            }
+            if (parse_width(v, &width) < 0)
+                return usage_error("--width wants columns, 40 to 1000, not '%s'", v);
+        } else if (!dashdash && (strcmp(a, "--by") == 0 || strncmp(a, "--by=", 5) == 0)) {
+            const char *v = a[4] == '=' ? a + 5 : NULL;
+            if (!v) {
+                if (i + 1 >= argc)
+                    return usage_error("%s needs a value: process, job or user", a);
+                v = argv[++i];
+            }
+            if (summary_by_parse(v, &by) < 0)
+                return usage_error("unknown --by '%s': expected process, job or user", v);
         } else if (!dashdash && a[0] == '-' && a[1]) {
             return usage_error("unknown option '%s'", a);
         } else if (log) {
@@ -112,40 +144,68 @@ int summary_main(int argc, char **argv)
         return usage_error("%s", "no log given: gpu_watch summary LOG.csv");
 
     const char *name = strcmp(log, "-") == 0 ? "standard input" : log;
-    struct reading r = {.s = summary_new()};
+    struct reading r = {.s = summary_new(), .by_col = summary_by_column(by)};
     struct log_stats st = {0};
     struct gw_buf out = {0};
-    int status = EXIT_FILE;
-    if (!r.s) {
+    struct summary_proc *groups = NULL;
+    int status = SUBCMD_EXIT_FILE;
+    if (!r.s || (by != SUMMARY_BY_PROCESS && !(r.by = summary_by_new(r.s, by)))) {
         fprintf(stderr, "gpu_watch summary: out of memory\n");
-        return EXIT_FILE;
+        summary_free(r.s);
+        return SUBCMD_EXIT_FILE;
     }
     int rc = logread_file(log, on_row, &r, NULL, &st);
+    if (r.err == -ENOTSUP) {
+        fprintf(stderr,
+                "gpu_watch summary: %s has no %s column: --by %s needs a log written with "
+                "gpu_watch --who\n",
+                name, by == SUMMARY_BY_JOB ? "job_id" : "user",
+                by == SUMMARY_BY_JOB ? "job" : "user");
+        goto out;
+    }
+    if (rc == 0 && r.by && summary_by_finish(r.by) < 0)
+        r.err = -ENOMEM;
     if ((status = logcheck_report("summary", name, rc, r.err, &st, "summing up")) != 0)
         goto out;
-    status = EXIT_FILE;
+    status = SUBCMD_EXIT_FILE;
     struct summary_result res;
+    subcmd_show_in_zone(r.tz, r.tz_off);
     struct summary_fmt_opts fo = {
-        .utc = r.utc,
-        .width = out_width(),
+        .utc = r.tz == LOG_TZ_UTC,
+        .offset = r.tz == LOG_TZ_OFFSET,
+        /* Not a terminal: a file or a pipe gets whole commands. */
+        .width = width                       ? width
+                 : subcmd_term_width() >= 40 ? subcmd_term_width()
+                                             : -1,
         .title = name,
         .skipped = st.bad,
     };
-    if (summary_result(r.s, &res) < 0 || summary_format(&res, fmt, &fo, &out) < 0) {
+    if (summary_result(r.s, &res) < 0) {
         fprintf(stderr, "gpu_watch summary: out of memory\n");
         goto out;
     }
-    if (out.len)
-        fwrite(out.p, 1, out.len, stdout);
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        if (errno != EPIPE)
-            fprintf(stderr, "gpu_watch summary: cannot write to standard output: %s\n",
-                    strerror(errno));
+    if (r.by && res.nprocs) {
+        /* A group's PID is made up (summary_by.c): not shown. */
+        if (!(groups = malloc(res.nprocs * sizeof *groups))) {
+            fprintf(stderr, "gpu_watch summary: out of memory\n");
+            goto out;
+        }
+        memcpy(groups, res.procs, res.nprocs * sizeof *groups);
+        for (size_t i = 0; i < res.nprocs; i++)
+            groups[i].pid = -1;
+        res.procs = groups;
+    }
+    if (summary_format(&res, fmt, &fo, &out) < 0) {
+        fprintf(stderr, "gpu_watch summary: out of memory\n");
         goto out;
     }
+    if ((status = subcmd_write_stdout("summary", out.p, out.len)) != 0)
+        goto out;
     status = 0;
 out:
     buf_free(&out);
+    free(groups);
+    summary_by_free(r.by);
     summary_free(r.s);
     return status;
 }

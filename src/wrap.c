@@ -8,11 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "gpu_watch/monotime.h"
 #include "gpu_watch/proctree.h"
 
 struct target {
@@ -63,54 +63,9 @@ void wrap_install_signals(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int wrap_exec_status(int err)
 {
     return err == ENOENT || err == ENOTDIR ? 127 : 126;
-}
-
-static int check_file(const char *file)
-{
-    struct stat st;
-    if (stat(file, &st) < 0)
-        return errno == ENOENT || errno == ENOTDIR ? -ENOENT : -EACCES;
-    if (!S_ISREG(st.st_mode) || access(file, X_OK) < 0)
-        return -EACCES;
-    return 0;
-}
-
-int wrap_find(const char *cmd, const char *path)
-{
-    if (!*cmd)
-        return -ENOENT;
-    if (strchr(cmd, '/'))
-        return check_file(cmd);
-    if (!path)
-        path = "/bin:/usr/bin"; /* glibc's default when PATH is unset */
-    int rc = -ENOENT;
-    for (const char *p = path;;) {
-        const char *c = strchr(p, ':');
-        size_t len = c ? (size_t)(c - p) : strlen(p);
-        char full[4096];
-        /* An empty element is the current directory. */
-        if ((size_t)snprintf(full, sizeof full, "%.*s%s%s", (int)len, p, len ? "/" : "", cmd) <
-            sizeof full) {
-            int r = check_file(full);
-            if (r == 0)
-                return 0;
-            if (r == -EACCES)
-                rc = -EACCES;
-        }
-        if (!c)
-            return rc;
-        p = c + 1;
-    }
 }
 
 /* In the child between fork and exec: signals back to their defaults (we
@@ -305,7 +260,7 @@ enum wrap_wake wrap_sleep_until(struct wrap *w, double t, const volatile sig_ato
             return WRAP_EXITED;
         if ((stop && *stop) || (hup && *hup))
             return WRAP_FLAG;
-        double now = mono_now();
+        double now = monotime_now();
         if (w->child && !w->sampled && now >= w->next_gpu_check) {
             w->next_gpu_check = now + WRAP_GPU_POLL_S;
             if (update_tree(w) == 0 && proctree_uses_gpu(&w->tree, w->proc_root))

@@ -25,7 +25,8 @@ suite() {
     "$@" 2>&1 | tee "$log"
     local rc=${PIPESTATUS[0]}
     local line
-    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+    # The line may go on with ", N skipped: test (why), ..." (tests/run_tests.sh).
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed(,|$)' "$log" | tail -n 1)
     rm -f "$log"
     if [ -z "$line" ]; then
         failed=$((failed + 1))

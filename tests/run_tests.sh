@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the project: the cmocka unit tests, then the end-to-end
 # tests (pytest) against the built binary and the fake nvidia-smi. Prints one
-# summary line at the end: "N passed, N failed".
+# summary line at the end: "N passed, N failed", followed by
+# ", N skipped: test (why), ..." when end-to-end tests were skipped.
 set -u
 B=${GW_BUILD:-build}
 cd "$(dirname "$0")/.."
@@ -46,7 +47,18 @@ done
 export GW_BIN="$PWD/$B/gpu_watch"
 export GW_FAKE_DIR="$PWD/$B/tests/fake-nvidia-smi"
 log=$(mktemp)
-python3 -W ignore::ResourceWarning -m unittest discover -s tests/e2e -p 'test_*.py' -t . 2>&1 | tee "$log" | grep -vE '^[.sx]*$' | tail -n 60
+# unittest discover, plus one "SKIPPED: test (why)" line per skipped test, so
+# that the summary line can name them: a skip must not go unseen.
+python3 -W ignore::ResourceWarning - 2>&1 <<'EOF' | tee "$log" | grep -vE '^[.sx]*$' | tail -n 60
+import sys
+import unittest
+
+suite = unittest.defaultTestLoader.discover("tests/e2e", pattern="test_*.py", top_level_dir=".")
+result = unittest.TextTestRunner(verbosity=1).run(suite)
+for test, why in result.skipped:
+    print(f"SKIPPED: {test.id().rsplit('.', 1)[-1]} ({why})")
+sys.exit(0 if result.wasSuccessful() else 1)
+EOF
 ran=$(sed -n 's/^Ran \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
 ran=${ran:-0}
 ef=$(sed -n 's/.*failures=\([0-9]*\).*/\1/p' "$log" | tail -n 1)
@@ -59,7 +71,13 @@ if [ "$ran" -eq 0 ]; then ee=1; failures+=("end-to-end: no test ran"); fi
 printf '%-28s %4d passed, %d failed\n' "end-to-end" "$ep" "$((ef + ee))"
 passed=$((passed + ep))
 failed=$((failed + ef + ee))
-rm -f "$log"
 [ ${#failures[@]} -gt 0 ] && printf 'failing: %s\n' "${failures[*]}"
-echo "$passed passed, $failed failed"
+# "N passed, N failed" first, always; then the skipped tests by name.
+skipped=$(sed -n 's/^SKIPPED: //p' "$log" | awk '{ printf "%s%s", (NR > 1 ? ", " : ""), $0 }')
+rm -f "$log"
+if [ -n "$skipped" ]; then
+    echo "$passed passed, $failed failed, $es skipped: $skipped"
+else
+    echo "$passed passed, $failed failed"
+fi
 [ "$failed" -eq 0 ]

@@ -51,8 +51,8 @@ static void test_numbers(void **state)
 static void test_sample_rows(void **state)
 {
     struct sample_row rows[2] = {
-        {0, 442, "python3 a,b.py", 1642, 39, 2, {95.64, "8/9/11", 712}, "", -1},
-        {-1, 443, "", 3590, -1, -1, {-1, NULL, -1}, "", -1},
+        {0, 442, "python3 a,b.py", 1642, 39, 2, {95.64, "8/9/11", 712}, "", -1, NULL},
+        {-1, 443, "", 3590, -1, -1, {-1, NULL, -1}, "", -1, NULL},
     };
     struct sample smp = {.rows = rows, .n = 2, .sys_used_mib = 1979};
     struct gw_buf b = {0};
@@ -63,6 +63,17 @@ static void test_sample_rows(void **state)
     assert_int_equal(csv_sample_rows(&b, "T", &smp, true), 0);
     assert_string_equal(b.p, "T,0,442,\"python3 a,b.py\",1642,39,2,95.6,8/9/11,712,1979\n"
                              "T,,443,,3590,,,,,,1979\n");
+    /* --who: three columns last; a user name with a comma is quoted, an
+     * owner not known (NULL) gives empty fields. */
+    const struct owner ana = {"ana,b", "1392969", "pod:6b7e2f0a-1c2d-4e5f-8a9b-0c1d2e3f4a5b"};
+    rows[0].who = &ana;
+    smp.who = true;
+    buf_clear(&b);
+    assert_int_equal(csv_sample_rows(&b, "T", &smp, true), 0);
+    assert_string_equal(b.p, "T,0,442,\"python3 a,b.py\",1642,39,2,95.6,8/9/11,712,1979,\"ana,b\","
+                             "1392969,pod:6b7e2f0a-1c2d-4e5f-8a9b-0c1d2e3f4a5b\n"
+                             "T,,443,,3590,,,,,,1979,,,\n");
+    smp.who = false;
     /* --compact: the watched process, alive or not. */
     smp.watched_alive = true;
     smp.watched = rows[0].host;

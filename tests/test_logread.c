@@ -165,6 +165,9 @@ static void test_headers(void **state)
         "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct",
         "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct,cpu_pct",
         "timestamp,gpu_index,pid,cmd,used_mib,sm_util_pct,mem_util_pct",
+        /* --who: all three columns or none, never in a compact log. */
+        "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct,user,job_id",
+        "timestamp,used_mib,user,job_id,container",
         "a,b,c",
         "",
     };
@@ -266,6 +269,19 @@ static void test_unterminated_and_overlong(void **state)
     assert_int_equal(p.st.rows, 1);
     assert_true(s->r[0].gpu_mem_mib == 7);
     log_parser_free(&p);
+
+    /* Past 1 MiB a line is no log line (plot /dev/zero never returned):
+     * -EMSGSIZE, with the line's number. */
+    memset(s, 0, sizeof *s);
+    log_parser_init(&p, collect, s);
+    assert_int_equal(logread_feed(&p, h, strlen(h)), 0);
+    big = calloc(1, (1 << 20) + 1);
+    assert_non_null(big);
+    assert_int_equal(logread_feed(&p, big, 1 << 20), 0);
+    assert_int_equal(logread_feed(&p, big, 1), -EMSGSIZE);
+    assert_int_equal(p.st.long_line, 2);
+    free(big);
+    log_parser_free(&p);
 }
 
 static void test_time(void **state)
@@ -332,6 +348,49 @@ static void test_parse_row_direct(void **state)
     assert_int_equal(logread_parse_row(&h, many, strlen(many), &r), -EINVAL);
     char after_quote[] = "2025-01-10T14:22:30Z,0,99,\"a\"b,5,7,1";
     assert_int_equal(logread_parse_row(&h, after_quote, strlen(after_quote), &r), -EINVAL);
+    /* A --who log, with and without --host: the schema stays, the three
+     * text columns come through. */
+    const char *hw = "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct,user,job_"
+                     "id,container";
+    assert_int_equal(logread_parse_header(hw, strlen(hw), &h), 0);
+    assert_int_equal(h.schema, LOG_SAMPLER);
+    char who[] = "2025-01-10T14:22:30Z,0,442,python3,1642,39,2,\"ana,b\",1392969,";
+    assert_int_equal(logread_parse_row(&h, who, strlen(who), &r), 0);
+    assert_string_equal(r.user, "ana,b");
+    assert_string_equal(r.job_id, "1392969");
+    assert_string_equal(r.container, "");
+    assert_true(r.gpu_mem_mib == 1642);
+    const char *hhw = "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct,cpu_pct,"
+                      "cpu_cores,rss_mib,sys_used_mib,user,job_id,container";
+    assert_int_equal(logread_parse_header(hhw, strlen(hhw), &h), 0);
+    assert_int_equal(h.schema, LOG_HOST);
+    assert_int_equal(h.nfields, 14);
+}
+
+/* One rule for impossible values: out of its column's range, a value
+ * makes the row malformed, however it is written. */
+static void test_impossible_values(void **state)
+{
+    struct log_header h;
+    const char *hl = "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct";
+    assert_int_equal(logread_parse_header(hl, strlen(hl), &h), 0);
+    struct log_row r;
+    static const char *const bad[] = {
+        "2025-01-10T14:22:30Z,0,99,a,99999999999999999999,7,1", /* 21 digits of MiB */
+        "2025-01-10T14:22:30Z,0,99,a,1e20,7,1",
+        "2025-01-10T14:22:30Z,0,99,a,5,150,1", /* SM % over 100 */
+        "2025-01-10T14:22:30Z,0,99,a,5,-3,1",
+        "2025-01-10T14:22:30Z,0,99,a,5,7,100.5",
+        "2025-01-10T14:22:30Z,2000000,99,a,5,7,1",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char line[128];
+        snprintf(line, sizeof line, "%s", bad[i]);
+        assert_int_equal(logread_parse_row(&h, line, strlen(line), &r), -EINVAL);
+    }
+    char edge[] = "2025-01-10T14:22:30Z,0,99,a,1048576,100,0";
+    assert_int_equal(logread_parse_row(&h, edge, strlen(edge), &r), 0);
+    assert_true(r.gpu_mem_mib == 1048576 && r.sm_util_pct == 100);
 }
 
 static int stop_at_two(const struct log_row *row, void *ctx)
@@ -361,6 +420,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unterminated_and_overlong, setup, teardown),
         cmocka_unit_test_setup_teardown(test_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parse_row_direct, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_impossible_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_callback_stops, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -61,6 +61,16 @@ static void test_all_flags(void **state)
     assert_true(c.force);
     assert_string_equal(c.output, "-");
     options_free(&c);
+    assert_false(c.who);
+    assert_null(c.prom_textfile);
+    options_free(&c);
+    assert_int_equal(parse(&c, err, "--who", "--prom-textfile", "/tmp/t/gpu_watch.prom", "-o",
+                           "/dev/null", NULL),
+                     OPTIONS_OK);
+    assert_true(c.who);
+    assert_string_equal(c.prom_textfile, "/tmp/t/gpu_watch.prom");
+    assert_string_equal(c.output, "/dev/null");
+    options_free(&c);
     assert_int_equal(parse(&c, err, "-h", NULL), OPTIONS_HELP);
     options_free(&c);
     assert_int_equal(parse(&c, err, "--version", NULL), OPTIONS_VERSION);
@@ -94,6 +104,11 @@ static void test_bad_input(void **state)
         {"stray", NULL, NULL, "'stray'"},
         {"--compact", NULL, NULL, "--compact"},
         {"--until-exit", NULL, NULL, "--until-exit"},
+        /* node_exporter reads only *.prom files. */
+        {"--prom-textfile", "/var/lib/x/gw.txt", NULL, "--prom-textfile"},
+        {"--prom-textfile", "/var/lib/x/.prom", NULL, "--prom-textfile"},
+        {"--prom-textfile", NULL, NULL, "needs a value"},
+        {"--pid=1", "--compact", "--who", "--who"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct gw_config c;
@@ -119,13 +134,67 @@ static void test_command_after_dashes(void **state)
     options_free(&c);
 }
 
+/* Issue 14: flags added, and what is refused. */
+static void test_issue14_flags(void **state)
+{
+    struct gw_config c;
+    char err[256];
+    assert_int_equal(
+        parse(&c, err, "--ms", "--tz-offset", "--summary", "-i", "--match", "(?:py|sh)\\d", NULL),
+        OPTIONS_OK);
+    assert_true(c.ms && c.tz_offset && c.summary && c.icase && c.match_icase);
+    assert_string_equal(c.match, "(?:py|sh)\\d");
+    assert_string_equal(c.match_ere, "(py|sh)[0-9]");
+    options_free(&c);
+    assert_int_equal(parse(&c, err, "--match", "(?i)x*?", NULL), OPTIONS_OK);
+    assert_true(c.match_icase && !c.icase);
+    assert_string_equal(c.match_ere, "x*");
+    options_free(&c);
+    assert_int_equal(parse(&c, err, "-V", NULL), OPTIONS_VERSION);
+    options_free(&c);
+    /* "--" as an option's value is not the end of the options. */
+    assert_int_equal(parse(&c, err, "--match", "--", NULL), OPTIONS_OK);
+    assert_string_equal(c.match, "--");
+    assert_null(c.command);
+    options_free(&c);
+}
+
+static void refused(const char *want, const char *first, ...)
+{
+    char *argv[32];
+    int argc = 0;
+    argv[argc++] = (char *)"gpu_watch";
+    va_list ap;
+    va_start(ap, first);
+    for (const char *a = first; a; a = va_arg(ap, const char *))
+        argv[argc++] = (char *)a;
+    va_end(ap);
+    argv[argc] = NULL;
+    struct gw_config c;
+    char err[256];
+    assert_int_equal(options_parse(argc, argv, "/home/u", &c, err, sizeof err), OPTIONS_USAGE);
+    if (!strstr(err, want))
+        fail_msg("'%s' not in '%s'", want, err);
+    options_free(&c);
+}
+
+static void test_issue14_refused(void **state)
+{
+    refused("--output given twice ('b' after 'a')", "-o", "a", "--output", "b", NULL);
+    refused("--interval given twice ('2' after '1')", "--interval", "1", "--interval", "2", NULL);
+    refused("'--' must be followed by a command", "--count", "1", "--", NULL);
+    refused("--ignore-case needs --match", "-i", NULL);
+    refused("--utc and --tz-offset", "--utc", "--tz-offset", NULL);
+    refused("--match 'a(?=b)': the look-ahead (?= cannot be translated", "--match", "a(?=b)", NULL);
+    refused("back-reference \\2", "--match", "(a)(b)\\2", NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_all_flags),
-        cmocka_unit_test(test_bad_input),
-        cmocka_unit_test(test_command_after_dashes),
+        cmocka_unit_test(test_issue14_flags), cmocka_unit_test(test_issue14_refused),
+        cmocka_unit_test(test_defaults),      cmocka_unit_test(test_all_flags),
+        cmocka_unit_test(test_bad_input),     cmocka_unit_test(test_command_after_dashes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -237,7 +237,8 @@ static void test_totals_per_gpu_per_process(void **state)
     /* A sampler log has no system memory or CPU columns. */
     assert_non_null(p->panel[PANEL_SYS_MEM].missing);
     assert_non_null(p->panel[PANEL_CPU].missing);
-    assert_int_equal(p->npanels, 3);
+    assert_int_equal(p->npanels, 2); /* no empty system memory panel */
+    assert_int_equal(p->order[1], PANEL_SM);
 }
 
 static void test_subsecond_samples(void **state)
@@ -313,7 +314,8 @@ static void test_fixture_logs_render(void **state)
     assert_int_equal(plot_svg(p, "t <&>", "sub", 800, 600, &b), 0);
     assert_non_null(strstr(b.p, "<title>t &lt;&amp;&gt;</title>"));
     assert_non_null(strstr(b.p, "<title>all processes: peak 6996 MiB at 2025-01-10 14:22:30"));
-    assert_non_null(strstr(b.p, "no sys_used_mib column"));
+    assert_non_null(strstr(b.p, "no cpu_pct column")); /* --cpu asked: said in its panel */
+    assert_null(strstr(b.p, "System memory used"));
     buf_clear(&b);
     assert_int_equal(plot_term(p, "title", "sub", 80, false, &b), 0);
     assert_non_null(strstr(b.p, "peak 6996 MiB"));
@@ -342,12 +344,6 @@ static void test_format_helpers(void **state)
     assert_string_equal(b, "3590 MiB");
     plot_fmt_value(12.5, "%", b, sizeof b);
     assert_string_equal(b, "12.5%");
-    plot_fmt_duration(8280, b, sizeof b);
-    assert_string_equal(b, "2 h 18 min");
-    plot_fmt_duration(45, b, sizeof b);
-    assert_string_equal(b, "45 s");
-    plot_fmt_duration(3 * 86400 + 4 * 3600 + 5, b, sizeof b);
-    assert_string_equal(b, "3 d 4 h");
     /* The palette: Okabe-Ito blue first, no two neighbours alike. */
     assert_int_equal(plot_color(0), 0x0072B2);
     for (int i = 0; i < 8; i++)
@@ -365,15 +361,79 @@ static void test_clean_text(void **state)
     char c[] = "\xe4\xb8"; /* cut inside a character */
     plot_clean_text(c);
     assert_string_equal(c, "??");
-    assert_int_equal(plot_utf8_cut("ab\xc3\xa9", 3), 2);
-    assert_int_equal(plot_utf8_cut("ab\xc3\xa9", 4), 4);
-    assert_int_equal(plot_utf8_cut("abc", 9), 3);
+}
+
+/* 70 processes, PID k with peak 10 * k MiB: the terminal legend lists the
+ * six largest (PIDs 70 down to 65), as SVG and PNG do; it used to sort only
+ * up to 64 series and list the first six seen. */
+static void test_term_legend_many(void **state)
+{
+    struct plot *p = *state;
+    struct log_header h = header(SAMPLER_HDR);
+    struct plot_opts o = {.per_process = true};
+    assert_int_equal(plot_init(p, &o, &h), 0);
+    for (long pid = 1; pid <= 70; pid++) {
+        struct log_row r = row(&h, T0, 0, pid, 10.0 * (double)pid, NAN);
+        assert_int_equal(plot_add_row(&r, p), 0);
+    }
+    assert_int_equal(plot_finish(p), 0);
+    int order[70];
+    assert_int_equal(plot_order_by_peak(&p->panel[PANEL_GPU_MEM], order), 0);
+    assert_string_equal(p->panel[PANEL_GPU_MEM].s[order[0]].name, "70 python3 train.py --x 1");
+    struct gw_buf b = {0};
+    assert_int_equal(plot_term(p, "t", "s", 80, false, &b), 0);
+    const char *leg = strstr(b.p, "GPU memory (MiB)\n");
+    assert_non_null(leg);
+    char want[64];
+    for (int k = 0; k < 6; k++) {
+        snprintf(want, sizeof want, "  \xe2\x96\xa0 %d python3", 70 - k);
+        const char *at = strstr(leg, want);
+        assert_non_null(at);
+        leg = at; /* in this order */
+    }
+    assert_non_null(strstr(leg, "... and 64 more"));
+    assert_null(strstr(b.p, "\xe2\x96\xa0 1 python3"));
+    buf_free(&b);
+}
+
+/* An empty cell is a hole: the line breaks at it. 20 samples 1 s apart,
+ * the 11th not reported. */
+static void test_hole_breaks_line(void **state)
+{
+    struct plot *p = *state;
+    struct log_header h = header(SAMPLER_HDR);
+    struct plot_opts o = {.per_process = true};
+    assert_int_equal(plot_init(p, &o, &h), 0);
+    for (int i = 0; i < 20; i++) {
+        struct log_row r = row(&h, T0 + i, 0, 7, i == 10 ? NAN : 100 + i, NAN);
+        assert_int_equal(plot_add_row(&r, p), 0);
+    }
+    assert_int_equal(plot_finish(p), 0);
+    const struct plot_series *s = &p->panel[PANEL_GPU_MEM].s[0];
+    assert_int_equal(s->count, 19);
+    /* One column per sample: column 10 holds the hole alone. */
+    struct plot_bucket cols[20];
+    plot_columns(p, s, p->tmin, p->tmax, 20, cols);
+    assert_int_equal(cols[10].n, 0);
+    assert_int_equal(cols[10].nh, 1);
+    assert_false(plot_is_gap(p, &cols[8], &cols[9]));
+    /* Two samples per column: column 5 has the hole before its value. */
+    plot_columns(p, s, p->tmin, p->tmax, 10, cols);
+    assert_true(plot_is_gap(p, &cols[4], &cols[5]));
+    assert_false(plot_is_gap(p, &cols[5], &cols[6]));
+    assert_false(plot_is_gap(p, &cols[3], &cols[4]));
+    /* The terminal chart takes the hole-only column too. */
+    struct gw_buf b = {0};
+    assert_int_equal(plot_term(p, "t", "s", 60, false, &b), 0);
+    buf_free(&b);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_nice_ticks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_term_legend_many, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hole_breaks_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_time_ticks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spike_survives_million_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pause_breaks_line, setup, teardown),

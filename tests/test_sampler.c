@@ -542,6 +542,57 @@ static void test_proc_miss_remembered(void **state)
     assert_int_equal(rmdir(root), 0);
 }
 
+/* Write text to root/rel. */
+static void put_file(const char *root, const char *rel, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", root, rel);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fputs(text, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void test_who_once_per_process(void **state)
+{
+    /* --who on a copy of tests/fixtures/proc/who: the owners of the
+     * fixture, read once; a changed start time (a reused PID, seen by
+     * --host) reads them again. */
+    use("busy", NULL, NULL);
+    char root[] = "/tmp/gw-who-XXXXXX", cmd[128];
+    assert_non_null(mkdtemp(root));
+    snprintf(cmd, sizeof cmd, "cp -r tests/fixtures/proc/who/. %s/", root);
+    assert_int_equal(system(cmd), 0);
+    struct sampler_opts o = {.proc_root = root, .timeout = 5, .who = true, .host = true};
+    struct sampler_start st;
+    struct sampler *s = open_sampler(&o, &st);
+    struct sample smp = {0};
+    assert_int_equal(sampler_run(s, &smp, NULL), 0);
+    assert_true(smp.who);
+    const struct owner *w = row(&smp, 0, 442)->who;
+    assert_string_equal(w->user, "root");
+    assert_string_equal(w->job_id, "1392969");
+    w = row(&smp, 0, 443)->who;
+    assert_string_equal(w->user, "4242");
+    assert_string_equal(w->job_id, "777"); /* a SLUID path: from environ */
+    w = row(&smp, 0, 444)->who;
+    assert_string_equal(w->container, "pod:6b7e2f0a-1c2d-4e5f-8a9b-0c1d2e3f4a5b");
+    /* Another owner under the same start time: not read again. */
+    put_file(root, "442/cgroup", "0::/system.slice/slurmstepd.scope/job_5/step_0\n");
+    assert_int_equal(sampler_run(s, &smp, NULL), 0);
+    assert_string_equal(row(&smp, 0, 442)->who->job_id, "1392969");
+    /* A new start time (field 22): another process under that PID. */
+    put_file(root, "442/stat",
+             "442 (python3) R 396 395 395 0 -1 4194560 112368 0 142 0 1796 64 0 0 20 0 18 0 "
+             "9999 19029991424 182081\n");
+    assert_int_equal(sampler_run(s, &smp, NULL), 0);
+    assert_string_equal(row(&smp, 0, 442)->who->job_id, "5");
+    sample_free(&smp);
+    sampler_free(s);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", root);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_unknown_source(void **state)
 {
     struct sampler_opts o = {.source = "nope", .proc_root = "/proc", .timeout = 1};
@@ -574,6 +625,7 @@ int main(void)
         cmocka_unit_test_setup(test_processes_come_and_go, test_setup),
         cmocka_unit_test_setup(test_filtered_out_still_seen, test_setup),
         cmocka_unit_test_setup(test_proc_miss_remembered, test_setup),
+        cmocka_unit_test_setup(test_who_once_per_process, test_setup),
         cmocka_unit_test_setup(test_unknown_source, test_setup),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <malloc.h>
 #include <time.h>
 
 #include "gpu_watch/logread.h"
@@ -293,7 +294,7 @@ static void test_text(void **state)
     char *t = render(s, SUMMARY_TEXT, 200);
     /* The span, per process lines, totals, the caveat once. */
     assert_non_null(strstr(t, "gpu_watch summary of run.csv: 2025-01-10T10:00:00Z to 10:05:40 "
-                              "(5m40s), 6 samples every 10 s\n"));
+                              "(5m40s, UTC), 6 samples every 10 s\n"));
     assert_non_null(strstr(t, "    100 0,1     4000 MiB  10:00:10    70 %   90 %       3  "
                               "10:00:00  10:00:20  python3 train.py --lr 0.1\n"));
     assert_non_null(strstr(t, "python3 \"eval, v2\".py\n"));
@@ -375,6 +376,104 @@ static void test_format_names(void **state)
     assert_int_equal(summary_parse_format("", &f), -EINVAL);
 }
 
+/* One sample row of cmd, rendered as f at width. */
+static char *render_cmd(struct summary **sp, const char *cmd, enum summary_format f, int width)
+{
+    struct summary *s = *sp = summary_new();
+    assert_non_null(s);
+    struct summary_row row = {T0, 0, 7, cmd, 100, 50, NAN, NAN};
+    assert_int_equal(summary_add_log(s, &row), 0);
+    return render(s, f, width);
+}
+
+/* A command is cut between characters, never inside a UTF-8 sequence. */
+static void test_text_cut_utf8(void **state)
+{
+    /* "é" is 2 bytes, "日" 3: 60 characters, 150 bytes. */
+    char cmd[256] = "";
+    for (int i = 0; i < 30; i++)
+        strcat(cmd, i % 2 ? "\xc3\xa9\xe6\x97\xa5" : "\xe6\x97\xa5\xc3\xa9");
+    char *t = render_cmd((struct summary **)state, cmd, SUMMARY_TEXT, 100);
+    /* 100 columns leave 21 for the command: 12 characters (6 pairs, 30
+     * bytes), "...", the last 6 (3 pairs, 15 bytes). */
+    char want[64];
+    snprintf(want, sizeof want, "  %.30s...%s\n", cmd, cmd + strlen(cmd) - 15);
+    assert_non_null(strstr(t, want));
+    free(t);
+}
+
+/* Width -1 (standard output is not a terminal): nothing is cut. */
+static void test_text_uncut(void **state)
+{
+    char cmd[300];
+    memset(cmd, 'x', 299);
+    cmd[299] = '\0';
+    char *t = render_cmd((struct summary **)state, cmd, SUMMARY_TEXT, -1);
+    assert_non_null(strstr(t, cmd));
+    assert_null(strstr(t, "..."));
+    free(t);
+}
+
+/* One sample: no interval to speak of. */
+static void test_one_sample_wording(void **state)
+{
+    char *t = render_cmd((struct summary **)state, "a", SUMMARY_TEXT, 0);
+    assert_non_null(strstr(t, "(0s, UTC), 1 sample, interval unknown\n"));
+    assert_null(strstr(t, "every an"));
+    assert_non_null(strstr(t, "these are the highest of samples taken. 1 malformed"));
+    free(t);
+}
+
+/* CSV fields are written by csv.c's one writer: a newline becomes a space. */
+static void test_csv_newline(void **state)
+{
+    char *t = render_cmd((struct summary **)state, "multi\nline, x", SUMMARY_CSV, 0);
+    assert_non_null(strstr(t, "\nprocess,7,\"multi line, x\",0,100,"));
+    free(t);
+}
+
+/* Timestamps with milliseconds: 10 samples 0.2 s apart are "every 0.2 s";
+ * a 2 s pause among them is one (3 intervals is 0.6 s, not 3 s). */
+static void test_subsecond_interval(void **state)
+{
+    struct summary *s = *state = summary_new();
+    for (int i = 0; i < 10; i++) {
+        struct summary_row r = {T0 + 0.2 * i + (i >= 5 ? 2 : 0), 0, 7, "a", 1, NAN, NAN, NAN};
+        assert_int_equal(summary_add_log(s, &r), 0);
+    }
+    struct summary_result r;
+    assert_int_equal(summary_result(s, &r), 0);
+    assert_true(fabs(r.interval - 0.2) < 1e-6);
+    assert_int_equal(r.gaps, 1);
+    assert_true(fabs(r.gap_s - 2.2) < 1e-6);
+    char *t = render(s, SUMMARY_TEXT, 0);
+    assert_non_null(strstr(t, "10 samples every 0.2 s\n"));
+    free(t);
+}
+
+/* Bounded memory: two million samples (a month at 1 s plus jitter) must
+ * not keep their timestamps: the heap grows by far less than 16 MB. */
+static void test_bounded_memory(void **state)
+{
+    struct summary *s = *state = summary_new();
+    struct mallinfo2 m = mallinfo2();
+    size_t before = m.uordblks + m.hblkhd; /* small blocks and mmapped ones */
+    double t = T0;
+    for (long i = 0; i < 2000000; i++) {
+        t += i % 1000 == 999 ? 30 : 1 + (double)(i % 7) * 0.001;
+        assert_int_equal(summary_sample(s, t), 0);
+    }
+    m = mallinfo2();
+    size_t after = m.uordblks + m.hblkhd;
+    assert_true(after - before < 1024 * 1024);
+    struct summary_result r;
+    assert_int_equal(summary_result(s, &r), 0);
+    assert_int_equal(r.samples, 2000000);
+    assert_true(r.interval > 1.0 && r.interval < 1.007);
+    assert_int_equal(r.gaps, 2000);
+    assert_near(r.first_ts, T0 + 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -390,6 +489,12 @@ int main(void)
         cmocka_unit_test_teardown(test_md, teardown),
         cmocka_unit_test_teardown(test_json_strings, teardown),
         cmocka_unit_test(test_format_names),
+        cmocka_unit_test_teardown(test_text_cut_utf8, teardown),
+        cmocka_unit_test_teardown(test_text_uncut, teardown),
+        cmocka_unit_test_teardown(test_one_sample_wording, teardown),
+        cmocka_unit_test_teardown(test_csv_newline, teardown),
+        cmocka_unit_test_teardown(test_subsecond_interval, teardown),
+        cmocka_unit_test_teardown(test_bounded_memory, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

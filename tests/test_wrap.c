@@ -1,4 +1,5 @@
-/* Unit tests of the command lookup and exit statuses of wrap.c; starting and
+/* Unit tests of the exit statuses of wrap.c (its command lookup is
+ * pathfind.c, tests/test_pathfind.c); starting and
  * following real commands is covered end to end in tests/e2e/test_wrap.py. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,26 +14,6 @@
 #include <unistd.h>
 
 #include "gpu_watch/wrap.h"
-
-static void test_find(void **state)
-{
-    assert_int_equal(wrap_find("sh", "/usr/bin:/bin"), 0);
-    assert_int_equal(wrap_find("sh", "/nonexistent:/bin"), 0);
-    assert_int_equal(wrap_find("no-such-command-gw", "/usr/bin:/bin"), -ENOENT);
-    assert_int_equal(wrap_find("", "/usr/bin:/bin"), -ENOENT);
-    assert_int_equal(wrap_find("/bin/sh", NULL), 0);
-    assert_int_equal(wrap_find("/nonexistent/sh", NULL), -ENOENT);
-    /* A file that is not executable, a directory, through a path... */
-    assert_int_equal(wrap_find("./Makefile", NULL), -EACCES);
-    assert_int_equal(wrap_find("tests/fixtures", NULL), -EACCES);
-    /* ...and through PATH: found, but not runnable, is 126 not 127. */
-    assert_int_equal(wrap_find("Makefile", "/nonexistent:."), -EACCES);
-    assert_int_equal(wrap_find("fixtures", "tests"), -EACCES);
-    /* An empty PATH element is the current directory. */
-    assert_int_equal(wrap_find("Makefile", ":/bin"), -EACCES);
-    /* A runnable file later in PATH wins over an unrunnable one. */
-    assert_int_equal(wrap_find("sh", "tests/fixtures:/bin"), 0);
-}
 
 static void test_exec_status(void **state)
 {
@@ -121,7 +102,6 @@ static void test_pids_mode_has_no_extra_filter(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_find),
         cmocka_unit_test(test_exec_status),
         cmocka_unit_test(test_spawn_not_found),
         cmocka_unit_test(test_spawn_status),

@@ -15,6 +15,8 @@
 #define CSV_HEADER         "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct"
 #define CSV_HEADER_HOST    CSV_HEADER ",cpu_pct,cpu_cores,rss_mib,sys_used_mib"
 #define CSV_HEADER_COMPACT "timestamp,used_mib,sys_used_mib,cpu_cores,cpu_pct"
+/* The --who columns, after the other optional ones. */
+#define CSV_WHO_COLUMNS ",user,job_id,container"
 
 /* Append one field to b, quoted when it holds a comma, a double quote, or
  * a leading or trailing space (quotes doubled). Control characters (newline,
@@ -26,7 +28,8 @@ int csv_field(struct gw_buf *b, const char *s, size_t len);
 int csv_int(struct gw_buf *b, int64_t v);
 
 /* Append the rows of one sample, each stamped with ts, one line each; with
- * host, the four --host columns too. 0 or -ENOMEM. */
+ * host, the four --host columns too; when the sample carries owners
+ * (smp->who), the three --who columns last. 0 or -ENOMEM. */
 int csv_sample_rows(struct gw_buf *b, const char *ts, const struct sample *smp, bool host);
 
 /* Append the --compact row of one sample (its watched process). 0 or -ENOMEM. */

@@ -4,12 +4,15 @@
  * Schemas, detected from the header line (column names, not positions):
  *   LOG_SAMPLER  timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct
  *   LOG_HOST     the same, then cpu_pct,cpu_cores,rss_mib,sys_used_mib
+ *                (either may end with the --who columns user,job_id,container)
  *   LOG_COMPACT  timestamp,used_mib[,sys_used_mib][,cpu_cores][,cpu_pct]
  *                (one process; the optional columns in any order)
  * Records are RFC 4180: quoted fields may hold commas, doubled quotes and
  * newlines; CRLF line ends and a UTF-8 byte order mark are tolerated. An
  * empty field is an unknown value. A record with the wrong number of fields,
- * a bad timestamp or a non-numeric value is skipped and counted. Blank lines
+ * a bad timestamp, a non-numeric value or one out of its column's range (a
+ * percentage over 100, memory over 1 PiB, any negative number) is skipped
+ * and counted. A line over 1 MiB ends the reading: -EMSGSIZE. Blank lines
  * and repeats of the header (two logs concatenated) are skipped silently.
  *
  * Two layers: logread_parse_header/logread_parse_row/logread_parse_time are
@@ -45,6 +48,9 @@ enum log_col {
     LOG_COL_CPU_CORES,
     LOG_COL_RSS_MIB,
     LOG_COL_SYS_USED_MIB,
+    LOG_COL_USER, /* --who: text */
+    LOG_COL_JOB_ID,
+    LOG_COL_CONTAINER,
     LOG_NCOLS
 };
 
@@ -72,6 +78,7 @@ enum log_tz {
 struct log_row {
     double ts;             /* seconds since the epoch (UTC); fractions kept */
     enum log_tz tz;        /* how the timestamp was written */
+    long tz_off_s;         /* LOG_TZ_OFFSET: its offset, seconds east of UTC; else 0 */
     int gpu;               /* GPU index, -1 unknown */
     long pid;              /* -1 unknown */
     const char *cmd;       /* unquoted, NUL-terminated; "" unknown. Valid only
@@ -84,6 +91,10 @@ struct log_row {
     const char *cpu_cores; /* the CPUs its threads ran on, "8/9/11" as written; "" unknown.
                               Valid only during the callback, like cmd. */
     size_t cpu_cores_len;
+    const char *user; /* --who logs: the process's user, Slurm job and container;
+                         "" unknown. Valid only during the callback, like cmd. */
+    const char *job_id;
+    const char *container;
     double rss_mib;               /* MiB */
     double sys_used_mib;          /* MiB of host memory in use */
     unsigned long line;           /* line number of the record's first line, 1-based */
@@ -104,6 +115,9 @@ int logread_parse_header(const char *line, size_t len, struct log_header *h);
  * (a space may replace the T). Without a zone the time is local (mktime with
  * the current TZ). 0 or -EINVAL. */
 int logread_parse_time(const char *s, size_t len, double *epoch, enum log_tz *tz);
+/* The same, with the offset of a LOG_TZ_OFFSET time in *off_s (seconds east
+ * of UTC; 0 for the other kinds). */
+int logread_parse_time_off(const char *s, size_t len, double *epoch, enum log_tz *tz, long *off_s);
 
 /* Parse one record (without its line end) of a log laid out as h. line is
  * modified: quoted fields are unquoted in place and fields NUL-terminated;
@@ -120,6 +134,7 @@ struct log_stats {
     unsigned long rows;           /* good records passed to the callback */
     unsigned long bad;            /* malformed records skipped */
     unsigned long first_bad_line; /* line of the first of them, 0 if none */
+    unsigned long long_line;      /* with -EMSGSIZE: the line over 1 MiB */
 };
 
 /* A push parser: give it the bytes of a log in chunks of any size. Zero it,
@@ -133,11 +148,13 @@ struct log_parser {
     unsigned char qstate;   /* CSV quoting state at the end of rec (logread.c) */
     bool overlong;          /* skipping the rest of an over-long record */
     unsigned long rec_line; /* line where rec started */
+    size_t line_len;        /* bytes of the current physical line so far */
 };
 
 void log_parser_init(struct log_parser *p, log_row_fn fn, void *ctx);
 
-/* Parse a chunk. 0, -EPROTO (the header matches no schema), -ENOMEM, or the
+/* Parse a chunk. 0, -EPROTO (the header matches no schema), -EMSGSIZE (a
+ * line over 1 MiB: not a log; p->st.long_line says which), -ENOMEM, or the
  * callback's non-zero return. */
 int logread_feed(struct log_parser *p, const char *data, size_t len);
 

@@ -15,6 +15,9 @@ struct gw_config {
     long *pids; /* --pid values, malloc'd */
     size_t npids;
     const char *match; /* --match pattern or NULL; points into argv */
+    char *match_ere;   /* match translated to a POSIX ERE (pattern.h), malloc'd; NULL without */
+    bool match_icase;  /* -i, or match began with (?i) */
+    bool icase;        /* -i, --ignore-case */
     double interval;   /* seconds between samples */
     bool interval_set;
     char *output; /* output path after ~ expansion, malloc'd; "-" is stdout */
@@ -24,18 +27,23 @@ struct gw_config {
     double timeout;     /* seconds per nvidia-smi call */
     const char *source; /* --source: "smi" (default), "nvml" or "auto"; static or in argv */
     bool utc;
+    bool tz_offset; /* --tz-offset: "+01:00" after each timestamp */
+    bool ms;        /* --ms: milliseconds in timestamps (also whenever interval < 1 s) */
+    bool summary;   /* --summary: the end-of-run summary even when stderr is no terminal */
     bool quiet;
-    bool host;       /* --host: cpu_pct,cpu_cores,rss_mib,sys_used_mib columns */
-    bool compact;    /* --compact: the one-process log of the old gpu_watch.sh */
-    bool status;     /* --status: status line even when wrapping a command */
-    bool until_exit; /* --until-exit: stop when every --pid has exited */
-    char **command;  /* after "--": the command to run and watch; points into argv */
+    bool host;                 /* --host: cpu_pct,cpu_cores,rss_mib,sys_used_mib columns */
+    bool compact;              /* --compact: the one-process log of the old gpu_watch.sh */
+    bool who;                  /* --who: user,job_id,container columns */
+    const char *prom_textfile; /* --prom-textfile: a *.prom path, or NULL; points into argv */
+    bool status;               /* --status: status line even when wrapping a command */
+    bool until_exit;           /* --until-exit: stop when every --pid has exited */
+    char **command;            /* after "--": the command to run and watch; points into argv */
 };
 
 enum options_result {
     OPTIONS_OK = 0,
     OPTIONS_HELP,    /* -h/--help: print options_help() to stdout, exit 0 */
-    OPTIONS_VERSION, /* --version */
+    OPTIONS_VERSION, /* -V, --version */
     OPTIONS_USAGE,   /* bad input: err holds one line; exit 2 */
 };
 

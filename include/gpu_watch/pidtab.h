@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct owner; /* owner.h */
+
 /* What the sampler keeps about one process between samples. */
 struct pid_entry {
     long pid;          /* the key; > 0 */
@@ -30,6 +32,11 @@ struct pid_entry {
     double cpu_pct;
     int64_t rss_mib;
     char *cores;
+    /* --who: who owns the process (malloc'd, owned by the table; NULL: not
+     * read yet), and the start time it was read for (ticks after boot; 0
+     * unknown), so that a reused PID is read again. */
+    struct owner *who;
+    uint64_t who_start;
 };
 
 struct pidtab;
@@ -57,7 +64,7 @@ int pidtab_reserve(struct pidtab *t, size_t extra);
 /* The entry for pid, or NULL. */
 struct pid_entry *pidtab_find(const struct pidtab *t, long pid);
 
-/* Remove every entry whose gen differs from gen (freeing cmd and cores); returns
+/* Remove every entry whose gen differs from gen (freeing cmd, cores and who); returns
  * how many were removed. */
 size_t pidtab_sweep(struct pidtab *t, unsigned gen);
 

@@ -29,13 +29,19 @@ struct plot_bucket {
     double t_first;    /* epoch seconds of first */
     double t_last;     /* epoch seconds of last */
     uint32_t n;        /* values merged in */
+    uint32_t nh;       /* unknown values (empty cells) merged in: holes */
+    double h_first;    /* epoch seconds of the first hole, when nh > 0 */
+    double h_last;     /* and of the last */
 };
 
 struct plot_series {
     char name[72]; /* legend text */
     long long key; /* GPU index, PID, or both; 0 for a total */
+    int style;     /* colour and dash (plot_series_color/_dash): the same
+                      process has the same style in every panel */
     int lo;        /* global index of b[0] */
-    int nb, cap;   /* buckets held, allocated */
+    int nb;        /* buckets held */
+    size_t cap;    /* buckets allocated */
     struct plot_bucket *b;
     double peak;   /* largest value, NAN before any */
     double peak_t; /* its time, epoch seconds */
@@ -53,11 +59,13 @@ struct plot_panel {
     const char *unit;    /* "MiB" or "%" */
     const char *missing; /* the log lacks the column: what to say instead */
     struct plot_series *s;
-    int ns, cap;
+    int ns;
+    size_t cap;
     int *hidx; /* open-addressing index of s by key; hcap slots, -1 empty */
     int hcap;
     int *touched; /* series with a pending value in the current sample */
-    int ntouched, tcap;
+    int ntouched;
+    size_t tcap;
 };
 
 /* How rows become series. */
@@ -99,7 +107,10 @@ struct plot {
     float *iv; /* interval reservoir, seconds */
     unsigned long niv;
     uint32_t rng;
+    int nstyles;      /* styles handed out so far */
     double median_dt; /* after plot_finish; 0 when unknown */
+    enum log_tz tz;   /* how the first row's timestamp gave its zone */
+    long tz_off;      /* its offset, s east of UTC (LOG_TZ_OFFSET) */
     int err;          /* first -ENOMEM */
 };
 
@@ -126,8 +137,14 @@ int plot_series_add(struct plot *p, struct plot_series *s, double t, double v);
 void plot_columns(const struct plot *p, const struct plot_series *s, double tmin, double tmax,
                   int ncols, struct plot_bucket *out);
 
-/* Does the time between two columns' samples (prev's last, next's first)
- * exceed three median intervals, i.e. should the line break there? */
+/* Record an unknown value (an empty cell) of series s at time t: the line
+ * breaks there instead of running straight across. 0 or -ENOMEM. */
+int plot_series_hole(struct plot *p, struct plot_series *s, double t);
+
+/* Should the line break between two columns' samples (prev's last, next's
+ * first)? When the time between them exceeds three median intervals, or a
+ * value between them was unknown. A column with holes and no value (n == 0,
+ * nh > 0) breaks the line by itself: renderers check that. */
 bool plot_is_gap(const struct plot *p, const struct plot_bucket *prev,
                  const struct plot_bucket *next);
 
@@ -146,8 +163,11 @@ int plot_time_ticks(double t0, double t1, int target, double *ticks, int max, co
 /* Format t (epoch seconds) as local time with an strftime format. */
 void plot_fmt_time(double t, const char *fmt, char *out, size_t outsz);
 
-/* A duration as "2 h 18 min", "45 s", "3 d 4 h". */
-void plot_fmt_duration(double secs, char *out, size_t outsz);
+/* The time axis label: "time (UTC)" for Z logs, "time (UTC+05:30)" for
+ * offset logs (shown in that zone, see subcmd_show_in_zone), and for naive
+ * logs "local time (here: CET, UTC+01:00)": the zone of the machine that
+ * plots, said as such, since the log does not say where it was written. */
+void plot_zone_label(const struct plot *p, char *out, size_t outsz);
 
 /* A value with its unit for labels: "3590 MiB", "12.5 %", "1.2e+06 MiB". */
 void plot_fmt_value(double v, const char *unit, char *out, size_t outsz);
@@ -156,12 +176,23 @@ void plot_fmt_value(double v, const char *unit, char *out, size_t outsz);
  * characters (C0, DEL, C1) and bytes that are not valid UTF-8 become '?'. */
 void plot_clean_text(char *s);
 
-/* Bytes of s to keep to cut it at most n bytes without splitting a UTF-8
- * character. */
-size_t plot_utf8_cut(const char *s, size_t n);
+/* The indexes of pn's series, largest peak first (none last; ties in the
+ * order first seen), into order[pn->ns]: the one order of legends and
+ * labels in every renderer. 0 or -ENOMEM. */
+int plot_order_by_peak(const struct plot_panel *pn, int *order);
 
-/* A colour-blind-safe palette (Okabe & Ito), 0xRRGGBB. */
+/* A colour-blind-safe palette (Okabe & Ito), 0xRRGGBB: PLOT_NCOLORS
+ * colours, then again. */
 uint32_t plot_color(int i);
+#define PLOT_NCOLORS 8
+
+/* Line styles: past the palette, series are told apart by dashes. */
+enum { PLOT_DASH_SOLID, PLOT_DASH_DASHED, PLOT_DASH_DOTTED, PLOT_DASH_DASHDOT, PLOT_NDASH };
+
+/* A series' colour, and its dash: style s has colour s % 8 and dash
+ * (s / 8) % 4, so 32 series look all different. */
+uint32_t plot_series_color(const struct plot_series *s);
+int plot_series_dash(const struct plot_series *s);
 
 /* Renderers. Each appends a whole document to out; 0 or -ENOMEM. title is
  * the chart's title line, sub a smaller second line (may be ""). */

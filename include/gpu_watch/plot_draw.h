@@ -16,8 +16,8 @@
 
 /* Coordinates in pixels, origin top left, y down. Colours 0xRRGGBB. */
 struct canvas_ops {
-    /* A polyline of n points (xy[2i], xy[2i+1]). */
-    void (*line)(void *c, const double *xy, int n, uint32_t rgb, double width);
+    /* A polyline of n points (xy[2i], xy[2i+1]); dash: a PLOT_DASH_* style. */
+    void (*line)(void *c, const double *xy, int n, uint32_t rgb, double width, int dash);
     void (*rect)(void *c, double x, double y, double w, double h, uint32_t fill, uint32_t stroke);
     void (*text)(void *c, double x, double y, const char *s, uint32_t rgb, int size, int anchor);
     void (*dot)(void *c, double x, double y, double r, uint32_t rgb);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "gpu_watch/host.h"
+#include "gpu_watch/owner.h"
 #include "gpu_watch/source.h"
 
 /* One output row: one process on one GPU. Numbers are GW_UNKNOWN (-1) when
@@ -24,6 +25,9 @@ struct sample_row {
     struct host_fields host; /* with sampler_opts.host */
     const char *uuid;        /* the GPU's UUID, "" if unknown; valid until the next sample */
     int64_t peak_mib;        /* the driver's accounting peak, MiB (--peaks) */
+    /* With sampler_opts.who: who owns the process (fields "" when not
+     * known); NULL without. Valid until the next sample. */
+    const struct owner *who;
 };
 
 /* The queries of a sample: the source's and the sampler's own (ps). */
@@ -38,6 +42,7 @@ struct sample {
     bool answered; /* the source gave data (an empty list counts) */
     struct source_query q[SAMPLE_MAX_QUERIES]; /* the queries made, with their status */
     size_t nq;
+    bool who;           /* rows carry their owner (sampler_opts.who) */
     size_t spawned;     /* processes started for this sample */
     const char *source; /* the title of the source that answered: "nvidia-smi", "NVML" */
     /* Set when the source gave up this sample and the run goes on with
@@ -65,6 +70,7 @@ struct sampler_opts {
     bool match_icase;  /* --ignore-case */
     bool host;         /* read the --host figures of every row's process */
     bool peaks;        /* ask the source for the driver's accounting peaks */
+    bool who;          /* resolve who owns each process (owner.h), once per process */
     long watch_pid;    /* > 0: read this process's figures every sample (--compact) */
 };
 

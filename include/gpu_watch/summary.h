@@ -119,7 +119,9 @@ enum summary_format {
 
 struct summary_fmt_opts {
     bool utc;              /* times in UTC with a Z; else local time */
-    int width;             /* text: line width to fit the command into (0: 100) */
+    bool offset;           /* local time is a fixed offset (subcmd_show_in_zone):
+                              ISO times end in it, "+01:00" */
+    int width;             /* text: line width to fit the command into (0: 120; < 0: never cut) */
     const char *title;     /* text/md: what was summarised, e.g. the log's name; may be NULL */
     unsigned long skipped; /* malformed rows skipped while reading, for the note */
 };

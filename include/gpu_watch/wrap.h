@@ -30,13 +30,6 @@ int wrap_spawn(char *const argv[], const char *proc_root, struct wrap **out);
 int wrap_pids(const long *pids, size_t n, const char *proc_root, struct wrap **out,
               size_t *running);
 
-/* Look cmd up as execvp will (in PATH, or as a path when it holds a '/'),
- * before anything else is done, so that a wrong name costs nothing: 0 when
- * an executable regular file was found, -ENOENT when none, -EACCES when
- * only files that cannot be run (or directories) were. path is $PATH (NULL:
- * execvp's default). */
-int wrap_find(const char *cmd, const char *path);
-
 /* The exit status a shell gives when exec failed with errno err (positive):
  * 127 when the command was not found, 126 when it could not be run. */
 int wrap_exec_status(int err);

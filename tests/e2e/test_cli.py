@@ -1,12 +1,17 @@
 """End-to-end: every flag and error path of the sampler's command line."""
+import fcntl
 import os
 import pty
 import random
+import re
+import shutil
 import signal
+import struct
 import subprocess
+import termios
 import time
 
-from tests.e2e.gw import GwTest, HEADER, read_csv, wait_for, BIN, REPLAY
+from tests.e2e.gw import GwTest, HEADER, read_csv, wait_for, BIN, REPLAY, ROOT
 
 HDR = ",".join(HEADER)
 
@@ -114,6 +119,10 @@ class BadInput(GwTest):
         ["--bogus"], ["--interval"], ["--interval", "0"], ["--interval", "-5"],
         ["--interval", "abc"], ["--pid", "12x"], ["--count", "-1"], ["--append", "--force"],
         ["--timeout", "x"], ["-o"], ["extra-arg"], ["--compact"], ["--until-exit"],
+        # Issue 14: a repeated -o or --interval is refused, not silently the last.
+        ["-o", "a.csv", "-o", "b.csv"], ["--interval", "1", "--interval", "2"],
+        ["--count", "1", "--"],  # a trailing "--" with no command
+        ["--match", "train(?=,v2)"], ["--match", "(\\w)\\1"], ["-i"], ["--utc", "--tz-offset"],
     ]
 
     def test_usage_errors(self):
@@ -131,6 +140,7 @@ class BadInput(GwTest):
         env["PATH"] = "/usr/bin:/bin"
         r = self.run_gw("--count", "1", env=env)
         self.assertEqual(r.returncode, 1)
+        # Prefixed like every other message (issue 11).
         self.assertEqual(r.stderr.decode(), "gpu_watch: nvidia-smi not found in PATH\n")
         self.assertFalse(os.path.exists(self.path("gpu_log.csv")))
 
@@ -144,7 +154,32 @@ class BadInput(GwTest):
         self.assertIn("gpu_watch --match python --interval 30", out)
         r = self.run_gw("--version")
         self.assertEqual(r.returncode, 0)
-        self.assertRegex(r.stdout.decode(), r"^gpu_watch \d+\.\d+\.\d+\n$")
+        self.assertRegex(r.stdout.decode(),
+                         r"^gpu_watch \d+\.\d+\.\d+\nsources \(--source\): smi[|\w]*; default smi\n$")
+        self.assertEqual(self.run_gw("-V").stdout, r.stdout)
+
+    def test_messages_name_the_problem(self):
+        r = self.run_gw("-o", "a.csv", "--output", "b.csv")
+        self.assertIn("--output given twice ('b.csv' after 'a.csv')", r.stderr.decode())
+        r = self.run_gw("--count", "1", "--")
+        self.assertIn("'--' must be followed by a command", r.stderr.decode())
+        r = self.run_gw("--match", "train(?=,v2)")
+        self.assertEqual(r.stderr.decode(), "gpu_watch: --match 'train(?=,v2)': the look-ahead "
+                         "(?= cannot be translated to a POSIX regular expression\n")
+        r = self.run_gw("--match", "(?<!x)grow")
+        self.assertIn("negative look-behind (?<!", r.stderr.decode())
+        r = self.run_gw("--match", "(\\w)\\1")
+        self.assertIn("back-reference \\1", r.stderr.decode())
+        # "--" as the value of an option is no trailing "--".
+        r = self.run_gw("--count", "1", "-o", "-", "--match", "--")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(read_csv(r.stdout.decode())[1][0][2], "442")  # --lr=3e-4 holds "--"
+
+    def test_empty_command_name(self):
+        r = self.run_gw("--", "")
+        self.assertEqual(r.returncode, 127)
+        self.assertEqual(r.stderr.decode(), "gpu_watch: '': empty command name\n")
+        self.assertEqual(os.listdir(self.tmp).count("gpu_log.csv"), 0)
 
 
 class Filters(GwTest):
@@ -159,6 +194,44 @@ class Filters(GwTest):
         self.assertEqual(self.pids("--match", "grow|idle")[0], [443, 444])
         self.assertEqual(self.pids("--match", "^python3 /tmp/(grow|idle)")[0], [443, 444])
         self.assertEqual(self.pids("--pid", "442,444", "--match", "grow")[0], [444])
+
+    def test_python_habits_translated(self):
+        """Issue 14: \\d \\s \\w, (?i), -i, (?:...) and lazy quantifiers
+        work as they do in Python, against the busy capture's command lines."""
+        self.assertEqual(self.pids("--match", "\\d{3} --lr")[0], [442])
+        self.assertEqual(self.pids("--match", "/tmp/\\w+\\.py")[0], [443, 444])
+        self.assertEqual(self.pids("--match", "work\\sdir")[0], [442])
+        self.assertEqual(self.pids("--match", "[\\d.]+ --name")[0], [444])
+        self.assertEqual(self.pids("--match", "(?:idle|grow).*?200$")[0], [443])
+        self.assertEqual(self.pids("--match", "GROW\\.PY")[0], [])
+        self.assertEqual(self.pids("--match", "(?i)GROW\\.PY")[0], [444])
+        self.assertEqual(self.pids("-i", "--match", "GROW\\.PY")[0], [444])
+        self.assertEqual(self.pids("--ignore-case", "--match", "IDLE|GROW")[0], [443, 444])
+        # An invalid regex is the user's text as a substring, case folded with -i.
+        pids, err = self.pids("-i", "--match", "\"QUOTED\" ARG[")
+        self.assertEqual(pids, [])
+        pids, err = self.pids("-i", "--match", "=3E-4 --NOTE=A \"QUOTED\" ARG")
+        self.assertEqual(pids, [442])
+        self.assertEqual(err, "")
+
+    def test_pid_that_does_not_exist_warns_once(self):
+        pids, err = self.pids("--pid", "443,999999", "--pid", "999998")
+        self.assertEqual(pids, [443])
+        self.assertEqual(err, "gpu_watch: warning: --pid 999999,999998: no such processes (yet); "
+                              "its rows start if it appears\n")
+        self.assertEqual(self.pids("--pid", "443")[1], "")
+
+    def test_none_matched_is_said(self):
+        r = self.run_gw("--count", "2", "--interval", "0.05", "-o", "-", "--match", "nomatch",
+                        "--summary")
+        self.assertEqual(r.returncode, 0)
+        self.assertEqual(read_csv(r.stdout.decode())[1], [])
+        self.assertIn("gpu_watch: 3 processes on the GPUs, none matched --match 'nomatch'\n",
+                      r.stderr.decode())
+        r = self.run_gw("--count", "1", "-o", "-", "--pid", "442", "--match", "idle",
+                        "--summary")
+        self.assertIn("3 processes on the GPUs, none matched --match 'idle' and --pid 442",
+                      r.stderr.decode())
 
     def test_invalid_regex_is_substring_with_one_warning(self):
         pids, err = self.pids("--match", "train,v2.py 200 [")
@@ -212,6 +285,38 @@ class Signals(GwTest):
             self.assertGreaterEqual(len(rows), 3)
             self.assertTrue(all(len(r) == 7 for r in rows))
 
+    def test_terminal_hangup_ends_the_run(self):
+        """The terminal closing (the kernel's SIGHUP, SI_KERNEL) ends the run
+        cleanly, as SIGTERM does; kill -HUP only reopens (test above)."""
+        pid, master = pty.fork()
+        if pid == 0:  # the child: a session of its own on the pty
+            try:
+                os.chdir(self.tmp)
+                os.execve(BIN, [BIN, "--interval", "0.05", "-o", "hup.csv"], self.env())
+            finally:
+                os._exit(127)
+        try:
+            self.assertTrue(wait_for(lambda: len(self.lines("hup.csv")) >= 7))
+            os.close(master)  # hang up: the kernel sends SIGHUP to the session
+            end = time.monotonic() + 10
+            while time.monotonic() < end:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    break
+                time.sleep(0.02)
+            self.assertEqual(done, pid, "still running after the hangup")
+            self.assertTrue(os.WIFEXITED(status), status)
+            self.assertEqual(os.WEXITSTATUS(status), 0)
+        finally:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+        header, rows = read_csv(self.path("hup.csv"))
+        self.assertEqual(len(rows) % 3, 0)
+        self.assertEqual(self.lines("hup.csv")[0], HDR)
+
 
 class Faults(GwTest):
     def test_hung_pmon_costs_only_its_columns(self):
@@ -231,7 +336,8 @@ class Faults(GwTest):
 
     def test_error_exit_is_not_data(self):
         r = self.run_gw("--count", "4", "--interval", "0.02", "-o", "-", FAKE_SMI_FAULT="fail_driver")
-        self.assertEqual(r.returncode, 0)
+        # No sample got any data: that is a failed run (issue 14), said at the end.
+        self.assertEqual(r.returncode, 1)
         header, rows = read_csv(r.stdout.decode())
         self.assertEqual(rows, [])
         err = r.stderr.decode()
@@ -239,6 +345,19 @@ class Faults(GwTest):
         # One warning per query kind, then a count at the end: not one per sample.
         self.assertEqual(err.count("warning: nvidia-smi compute-apps query failed"), 1, err)
         self.assertIn("compute-apps query failed: 4 times in all (still failing)", err)
+        self.assertTrue(err.endswith("gpu_watch: no sample got any data from nvidia-smi "
+                                     "(4 tried)\n"), err)
+
+    def test_one_answered_sample_is_success(self):
+        # nvidia-smi fails from the second call on: one sample had data.
+        r = self.run_gw("--count", "3", "--interval", "0.02", "-o", "-", FAKE_SMI_FAULT="fail_driver",
+                        FAKE_SMI_FAULT_FROM=3)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("no sample got any data", r.stderr.decode())
+        # An idle GPU answers with an empty list: no rows, and still a success.
+        r = self.run_gw("--count", "2", "--interval", "0.02", "-o", "-", fixture="idle")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(read_csv(r.stdout.decode())[1], [])
 
     def test_overrun_skips_slots(self):
         t0 = time.monotonic()
@@ -263,6 +382,28 @@ class Schedule(GwTest):
         self.assertTrue(all(row[0].endswith("Z") for row in rows))
         self.assertGreater(took, 0.38)
         self.assertLess(took, 2.0)
+
+    def test_milliseconds_under_one_second(self):
+        r = self.run_gw("--count", "2", "--interval", "0.25", "-o", "-")
+        stamps = [row[0] for row in read_csv(r.stdout.decode())[1]]
+        self.assertEqual(len(stamps), 6)
+        for ts in stamps:
+            self.assertRegex(ts, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}$")
+        self.assertNotEqual(stamps[0], stamps[3])  # two samples 0.25 s apart: two stamps
+        r = self.run_gw("--count", "1", "--ms", "--utc", "-o", "-")
+        self.assertRegex(read_csv(r.stdout.decode())[1][0][0], r"T\d\d:\d\d:\d\d\.\d{3}Z$")
+        r = self.run_gw("--count", "1", "--interval", "1", "-o", "-")  # 1 s: as before
+        self.assertRegex(read_csv(r.stdout.decode())[1][0][0], r"T\d\d:\d\d:\d\d$")
+
+    def test_tz_offset(self):
+        r = self.run_gw("--count", "1", "--tz-offset", "-o", "-", TZ="Asia/Kolkata")
+        ts = read_csv(r.stdout.decode())[1][0][0]
+        self.assertRegex(ts, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+05:30$")
+        utc = time.strftime("%Y-%m-%dT%H", time.gmtime(time.time() + 5.5 * 3600))
+        self.assertEqual(ts[:13], utc)
+        r = self.run_gw("--count", "1", "--tz-offset", "--ms", "-o", "-", TZ="America/St_Johns")
+        self.assertRegex(read_csv(r.stdout.decode())[1][0][0],
+                         r"T\d\d:\d\d:\d\d\.\d{3}-0[23]:30$")
 
     def test_local_time(self):
         r = self.run_gw("--count", "1", "-o", "-", TZ="Asia/Kolkata")
@@ -296,11 +437,58 @@ class Terminal(GwTest):
         out = self.status_output()
         self.assertIn("\r\x1b[K", out)
         self.assertIn("3 processes, 3 rows (6 written)", out)
+        self.assertIn("gpu_watch summary of out.csv: ", out)  # a terminal: the summary too
         self.assertEqual(self.status_output("--quiet"), "")
         r = self.run_gw("--count", "2", "--interval", "0.05", "-o", "x.csv")
-        # Not a terminal: no status line; only the end-of-run summary (issue 7).
+        # Not a terminal: no status line, and no summary unless asked for (issue 14).
+        self.assertEqual(r.stderr, b"")
+        r = self.run_gw("--count", "2", "--interval", "0.05", "-o", "y.csv", "--summary")
         self.assertNotIn(b"\r", r.stderr)
-        self.assertTrue(r.stderr.startswith(b"gpu_watch summary of x.csv: "), r.stderr)
+        self.assertTrue(r.stderr.startswith(b"gpu_watch summary of y.csv: "), r.stderr)
+
+    def test_cron_run_that_works_prints_nothing(self):
+        os.mkdir(self.path("gpu"))
+        for _ in range(2):
+            r = self.run_gw("--count", "1", "--append", "-o", self.path("gpu/gpu.csv"))
+            self.assertEqual((r.returncode, r.stdout, r.stderr), (0, b"", b""))
+        self.assertEqual(len(read_csv(self.path("gpu/gpu.csv"))[1]), 6)
+
+    def test_status_line_fits_the_terminal(self):
+        """40 columns: every redraw is cut to 39; after SIGWINCH to 100
+        columns, the whole line shows again."""
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 40, 0, 0))
+        p = subprocess.Popen([BIN, "--count", "4", "--interval", "0.4", "-o", "out.csv"],
+                             env=self.env(), cwd=self.tmp, stderr=slave, stdout=subprocess.DEVNULL)
+        self._procs = [p]
+        buf = b""
+        while buf.count(b"\r\x1b[K") < 2:
+            buf += os.read(master, 4096)
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+        p.send_signal(signal.SIGWINCH)
+        os.close(slave)
+        while True:
+            try:
+                b = os.read(master, 4096)
+            except OSError:
+                break
+            if not b:
+                break
+            buf += b
+        p.wait(timeout=10)
+        os.close(master)
+        draws = [d.split(b"\r\n")[0] for d in buf.split(b"\r\x1b[K")[1:]]
+        self.assertEqual(len(draws), 4, buf)
+        self.assertEqual([len(d) for d in draws[:2]], [39, 39])
+        self.assertEqual(draws[0][10:], b"sample 1: 3 processes, 3 rows")
+        self.assertTrue(draws[3].endswith(b"sample 4: 3 processes, 3 rows (12 written), from nvidia-smi"),
+                        draws)
+
+    def test_status_says_none_matched(self):
+        out = self.status_output("--match", "nomatch")
+        self.assertIn("sample 2: 3 processes on the GPUs, none matched --match 'nomatch'", out)
+        self.assertIn("gpu_watch: 3 processes on the GPUs, none matched --match 'nomatch'\r\n",
+                      out)
 
 
 class Fixtures(GwTest):
@@ -378,3 +566,55 @@ class Fixtures(GwTest):
             want = expect[int(row[2])]
             self.assertEqual(row[3], want if want else "", repr(row[3]))
             self.assertEqual(len(row), 7)
+
+
+class Packaging(GwTest):
+    def read(self, name):
+        with open(os.path.join(ROOT, name)) as f:
+            return f.read()
+
+    def test_ci_runs_the_readme_command_with_every_tool_the_tests_use(self):
+        """.ci/run runs exactly the README's test command, and that command
+        installs every program a test looks for (a missing one is a skip
+        nobody sees in CI)."""
+        readme = re.findall(r"^apt-get update && apt-get install .*$", self.read("README.md"), re.M)
+        ci = re.findall(r"^apt-get update && apt-get install .*$", self.read(".ci/run"), re.M)
+        self.assertEqual(len(ci), 1)
+        self.assertTrue(readme)
+        self.assertEqual(set(readme), set(ci))
+        packages = ci[0].split()
+        tools = {"pngcheck": "pngcheck", "valgrind": "valgrind", "groff": "groff-base",
+                 "cppcheck": "cppcheck", "clang-tidy": "clang-tidy", "readelf": "build-essential",
+                 "promtool": "prometheus", "prometheus": "prometheus",
+                 "prometheus-node-exporter": "prometheus-node-exporter",
+                 "node_exporter": "prometheus-node-exporter", "logrotate": "logrotate",
+                 "systemd-analyze": "systemd"}
+        e2e = os.path.join(ROOT, "tests", "e2e")
+        used = set()
+        for name in os.listdir(e2e):
+            if name.endswith(".py"):
+                with open(os.path.join(e2e, name)) as f:
+                    used |= set(re.findall(r"""which\(["']([\w-]+)["']\)""", f.read()))
+        self.assertTrue(used)
+        for tool in used:
+            self.assertIn(tool, tools, f"a test looks for {tool}: name its package here")
+            self.assertIn(tools[tool], packages, f"the README's command does not install {tool}")
+
+    def test_install_strips_the_binary(self):
+        if not shutil.which("readelf"):  # binutils, part of build-essential
+            self.fail("readelf (binutils) is needed")
+
+        def sections(path):
+            out = subprocess.run(["readelf", "-S", "-W", path], capture_output=True, text=True)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            return out.stdout
+
+        self.assertIn(".debug_info", sections(BIN))  # the build keeps -g
+        for strip, debug in (([], False), (["INSTALL_STRIP="], True)):
+            dest = self.path(f"dest{len(strip)}")
+            r = subprocess.run(["make", "-s", "install", f"DESTDIR={dest}", "PREFIX=/usr", *strip],
+                               cwd=ROOT, capture_output=True, text=True, timeout=300)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            installed = os.path.join(dest, "usr", "bin", "gpu_watch")
+            self.assertEqual(".debug_info" in sections(installed), debug, strip)
+            self.assertTrue(os.path.exists(os.path.join(dest, "usr/share/man/man1/gpu_watch.1")))

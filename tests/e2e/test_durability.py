@@ -14,7 +14,8 @@ import time
 from tests.e2e.gw import BIN, GwTest, HEADER, PROC, read_csv, wait_for
 
 HEADER_LINE = ",".join(HEADER)
-TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$")
+# With milliseconds: these runs sample more often than once a second (issue 14).
+TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}$")
 CMD = {
     "442": 'python3 /tmp/work dir/train,v2.py 200 --lr=3e-4 --note=a "quoted" arg',
     "443": "python3 /tmp/idle_hold.py 200",

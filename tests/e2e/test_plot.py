@@ -151,7 +151,8 @@ class PlotTest(GwTest):
 class Formats(PlotTest):
     def test_every_schema_and_flag_combination(self):
         flags = ["--per-gpu", "--per-process", "--util", "--cpu"]
-        combos = [c for n in range(len(flags) + 1) for c in itertools.combinations(flags, n)]
+        combos = [c for n in range(len(flags) + 1) for c in itertools.combinations(flags, n)
+                  if not {"--per-gpu", "--per-process"} <= set(c)]  # refused: exit 2
         for name in ["series", "busy", "spaced", "host", "compact", "compact_min"]:
             for combo in combos:
                 for ext in ("svg", "png"):
@@ -161,7 +162,9 @@ class Formats(PlotTest):
                         self.assertEqual(r.returncode, 0, r.stderr)
                         self.assertEqual(r.stderr, b"")
                         self.assertEqual(r.stdout, b"")  # no --show: nothing on stdout
-                        npanels = 2 + ("--util" in combo) + ("--cpu" in combo)
+                        # No system memory panel without its column.
+                        has_sys = name in ("host", "compact")
+                        npanels = 1 + has_sys + ("--util" in combo) + ("--cpu" in combo)
                         if ext == "svg":
                             self.check_svg(out, name, combo, npanels)
                         else:
@@ -234,7 +237,7 @@ class Formats(PlotTest):
         self.assertEqual(r.returncode, 0, r.stderr)
         title = self.svg(out).find(SVG_NS + "title").text
         # 40 samples 30 s apart plus a 1 h pause: 14:00 to 15:19:30.
-        self.assertEqual(title, "spaced.csv: 2025-01-10 14:00 to 15:19 (1 h 19 min)")
+        self.assertEqual(title, "spaced.csv: 2025-01-10 14:00 to 15:19 (1h19m)")
 
     def test_pause_breaks_the_line(self):
         out = self.path("p.svg")
@@ -285,17 +288,160 @@ class Formats(PlotTest):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertTrue(self.svg(out).find(SVG_NS + "title").text.startswith("standard input: "))
 
-    def test_utc_offset_shown_in_local_time(self):
+    def zone_of(self, log, tz):
         out = self.path("z.svg")
         e = self.env()
-        e["TZ"] = "Asia/Kolkata"
-        r = self.plot(LOGS["compact"], "-o", out, env=e)
+        e["TZ"] = tz
+        r = self.plot(log, "-o", out, env=e)
         self.assertEqual(r.returncode, 0, r.stderr)
         root = self.svg(out)
-        # 14:00 UTC is 19:30 in Kolkata.
-        self.assertIn("2025-01-10 19:30", root.find(SVG_NS + "title").text)
-        texts = [t.text for t in root.iter(SVG_NS + "text")]
-        self.assertIn("time (IST, UTC+05:30)", texts)
+        return root.find(SVG_NS + "title").text, [t.text for t in root.iter(SVG_NS + "text")]
+
+    def test_offset_log_shown_at_its_offset(self):
+        # Written with +00:00: shown at that offset wherever it is plotted.
+        title, texts = self.zone_of(LOGS["compact"], "Asia/Kolkata")
+        self.assertIn("2025-01-10 14:00", title)
+        self.assertIn("time (UTC+00:00)", texts)
+
+    def test_z_log_says_utc(self):
+        title, texts = self.zone_of(LOGS["host"], "Asia/Kolkata")
+        self.assertIn("2025-01-10 14:00", title)
+        self.assertIn("time (UTC)", texts)
+
+    def test_naive_log_is_local_time_never_utc(self):
+        # Naive times are local: labelled so, with this machine's zone said
+        # as such, even when that zone is UTC.
+        for tz, zone in (("Asia/Kolkata", "IST, UTC+05:30"), ("UTC", "UTC, UTC+00:00")):
+            title, texts = self.zone_of(LOGS["spaced"], tz)
+            self.assertIn(f"local time (here: {zone})", texts)
+            self.assertNotIn("time (UTC)", texts)
+
+    def test_milliseconds(self):
+        p = self.path("ms.csv")
+        with open(p, "w") as f:
+            f.write(SAMPLER_HDR + "\n")
+            for i in range(10):
+                f.write(f"2026-11-20T10:00:0{i // 5}.{i % 5 * 2}00+01:00,0,7,job,{100 + i},5,1\n")
+        r = self.plot(p)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("10 samples, 10 rows (sampler log), every 0.2 s", r.stdout.decode())
+
+
+class Panels(PlotTest):
+    def test_no_empty_system_memory_panel(self):
+        out = self.path("one.svg")
+        r = self.plot(LOGS["spaced"], "-o", out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        root = self.svg(out)
+        self.assertEqual(int(root.get("height")), 150 + 260)
+        texts = [t.text or "" for t in root.iter(SVG_NS + "text")]
+        self.assertNotIn("System memory used (MiB)", texts)
+        self.assertTrue(any(t.endswith("; no sys_used_mib column: no system memory panel")
+                            for t in texts), texts)
+        # With the column, the panel is there and the subtitle is quiet.
+        r = self.plot(LOGS["host"], "-o", out)
+        texts = [t.text or "" for t in self.svg(out).iter(SVG_NS + "text")]
+        self.assertIn("System memory used (MiB)", texts)
+        self.assertFalse(any("no sys_used_mib" in t for t in texts))
+
+    def test_line_breaks_where_a_value_is_unknown(self):
+        """An empty cell is not reported: the line stops there rather than
+        running straight across it."""
+        def draw(empty):
+            p = self.path("hole.csv")
+            with open(p, "w") as f:
+                f.write(SAMPLER_HDR + "\n")
+                for i in range(20):
+                    mem = "" if i in empty else str(1000 + 10 * i)
+                    f.write(f"2025-01-10T14:00:{i:02d}Z,0,7,job,{mem},5,1\n")
+            out = self.path("hole.svg")
+            r = self.plot(p, "-o", out, "--per-process")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            g = self.series_groups(self.svg(out))
+            self.assertEqual(len(g), 1)
+            return len(g[0].findall(SVG_NS + "polyline")) + len(g[0].findall(SVG_NS + "circle"))
+        self.assertEqual(draw(set()), 1)
+        self.assertEqual(draw({10}), 2)
+        self.assertEqual(draw({5, 6, 14}), 3)
+
+
+class ManySeries(PlotTest):
+    def many_log(self, n=24):
+        p = self.path("many.csv")
+        with open(p, "w") as f:
+            f.write(SAMPLER_HDR + "\n")
+            for t in range(30):
+                for k in range(n):
+                    mem = 1000 + 37 * k + (500 if t == 10 + k % 5 else 0)
+                    f.write(f"2025-01-10T14:00:{t:02d}Z,{k % 4},{100 + k},job{k},{mem},"
+                            f"{(k * 7 + t) % 100},1\n")
+        return p
+
+    def styles(self, root):
+        """{series name: [(stroke, dasharray) per panel it is in]}."""
+        out = {}
+        for g in self.series_groups(root):
+            name = g.find(SVG_NS + "title").text.split(":")[0]
+            line = g.find(SVG_NS + "polyline")
+            if line is not None:
+                out.setdefault(name, []).append((line.get("stroke"),
+                                                 line.get("stroke-dasharray")))
+        return out
+
+    def test_24_processes_all_told_apart_same_style_in_every_panel(self):
+        out = self.path("many.svg")
+        r = self.plot(self.many_log(), "-o", out, "--per-process", "--util", "--size",
+                      "2400x1600")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        root = self.svg(out)
+        st = self.styles(root)
+        self.assertEqual(len(st), 24)
+        for name, per_panel in st.items():
+            # In the GPU memory and the SM panel: one style per process.
+            self.assertEqual(len(per_panel), 2, name)
+            self.assertEqual(per_panel[0], per_panel[1], name)
+        # 24 processes, 24 different looks: no two share colour and dash.
+        looks = {v[0] for v in st.values()}
+        self.assertEqual(len(looks), 24, looks)
+        self.assertEqual(len({v[0][0] for v in st.values()}), 8)  # the palette, thrice
+
+    def test_peak_labels_do_not_overlap(self):
+        out = self.path("many.svg")
+        r = self.plot(self.many_log(), "-o", out, "--per-process")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        boxes = []
+        for t in self.svg(out).iter(SVG_NS + "text"):
+            if (t.text or "").startswith("peak ") and t.get("text-anchor") == "start":
+                x, y = float(t.get("x")), float(t.get("y"))
+                boxes.append((x, y - 9.5, x + 6 * len(t.text), y + 2.5))
+        self.assertGreater(len(boxes), 3)
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1:]:
+                overlap = a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+                self.assertFalse(overlap, (a, b))
+
+
+class ToStdout(PlotTest):
+    def test_png_and_svg_to_stdout(self):
+        r = self.plot(LOGS["busy"], "-o", "-", "--format", "png")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        w, h, _ = png_pixels(r.stdout)
+        self.assertEqual((w, h), (1200, 150 + 260 * 1))  # no sys_used_mib: one panel
+        r = self.plot(LOGS["busy"], "-o", "-", "--format", "svg")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        root = ET.fromstring(r.stdout)
+        self.assertEqual(root.tag, SVG_NS + "svg")
+        # The same bytes as written to a file.
+        out = self.path("same.svg")
+        self.assertEqual(self.plot(LOGS["busy"], "-o", out).returncode, 0)
+        with open(out, "rb") as f:
+            self.assertEqual(f.read(), r.stdout)
+
+    def test_format_overrides_the_extension(self):
+        out = self.path("chart.img")
+        r = self.plot(LOGS["busy"], "-o", out, "--format", "svg")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.svg(out)
 
 
 class Terminal(PlotTest):
@@ -385,6 +531,13 @@ class BadInput(PlotTest):
             f.write("time,memory\n2025-01-10T14:00:00,5\n")
         self.one_line_error(self.plot(p), 1, r"not a gpu_watch log")
 
+    def test_endless_line(self):
+        """plot /dev/zero used to read forever."""
+        r = self.plot("/dev/zero", "-o", self.path("z.png"))
+        self.one_line_error(r, 1, r"/dev/zero is not a gpu_watch log: line 1 is longer than "
+                                  r"1 MiB")
+        self.assertFalse(os.path.exists(self.path("z.png")))
+
     def test_directory(self):
         self.one_line_error(self.plot(self.tmp), 1, r"cannot read .*: Is a directory")
 
@@ -400,6 +553,12 @@ class BadInput(PlotTest):
             ([log, "--size", "100000x5"], r"--size wants"),
             ([log, "-o"], r"-o needs a value"),
             ([log, "--util=yes"], r"--util takes no value"),
+            ([log, "--per-gpu", "--per-process", "-o", "x.svg"],
+             r"--per-gpu and --per-process cannot go together"),
+            ([log, "-o", "-"], r"-o - needs --format png or --format svg"),
+            ([log, "-o", "-", "--format", "svg", "--show"], r"not with --show"),
+            ([log, "-o", "x.png", "--format", "jpg"], r"--format wants png or svg"),
+            ([log, "--format", "png"], r"--format is for -o OUT"),
         ]
         for args, pat in cases:
             with self.subTest(args=args):
@@ -410,7 +569,7 @@ class BadInput(PlotTest):
         self.assertEqual(r.returncode, 0)
         out = r.stdout.decode()
         for opt in ("--per-gpu", "--per-process", "--util", "--cpu", "--show", "--title",
-                    "--size", "-o"):
+                    "--size", "-o", "--format"):
             self.assertIn(opt, out)
 
     def test_malformed_rows_skipped_and_counted(self):
@@ -471,6 +630,46 @@ class BadInput(PlotTest):
     def test_unwritable_output(self):
         r = self.plot(LOGS["busy"], "-o", self.path("no/such/dir/x.png"))
         self.one_line_error(r, 1, r"cannot write .*x\.png: No such file or directory")
+
+    def test_file_size_limit_keeps_the_old_file(self):
+        """Under ulimit -f, -o keep.png used to die of SIGXFSZ, silently,
+        leaving keep.png truncated. Now: EFBIG said, keep.png untouched, no
+        temporary file left."""
+        import resource
+        keep = self.path("keep.png")
+        r = self.plot(LOGS["busy"], "-o", keep)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(keep, "rb") as f:
+            good = f.read()
+        self.assertGreater(len(good), 4096)
+
+        def limit():
+            resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+        r = subprocess.run([BIN, "plot", LOGS["series"], "-o", keep, "--util"],
+                           env=self.env(), capture_output=True, timeout=30, cwd=self.tmp,
+                           preexec_fn=limit)
+        self.one_line_error(r, 1, r"cannot write .*keep\.png: File too large \(over the "
+                                  r"file-size limit")
+        with open(keep, "rb") as f:
+            self.assertEqual(f.read(), good)
+        self.assertFalse([n for n in os.listdir(self.tmp) if n.startswith("keep.png.tmp")])
+
+    def test_failed_rename_leaves_nothing(self):
+        d = self.path("taken.svg")
+        os.mkdir(d)
+        os.mkdir(os.path.join(d, "x"))  # a non-empty directory: rename fails
+        r = self.plot(LOGS["busy"], "-o", d)
+        self.one_line_error(r, 1, r"cannot write .*taken\.svg: ")
+        self.assertFalse([n for n in os.listdir(self.tmp) if ".tmp" in n])
+        self.assertTrue(os.path.isdir(d))
+
+    def test_new_file_is_readable_like_any(self):
+        out = self.path("mode.svg")
+        r = self.plot(LOGS["busy"], "-o", out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        umask = os.umask(0)
+        os.umask(umask)
+        self.assertEqual(os.stat(out).st_mode & 0o777, 0o666 & ~umask)
 
 
 if __name__ == "__main__":

@@ -106,6 +106,10 @@ class Summary(GwTest):
             (write("other.csv", "a,b,c\n1,2,3\n"), "is not a gpu_watch log"),
             (write("allbad.csv", "timestamp,used_mib\nnot a time,1\n"), "no readable rows"),
             (self.tmp, "cannot read"),
+            ("/dev/zero", "is not a gpu_watch log: line 1 is longer than 1 MiB"),
+            (write("impossible.csv", "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,"
+                   "mem_util_pct\n2025-01-10T10:00:00Z,0,1,a,99999999999999999999,5,1\n"
+                   "2025-01-10T10:00:01Z,0,1,a,5,150,1\n"), "no readable rows: all 2"),
         ]
         for path, msg in cases:
             r = self.summary(path)
@@ -120,20 +124,88 @@ class Summary(GwTest):
             r = self.summary(*args)
             self.assertEqual(r.returncode, 2, (args, r.stderr))
             self.assertIn("gpu_watch summary:", r.stderr)
+        for args in ([RUN, "--width", "39"], [RUN, "--width", "x"], [RUN, "--width"]):
+            r = self.summary(*args)
+            self.assertEqual(r.returncode, 2, (args, r.stderr))
+            self.assertIn("--width", r.stderr)
         r = self.summary("--help")
         self.assertEqual(r.returncode, 0)
         self.assertIn("--format", r.stdout)
+        self.assertIn("--width", r.stdout)
+
+    def test_not_cut_into_a_pipe(self):
+        """stdout is a pipe here: every command whole; --width cuts."""
+        r = self.run_gw("--count", "3", "--interval", "1", "-o", "out.csv")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        long_cmd = '--lr=3e-4 --note=a "quoted" arg'
+        whole = self.run_gw("summary", "out.csv", COLUMNS="80")
+        self.assertEqual(whole.returncode, 0, whole.stderr)
+        self.assertIn(long_cmd, whole.stdout.decode())
+        cut = self.run_gw("summary", "out.csv", "--width", "100")
+        self.assertNotIn(long_cmd, cut.stdout.decode())
+        self.assertIn("...", cut.stdout.decode())
+
+
+HDR = "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct\n"
+
+
+class Zones(Summary):
+    """Timestamps with milliseconds, Z, an offset or none: read alike, and
+    each shown in its own zone, never naive ones as UTC."""
+
+    def log(self, name, stamps):
+        p = self.path(name)
+        with open(p, "w") as f:
+            f.write(HDR + "".join(f"{t},0,7,job,{100 + i},5,1\n" for i, t in enumerate(stamps)))
+        return p
+
+    def run_tz(self, path, tz, *args):
+        e = self.env()
+        e["TZ"] = tz
+        return subprocess.run([self.bin(), "summary", path, *args], env=e, capture_output=True,
+                              text=True, cwd=self.tmp, timeout=30)
+
+    def test_milliseconds_in_every_form(self):
+        for suffix in ("", "Z", "+01:00"):
+            stamps = [f"2026-11-20T10:00:0{i // 5}.{i % 5 * 2}00{suffix}" for i in range(10)]
+            r = self.run_tz(self.log("ms.csv", stamps), "Europe/Paris")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("10 samples every 0.2 s\n", r.stdout)
+            zone = {"": "local time", "Z": "UTC", "+01:00": "UTC+01:00"}[suffix]
+            self.assertIn(f"(2s, {zone})", r.stdout)
+            j = json.loads(self.run_tz(self.path("ms.csv"), "Europe/Paris", "--format",
+                                       "json").stdout)
+            self.assertEqual(j["interval_s"], 0.2)
+            self.assertEqual(j["first"], "2026-11-20T10:00:00" + suffix)
+
+    def test_naive_log_is_local_time_even_in_utc(self):
+        r = self.run_tz(self.log("n.csv", ["2026-11-20T10:00:00", "2026-11-20T10:00:01"]), "UTC")
+        self.assertIn("2026-11-20T10:00:00 to 10:00:01 (1s, local time)", r.stdout)
+        self.assertNotIn("UTC", r.stdout.splitlines()[0])
+
+    def test_offset_log_across_dst(self):
+        """Paris leaves summer time at 03:00+02:00 = 02:00+01:00: an hour of
+        log written with offsets must span an hour, not go back."""
+        stamps = ["2026-10-25T02:30:00+02:00", "2026-10-25T02:50:00+02:00",
+                  "2026-10-25T02:10:00+01:00", "2026-10-25T02:30:00+01:00"]
+        r = self.run_tz(self.log("dst.csv", stamps), "Europe/Paris", "--format", "json")
+        j = json.loads(r.stdout)
+        self.assertEqual(j["span_s"], 3600)
+        self.assertEqual(j["interval_s"], 1200)
+        self.assertEqual(j["gaps"], 0)
 
 
 class EndOfRun(GwTest):
     def test_summary_at_the_end_matches_the_log(self):
-        r = self.run_gw("--count", "3", "--interval", "1", "-o", "out.csv")
+        # --summary: stderr is no terminal here, and a cron run prints nothing (issue 14).
+        r = self.run_gw("--count", "3", "--interval", "1", "-o", "out.csv", "--summary")
         self.assertEqual(r.returncode, 0, r.stderr)
         err = r.stderr.decode()
         self.assertIn("gpu_watch summary of out.csv", err)
         self.assertIn("3590 MiB", err)  # PID 443's memory in the busy capture
-        # The same numbers as reading the log back.
-        back = self.run_gw("summary", "out.csv")
+        # The same numbers as reading the log back (at the width of the
+        # end-of-run summary on a stderr that is not a terminal).
+        back = self.run_gw("summary", "out.csv", "--width", "120")
         self.assertEqual(back.returncode, 0, back.stderr)
         self.assertEqual(err, back.stdout.decode())
 

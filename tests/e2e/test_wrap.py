@@ -64,7 +64,9 @@ class WrapBase(GwTest):
             return int(f.read())
 
     def start_job(self, how, *opts):
-        args = ["-o", "out.csv", "--interval", "0.2", *opts, "--", "sh", self.script, self.tmp, str(how)]
+        # --interval 0.2 unless the test gives its own (a second one is refused).
+        iv = [] if "--interval" in opts else ["--interval", "0.2"]
+        args = ["-o", "out.csv", *iv, *opts, "--", "sh", self.script, self.tmp, str(how)]
         e = self.env(self.fx, None)
         # Its own process group, so that a failed test can kill the job too.
         p = subprocess.Popen([self.bin(), *args], env=e, stdin=subprocess.PIPE,
@@ -332,6 +334,40 @@ class Inherit(WrapBase):
         self.assertEqual(r.stdout, "a b||*|-o|v|")
 
 
+class StatusShared(WrapBase):
+    def test_status_lines_do_not_run_into_the_commands_output(self):
+        """With --status, the command writes to the terminal of the status
+        line: each status line is a whole line, and the command's output
+        starts a line of its own."""
+        import pty
+        master, slave = pty.openpty()
+        p = subprocess.Popen([self.bin(), "--status", "--interval", "0.2", "-o", "out.csv", "--",
+                              "sh", "-c", "sleep 0.7; echo job-output; sleep 0.5"],
+                             env=self.env(self.fx, None), cwd=self.tmp, stdin=subprocess.DEVNULL,
+                             stdout=slave, stderr=slave)
+        self._procs = [p]
+        os.close(slave)
+        out = b""
+        while True:
+            try:
+                b = os.read(master, 4096)
+            except OSError:
+                break
+            if not b:
+                break
+            out += b
+        os.close(master)
+        self.assertEqual(p.wait(timeout=20), 0)
+        text = out.decode()
+        self.assertNotIn("\x1b[K", text)
+        self.assertIn("\r\njob-output\r\n", text)
+        lines = [l for l in text.split("\r\n") if "  sample " in l]
+        self.assertGreaterEqual(len(lines), 3, text)
+        for l in lines:
+            self.assertRegex(l, r"^\d\d:\d\d:\d\d  sample \d+: 0 processes, 0 rows \(0 written\)$")
+        self.assertIn("gpu_watch summary", text)
+
+
 class WrapErrors(WrapBase):
     def test_not_found_127(self):
         for cmd in ("no-such-command-gw", "/nonexistent/dir/cmd"):
@@ -355,6 +391,10 @@ class WrapErrors(WrapBase):
     def test_usage(self):
         r = self.run_gw("--pid", "1", "--", "true", fixture=self.fx, proc=None)
         self.assertEqual(r.returncode, 2)
+        r = self.run_gw("-o", "out.csv", "--", fixture=self.fx, proc=None)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"'--' must be followed by a command", r.stderr)
+        self.assertFalse(os.path.exists(self.path("out.csv")))
         r = self.run_gw("--until-exit", fixture=self.fx, proc=None)
         self.assertEqual(r.returncode, 2)
 

@@ -1,0 +1,34 @@
+/* --prom-textfile: turns each sample into prom.h's plain structs, keeps the
+ * history of every query (its failures since start), and publishes the
+ * exposition atomically. */
+#ifndef GPU_WATCH_PROMFILE_H
+#define GPU_WATCH_PROMFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "gpu_watch/sampler.h"
+
+struct promfile;
+
+/* What goes into the file besides the rows. */
+struct promfile_opts {
+    const char *path; /* the *.prom file; not copied, must outlive the promfile */
+    bool host;        /* --host series */
+    bool peaks;       /* --peaks series */
+};
+
+/* A new writer; NULL when out of memory. Free with promfile_free. */
+struct promfile *promfile_new(const struct promfile_opts *o);
+
+/* Publish smp, taken at wall (seconds since the epoch) in duration
+ * seconds, with ngpus GPUs known to the source. 0, -ENOMEM, or the
+ * negative errno of writing or renaming the file. */
+int promfile_write(struct promfile *pf, const struct sample *smp, double wall, double duration,
+                   size_t ngpus);
+
+/* Remove the file (the processes it describes are no longer watched) and
+ * free pf; NULL is ignored. 0 or the negative errno of unlink. */
+int promfile_close(struct promfile *pf);
+
+#endif

@@ -1,0 +1,261 @@
+/* Python-style --match patterns to POSIX EREs: see pattern.h for the list. */
+#include "gpu_watch/pattern.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpu_watch/buf.h"
+
+/* The class an escape letter stands for, as the inside of a bracket
+ * expression ("0-9"); NULL for other letters. *neg: \D \S \W. */
+static const char *escape_class(char c, bool *neg)
+{
+    *neg = c == 'D' || c == 'S' || c == 'W';
+    switch (c) {
+    case 'd':
+    case 'D':
+        return "0-9";
+    case 's':
+    case 'S':
+        return "[:space:]";
+    case 'w':
+    case 'W':
+        return "[:alnum:]_";
+    default:
+        return NULL;
+    }
+}
+
+static int fail(char *what, size_t whatlen, const char *fmt, const char *s)
+{
+    snprintf(what, whatlen, fmt, s);
+    return -EINVAL;
+}
+
+/* A bracket expression starting at p (on the '['). Python's rules inside:
+ * a ']' right after '[' or '[^' is literal, '\' escapes. POSIX's: '\' is
+ * literal, ']' must come first and '-' last. So the set is taken apart and
+ * written again in POSIX order. \D \S \W inside a set become an
+ * alternation: [\Dx] is ([^0-9]|[x]). Returns the characters consumed, 0
+ * when the bracket is not closed (copied as it is: regcomp then fails and
+ * the caller falls back to a substring), or a negative errno. */
+static long bracket(const char *p, struct gw_buf *b, char *what, size_t whatlen)
+{
+    const char *s = p + 1;
+    bool neg = *s == '^';
+    if (neg)
+        s++;
+    struct gw_buf plain = {0}, classes = {0};
+    const char *negs[3]; /* the classes of \D \S \W met, once each */
+    char neg_letter = 0;
+    size_t nneg = 0;
+    bool rbracket = false, caret = false, dash = false;
+    int rc = 0;
+    if (*s == ']') {
+        rbracket = true;
+        s++;
+    }
+    for (; *s && *s != ']' && rc == 0; s++) {
+        if (s[0] == '[' && s[1] == ':') { /* a POSIX class, [:alpha:], kept */
+            const char *e = strstr(s + 2, ":]");
+            if (e) {
+                rc = buf_append(&classes, s, (size_t)(e + 2 - s));
+                s = e + 1;
+                continue;
+            }
+        }
+        if (*s != '\\') {
+            rc = buf_putc(&plain, *s);
+            continue;
+        }
+        char c = *++s;
+        bool n;
+        const char *cls = escape_class(c, &n);
+        if (c == '\0') {
+            break;
+        } else if (cls && n) {
+            bool dup = false;
+            for (size_t i = 0; i < nneg; i++)
+                dup |= negs[i] == cls;
+            if (!dup)
+                negs[nneg++] = cls;
+            neg_letter = c;
+        } else if (cls) {
+            rc = buf_puts(&classes, cls);
+        } else if (c == ']') {
+            rbracket = true;
+        } else if (c == '^') {
+            caret = true;
+        } else if (c == '-') {
+            dash = true;
+        } else {
+            rc = buf_putc(&plain, c == 't' ? '\t' : c == 'n' ? '\n' : c);
+        }
+    }
+    long used = *s == ']' ? (long)(s + 1 - p) : 0;
+    if (rc == 0 && used == 0)
+        rc = buf_puts(b, p);
+    if (rc == 0 && used && nneg && neg) {
+        char esc[3] = {'\\', neg_letter, '\0'};
+        rc = fail(what, whatlen, "%s inside a negated set [^...]", esc);
+    }
+    /* A literal '-' at either end of the set would make a range once the
+     * set is written again in another order: it goes last instead. */
+    if (plain.len && plain.p[plain.len - 1] == '-') {
+        plain.p[--plain.len] = '\0';
+        dash = true;
+    }
+    if (plain.len && plain.p[0] == '-') {
+        memmove(plain.p, plain.p + 1, plain.len--);
+        dash = true;
+    }
+    bool rest = rbracket || plain.len || classes.len || caret || dash;
+    if (rc == 0 && used) {
+        if (nneg)
+            rc = buf_putc(b, '(');
+        for (size_t i = 0; i < nneg && rc == 0; i++)
+            rc = buf_printf(b, "%s[^%s]", i ? "|" : "", negs[i]);
+        if (rc == 0 && nneg && rest)
+            rc = buf_putc(b, '|');
+        if (rc == 0 && rest && !neg && !rbracket && !plain.len && !classes.len && caret)
+            rc = buf_puts(b, dash ? "[-^]" : "\\^"); /* '^' alone cannot open a set */
+        else if (rc == 0 && rest)
+            rc = buf_printf(b, "[%s%s%s%s%s%s]", neg ? "^" : "", rbracket ? "]" : "",
+                            plain.len ? plain.p : "", classes.len ? classes.p : "",
+                            caret ? "^" : "", dash ? "-" : "");
+        if (rc == 0 && nneg)
+            rc = buf_putc(b, ')');
+    }
+    buf_free(&plain);
+    buf_free(&classes);
+    return rc < 0 ? rc : used ? used : (long)strlen(p);
+}
+
+/* "{m}", "{m,}", "{,n}", "{m,n}" at p: its length, and POSIX's spelling
+ * in dst ({,n} is {0,n}); 0 when it is not an interval (then a literal
+ * '{', as in Python). */
+static size_t interval(const char *p, char *dst, size_t len)
+{
+    size_t i = 1, m = 0, n = 0;
+    while (p[i] >= '0' && p[i] <= '9' && m < 6)
+        i++, m++;
+    bool comma = p[i] == ',';
+    if (comma) {
+        i++;
+        while (p[i] >= '0' && p[i] <= '9' && n < 6)
+            i++, n++;
+    }
+    if (p[i] != '}' || (m == 0 && n == 0))
+        return 0;
+    snprintf(dst, len, "{%s%.*s%s%.*s}", m ? "" : "0", (int)m, p + 1, comma ? "," : "", (int)n,
+             p + 1 + m + (comma ? 1 : 0));
+    return i + 1;
+}
+
+/* "(?..." at p: what it is, for the error; NULL for "(?:". */
+static const char *group_kind(const char *p)
+{
+    static const struct {
+        const char *start, *name;
+    } kinds[] = {
+        {"(?:", NULL},
+        {"(?=", "look-ahead (?="},
+        {"(?!", "negative look-ahead (?!"},
+        {"(?<=", "look-behind (?<="},
+        {"(?<!", "negative look-behind (?<!"},
+        {"(?P<", "named group (?P<name>"},
+        {"(?P=", "named back-reference (?P=name)"},
+        {"(?<", "named group (?<name>"},
+        {"(?#", "comment (?#...)"},
+        {"(?(", "conditional (?(...)"},
+    };
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (strncmp(p, kinds[i].start, strlen(kinds[i].start)) == 0)
+            return kinds[i].name;
+    return "inline flag (?...) (only a leading (?i) is understood)";
+}
+
+int pattern_to_ere(const char *pat, char **out, bool *icase, char *what, size_t whatlen)
+{
+    struct gw_buf b = {0};
+    int rc = 0;
+    *out = NULL;
+    *icase = false;
+    if (whatlen)
+        what[0] = '\0';
+    if (strncmp(pat, "(?i)", 4) == 0) {
+        *icase = true;
+        pat += 4;
+    }
+    bool after_quant = false; /* the last thing written was a quantifier */
+    for (const char *p = pat; *p && rc == 0;) {
+        char iv[32];
+        size_t ivl;
+        if (after_quant && *p == '?') { /* lazy: the greedy form matches the same lines */
+            p++;
+            after_quant = false;
+            continue;
+        }
+        if (after_quant && *p == '+') {
+            rc = fail(what, whatlen, "%s", "possessive quantifier (*+, ++, ?+)");
+            break;
+        }
+        after_quant = false;
+        if (*p == '*' || *p == '+' || *p == '?') {
+            rc = buf_putc(&b, *p++);
+            after_quant = true;
+        } else if (*p == '{' && (ivl = interval(p, iv, sizeof iv)) > 0) {
+            rc = buf_puts(&b, iv);
+            p += ivl;
+            after_quant = true;
+        } else if (*p == '{') {
+            rc = buf_puts(&b, "\\{");
+            p++;
+        } else if (p[0] == '(' && p[1] == '?') {
+            const char *kind = group_kind(p);
+            if (kind) {
+                rc = fail(what, whatlen, "%s", kind);
+                break;
+            }
+            rc = buf_putc(&b, '(');
+            p += 3;
+        } else if (*p == '[') {
+            long used = bracket(p, &b, what, whatlen);
+            if (used < 0)
+                rc = (int)used;
+            else
+                p += used;
+        } else if (*p == '\\' && p[1]) {
+            char c = p[1];
+            bool neg;
+            const char *cls = escape_class(c, &neg);
+            if (cls)
+                rc = buf_printf(&b, "[%s%s]", neg ? "^" : "", cls);
+            else if (c >= '1' && c <= '9') {
+                char ref[3] = {'\\', c, '\0'};
+                rc = fail(what, whatlen, "back-reference %s", ref);
+            } else if (c == 'g' || c == 'k')
+                rc = fail(what, whatlen, "%s",
+                          c == 'g' ? "back-reference \\g<...>" : "named back-reference \\k<...>");
+            else if (c == 'A' || c == 'Z')
+                rc = buf_putc(&b, c == 'A' ? '^' : '$');
+            else if (c == 't' || c == 'n')
+                rc = buf_putc(&b, c == 't' ? '\t' : '\n');
+            else
+                rc = buf_append(&b, p, 2);
+            p += 2;
+        } else {
+            rc = buf_putc(&b, *p++);
+        }
+    }
+    if (rc == 0)
+        rc = buf_reserve(&b, 0); /* an empty pattern is "" too */
+    if (rc < 0) {
+        buf_free(&b);
+        return rc;
+    }
+    *out = b.p;
+    return 0;
+}

@@ -1,0 +1,115 @@
+/* --prom-textfile: one sample (sampler.h) to the plain structs of prom.h,
+ * with the query history that outlives a sample. */
+#include "gpu_watch/promfile.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpu_watch/array.h"
+#include "gpu_watch/buf.h"
+#include "gpu_watch/prom.h"
+
+/* One query ever made: its key, last outcome and failures since start. */
+struct qhist {
+    char key[32];
+    bool ok;
+    uint64_t failures;
+};
+
+struct promfile {
+    struct promfile_opts o;
+    struct gw_buf text;
+    struct prom_proc *procs;
+    size_t cap_procs;
+    struct qhist hist[SAMPLE_MAX_QUERIES * 2];
+    struct prom_query q[SAMPLE_MAX_QUERIES * 2];
+    size_t nq;
+};
+
+struct promfile *promfile_new(const struct promfile_opts *o)
+{
+    struct promfile *pf = calloc(1, sizeof *pf);
+    if (pf)
+        pf->o = *o;
+    return pf;
+}
+
+/* Record this sample's queries; a query not made this time keeps its last
+ * state (its series must not vanish and come back). */
+static void note_queries(struct promfile *pf, const struct sample *smp)
+{
+    for (size_t i = 0; i < smp->nq; i++) {
+        const struct source_query *sq = &smp->q[i];
+        size_t j = 0;
+        while (j < pf->nq && strcmp(pf->hist[j].key, sq->key) != 0)
+            j++;
+        if (j == pf->nq) {
+            if (pf->nq == sizeof pf->hist / sizeof pf->hist[0])
+                continue; /* more keys than any source has: ignored */
+            snprintf(pf->hist[j].key, sizeof pf->hist[j].key, "%s", sq->key);
+            pf->nq++;
+        }
+        pf->hist[j].ok = !sq->failed;
+        pf->hist[j].failures += sq->failed;
+    }
+    for (size_t j = 0; j < pf->nq; j++)
+        pf->q[j] = (struct prom_query){pf->hist[j].key, pf->hist[j].ok, pf->hist[j].failures};
+}
+
+int promfile_write(struct promfile *pf, const struct sample *smp, double wall, double duration,
+                   size_t ngpus)
+{
+    if (array_reserve(&pf->procs, &pf->cap_procs, smp->n, sizeof *pf->procs) < 0)
+        return -ENOMEM;
+    for (size_t i = 0; i < smp->n; i++) {
+        const struct sample_row *r = &smp->rows[i];
+        const struct owner *w = r->who;
+        pf->procs[i] = (struct prom_proc){
+            .gpu = r->gpu,
+            .gpu_uuid = r->uuid,
+            .pid = r->pid,
+            .mem_mib = r->mem_mib,
+            .sm_pct = r->sm_pct,
+            .mem_pct = r->mem_pct,
+            .peak_mib = r->peak_mib,
+            .cpu_pct = r->host.cpu_pct,
+            .rss_mib = r->host.rss_mib,
+            .cmd = r->cmd,
+            .user = w ? w->user : NULL,
+            .job_id = w ? w->job_id : NULL,
+            .container = w ? w->container : NULL,
+        };
+    }
+    note_queries(pf, smp);
+    struct prom_sample ps = {
+        .procs = pf->procs,
+        .n = smp->n,
+        .ngpus = ngpus,
+        .q = pf->q,
+        .nq = pf->nq,
+        .time = wall,
+        .duration = duration,
+        .host = pf->o.host,
+        .peaks = pf->o.peaks,
+        .who = smp->who,
+    };
+    buf_clear(&pf->text);
+    int rc = prom_format(&ps, &pf->text);
+    if (rc < 0)
+        return rc;
+    return prom_publish(pf->o.path, pf->text.p, pf->text.len);
+}
+
+int promfile_close(struct promfile *pf)
+{
+    if (!pf)
+        return 0;
+    int rc = prom_remove(pf->o.path);
+    buf_free(&pf->text);
+    free(pf->procs);
+    free(pf);
+    return rc;
+}

@@ -1,0 +1,198 @@
+/* summary --by job|user: per-sample sums per group and GPU, fed to the
+ * summary with one made-up PID per group (its index + 1; summary_cmd hides
+ * it), so that the summary's process bookkeeping does the rest. */
+#include "gpu_watch/summary_by.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpu_watch/array.h"
+
+/* One group and GPU in the current sample. */
+struct acc {
+    size_t group;
+    int gpu;
+    double mem_mib; /* NAN until a row gives a value */
+    double sm_pct;
+};
+
+struct summary_by {
+    struct summary *s;
+    enum summary_by_key key;
+    char **names; /* group labels, "job 1392969"; index + 1 is the PID given to the summary */
+    size_t nnames, cap_names;
+    size_t *slots; /* open addressing over names: index + 1, 0 empty */
+    size_t cap_slots;
+    struct acc *acc; /* the current sample */
+    size_t nacc, cap_acc;
+    bool in_sample;
+    double ts;
+    int last_gpu;
+    long last_pid;
+};
+
+int summary_by_parse(const char *v, enum summary_by_key *out)
+{
+    if (strcmp(v, "process") == 0)
+        *out = SUMMARY_BY_PROCESS;
+    else if (strcmp(v, "job") == 0)
+        *out = SUMMARY_BY_JOB;
+    else if (strcmp(v, "user") == 0)
+        *out = SUMMARY_BY_USER;
+    else
+        return -EINVAL;
+    return 0;
+}
+
+int summary_by_column(enum summary_by_key key)
+{
+    return key == SUMMARY_BY_JOB ? LOG_COL_JOB_ID : key == SUMMARY_BY_USER ? LOG_COL_USER : -1;
+}
+
+struct summary_by *summary_by_new(struct summary *s, enum summary_by_key key)
+{
+    struct summary_by *b = calloc(1, sizeof *b);
+    if (b) {
+        b->s = s;
+        b->key = key;
+    }
+    return b;
+}
+
+void summary_by_free(struct summary_by *b)
+{
+    if (!b)
+        return;
+    for (size_t i = 0; i < b->nnames; i++)
+        free(b->names[i]);
+    free(b->names);
+    free(b->slots);
+    free(b->acc);
+    free(b);
+}
+
+/* FNV-1a, for the table of group names. */
+static size_t hash(const char *s)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return (size_t)h;
+}
+
+static int rehash(struct summary_by *b)
+{
+    size_t cap = b->cap_slots ? b->cap_slots * 2 : 64;
+    size_t *slots = calloc(cap, sizeof *slots);
+    if (!slots)
+        return -ENOMEM;
+    for (size_t i = 0; i < b->nnames; i++) {
+        size_t h = hash(b->names[i]) & (cap - 1);
+        while (slots[h])
+            h = (h + 1) & (cap - 1);
+        slots[h] = i + 1;
+    }
+    free(b->slots);
+    b->slots = slots;
+    b->cap_slots = cap;
+    return 0;
+}
+
+/* The index of the group called name, added when new; -ENOMEM. */
+static long group_of(struct summary_by *b, const char *name)
+{
+    if ((b->nnames + 1) * 2 > b->cap_slots && rehash(b) < 0)
+        return -ENOMEM;
+    size_t h = hash(name) & (b->cap_slots - 1);
+    while (b->slots[h]) {
+        if (strcmp(b->names[b->slots[h] - 1], name) == 0)
+            return (long)(b->slots[h] - 1);
+        h = (h + 1) & (b->cap_slots - 1);
+    }
+    char *copy = strdup(name);
+    if (!copy || array_reserve(&b->names, &b->cap_names, b->nnames + 1, sizeof(char *)) < 0) {
+        free(copy);
+        return -ENOMEM;
+    }
+    b->names[b->nnames] = copy;
+    b->slots[h] = ++b->nnames;
+    return (long)(b->nnames - 1);
+}
+
+static double add_known(double sum, double v)
+{
+    if (!log_known(v))
+        return sum;
+    return log_known(sum) ? sum + v : v;
+}
+
+static int flush(struct summary_by *b)
+{
+    if (!b->in_sample)
+        return 0;
+    b->in_sample = false;
+    if (summary_sample(b->s, b->ts) < 0)
+        return -ENOMEM;
+    for (size_t i = 0; i < b->nacc; i++) {
+        const struct acc *a = &b->acc[i];
+        struct summary_row r = {
+            .ts = b->ts,
+            .gpu = a->gpu,
+            .pid = (long)a->group + 1,
+            .cmd = b->names[a->group],
+            .mem_mib = a->mem_mib,
+            .sm_pct = a->sm_pct,
+            .cpu_pct = NAN,
+            .rss_mib = NAN,
+        };
+        if (summary_add(b->s, &r) < 0)
+            return -ENOMEM;
+    }
+    b->nacc = 0;
+    return 0;
+}
+
+int summary_by_add(struct summary_by *b, const struct log_row *row)
+{
+    /* The sampler writes each sample's rows sorted by GPU, then PID. */
+    bool next = !b->in_sample || row->ts != b->ts || row->gpu < b->last_gpu ||
+                (row->gpu == b->last_gpu && row->pid <= b->last_pid);
+    if (next) {
+        if (flush(b) < 0)
+            return -ENOMEM;
+        b->in_sample = true;
+        b->ts = row->ts;
+    }
+    b->last_gpu = row->gpu;
+    b->last_pid = row->pid;
+
+    const char *v = b->key == SUMMARY_BY_JOB ? row->job_id : row->user;
+    char name[160];
+    if (!*v)
+        snprintf(name, sizeof name, "%s", b->key == SUMMARY_BY_JOB ? "(no job)" : "(unknown user)");
+    else
+        snprintf(name, sizeof name, "%s %s", b->key == SUMMARY_BY_JOB ? "job" : "user", v);
+    long g = group_of(b, name);
+    if (g < 0)
+        return -ENOMEM;
+    size_t i = 0;
+    while (i < b->nacc && !(b->acc[i].group == (size_t)g && b->acc[i].gpu == row->gpu))
+        i++;
+    if (i == b->nacc) {
+        if (array_reserve(&b->acc, &b->cap_acc, b->nacc + 1, sizeof *b->acc) < 0)
+            return -ENOMEM;
+        b->acc[b->nacc++] = (struct acc){(size_t)g, row->gpu, NAN, NAN};
+    }
+    b->acc[i].mem_mib = add_known(b->acc[i].mem_mib, row->gpu_mem_mib);
+    b->acc[i].sm_pct = add_known(b->acc[i].sm_pct, row->sm_util_pct);
+    return 0;
+}
+
+int summary_by_finish(struct summary_by *b)
+{
+    return flush(b);
+}

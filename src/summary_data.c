@@ -1,0 +1,197 @@
+/* Rendering a summary as CSV or JSON into a buffer: for scripts. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gpu_watch/csv.h"
+#include "gpu_watch/summary_fmt.h"
+#include "gpu_watch/text.h"
+
+#define CSV_COLS                                                                                   \
+    "row,pid,cmd,gpus,peak_gpu_mem_mib,peak_at,sm_mean_pct,sm_max_pct,samples,first_seen,"         \
+    "last_seen,peak_rss_mib,cpu_mean_pct,interval_s\n"
+
+/* One CSV row; what a row kind lacks is NAN, "" or -1 (pid). */
+struct csv_row {
+    const char *row, *cmd, *gpus;
+    long pid;
+    double peak, at, smm, smx;
+    unsigned long samples;
+    double first, last, rss, cpu, iv;
+};
+
+static void csv_time(struct gw_buf *b, double ts, const struct summary_fmt_opts *o)
+{
+    char t[48];
+    sfmt_iso_time(t, sizeof t, ts, o);
+    buf_puts(b, t);
+}
+
+static void csv_line(struct gw_buf *b, const struct csv_row *c, const struct summary_fmt_opts *o)
+{
+    buf_printf(b, "%s,", c->row);
+    if (c->pid >= 0)
+        buf_printf(b, "%ld", c->pid);
+    buf_putc(b, ',');
+    csv_field(b, c->cmd, strlen(c->cmd));
+    buf_putc(b, ',');
+    csv_field(b, c->gpus, strlen(c->gpus)); /* "0,1" is quoted */
+    buf_putc(b, ',');
+    sfmt_num(b, c->peak, 0, "");
+    buf_putc(b, ',');
+    csv_time(b, c->at, o);
+    buf_putc(b, ',');
+    sfmt_num(b, c->smm, 1, "");
+    buf_putc(b, ',');
+    sfmt_num(b, c->smx, 0, "");
+    buf_printf(b, ",%lu,", c->samples);
+    csv_time(b, c->first, o);
+    buf_putc(b, ',');
+    csv_time(b, c->last, o);
+    buf_putc(b, ',');
+    sfmt_num(b, c->rss, 0, "");
+    buf_putc(b, ',');
+    sfmt_num(b, c->cpu, 1, "");
+    buf_putc(b, ',');
+    sfmt_num(b, c->iv, 3, "");
+    buf_putc(b, '\n');
+}
+
+void sfmt_csv(const struct summary_result *r, const struct summary_fmt_opts *o, struct gw_buf *b)
+{
+    buf_puts(b, CSV_COLS);
+    for (size_t i = 0; i < r->nprocs; i++) {
+        const struct summary_proc *p = &r->procs[i];
+        char gpus[64];
+        sfmt_gpu_list(gpus, sizeof gpus, p->gpu_mask, p->gpu_other);
+        struct csv_row c = {"process",  p->cmd,          gpus,        p->pid,     p->peak_mib,
+                            p->peak_ts, p->sm_mean,      p->sm_max,   p->samples, p->first_ts,
+                            p->last_ts, p->rss_peak_mib, p->cpu_mean, NAN};
+        csv_line(b, &c, o);
+    }
+    for (size_t i = 0; i < r->ngpus; i++) {
+        char g[16] = "";
+        if (r->gpus[i].gpu >= 0)
+            snprintf(g, sizeof g, "%d", r->gpus[i].gpu);
+        struct csv_row c = {
+            "gpu", "",  g,          -1,          r->gpus[i].peak_mib, r->gpus[i].peak_ts,
+            NAN,   NAN, r->samples, r->first_ts, r->last_ts,          NAN,
+            NAN,   NAN};
+        csv_line(b, &c, o);
+    }
+    struct csv_row c = {
+        "run", "",         "",         -1,          r->total_peak_mib, r->total_peak_ts,
+        NAN,   NAN,        r->samples, r->first_ts, r->last_ts,        NAN,
+        NAN,   r->interval};
+    csv_line(b, &c, o);
+}
+
+/* A JSON string; bytes that are not UTF-8 become U+FFFD. */
+static void json_str(struct gw_buf *b, const char *s)
+{
+    size_t n = strlen(s);
+    buf_putc(b, '"');
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        size_t k = text_utf8_len(s + i, n - i);
+        if (c == '"' || c == '\\')
+            buf_printf(b, "\\%c", c);
+        else if (c < 0x20 || c == 0x7f)
+            buf_printf(b, "\\u%04x", c);
+        else if (k)
+            buf_append(b, s + i, k);
+        else
+            buf_puts(b, "\\ufffd");
+        i += k ? k : 1;
+    }
+    buf_putc(b, '"');
+}
+
+/* ", \"key\": value" (sep first: "" for the first member). */
+static void json_num(struct gw_buf *b, const char *sep, const char *key, double v, int prec)
+{
+    buf_printf(b, "%s\"%s\": ", sep, key);
+    sfmt_num(b, v, prec, "null");
+}
+
+static void json_time(struct gw_buf *b, const char *sep, const char *key, double v,
+                      const struct summary_fmt_opts *o)
+{
+    char t[48];
+    sfmt_iso_time(t, sizeof t, v, o);
+    if (*t)
+        buf_printf(b, "%s\"%s\": \"%s\"", sep, key, t);
+    else
+        buf_printf(b, "%s\"%s\": null", sep, key);
+}
+
+static void json_proc(struct gw_buf *b, const struct summary_proc *p,
+                      const struct summary_fmt_opts *o)
+{
+    if (p->pid >= 0)
+        buf_printf(b, "{\"pid\": %ld, \"cmd\": ", p->pid);
+    else
+        buf_puts(b, "{\"pid\": null, \"cmd\": ");
+    json_str(b, p->cmd);
+    buf_puts(b, ", \"gpus\": [");
+    bool any = false;
+    for (int g = 0; g < 64; g++)
+        if (p->gpu_mask >> g & 1) {
+            buf_printf(b, "%s%d", any ? ", " : "", g);
+            any = true;
+        }
+    if (p->gpu_other)
+        buf_printf(b, "%snull", any ? ", " : "");
+    buf_putc(b, ']');
+    json_num(b, ", ", "peak_gpu_mem_mib", p->peak_mib, 0);
+    json_time(b, ", ", "peak_at", p->peak_ts, o);
+    json_num(b, ", ", "sm_mean_pct", p->sm_mean, 1);
+    json_num(b, ", ", "sm_max_pct", p->sm_max, 0);
+    buf_printf(b, ", \"samples\": %lu", p->samples);
+    json_time(b, ", ", "first_seen", p->first_ts, o);
+    json_time(b, ", ", "last_seen", p->last_ts, o);
+    json_num(b, ", ", "peak_rss_mib", p->rss_peak_mib, 0);
+    json_num(b, ", ", "cpu_mean_pct", p->cpu_mean, 1);
+    buf_putc(b, '}');
+}
+
+void sfmt_json(const struct summary_result *r, const struct summary_fmt_opts *o, struct gw_buf *b)
+{
+    buf_puts(b, "{\n  \"log\": ");
+    if (o->title)
+        json_str(b, o->title);
+    else
+        buf_puts(b, "null");
+    json_time(b, ",\n  ", "first", r->first_ts, o);
+    json_time(b, ",\n  ", "last", r->last_ts, o);
+    json_num(b, ",\n  ", "span_s", r->last_ts - r->first_ts, 0);
+    json_num(b, ",\n  ", "interval_s", r->interval, 3);
+    buf_printf(b,
+               ",\n  \"samples\": %lu,\n  \"rows\": %lu,\n  \"skipped_rows\": %lu,\n  "
+               "\"gaps\": %lu,\n  \"gap_s\": %.0f,\n  \"processes\": [",
+               r->samples, r->rows, o->skipped, r->gaps, r->gap_s);
+    for (size_t i = 0; i < r->nprocs; i++) {
+        buf_puts(b, i ? ",\n    " : "\n    ");
+        json_proc(b, &r->procs[i], o);
+    }
+    buf_puts(b, r->nprocs ? "\n  ],\n  \"gpus\": [" : "],\n  \"gpus\": [");
+    for (size_t i = 0; i < r->ngpus; i++) {
+        buf_puts(b, i ? ",\n    {" : "\n    {");
+        if (r->gpus[i].gpu >= 0)
+            buf_printf(b, "\"gpu\": %d", r->gpus[i].gpu);
+        else
+            buf_puts(b, "\"gpu\": null");
+        json_num(b, ", ", "peak_gpu_mem_mib", r->gpus[i].peak_mib, 0);
+        json_time(b, ", ", "peak_at", r->gpus[i].peak_ts, o);
+        buf_putc(b, '}');
+    }
+    buf_puts(b, r->ngpus ? "\n  ],\n  \"total\": {" : "],\n  \"total\": {");
+    json_num(b, "", "peak_gpu_mem_mib", r->total_peak_mib, 0);
+    json_time(b, ", ", "peak_at", r->total_peak_ts, o);
+    buf_puts(b, "},\n  \"caveat\": ");
+    /* Our own ASCII text, without quotes or backslashes: no escaping. */
+    buf_putc(b, '"');
+    sfmt_notes(b, r);
+    buf_putc(b, '"');
+    buf_puts(b, "\n}\n");
+}
