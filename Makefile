@@ -8,7 +8,9 @@ SANITIZE ?= 0
 COVERAGE ?= 0
 
 # The project's own flags; the user's CFLAGS/CPPFLAGS/LDFLAGS come after.
-GW_CFLAGS   := -std=c11 -Wall -Wextra -Werror -O2 -g
+# -pthread: the NVML source's worker thread (in glibc's libc since 2.34:
+# nothing more is linked).
+GW_CFLAGS   := -std=c11 -Wall -Wextra -Werror -O2 -g -pthread
 GW_CPPFLAGS := -Iinclude -D_GNU_SOURCE -MMD -MP
 GW_LDLIBS   := -lm
 B := build
@@ -32,6 +34,10 @@ LIB_OBJ  := $(LIB_SRC:src/%.c=$(B)/src/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 HELPERS  := $(B)/tests/fake-nvidia-smi/nvidia-smi
+# The fake NVML library, three drivers: every symbol; no _v3 (before 535);
+# no suffixed symbol at all (v1 only).
+FAKE_NVML := $(B)/tests/fake-nvml/libnvidia-ml.so.1 $(B)/tests/fake-nvml-v2/libnvidia-ml.so.1 \
+             $(B)/tests/fake-nvml-v1/libnvidia-ml.so.1
 # Each fuzz harness built with replay_main.c instead of libFuzzer: make test
 # replays the seed corpora and every regression input through it.
 REPLAY_BIN := $(patsubst fuzz/fuzz_%.c,$(B)/fuzz/replay_%,$(wildcard fuzz/fuzz_*.c))
@@ -67,6 +73,18 @@ $(HELPERS): tests/fake_smi.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
 
+# Without the sanitizers: a plain library loads into any build.
+FAKE_NVML_FLAGS := -std=c11 -Wall -Wextra -Werror -O2 -g -D_GNU_SOURCE -shared -fPIC
+$(B)/tests/fake-nvml/libnvidia-ml.so.1: tests/fake_nvml.c
+	@mkdir -p $(@D)
+	$(CC) $(FAKE_NVML_FLAGS) -o $@ $<
+$(B)/tests/fake-nvml-v2/libnvidia-ml.so.1: tests/fake_nvml.c
+	@mkdir -p $(@D)
+	$(CC) $(FAKE_NVML_FLAGS) -DFAKE_NO_V3 -o $@ $<
+$(B)/tests/fake-nvml-v1/libnvidia-ml.so.1: tests/fake_nvml.c
+	@mkdir -p $(@D)
+	$(CC) $(FAKE_NVML_FLAGS) -DFAKE_V1_ONLY -o $@ $<
+
 $(B)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay_main.c $(B)/libgw.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(GW_LDLIBS) $(LDLIBS)
@@ -77,10 +95,10 @@ $(B)/bench/bench_sample: bench/bench_sample.c $(B)/libgw.a
 
 # Performance figures: medians, spread and ratios measured in one run; the
 # table is printed and written to bench/results.txt.
-bench: gpu_watch $(HELPERS) $(B)/bench/bench_sample
+bench: gpu_watch $(HELPERS) $(FAKE_NVML) $(B)/bench/bench_sample
 	@python3 bench/run_bench.py
 
-test check: $(B)/gpu_watch $(TEST_BIN) $(HELPERS) $(REPLAY_BIN) gpu_watch
+test check: $(B)/gpu_watch $(TEST_BIN) $(HELPERS) $(FAKE_NVML) $(REPLAY_BIN) gpu_watch
 	@GW_BUILD=$(B) tests/run_tests.sh
 
 # Static analysis of the product and the fuzz harnesses: cppcheck (every

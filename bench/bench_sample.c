@@ -1,8 +1,10 @@
 /* In-process measurements for make bench (bench/run_bench.py drives it).
  *
- *   bench_sample cpu SMI PROC N [host]  N samples with the library's sampler
- *       against a fake nvidia-smi; prints "cpu_ms_per_sample spawned_per_sample
- *       rows": own CPU from getrusage(RUSAGE_SELF), children excluded
+ *   bench_sample cpu SMI PROC N [host|nvml]  N samples with the library's
+ *       sampler against a fake nvidia-smi (or with "nvml" the NVML source,
+ *       the fake library found through LD_LIBRARY_PATH); prints
+ *       "cpu_ms_per_sample spawned_per_sample rows children_cpu_ms_per_sample":
+ *       own CPU from getrusage(RUSAGE_SELF) (every thread), children apart
  *   bench_sample parsers FIXTURES        MB/s of each nvidia-smi parser
  *   bench_sample latency SMI PS PROC N   wall ms of N samples our way (all
  *       queries at once, rows formatted and written) and N the original way
@@ -83,10 +85,10 @@ static int write_rows(int fd, struct gw_buf *rows, const struct sample *smp, boo
     return write(fd, rows->p, rows->len) == (ssize_t)rows->len || rows->len == 0 ? 0 : -1;
 }
 
-static int cmd_cpu(const char *smi, const char *proc, int n, bool host)
+static int cmd_cpu(const char *smi, const char *proc, int n, bool host, const char *source)
 {
     struct sampler_opts o = {
-        .smi = smi, .ps = "ps", .proc_root = proc, .timeout = 10, .host = host};
+        .source = source, .smi = smi, .ps = "ps", .proc_root = proc, .timeout = 10, .host = host};
     struct sampler_start st;
     struct sampler *s = NULL;
     if (sampler_new(&o, &s, &st) < 0) {
@@ -97,19 +99,28 @@ static int cmd_cpu(const char *smi, const char *proc, int n, bool host)
     struct gw_buf rows = {0};
     int fd = open("/dev/null", O_WRONLY);
     /* Warm-up: the GPU map and the command lines are cached after this. */
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 3; i++) {
         if (sampler_run(s, &smp, NULL) < 0 || write_rows(fd, &rows, &smp, host) < 0)
             return 1;
+        if (smp.switched[0]) { /* the figures would be nvidia-smi's */
+            fprintf(stderr, "bench_sample: %s\n", smp.switched);
+            return 1;
+        }
+    }
     size_t spawned = 0, nrows = 0;
-    double c0 = self_cpu_ms();
+    double c0 = self_cpu_ms(), k0 = children_cpu_ms();
     for (int i = 0; i < n; i++) {
         if (sampler_run(s, &smp, NULL) < 0 || write_rows(fd, &rows, &smp, host) < 0)
             return 1;
+        if (smp.switched[0]) {
+            fprintf(stderr, "bench_sample: %s\n", smp.switched);
+            return 1;
+        }
         spawned += smp.spawned;
         nrows = smp.n;
     }
-    double c1 = self_cpu_ms();
-    printf("%.4f %.2f %zu\n", (c1 - c0) / n, (double)spawned / n, nrows);
+    double c1 = self_cpu_ms(), k1 = children_cpu_ms();
+    printf("%.4f %.2f %zu %.4f\n", (c1 - c0) / n, (double)spawned / n, nrows, (k1 - k0) / n);
     close(fd);
     buf_free(&rows);
     sample_free(&smp);
@@ -276,7 +287,8 @@ static int cmd_hostcost(const char *proc, int argc, char **argv)
 int main(int argc, char **argv)
 {
     if (argc >= 5 && strcmp(argv[1], "cpu") == 0)
-        return cmd_cpu(argv[2], argv[3], atoi(argv[4]), argc > 5);
+        return cmd_cpu(argv[2], argv[3], atoi(argv[4]), argc > 5 && !strcmp(argv[5], "host"),
+                       argc > 5 && !strcmp(argv[5], "nvml") ? "nvml" : "smi");
     if (argc == 3 && strcmp(argv[1], "parsers") == 0)
         return cmd_parsers(argv[2]);
     if (argc == 6 && strcmp(argv[1], "latency") == 0)

@@ -16,6 +16,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 B = os.environ.get("GW_BUILD", "build")
 BENCH = os.path.join(ROOT, B, "bench", "bench_sample")
 FAKE = os.path.join(ROOT, B, "tests", "fake-nvidia-smi", "nvidia-smi")
+FAKE_NVML = os.path.join(ROOT, B, "tests", "fake-nvml")  # libnvidia-ml.so.1 (tests/fake_nvml.c)
 GW = os.path.join(ROOT, "gpu_watch")
 FIX = os.path.join(ROOT, "tests", "fixtures")
 H100 = {"apps": 24, "pmon": 70, "gpus": 23, "ps": 8}  # ms, README of the H100 captures
@@ -27,16 +28,18 @@ def say(s=""):
     lines.append(s)
 
 
-def make_machine(tmp, gpus, procs, in_proc=True):
-    """A replay dir and /proc tree: `procs` processes spread over `gpus` GPUs;
-    with in_proc False the /proc tree lacks them (another PID namespace)."""
-    d = os.path.join(tmp, f"m{gpus}x{procs}{'' if in_proc else '-nsproc'}")
+def make_machine(tmp, gpus, procs, in_proc=True, base=100000):
+    """A replay dir and /proc tree: `procs` processes spread over `gpus` GPUs,
+    PIDs from base (below this machine's pid_max for the NVML source, which
+    refuses PIDs above it); with in_proc False the /proc tree lacks them
+    (another PID namespace)."""
+    d = os.path.join(tmp, f"m{gpus}x{procs}{'' if in_proc else '-nsproc'}-{base}")
     rep, proc = os.path.join(d, "replay"), os.path.join(d, "proc")
     os.makedirs(rep)
     uu = [f"GPU-{g:08x}-1f64-9d83-5d60-65f0c235c074" for g in range(gpus)]
     apps, pm = [], []
     for i in range(procs):
-        pid, g = 100000 + i, i % gpus
+        pid, g = base + i, i % gpus
         apps.append(f"{pid}, {uu[g]}, {500 + i}\n")
         pm.append(f"{g:5d} {pid:10d}     C {i % 100:6d} {i % 10:6d}      -      -      -      - {500 + i:6d}      0    python3        \n")
         if not in_proc:
@@ -53,6 +56,12 @@ def make_machine(tmp, gpus, procs, in_proc=True):
         f.write(hdr + "".join(pm))
     with open(f"{rep}/gpus.txt", "w") as f:
         f.writelines(f"{g}, {uu[g]}\n" for g in range(gpus))
+    # The same machine for the fake NVML library (tests/fake_nvml.c).
+    with open(f"{rep}/nvml.txt", "w") as f:
+        f.write("driver 580.159.04\n")
+        f.writelines(f"gpu {g} {uu[g]} 143771\n" for g in range(gpus))
+        f.writelines(f"proc {i % gpus} {base + i} {500 + i} {i % 100} {i % 10}\n"
+                     for i in range(procs))
     with open(f"{rep}/ps.txt", "w") as f:
         f.write("  442 python3 /tmp/work dir/train,v2.py 200\n")
     return rep, proc
@@ -119,6 +128,8 @@ def run(tmp):
         if in_proc:
             machines[(g, p)] += (spawned,)
     say()
+    nvml(tmp)
+    say()
     say("2. Parser throughput (16 MB of real H100 lines, 7 runs)   median MB/s   min    max   target")
     out = subprocess.run([BENCH, "parsers", FIX], capture_output=True, text=True, check=True).stdout
     for line in out.splitlines():
@@ -163,6 +174,30 @@ def run(tmp):
     memory(tmp, *machines[(8, 1000)][:2])
     say()
     hostcost()
+
+
+def nvml(tmp):
+    """Own CPU per sample of the NVML source against the fake library, next
+    to the nvidia-smi source (self + its children) on the same machine."""
+    say("1b. CPU per sample, NVML source (fake libnvidia-ml) vs nvidia-smi source (fake nvidia-smi,")
+    say("    self + children: the fake's own cost, not the real nvidia-smi's); 5 runs of 200 samples")
+    say("                                    NVML median   p10    p90    nvidia-smi median  rows")
+    for g, p in ((8, 8), (8, 100)):
+        rep, proc = make_machine(tmp, g, p, base=10000)
+        env = env_for(tmp, rep, LD_LIBRARY_PATH=FAKE_NVML,
+                      FAKE_NVML_SCENARIO=os.path.join(rep, "nvml.txt"))
+        runs, smi, rows = [], [], 0
+        for _ in range(5):
+            out = subprocess.run([BENCH, "cpu", "nvidia-smi", proc, "200", "nvml"], env=env,
+                                 capture_output=True, text=True, check=True).stdout.split()
+            runs.append(float(out[0]) + float(out[3]))
+            rows = int(out[2])
+            out = subprocess.run([BENCH, "cpu", "nvidia-smi", proc, "200"], env=env,
+                                 capture_output=True, text=True, check=True).stdout.split()
+            smi.append(float(out[0]) + float(out[3]))
+        med, lo, hi = spread(runs)
+        say(f"    {g} GPUs, {p:3d} processes           {med:6.3f}  {lo:6.3f} {hi:6.3f}      "
+            f"{statistics.median(smi):7.3f}          {rows:4d}")
 
 
 def callgrind(env, proc):

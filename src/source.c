@@ -9,6 +9,7 @@
 
 static const struct source_ops *const sources[] = {
     &source_smi,
+    &source_nvml,
 };
 #define NSOURCES (sizeof sources / sizeof(const struct source_ops *))
 

@@ -80,6 +80,7 @@ struct source_ops {
 };
 
 extern const struct source_ops source_smi;
+extern const struct source_ops source_nvml;
 
 /* The source called name ("smi", ...), or NULL. */
 const struct source_ops *source_find(const char *name);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every real-GPU check in one go (one call on the GPU machine), from the
-# repository root: the sampler against nvidia-smi, --host, the peak of a
+# repository root: the sampler against nvidia-smi, the NVML source against
+# the nvidia-smi source, --host, the peak of a
 # wrapped command, the cost of watching, raw captures, and charts of the real
 # log. Each check's output goes to $R/<name>/ and its log to
 # $R/<name>.log (R defaults to /tmp/gw-r); everything is packed into
@@ -20,6 +21,7 @@ check() {
     tail -n 25 "$R/$name.log"
 }
 check sampler bash tests/gpu/check_sampler.sh
+check nvml bash tests/gpu/check_nvml.sh
 check host env INTERVAL=1 bash tests/gpu/check_host.sh
 check peak bash tests/gpu/check_peak.sh
 check peaks bash tests/gpu/check_peaks.sh

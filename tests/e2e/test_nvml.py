@@ -1,0 +1,284 @@
+"""End-to-end tests of --source nvml and auto against the fake NVML library
+(tests/fake_nvml.c, found through LD_LIBRARY_PATH) answering a scenario of
+tests/fixtures/nvml/, side by side with the fake nvidia-smi replaying the
+same fixture: the same CSV, whichever source wrote it. Faults: a driver with
+only v1 or v2, bad records, a version mismatch, a call that never returns,
+the library missing."""
+import os
+import shutil
+import subprocess
+import unittest
+
+from tests.e2e.gw import BIN, FAKE_DIR, GwTest, ROOT, read_csv
+
+BUILD = os.path.dirname(os.path.dirname(FAKE_DIR))  # build/tests -> build
+LIB = {v: os.path.join(BUILD, "tests", "fake-nvml" + v) for v in ("", "-v2", "-v1")}
+SCEN = os.path.join(ROOT, "tests", "fixtures", "nvml")
+VALGRIND = shutil.which("valgrind")
+
+
+def system_nvml():
+    """Whether the machine has a real libnvidia-ml (found without LD_LIBRARY_PATH)."""
+    import ctypes
+    try:
+        ctypes.CDLL("libnvidia-ml.so.1")
+        return True
+    except OSError:
+        return False
+
+
+def body(text):
+    """The rows without their timestamps: what must not depend on the source."""
+    _, rows = read_csv(text)
+    return [r[1:] for r in rows]
+
+
+class Nvml(GwTest):
+    def nvml(self, *args, scenario="busy", proc=None, lib="", fixture=None, extra_scen="",
+             timeout=30):
+        path = os.path.join(SCEN, scenario + ".txt")
+        if extra_scen:
+            path = self.path("scenario.txt")
+            with open(os.path.join(SCEN, scenario + ".txt")) as f, open(path, "w") as out:
+                out.write(f.read() + extra_scen)
+        e = self.env(fixture or scenario, proc or scenario)
+        e["LD_LIBRARY_PATH"] = LIB[lib] if lib is not None else self.path("nolib")
+        e["FAKE_NVML_SCENARIO"] = path
+        os.makedirs(self.path("nolib"), exist_ok=True)
+        return subprocess.run([BIN, *args], env=e, capture_output=True, timeout=timeout,
+                              cwd=self.tmp)
+
+    def both(self, *args, scenario="busy", lib=""):
+        """(nvml run, smi run) of the same arguments and fixture."""
+        a = self.nvml("--source", "nvml", *args, scenario=scenario, lib=lib)
+        b = self.nvml("--source", "smi", *args, scenario=scenario, lib=lib)
+        self.assertEqual(a.returncode, 0, a.stderr.decode())
+        self.assertEqual(b.returncode, 0, b.stderr.decode())
+        return a, b
+
+    def assert_same_csv(self, scenario, lib="", *args):
+        a, b = self.both("--count", "2", "--interval", "0.05", "-q", "-o", "-", *args,
+                         scenario=scenario, lib=lib)
+        self.assertEqual(read_csv(a.stdout.decode())[0], read_csv(b.stdout.decode())[0])
+        rows = body(a.stdout.decode())
+        self.assertTrue(rows)
+        self.assertEqual(rows, body(b.stdout.decode()))
+        self.assertEqual(a.stderr.decode(), "")
+        return rows
+
+    # ---- the same CSV as nvidia-smi ----
+
+    def test_one_gpu_same_csv_each_driver(self):
+        for lib in ("", "-v2", "-v1"):
+            with self.subTest(lib=lib or "v3"):
+                rows = self.assert_same_csv("busy", lib)
+                self.assertIn(["0", "442", rows[0][2], "1642", "39", "2"], rows)
+                # 443 is idle: no utilization sample, so empty fields, never 0.
+                self.assertEqual([r[3:] for r in rows if r[1] == "443"][0], ["3590", "", ""])
+
+    def test_eight_gpus_same_csv(self):
+        rows = self.assert_same_csv("gpu8")
+        self.assertEqual(len(rows), 2 * 10)
+        self.assertEqual(sorted({r[0] for r in rows}), [str(i) for i in range(8)])
+        self.assertIn(["7", "9000", rows[-1][2], "900", "88", "8"], rows)
+
+    def test_mig_same_csv_and_no_utilization(self):
+        rows = self.assert_same_csv("mig")
+        self.assertEqual([r[1] + ":" + r[3] + ":" + r[4] for r in rows][:2],
+                         ["7001:4864:", "7002:2432:"])
+
+    def test_host_compact_match_pid_same_rows(self):
+        for args in (["--host"], ["--match", "grow"], ["--pid", "442"],
+                     ["--compact", "--pid", "444"]):
+            with self.subTest(args=args):
+                a, b = self.both("--count", "1", "-q", "-o", "-", *args)
+                # --host figures come from /proc and time: compare the GPU part.
+                ra = [r[:7] for r in body(a.stdout.decode())]
+                rb = [r[:7] for r in body(b.stdout.decode())]
+                if "--compact" in args:
+                    ra = [r[0] for r in body(a.stdout.decode())]
+                    rb = [r[0] for r in body(b.stdout.decode())]
+                self.assertTrue(ra)
+                self.assertEqual(ra, rb)
+
+    def test_other_pid_namespace_driver_names(self):
+        """PIDs neither /proc nor ps knows (another PID namespace): the cmd
+        column falls back to the driver's name with either source."""
+        os.mkdir(self.path("emptyproc"))
+        shutil.copy(os.path.join(FAKE_DIR, "nvidia-smi"), os.path.join(self.fakebin, "ps"))
+        out = {}
+        for src in ("nvml", "smi"):
+            e = self.env("busy", self.path("emptyproc"))
+            e["LD_LIBRARY_PATH"] = LIB[""]
+            e["FAKE_NVML_SCENARIO"] = os.path.join(SCEN, "busy.txt")
+            r = subprocess.run([BIN, "--source", src, "--count", "1", "-q", "-o", "-"], env=e,
+                               capture_output=True, timeout=30, cwd=self.tmp)
+            self.assertEqual(r.returncode, 0, r.stderr.decode())
+            out[src] = body(r.stdout.decode())
+        self.assertEqual([r[2] for r in out["nvml"]], ["python3"] * 3)
+        self.assertEqual(out["nvml"], out["smi"])
+
+    def test_wrap_mode_same_rows(self):
+        """The wrapped command puts itself on the GPU (in the NVML scenario
+        and the nvidia-smi fixture at once): the same rows either way."""
+        fx = self.path("fx")
+        os.mkdir(fx)
+        shutil.copy(os.path.join(ROOT, "tests", "fixtures", "replay", "busy", "gpus.txt"), fx)
+        with open(os.path.join(ROOT, "tests", "fixtures", "replay", "busy", "pmon.txt")) as f:
+            pmon_head = "".join(f.readlines()[:2])
+        with open(os.path.join(fx, "pmon.txt"), "w") as f:
+            f.write(pmon_head)
+        open(os.path.join(fx, "apps.txt"), "w").close()
+        uuid = "GPU-1a8e51c5-1f64-9d83-5d60-65f0c235c074"
+        scen = self.path("wrap.txt")
+        job = (f'echo "proc 0 $$ 100 20 1" >> {scen}; '
+               f'echo "$$, {uuid}, 100" > {fx}/apps.txt; '
+               f'printf "%s\\n    0 %8d     C     20      1      -      -      -      -    100'
+               f'      0    sh\\n" "$(cat {fx}/pmon.txt)" $$ > {fx}/pmon.tmp; '
+               f'mv {fx}/pmon.tmp {fx}/pmon.txt; sleep 0.5')
+        out = {}
+        for src in ("nvml", "smi"):
+            with open(scen, "w") as f:
+                f.write("driver 580.159.04\ngpu 0 %s 81559\n" % uuid)
+            e = self.env(fx, None)
+            e["LD_LIBRARY_PATH"] = LIB[""]
+            e["FAKE_NVML_SCENARIO"] = scen
+            e["FAKE_NVML_RELOAD"] = "1"
+            r = subprocess.run([BIN, "--source", src, "--interval", "0.05", "-q", "-o",
+                                src + ".csv", "--", "sh", "-c", job], env=e,
+                               capture_output=True, timeout=30, cwd=self.tmp)
+            self.assertEqual(r.returncode, 0, r.stderr.decode())
+            out[src] = {(r[0], r[3], r[4], r[5]) for r in body(self.path(src + ".csv"))}
+            with open(os.path.join(fx, "pmon.txt"), "w") as f:
+                f.write(pmon_head)
+            open(os.path.join(fx, "apps.txt"), "w").close()
+        self.assertEqual(out["nvml"], {("0", "100", "20", "1")})
+        self.assertEqual(out["nvml"], out["smi"])
+
+    # ---- awkward but valid answers ----
+
+    def test_insufficient_size_first_then_grown(self):
+        a = self.nvml("--source", "nvml", "--count", "1", "-q", "-o", "-",
+                      extra_scen="fault insufficient_first\n")
+        self.assertEqual(a.returncode, 0, a.stderr.decode())
+        self.assertEqual([r[3:] for r in body(a.stdout.decode())],
+                         [["1642", "39", "2"], ["3590", "", ""], ["1764", "59", "3"]])
+
+    def test_not_found_is_no_new_samples(self):
+        a = self.nvml("--source", "nvml", "--count", "2", "--interval", "0.05", "-o", "-",
+                      extra_scen="fault util_not_found\n")
+        self.assertEqual(a.returncode, 0, a.stderr.decode())
+        self.assertEqual({(r[3], r[4], r[5]) for r in body(a.stdout.decode())},
+                         {("1642", "", ""), ("3590", "", ""), ("1764", "", "")})
+        self.assertNotIn("warning", a.stderr.decode())
+
+    def test_new_utilization_call_not_supported_falls_back(self):
+        a = self.nvml("--source", "nvml", "--count", "1", "-q", "-o", "-",
+                      extra_scen="fault util_info_not_supported\n")
+        self.assertEqual([r[4] for r in body(a.stdout.decode())], ["39", "", "59"])
+
+    def test_error_costs_the_sample_and_recovers(self):
+        a = self.nvml("--source", "nvml", "--count", "5", "--interval", "0.05", "-o", "-",
+                      extra_scen="fault procs_error 2 3\n")
+        err = a.stderr.decode()
+        self.assertEqual(a.returncode, 0, err)
+        self.assertEqual(err.count("NVML process list failed: GPU 0"), 1, err)
+        self.assertIn("Unknown Error", err)
+        self.assertIn("recovered", err)
+        self.assertEqual(len(body(a.stdout.decode())), 3 * 3)  # samples 1, 4, 5
+
+    # ---- bad answers: warn once naming the driver and the call, go on with nvidia-smi ----
+
+    def assert_gave_up(self, extra, expect):
+        a = self.nvml("--source", "nvml", "--count", "3", "--interval", "0.05", "-o", "-",
+                      extra_scen=extra)
+        err = a.stderr.decode()
+        self.assertEqual(a.returncode, 0, err)
+        self.assertEqual(err.count("the run goes on with nvidia-smi"), 1, err)
+        self.assertIn("driver 580.159.04", err)
+        self.assertIn(expect, err)
+        b = self.nvml("--source", "smi", "--count", "3", "--interval", "0.05", "-q", "-o", "-")
+        self.assertEqual(body(a.stdout.decode()), body(b.stdout.decode()))
+        return err
+
+    def test_v3_records_at_the_v1_stride(self):
+        self.assert_gave_up("fault v1_stride\n", "nvmlDeviceGetComputeRunningProcesses_v3")
+
+    def test_pid_zero(self):
+        self.assert_gave_up("proc 0 0 100 - -\n", "PID 0")
+
+    def test_pid_4294967295(self):
+        self.assert_gave_up("proc 0 4294967295 100 - -\n", "PID 4294967295")
+
+    def test_duplicate_pid(self):
+        self.assert_gave_up("proc 0 442 100 - -\n", "PID 442 listed twice")
+
+    def test_call_that_never_returns(self):
+        a = self.nvml("--source", "nvml", "--count", "3", "--interval", "0.05", "--timeout", "1",
+                      "-o", "-", extra_scen="fault hang 2\n", timeout=20)
+        err = a.stderr.decode()
+        self.assertEqual(a.returncode, 0, err)
+        self.assertEqual(err.count("did not return within 1 s"), 1, err)
+        self.assertIn("the run goes on with nvidia-smi", err)
+        self.assertEqual(len(body(a.stdout.decode())), 3 * 3)
+
+    # ---- the library cannot be used ----
+
+    def test_version_mismatch(self):
+        a = self.nvml("--source", "nvml", "--count", "1", "-o", "-",
+                      extra_scen="fault init_mismatch\n")
+        self.assertEqual(a.returncode, 1)
+        self.assertIn("Driver/library version mismatch", a.stderr.decode())
+        self.assertEqual(a.stdout, b"")
+        b = self.nvml("--source", "auto", "--count", "1", "-o", "-",
+                      extra_scen="fault init_mismatch\n")
+        self.assertEqual(b.returncode, 0, b.stderr.decode())
+        err = b.stderr.decode()
+        self.assertEqual(err.count("--source auto: using nvidia-smi"), 1, err)
+        self.assertIn("Driver/library version mismatch", err)
+        self.assertEqual(len(body(b.stdout.decode())), 3)
+
+    @unittest.skipIf(system_nvml(), "this machine has a real libnvidia-ml.so.1")
+    def test_library_missing(self):
+        a = self.nvml("--source", "nvml", "--count", "1", "-o", "out.csv", lib=None)
+        self.assertEqual(a.returncode, 1)
+        self.assertIn("cannot load the NVIDIA library libnvidia-ml.so.1", a.stderr.decode())
+        self.assertFalse(os.path.exists(self.path("out.csv")))
+        b = self.nvml("--source", "auto", "--count", "2", "--interval", "0.05", "-o", "-",
+                      lib=None)
+        err = b.stderr.decode()
+        self.assertEqual(b.returncode, 0, err)
+        self.assertEqual(err.count("--source auto: using nvidia-smi"), 1, err)
+        self.assertEqual(len(body(b.stdout.decode())), 6)
+
+    def test_auto_takes_nvml(self):
+        a = self.nvml("--source", "auto", "--count", "1", "-o", "-")
+        self.assertEqual(a.returncode, 0, a.stderr.decode())
+        self.assertIn("--source auto: using NVML", a.stderr.decode())
+        self.assertEqual(self.calls(), [])  # nvidia-smi never ran
+
+    @unittest.skipIf("build-san" in BIN, "the sanitizer build cannot run under valgrind")
+    @unittest.skipUnless(VALGRIND, "valgrind is not installed")
+    def test_valgrind_clean_with_dlclose(self):
+        for extra in ("", "fault v1_stride\n", "fault init_mismatch\n"):
+            with self.subTest(extra=extra):
+                e = self.env("busy", "busy")
+                e["LD_LIBRARY_PATH"] = LIB[""]
+                path = self.path("vg.txt")
+                with open(os.path.join(SCEN, "busy.txt")) as f, open(path, "w") as out:
+                    out.write(f.read() + extra)
+                e["FAKE_NVML_SCENARIO"] = path
+                r = subprocess.run([VALGRIND, "--quiet", "--leak-check=full",
+                                    "--errors-for-leak-kinds=definite",
+                                    "--show-leak-kinds=definite", "--error-exitcode=99", BIN,
+                                    "--source", "auto", "--count", "3", "--interval", "0.05",
+                                    "-q", "-o", "-"], env=e, capture_output=True, timeout=120,
+                                   cwd=self.tmp)
+                err = r.stderr.decode()
+                self.assertEqual(r.returncode, 0, err)
+                self.assertNotIn("definitely lost", err)
+                self.assertNotIn("Invalid ", err)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,430 @@
+/* A fake libnvidia-ml.so.1 for the tests and the benchmark: the NVML calls
+ * the NVML source makes, answered from a scenario file named by
+ * FAKE_NVML_SCENARIO (tests/fixtures/nvml/), one directive a line:
+ *
+ *   driver VERSION                      what nvmlSystemGetDriverVersion says
+ *   gpu INDEX UUID TOTAL_MIB [mig]      one GPU, in handle order
+ *   proc GPU PID MEM_MIB|na SM|- MEM|- [GI CI]
+ *                                       a compute process on the GPU of that
+ *                                       index; "na": NVML_VALUE_NOT_AVAILABLE;
+ *                                       SM "-": no utilization sample (idle)
+ *   name PID PATH                       what nvmlSystemGetProcessName says
+ *                                       (default "/usr/bin/python3")
+ *   fault NAME [N]                      init_mismatch (nvmlInit answers 18,
+ *                                       "Driver/library version mismatch"),
+ *                                       v1_stride (the v2/v3 calls write
+ *                                       16-byte records), insufficient_first
+ *                                       (each GPU's first process-list and
+ *                                       utilization calls answer
+ *                                       INSUFFICIENT_SIZE), util_not_found,
+ *                                       util_info_not_supported, hang N (the
+ *                                       Nth process-list call on the first GPU
+ *                                       never returns), procs_error N [M]
+ *                                       (calls N to M, or N on, of the first
+ *                                       GPU's process list answer UNKNOWN, 999)
+ *
+ * With FAKE_NVML_RELOAD set the proc lines are read again at each
+ * process-list call of the first GPU.
+ *
+ * Built three times (Makefile): with every symbol; -DFAKE_NO_V3 (a driver
+ * before 535: no _v3, no nvmlDeviceGetProcessesUtilizationInfo); and
+ * -DFAKE_V1_ONLY (no suffixed symbol at all).
+ *
+ * Memory is answered as MiB * 2^20 + 12345 bytes: a reader must round down,
+ * as nvidia-smi shows it. Utilization answers mimic the driver: the count
+ * is the buffer's size (72 at least), the unused entries are garbage (PID 0),
+ * with stale, older and out-of-range samples around the real ones. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#define MAX_GPUS  64
+#define MAX_PROCS 4096
+
+struct fproc {
+    int gpu; /* index into gpus[] */
+    unsigned pid;
+    unsigned long long mem;
+    int sm, mem_pct; /* -1: no sample */
+    unsigned gi, ci;
+};
+
+struct fname {
+    unsigned pid;
+    char path[128];
+};
+static struct fname names[64];
+static int nnames;
+
+struct fgpu {
+    unsigned index;
+    char uuid[96];
+    unsigned long long total;
+    int mig;
+    int procs_calls, util_calls;
+};
+
+static struct fgpu gpus[MAX_GPUS];
+static int ngpu;
+static struct fproc procs[MAX_PROCS];
+static int nproc;
+static char driver[64] = "580.159.04";
+static int f_init_mismatch, f_v1_stride, f_insufficient, f_util_not_found, f_info_unsupported;
+static int f_hang, f_procs_error, f_procs_error_until;
+static int loaded;
+
+static void load(void)
+{
+    /* FAKE_NVML_RELOAD: the process lines are read again on every call (a
+     * wrapped command adds itself to the scenario). */
+    if (loaded && !getenv("FAKE_NVML_RELOAD"))
+        return;
+    int reload = loaded;
+    loaded = 1;
+    if (reload)
+        nproc = 0;
+    const char *path = getenv("FAKE_NVML_SCENARIO");
+    FILE *f = path ? fopen(path, "r") : NULL;
+    if (!f) {
+        fprintf(stderr, "fake NVML: cannot read FAKE_NVML_SCENARIO '%s'\n", path ? path : "");
+        return;
+    }
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        char a[128], b[128], c[128], d[128], e[128], g[128], h[128];
+        int n = sscanf(line, "%127s %127s %127s %127s %127s %127s %127s", a, b, c, d, e, g, h);
+        if (n < 1 || a[0] == '#')
+            continue;
+        if (reload && strcmp(a, "proc") != 0)
+            continue;
+        if (!strcmp(a, "driver") && n >= 2) {
+            snprintf(driver, sizeof driver, "%.63s", b);
+        } else if (!strcmp(a, "gpu") && n >= 4 && ngpu < MAX_GPUS) {
+            struct fgpu *x = &gpus[ngpu++];
+            x->index = (unsigned)atoi(b);
+            snprintf(x->uuid, sizeof x->uuid, "%.95s", c);
+            x->total = strtoull(d, NULL, 10) << 20;
+            x->mig = n >= 5 && !strcmp(e, "mig");
+        } else if (!strcmp(a, "proc") && n >= 6 && nproc < MAX_PROCS) {
+            struct fproc *p = &procs[nproc++];
+            p->gpu = -1;
+            for (int i = 0; i < ngpu; i++)
+                if (gpus[i].index == (unsigned)atoi(b))
+                    p->gpu = i;
+            p->pid = (unsigned)strtoul(c, NULL, 10);
+            p->mem = !strcmp(d, "na") ? ~0ULL : (strtoull(d, NULL, 10) << 20) + 12345;
+            p->sm = !strcmp(e, "-") ? -1 : atoi(e);
+            p->mem_pct = !strcmp(g, "-") ? -1 : atoi(g);
+            p->gi = p->ci = 0xFFFFFFFFu;
+            int gi, ci;
+            if (sscanf(line, "%*s %*s %*s %*s %*s %*s %d %d", &gi, &ci) == 2) {
+                p->gi = (unsigned)gi;
+                p->ci = (unsigned)ci;
+            }
+        } else if (!strcmp(a, "name") && n >= 3 && nnames < 64) {
+            names[nnames].pid = (unsigned)strtoul(b, NULL, 10);
+            snprintf(names[nnames++].path, sizeof names[0].path, "%.127s", c);
+        } else if (!strcmp(a, "fault") && n >= 2) {
+            int arg = n >= 3 ? atoi(c) : 1;
+            if (!strcmp(b, "init_mismatch"))
+                f_init_mismatch = 1;
+            else if (!strcmp(b, "v1_stride"))
+                f_v1_stride = 1;
+            else if (!strcmp(b, "insufficient_first"))
+                f_insufficient = 1;
+            else if (!strcmp(b, "util_not_found"))
+                f_util_not_found = 1;
+            else if (!strcmp(b, "util_info_not_supported"))
+                f_info_unsupported = 1;
+            else if (!strcmp(b, "hang"))
+                f_hang = arg;
+            else if (!strcmp(b, "procs_error")) {
+                f_procs_error = arg;
+                f_procs_error_until = n >= 4 ? atoi(d) : 0;
+            }
+        }
+    }
+    fclose(f);
+}
+
+static struct fgpu *dev_gpu(void *dev)
+{
+    uintptr_t i = (uintptr_t)dev;
+    return i >= 1 && i <= (uintptr_t)ngpu ? &gpus[i - 1] : NULL;
+}
+
+int nvmlInit(void)
+{
+    load();
+    return f_init_mismatch ? 18 : 0;
+}
+
+int nvmlShutdown(void)
+{
+    return 0;
+}
+
+const char *nvmlErrorString(int rc)
+{
+    switch (rc) {
+    case 0:
+        return "Success";
+    case 3:
+        return "Not Supported";
+    case 6:
+        return "Not Found";
+    case 7:
+        return "Insufficient Size";
+    case 18:
+        return "Driver/library version mismatch";
+    default:
+        return "Unknown Error";
+    }
+}
+
+int nvmlSystemGetDriverVersion(char *v, unsigned len)
+{
+    snprintf(v, len, "%s", driver);
+    return 0;
+}
+
+int nvmlSystemGetProcessName(unsigned pid, char *name, unsigned len)
+{
+    const char *path = "/usr/bin/python3";
+    for (int i = 0; i < nnames; i++)
+        if (names[i].pid == pid)
+            path = names[i].path;
+    snprintf(name, len, "%s", path);
+    return 0;
+}
+
+int nvmlDeviceGetCount(unsigned *n)
+{
+    *n = (unsigned)ngpu;
+    return 0;
+}
+
+int nvmlDeviceGetHandleByIndex(unsigned i, void **dev)
+{
+    if (i >= (unsigned)ngpu)
+        return 2; /* INVALID_ARGUMENT */
+    *dev = (void *)(uintptr_t)(i + 1);
+    return 0;
+}
+
+int nvmlDeviceGetIndex(void *dev, unsigned *i)
+{
+    struct fgpu *g = dev_gpu(dev);
+    if (!g)
+        return 2;
+    *i = g->index;
+    return 0;
+}
+
+int nvmlDeviceGetUUID(void *dev, char *u, unsigned len)
+{
+    struct fgpu *g = dev_gpu(dev);
+    if (!g)
+        return 2;
+    snprintf(u, len, "%s", g->uuid);
+    return 0;
+}
+
+int nvmlDeviceGetMemoryInfo(void *dev, unsigned long long *m)
+{
+    struct fgpu *g = dev_gpu(dev);
+    if (!g)
+        return 2;
+    m[0] = g->total;
+    m[1] = g->total / 2;
+    m[2] = g->total - g->total / 2;
+    return 0;
+}
+
+int nvmlDeviceGetMigMode(void *dev, unsigned *cur, unsigned *pend)
+{
+    struct fgpu *g = dev_gpu(dev);
+    if (!g)
+        return 2;
+    *cur = *pend = (unsigned)g->mig;
+    return 0;
+}
+
+/* The process list at a record size of stride bytes. */
+static int running(void *dev, unsigned *count, unsigned char *buf, size_t stride)
+{
+    struct fgpu *g = dev_gpu(dev);
+    if (!g)
+        return 2;
+    if (g == &gpus[0])
+        load();
+    int call = ++g->procs_calls;
+    if (g == &gpus[0] && f_hang && call >= f_hang)
+        for (;;)
+            sleep(1000); /* a call stuck in the driver */
+    if (g == &gpus[0] && f_procs_error && call >= f_procs_error &&
+        (!f_procs_error_until || call <= f_procs_error_until))
+        return 999;
+    unsigned n = 0;
+    for (int i = 0; i < nproc; i++)
+        n += procs[i].gpu == g - gpus;
+    if (*count < n || (f_insufficient && call == 1)) {
+        *count = n;
+        return 7;
+    }
+    unsigned k = 0;
+    for (int i = 0; i < nproc; i++) {
+        if (procs[i].gpu != g - gpus)
+            continue;
+        unsigned char *r = buf + k++ * stride;
+        memset(r, 0, stride);
+        memcpy(r, &procs[i].pid, 4);
+        memcpy(r + 8, &procs[i].mem, 8);
+        if (stride >= 24) {
+            memcpy(r + 16, &procs[i].gi, 4);
+            memcpy(r + 20, &procs[i].ci, 4);
+        }
+    }
+    *count = n;
+    return 0;
+}
+
+int nvmlDeviceGetComputeRunningProcesses(void *dev, unsigned *count, void *buf)
+{
+    return running(dev, count, buf, 16);
+}
+
+#ifndef FAKE_V1_ONLY
+int nvmlInit_v2(void)
+{
+    return nvmlInit();
+}
+
+int nvmlDeviceGetCount_v2(unsigned *n)
+{
+    return nvmlDeviceGetCount(n);
+}
+
+int nvmlDeviceGetHandleByIndex_v2(unsigned i, void **dev)
+{
+    return nvmlDeviceGetHandleByIndex(i, dev);
+}
+
+int nvmlDeviceGetComputeRunningProcesses_v2(void *dev, unsigned *count, void *buf)
+{
+    return running(dev, count, buf, f_v1_stride ? 16 : 24);
+}
+#endif
+
+#if !defined(FAKE_V1_ONLY) && !defined(FAKE_NO_V3)
+int nvmlDeviceGetComputeRunningProcesses_v3(void *dev, unsigned *count, void *buf)
+{
+    return running(dev, count, buf, f_v1_stride ? 16 : 24);
+}
+#endif
+
+struct sample {
+    unsigned pid;
+    unsigned long long ts;
+    unsigned sm, mem;
+};
+
+/* The driver's answer, layout aside: the real samples, around them a stale
+ * one (not newer than last seen), an older one of the same PID, one with SM
+ * 255, one of a PID not on the GPU, and PID-0 filler up to the buffer's size. */
+static int util_samples(struct fgpu *g, unsigned long long last_seen, struct sample *s, unsigned *n)
+{
+    if (g->mig)
+        return 3;
+    if (f_util_not_found)
+        return 6;
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    unsigned long long now =
+        (unsigned long long)tv.tv_sec * 1000000 + (unsigned long long)tv.tv_usec;
+    unsigned k = 0;
+    for (int i = 0; i < nproc && k + 4 < MAX_PROCS; i++) {
+        const struct fproc *p = &procs[i];
+        if (p->gpu != g - gpus || p->sm < 0)
+            continue;
+        s[k++] = (struct sample){p->pid, now, (unsigned)p->sm, (unsigned)p->mem_pct};
+        s[k++] = (struct sample){p->pid, now - 500000, 99, 99};
+        s[k++] = (struct sample){p->pid, last_seen, 98, 98};
+        s[k++] = (struct sample){p->pid, now + 1, 255, 0};
+    }
+    if (k == 0)
+        return 6; /* an idle GPU: NOT_FOUND, no new samples */
+    s[k++] = (struct sample){4000000, now, 50, 5};
+    while (k < 72)
+        s[k++] = (struct sample){0, 0, 0, 0};
+    *n = k;
+    return 0;
+}
+
+static struct sample scratch[MAX_PROCS + 128];
+
+int nvmlDeviceGetProcessUtilization(void *dev, void *buf, unsigned *count,
+                                    unsigned long long last_seen)
+{
+    struct fgpu *g = dev_gpu(dev);
+    if (!g)
+        return 2;
+    unsigned n = 0;
+    int rc = util_samples(g, last_seen, scratch, &n);
+    if (rc)
+        return rc;
+    if (!buf || *count < n || (f_insufficient && ++g->util_calls == 1)) {
+        *count = n;
+        return 7;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        unsigned char *r = (unsigned char *)buf + i * 32;
+        memset(r, 0, 32);
+        memcpy(r, &scratch[i].pid, 4);
+        memcpy(r + 8, &scratch[i].ts, 8);
+        memcpy(r + 16, &scratch[i].sm, 4);
+        memcpy(r + 20, &scratch[i].mem, 4);
+    }
+    *count = n;
+    return 0;
+}
+
+#if !defined(FAKE_V1_ONLY) && !defined(FAKE_NO_V3)
+struct util_info {
+    unsigned version, count;
+    unsigned long long last_seen;
+    void *arr;
+};
+
+int nvmlDeviceGetProcessesUtilizationInfo(void *dev, struct util_info *in)
+{
+    struct fgpu *g = dev_gpu(dev);
+    if (!g)
+        return 2;
+    if (in->version != (24u | 1u << 24))
+        return 25; /* ARGUMENT_VERSION_MISMATCH */
+    if (f_info_unsupported)
+        return 3;
+    unsigned n = 0;
+    int rc = util_samples(g, in->last_seen, scratch, &n);
+    if (rc)
+        return rc;
+    if (!in->arr || in->count < n || (f_insufficient && ++g->util_calls == 1)) {
+        in->count = n;
+        return 7;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        unsigned char *r = (unsigned char *)in->arr + i * 40;
+        memset(r, 0, 40);
+        memcpy(r, &scratch[i].ts, 8);
+        memcpy(r + 8, &scratch[i].pid, 4);
+        memcpy(r + 12, &scratch[i].sm, 4);
+        memcpy(r + 16, &scratch[i].mem, 4);
+    }
+    in->count = n;
+    return 0;
+}
+#endif

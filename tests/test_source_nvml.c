@@ -1,0 +1,230 @@
+/* Unit tests of the NVML source through its table (source_nvml.open, poll,
+ * gpu_count, close) against the fake library (tests/fake_nvml.c, built by
+ * make test) answering scenarios of tests/fixtures/nvml with faults added.
+ * The loader reads LD_LIBRARY_PATH once at start, so main() sets it and
+ * executes this test again. The stuck-call test runs last: it leaves the
+ * fake loaded with a thread inside it, as the source must. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gpu_watch/monotime.h"
+#include "gpu_watch/source.h"
+
+static char scen[64] = "/tmp/gw-nvml-scen-XXXXXX";
+
+/* A scenario: the fixture's lines, then extra (faults, processes). */
+static void scenario(const char *fixture, const char *extra)
+{
+    char path[256], line[512];
+    snprintf(path, sizeof path, "tests/fixtures/nvml/%s.txt", fixture);
+    FILE *in = fopen(path, "r"), *out = fopen(scen, "w");
+    assert_non_null(in);
+    assert_non_null(out);
+    while (fgets(line, sizeof line, in))
+        fputs(line, out);
+    fputs(extra, out);
+    fclose(in);
+    assert_int_equal(fclose(out), 0);
+    setenv("FAKE_NVML_SCENARIO", scen, 1);
+}
+
+static void *open_ok(double timeout)
+{
+    struct source_config cfg = {.smi = "nvidia-smi", .timeout = timeout};
+    char why[256] = "";
+    void *st = NULL;
+    assert_int_equal(source_nvml.open(&cfg, &st, why, sizeof why), 0);
+    assert_non_null(st);
+    return st;
+}
+
+static const struct source_proc *find(const struct source_poll *p, int gpu, long pid)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (p->v[i].gpu == gpu && p->v[i].pid == pid)
+            return &p->v[i];
+    return NULL;
+}
+
+static void test_busy_records(void **state)
+{
+    scenario("busy", "name 444 /opt/conda/bin/python3.11\n");
+    void *st = open_ok(5);
+    assert_int_equal(source_nvml.gpu_count(st), 1);
+    struct source_poll p = {0};
+    for (int round = 0; round < 2; round++) { /* the second asks since last seen */
+        assert_int_equal(source_nvml.poll(st, &p, NULL), 0);
+        assert_true(p.answered);
+        assert_int_equal(p.nq, 2);
+        assert_string_equal(p.q[0].key, "nvml:procs");
+        assert_string_equal(p.q[1].key, "nvml:util");
+        assert_false(p.q[0].failed);
+        assert_false(p.q[1].failed);
+        assert_int_equal(p.n, 3);
+        const struct source_proc *r = find(&p, 0, 442);
+        assert_non_null(r);
+        assert_int_equal(r->mem_mib, 1642);
+        assert_int_equal(r->sm_pct, 39);
+        assert_int_equal(r->mem_pct, 2);
+        assert_string_equal(r->uuid, "GPU-1a8e51c5-1f64-9d83-5d60-65f0c235c074");
+        r = find(&p, 0, 443);
+        assert_non_null(r);
+        assert_int_equal(r->mem_mib, 3590);
+        assert_int_equal(r->sm_pct, GW_UNKNOWN); /* idle: no sample, never 0 */
+        assert_int_equal(r->peak_mib, GW_UNKNOWN);
+        assert_string_equal(r->name, "python3"); /* the base name, as pmon shows it */
+        assert_string_equal(find(&p, 0, 444)->name, "python3.11");
+    }
+    free(p.v);
+    source_nvml.close(st);
+}
+
+static void test_eight_gpus_indices_from_nvml(void **state)
+{
+    scenario("gpu8", "");
+    void *st = open_ok(5);
+    assert_int_equal(source_nvml.gpu_count(st), 8);
+    struct source_poll p = {0};
+    assert_int_equal(source_nvml.poll(st, &p, NULL), 0);
+    assert_int_equal(p.n, 10);
+    for (int g = 0; g < 8; g++) {
+        const struct source_proc *r = find(&p, g, 5000 + g);
+        assert_non_null(r);
+        assert_int_equal(r->mem_mib, 1000 + g);
+        assert_int_equal(r->sm_pct, 10 + g);
+        assert_int_equal(r->uuid[11], '0' + g); /* GPU-0000000<g>-...: the index's own */
+    }
+    assert_int_equal(find(&p, 7, 9000)->sm_pct, 88);
+    free(p.v);
+    source_nvml.close(st);
+}
+
+static void test_mig_memory_no_utilization(void **state)
+{
+    scenario("mig", "proc 0 7001 100 - - 2 0\n"); /* 7001 in a second instance too */
+    void *st = open_ok(5);
+    struct source_poll p = {0};
+    assert_int_equal(source_nvml.poll(st, &p, NULL), 0);
+    assert_int_equal(p.n, 2);
+    assert_int_equal(find(&p, 0, 7001)->mem_mib, 4864 + 100); /* one row per GPU */
+    assert_int_equal(find(&p, 0, 7001)->sm_pct, GW_UNKNOWN);
+    assert_false(p.q[1].failed);
+    free(p.v);
+    source_nvml.close(st);
+}
+
+static void test_error_fails_the_query(void **state)
+{
+    scenario("busy", "fault procs_error 1 1\n");
+    void *st = open_ok(5);
+    struct source_poll p = {0};
+    assert_int_equal(source_nvml.poll(st, &p, NULL), 0);
+    assert_true(p.q[0].failed);
+    assert_string_equal(p.q[0].why,
+                        "GPU 0: Unknown Error (nvmlDeviceGetComputeRunningProcesses_v3)");
+    assert_false(p.answered);
+    assert_int_equal(p.n, 0);
+    assert_int_equal(source_nvml.poll(st, &p, NULL), 0); /* recovered */
+    assert_false(p.q[0].failed);
+    assert_int_equal(p.n, 3);
+    free(p.v);
+    source_nvml.close(st);
+}
+
+static void test_bad_records_give_up(void **state)
+{
+    static const struct {
+        const char *extra, *expect;
+    } cases[] = {
+        /* 443, 444, 442 at the v1 stride read at 24: the second PID is the
+         * low half of 444's 1764 MiB (+ 12345 bytes, the fake's). */
+        {"fault v1_stride\n", "driver 580.159.04: nvmlDeviceGetComputeRunningProcesses_v3 "
+                              "returned an impossible record on GPU 0 (PID 1849700409"},
+        {"proc 0 0 10 - -\n", "(PID 0 (pid_max"},
+        {"proc 0 4294967295 10 - -\n", "(PID 4294967295 (pid_max"},
+        {"proc 0 444 10 - -\n", "(PID 444 listed twice)"},
+        {"proc 0 445 90000 - -\n", "(PID 445 uses"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        scenario("busy", cases[i].extra);
+        void *st = open_ok(5);
+        struct source_poll p = {0};
+        assert_int_equal(source_nvml.poll(st, &p, NULL), SOURCE_GIVE_UP);
+        if (!strstr(p.gave_up, cases[i].expect))
+            fail_msg("gave_up '%s' lacks '%s'", p.gave_up, cases[i].expect);
+        free(p.v);
+        source_nvml.close(st);
+    }
+}
+
+static void test_version_mismatch(void **state)
+{
+    scenario("busy", "fault init_mismatch\n");
+    struct source_config cfg = {.smi = "nvidia-smi", .timeout = 5};
+    char why[256] = "";
+    void *st = NULL;
+    assert_int_equal(source_nvml.open(&cfg, &st, why, sizeof why), -EIO);
+    assert_null(st);
+    assert_string_equal(why, "NVML: nvmlInit failed: Driver/library version mismatch");
+}
+
+/* Last: the stuck thread stays in the fake for the rest of the process. */
+static void test_stuck_call_gives_up_in_time(void **state)
+{
+    scenario("busy", "fault hang 2\n");
+    void *st = open_ok(0.3);
+    struct source_poll p = {0};
+    assert_int_equal(source_nvml.poll(st, &p, NULL), 0);
+    double t0 = monotime_now();
+    assert_int_equal(source_nvml.poll(st, &p, NULL), SOURCE_GIVE_UP);
+    double took = monotime_now() - t0;
+    assert_true(took >= 0.29 && took < 2);
+    assert_string_equal(p.gave_up, "driver 580.159.04: nvmlDeviceGetComputeRunningProcesses_v3 "
+                                   "did not return within 0.3 s");
+    assert_int_equal(p.n, 0);
+    t0 = monotime_now();
+    source_nvml.close(st); /* must not wait for the stuck thread */
+    assert_true(monotime_now() - t0 < 0.1);
+    free(p.v);
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    if (!getenv("GW_NVML_TEST_CHILD")) {
+        const char *dir = getenv("GW_FAKE_DIR"); /* .../tests/fake-nvidia-smi */
+        char lib[512];
+        snprintf(lib, sizeof lib, "%s/../fake-nvml", dir ? dir : "build/tests/fake-nvidia-smi");
+        setenv("LD_LIBRARY_PATH", lib, 1);
+        setenv("GW_NVML_TEST_CHILD", "1", 1);
+        execv("/proc/self/exe", argv);
+        perror("test_source_nvml: execv");
+        return 1;
+    }
+    int fd = mkstemp(scen);
+    if (fd < 0)
+        return 1;
+    close(fd);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_busy_records),
+        cmocka_unit_test(test_eight_gpus_indices_from_nvml),
+        cmocka_unit_test(test_mig_memory_no_utilization),
+        cmocka_unit_test(test_error_fails_the_query),
+        cmocka_unit_test(test_bad_records_give_up),
+        cmocka_unit_test(test_version_mismatch),
+        cmocka_unit_test(test_stuck_call_gives_up_in_time),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    unlink(scen);
+    return rc;
+}
