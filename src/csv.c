@@ -8,7 +8,34 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+/* "2025-01-10T14:22:30" in local time, or "...Z" in UTC. With ms, the
+ * milliseconds: "2025-01-10T14:22:30.250". With offset (--tz-offset, and
+ * the --compact log as `date -Iseconds` wrote it), the UTC offset instead
+ * of any Z: "2025-01-10T14:22:30+01:00", "2025-01-10T14:22:30.250+01:00". */
+void csv_format_time(char *dst, size_t len, const struct timespec *t, bool utc, bool offset,
+                     bool ms)
+{
+    struct tm tm;
+    if (utc)
+        gmtime_r(&t->tv_sec, &tm);
+    else
+        localtime_r(&t->tv_sec, &tm);
+    char base[32], frac[8] = "", zone[8] = "";
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (ms)
+        snprintf(frac, sizeof frac, ".%03ld", t->tv_nsec / 1000000L % 1000);
+    if (offset) {
+        long off = utc ? 0 : tm.tm_gmtoff;
+        int a = (int)((off < 0 ? -off : off) % 86400);
+        snprintf(zone, sizeof zone, "%c%02d:%02d", off < 0 ? '-' : '+', a / 3600, (a / 60) % 60);
+    } else if (utc) {
+        snprintf(zone, sizeof zone, "Z");
+    }
+    snprintf(dst, len, "%.19s%s%s", base, frac, zone);
+}
 
 int csv_field(struct gw_buf *b, const char *s, size_t len)
 {

@@ -22,6 +22,7 @@
 #include "gpu_watch/report.h"
 #include "gpu_watch/run_cmd.h"
 #include "gpu_watch/sampler.h"
+#include "gpu_watch/signals.h"
 #include "gpu_watch/source.h"
 #include "gpu_watch/smi_acct.h"
 #include "gpu_watch/summary.h"
@@ -33,100 +34,6 @@
 /* fdatasync the log at most this often (s): rows are out of the process
  * after every write(2); this bounds what a power cut can take. */
 #define SYNC_EVERY_S 1.0
-
-static volatile sig_atomic_t stop_flag;
-static volatile sig_atomic_t hup_flag;
-static volatile sig_atomic_t winch_flag;
-
-static void on_stop(int sig)
-{
-    (void)sig;
-    stop_flag = 1;
-}
-
-/* SIGHUP: the terminal hung up (closed window, dropped ssh: the tty driver
- * sends it, si_code SI_KERNEL) ends the run like SIGTERM; one sent by a
- * process (kill -HUP from logrotate: SI_USER) asks to reopen the log. */
-static void on_hup(int sig, siginfo_t *si, void *ctx)
-{
-    (void)sig;
-    (void)ctx;
-    if (si && si->si_code == SI_KERNEL)
-        stop_flag = 1;
-    else
-        hup_flag = 1;
-}
-
-static void on_winch(int sig)
-{
-    (void)sig;
-    winch_flag = 1;
-}
-
-/* Sleep until monotonic time t (seconds), or until a signal sets a flag. */
-static void sleep_until(double t)
-{
-    struct timespec ts;
-    ts.tv_sec = (time_t)t;
-    ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    while (!stop_flag && !hup_flag) {
-        int rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
-        if (rc == 0 || rc != EINTR)
-            break;
-    }
-}
-
-static void install_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    sa.sa_handler = on_stop;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sa.sa_handler = on_winch;
-    sigaction(SIGWINCH, &sa, NULL);
-    sa.sa_flags = SA_RESTART | SA_SIGINFO;
-    sa.sa_sigaction = on_hup;
-    sigaction(SIGHUP, &sa, NULL);
-    sa.sa_flags = SA_RESTART;
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
-    /* Past ulimit -f, write(2) must fail with EFBIG (reported, exit 1)
-     * instead of the default SIGXFSZ killing the process mid-row. */
-    sigaction(SIGXFSZ, &sa, NULL);
-}
-
-/* "2025-01-10T14:22:30" in local time, or "...Z" in UTC. With ms, the
- * milliseconds: "2025-01-10T14:22:30.250". With offset (--tz-offset, and
- * the --compact log as `date -Iseconds` wrote it), the UTC offset instead
- * of any Z: "2025-01-10T14:22:30+01:00", "2025-01-10T14:22:30.250+01:00". */
-static void format_time(char *dst, size_t len, const struct timespec *t, bool utc, bool offset,
-                        bool ms)
-{
-    struct tm tm;
-    if (utc)
-        gmtime_r(&t->tv_sec, &tm);
-    else
-        localtime_r(&t->tv_sec, &tm);
-    char base[32], frac[8] = "", zone[8] = "";
-    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (ms)
-        snprintf(frac, sizeof frac, ".%03ld", t->tv_nsec / 1000000L % 1000);
-    if (offset) {
-        long off = utc ? 0 : tm.tm_gmtoff;
-        int a = (int)((off < 0 ? -off : off) % 86400);
-        snprintf(zone, sizeof zone, "%c%02d:%02d", off < 0 ? '-' : '+', a / 3600, (a / 60) % 60);
-    } else if (utc) {
-        snprintf(zone, sizeof zone, "Z");
-    }
-    snprintf(dst, len, "%.19s%s%s", base, frac, zone);
-}
 
 struct run_state {
     struct gw_config *cfg;
@@ -178,7 +85,7 @@ static int write_sample(struct run_state *st, const struct timespec *wall)
 {
     const struct gw_config *cfg = st->cfg;
     char ts[48];
-    format_time(ts, sizeof ts, wall, cfg->utc, cfg->compact || cfg->tz_offset, want_ms(cfg));
+    csv_format_time(ts, sizeof ts, wall, cfg->utc, cfg->compact || cfg->tz_offset, want_ms(cfg));
     buf_clear(&st->rows);
     int r = st->cfg->compact
                 ? csv_compact_row(&st->rows, ts, &st->smp)
@@ -270,9 +177,9 @@ static void filter_text(const struct gw_config *cfg, char *dst, size_t len)
 static void draw_status(struct run_state *st, const struct timespec *wall)
 {
     char ts[48], line[512], filt[200];
-    format_time(ts, sizeof ts, wall, st->cfg->utc, false, false);
-    if (winch_flag || st->columns == 0) {
-        winch_flag = 0;
+    csv_format_time(ts, sizeof ts, wall, st->cfg->utc, false, false);
+    if (sig_winch || st->columns == 0) {
+        sig_winch = 0;
         st->columns = stderr_columns();
     }
     const struct sample *smp = &st->smp;
@@ -367,18 +274,18 @@ static int run(struct run_state *st)
         double slot = t0 + (double)k * cfg->interval;
         enum wrap_wake wake = WRAP_SLOT;
         if (st->wrap) {
-            wake = wrap_sleep_until(st->wrap, slot, &stop_flag, &hup_flag);
+            wake = wrap_sleep_until(st->wrap, slot, &sig_stop, &sig_hup);
             if (wake == WRAP_ON_GPU || wake == WRAP_EXITED) {
                 t0 = slot = monotime_now(); /* sample now; the schedule starts here */
                 k = 0;
             }
         } else {
-            sleep_until(slot);
+            signals_sleep_until(slot);
         }
-        if (stop_flag)
+        if (sig_stop)
             break;
-        if (hup_flag) {
-            hup_flag = 0;
+        if (sig_hup) {
+            sig_hup = 0;
             int r = csv_reopen(&st->out);
             if (r < 0)
                 report_warn("SIGHUP: cannot reopen %s (%s); still writing to the old file",
@@ -393,7 +300,7 @@ static int run(struct run_state *st)
             return 1;
         }
         double t_sample = monotime_now();
-        int sr = sampler_run(st->sampler, &st->smp, &stop_flag);
+        int sr = sampler_run(st->sampler, &st->smp, &sig_stop);
         if (sr == -ECANCELED)
             break; /* a sample cut short by Ctrl+C is not written half-empty */
         if (sr < 0) {
@@ -604,7 +511,7 @@ int main(int argc, char **argv)
     if (strcmp(cfg.source, "auto") == 0 && !cfg.quiet)
         fprintf(stderr, "gpu_watch: --source auto: using %s%s%s%s\n", start.source,
                 start.why[0] ? " (NVML: " : "", start.why, start.why[0] ? ")" : "");
-    install_signals(); /* before the header is written: SIGPIPE, SIGXFSZ */
+    signals_install(); /* before the header is written: SIGPIPE, SIGXFSZ */
     enum csv_open_mode mode = cfg.append ? CSV_APPEND : cfg.force ? CSV_FORCE : CSV_NEW;
     char header[256];
     snprintf(header, sizeof header, "%s%s",

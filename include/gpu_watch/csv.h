@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "gpu_watch/buf.h"
 #include "gpu_watch/sampler.h"
@@ -26,6 +27,13 @@
 /* The sampler's header for these columns (one of the constants above,
  * without the --who columns). */
 const char *csv_header(bool host, bool peaks);
+
+/* A timestamp of the log into dst (at most len bytes):
+ * "2025-01-10T14:22:30" in local time, or "...Z" in UTC; with ms,
+ * "2025-01-10T14:22:30.250"; with offset (--tz-offset, --compact), the UTC
+ * offset instead of any Z: "2025-01-10T14:22:30.250+01:00". */
+void csv_format_time(char *dst, size_t len, const struct timespec *t, bool utc, bool offset,
+                     bool ms);
 
 /* Append one field to b, quoted when it holds a comma, a double quote, or
  * a leading or trailing space (quotes doubled). Control characters (newline,

@@ -1,0 +1,154 @@
+/* The NVML source's state and its worker thread (nvml_worker.c), shared by
+ * source_nvml.c only: the few NVML types used, declared here without
+ * nvml.h (layouts as in nvml_records.h). */
+#ifndef GPU_WATCH_NVML_STATE_H
+#define GPU_WATCH_NVML_STATE_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpu_watch/nvml_records.h"
+#include "gpu_watch/parse.h"
+
+/* nvmlReturn_t values used (nvml.h). */
+#define NV_SUCCESS                   0
+#define NV_NOT_SUPPORTED             3
+#define NV_NOT_FOUND                 6
+#define NV_INSUFFICIENT_SIZE         7
+#define NV_FUNCTION_NOT_FOUND        13
+#define NV_ARGUMENT_VERSION_MISMATCH 25
+/* Our own codes for a worker step that did not reach NVML. */
+#define NV_NO_MEMORY (-1000)
+
+/* First buffer sizes: the utilization count is the driver's buffer size
+ * (72 and 100 seen), so at least 128 entries. */
+#define PROCS_FIRST 32
+#define UTIL_FIRST  128
+#define GROW_TRIES  4
+/* Seconds NVML's initialization may take at least (see nvml_open). */
+#define INIT_LIMIT 60.0
+
+typedef int nv_ret;
+typedef void *nv_dev;
+
+/* nvmlMemory_t (v1): total, free, used, in bytes; only total is read. */
+struct nv_memory {
+    unsigned long long total_free_used[3];
+};
+
+/* nvmlProcessesUtilizationInfo_t: version @0, count @4, lastSeen @8, array @16. */
+struct nv_util_info {
+    unsigned version;
+    unsigned count;
+    unsigned long long last_seen; /* us */
+    void *samples;
+};
+#define NV_UTIL_INFO_VERSION (sizeof(struct nv_util_info) | 1u << 24)
+
+struct nv_fns {
+    nv_ret (*init)(void);
+    nv_ret (*shutdown)(void);
+    const char *(*error_string)(nv_ret);
+    nv_ret (*driver)(char *, unsigned);
+    nv_ret (*count)(unsigned *);
+    nv_ret (*handle)(unsigned, nv_dev *);
+    nv_ret (*index)(nv_dev, unsigned *);
+    nv_ret (*uuid)(nv_dev, char *, unsigned);
+    nv_ret (*memory)(nv_dev, struct nv_memory *);
+    nv_ret (*mig)(nv_dev, unsigned *, unsigned *); /* optional */
+    nv_ret (*pname)(unsigned, char *, unsigned);   /* optional */
+    nv_ret (*procs)(nv_dev, unsigned *, void *);
+    const char *procs_name;                             /* the symbol found: for messages */
+    size_t procs_stride;                                /* its record size */
+    nv_ret (*util_info)(nv_dev, struct nv_util_info *); /* optional */
+    nv_ret (*util_old)(nv_dev, void *, unsigned *, unsigned long long); /* optional */
+};
+
+struct gpu {
+    nv_dev dev;
+    int index;
+    char uuid[GW_UUID_MAX];
+    uint64_t total; /* bytes */
+    bool mig;
+    bool util_info_off; /* the new utilization call answered NOT_SUPPORTED */
+    uint64_t last_seen; /* newest utilization sample used, CPU us */
+
+    /* Written by the worker during a poll job. */
+    unsigned char *raw; /* process records at f.procs_stride */
+    size_t raw_cap;
+    unsigned nraw;
+    nv_ret procs_rc;
+    unsigned char *uraw; /* utilization samples at usize */
+    size_t uraw_cap;
+    unsigned nu;
+    size_t usize;
+    nv_ret util_rc;
+    const char *util_name;
+    bool util_skipped; /* MIG: not asked */
+
+    /* Decoded by the poll. */
+    struct nvml_proc *procs;
+    size_t procs_cap;
+    struct nvml_util *util;
+    size_t util_cap;
+};
+
+/* The driver's name of a process (nvmlSystemGetProcessName, as a base
+ * name: what pmon shows), the last resort of the cmd column when neither
+ * /proc nor ps knows the PID (another PID namespace). Asked once per PID:
+ * each poll keeps the names of the PIDs still listed, in the other half of
+ * a double buffer, so the previous poll's strings stay valid meanwhile. */
+struct pname {
+    uint32_t pid;
+    char name[64];
+};
+
+enum job { JOB_NONE, JOB_INIT, JOB_POLL, JOB_QUIT };
+
+struct nvml {
+    void *lib;
+    struct nv_fns f;
+    double timeout; /* seconds a job may take */
+    long pid_max;
+    char driver[96];
+
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t wake, done_cv;
+    enum job job;
+    bool done;
+    bool busy;                     /* a job was handed over and not collected yet */
+    bool stuck;                    /* a job overran its deadline: the thread is left behind */
+    _Atomic(const char *) calling; /* the NVML call the worker is in */
+    nv_ret init_rc;
+    const char *init_call;
+
+    struct gpu *g;
+    size_t ngpu;
+
+    struct pname *names[2];
+    size_t nnames[2], cap_names[2];
+    int cur; /* names[cur]: this poll's */
+};
+
+/* NVML's message for rc (or ours for NV_NO_MEMORY); static storage. */
+const char *nvml_error(const struct nvml *s, nv_ret rc);
+
+/* The worker thread: runs the jobs handed over by nvml_give (arg: the state). */
+void *nvml_worker(void *arg);
+
+/* The entry of pid in v[0..n), or NULL. */
+const struct pname *nvml_name_in(const struct pname *v, size_t n, uint32_t pid);
+
+/* Hand job j to the worker. */
+void nvml_give(struct nvml *s, enum job j);
+
+/* Wait for the job handed over, at most limit seconds, checking *cancel:
+ * 0 done, -ETIMEDOUT (the worker is left behind: s->stuck), -ECANCELED. */
+int nvml_wait(struct nvml *s, double limit, const volatile sig_atomic_t *cancel);
+
+#endif

@@ -1,0 +1,276 @@
+/* The NVML source's worker thread: every NVML call is made here, so that a
+ * call stuck in the driver blocks this thread only; the poll (source_nvml.c)
+ * hands a job over and waits for it until its deadline. */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gpu_watch/array.h"
+#include "gpu_watch/monotime.h"
+#include "gpu_watch/nvml_state.h"
+
+const char *nvml_error(const struct nvml *s, nv_ret rc)
+{
+    static char buf[32];
+    if (rc == NV_NO_MEMORY)
+        return strerror(ENOMEM);
+    const char *e = s->f.error_string ? s->f.error_string(rc) : NULL;
+    if (e && *e)
+        return e;
+    snprintf(buf, sizeof buf, "NVML error %d", rc);
+    return buf;
+}
+
+/* ---- the worker: NVML calls only ---- */
+
+static nv_ret call_procs(struct nvml *s, struct gpu *g)
+{
+    nv_ret rc = NV_INSUFFICIENT_SIZE;
+    unsigned cnt = 0;
+    atomic_store(&s->calling, s->f.procs_name);
+    for (int t = 0; t < GROW_TRIES && rc == NV_INSUFFICIENT_SIZE; t++) {
+        cnt = (unsigned)g->raw_cap;
+        /* Zeroed: a driver that writes less than it claims leaves no stale
+         * bytes to be read as records. */
+        memset(g->raw, 0, g->raw_cap * s->f.procs_stride);
+        rc = s->f.procs(g->dev, &cnt, g->raw);
+        /* Too small: the driver says how many there are; grow and ask again. */
+        if (rc == NV_INSUFFICIENT_SIZE &&
+            array_reserve(&g->raw, &g->raw_cap, (size_t)cnt + 8, s->f.procs_stride) < 0)
+            return NV_NO_MEMORY;
+    }
+    g->nraw = rc == NV_SUCCESS ? cnt : 0;
+    return rc;
+}
+
+static nv_ret call_util(struct nvml *s, struct gpu *g)
+{
+    nv_ret rc = NV_NOT_SUPPORTED;
+    g->nu = 0;
+    if (s->f.util_info && !g->util_info_off) {
+        g->usize = NVML_UTIL_INFO_SIZE;
+        g->util_name = "nvmlDeviceGetProcessesUtilizationInfo";
+        atomic_store(&s->calling, g->util_name);
+        rc = NV_INSUFFICIENT_SIZE;
+        for (int t = 0; t < GROW_TRIES && rc == NV_INSUFFICIENT_SIZE; t++) {
+            struct nv_util_info in = {NV_UTIL_INFO_VERSION, (unsigned)(g->uraw_cap / g->usize),
+                                      g->last_seen, g->uraw};
+            memset(g->uraw, 0, g->uraw_cap);
+            rc = s->f.util_info(g->dev, &in);
+            if (rc == NV_SUCCESS)
+                g->nu = in.count;
+            else if (rc == NV_INSUFFICIENT_SIZE &&
+                     array_reserve(&g->uraw, &g->uraw_cap, (size_t)in.count * g->usize, 1) < 0)
+                return NV_NO_MEMORY;
+        }
+        /* A driver without it, or with another version of its struct:
+         * the old call from now on. */
+        if (rc != NV_NOT_SUPPORTED && rc != NV_FUNCTION_NOT_FOUND &&
+            rc != NV_ARGUMENT_VERSION_MISMATCH)
+            return rc;
+        g->util_info_off = true;
+    }
+    if (!s->f.util_old)
+        return rc;
+    g->usize = NVML_UTIL_SAMPLE_SIZE;
+    g->util_name = "nvmlDeviceGetProcessUtilization";
+    atomic_store(&s->calling, g->util_name);
+    rc = NV_INSUFFICIENT_SIZE;
+    for (int t = 0; t < GROW_TRIES && rc == NV_INSUFFICIENT_SIZE; t++) {
+        unsigned cnt = (unsigned)(g->uraw_cap / g->usize);
+        memset(g->uraw, 0, g->uraw_cap);
+        rc = s->f.util_old(g->dev, g->uraw, &cnt, g->last_seen);
+        if (rc == NV_SUCCESS)
+            g->nu = cnt;
+        else if (rc == NV_INSUFFICIENT_SIZE &&
+                 array_reserve(&g->uraw, &g->uraw_cap, (size_t)cnt * g->usize, 1) < 0)
+            return NV_NO_MEMORY;
+    }
+    return rc;
+}
+
+const struct pname *nvml_name_in(const struct pname *v, size_t n, uint32_t pid)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i].pid == pid)
+            return &v[i];
+    return NULL;
+}
+
+/* The names of this GPU's listed processes into names[next]. */
+static void name_procs(struct nvml *s, const struct gpu *g, int next)
+{
+    const int old = next ^ 1;
+    for (unsigned i = 0; i < g->nraw && i < g->raw_cap; i++) {
+        uint32_t pid;
+        memcpy(&pid, g->raw + i * s->f.procs_stride, sizeof pid);
+        if (nvml_name_in(s->names[next], s->nnames[next], pid))
+            continue;
+        if (array_reserve(&s->names[next], &s->cap_names[next], s->nnames[next] + 1,
+                          sizeof(struct pname)) < 0)
+            return; /* names are a nicety: none rather than an error */
+        struct pname *n = &s->names[next][s->nnames[next]++];
+        const struct pname *known = nvml_name_in(s->names[old], s->nnames[old], pid);
+        n->pid = pid;
+        n->name[0] = '\0';
+        if (known) {
+            memcpy(n->name, known->name, sizeof n->name);
+            continue;
+        }
+        char full[256];
+        atomic_store(&s->calling, "nvmlSystemGetProcessName");
+        if (s->f.pname(pid, full, sizeof full) == NV_SUCCESS) {
+            full[sizeof full - 1] = '\0';
+            const char *base = strrchr(full, '/');
+            snprintf(n->name, sizeof n->name, "%.63s", base ? base + 1 : full);
+        }
+    }
+}
+
+static void job_poll(struct nvml *s)
+{
+    const int next = s->cur ^ 1;
+    s->nnames[next] = 0;
+    for (size_t i = 0; i < s->ngpu; i++) {
+        struct gpu *g = &s->g[i];
+        g->procs_rc = call_procs(s, g);
+        /* Utilization only counts for listed processes: an idle GPU skips
+         * the dearer call (1.8 ms on the H200). MIG has none. */
+        g->util_skipped = g->mig || g->procs_rc != NV_SUCCESS || g->nraw == 0;
+        g->util_rc = g->util_skipped ? NV_SUCCESS : call_util(s, g);
+        if (g->procs_rc == NV_SUCCESS && s->f.pname)
+            name_procs(s, g, next);
+    }
+    s->cur = next;
+}
+
+static nv_ret init_step(struct nvml *s, const char *name, nv_ret rc)
+{
+    if (rc != NV_SUCCESS && !s->init_call)
+        s->init_call = name;
+    return rc;
+}
+
+/* Init once; the device handles, indices, UUIDs and sizes are kept. */
+static nv_ret job_init(struct nvml *s)
+{
+    nv_ret rc;
+    unsigned n = 0;
+    atomic_store(&s->calling, "nvmlInit");
+    if ((rc = init_step(s, "nvmlInit", s->f.init())) != NV_SUCCESS)
+        return rc;
+    atomic_store(&s->calling, "nvmlSystemGetDriverVersion");
+    if (s->f.driver(s->driver, sizeof s->driver) != NV_SUCCESS)
+        snprintf(s->driver, sizeof s->driver, "unknown");
+    atomic_store(&s->calling, "nvmlDeviceGetCount");
+    if ((rc = init_step(s, "nvmlDeviceGetCount", s->f.count(&n))) != NV_SUCCESS)
+        return rc;
+    if (n > 4096 || !(s->g = calloc(n ? n : 1, sizeof *s->g)))
+        return NV_NO_MEMORY;
+    s->ngpu = n;
+    for (unsigned i = 0; i < n; i++) {
+        struct gpu *g = &s->g[i];
+        unsigned idx = i, cur = 0, pend = 0;
+        struct nv_memory m = {0};
+        atomic_store(&s->calling, "nvmlDeviceGetHandleByIndex");
+        if ((rc = init_step(s, "nvmlDeviceGetHandleByIndex", s->f.handle(i, &g->dev))) !=
+            NV_SUCCESS)
+            return rc;
+        atomic_store(&s->calling, "nvmlDeviceGetIndex");
+        if ((rc = init_step(s, "nvmlDeviceGetIndex", s->f.index(g->dev, &idx))) != NV_SUCCESS)
+            return rc;
+        atomic_store(&s->calling, "nvmlDeviceGetUUID");
+        if ((rc = init_step(s, "nvmlDeviceGetUUID", s->f.uuid(g->dev, g->uuid, sizeof g->uuid))) !=
+            NV_SUCCESS)
+            return rc;
+        atomic_store(&s->calling, "nvmlDeviceGetMemoryInfo");
+        if ((rc = init_step(s, "nvmlDeviceGetMemoryInfo", s->f.memory(g->dev, &m))) != NV_SUCCESS)
+            return rc;
+        atomic_store(&s->calling, "nvmlDeviceGetMigMode");
+        g->mig = s->f.mig && s->f.mig(g->dev, &cur, &pend) == NV_SUCCESS && cur == 1;
+        g->index = (int)idx;
+        g->total = m.total_free_used[0];
+        if (array_reserve(&g->raw, &g->raw_cap, PROCS_FIRST, s->f.procs_stride) < 0 ||
+            array_reserve(&g->uraw, &g->uraw_cap, (size_t)UTIL_FIRST * NVML_UTIL_INFO_SIZE, 1) < 0)
+            return NV_NO_MEMORY;
+    }
+    return NV_SUCCESS;
+}
+
+void *nvml_worker(void *arg)
+{
+    struct nvml *s = arg;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (s->job == JOB_NONE)
+            pthread_cond_wait(&s->wake, &s->mu);
+        enum job j = s->job;
+        pthread_mutex_unlock(&s->mu);
+        if (j == JOB_INIT) {
+            s->init_rc = job_init(s);
+        } else if (j == JOB_POLL) {
+            job_poll(s);
+        } else if (s->init_rc == NV_SUCCESS && s->f.shutdown) {
+            atomic_store(&s->calling, "nvmlShutdown");
+            s->f.shutdown();
+        }
+        atomic_store(&s->calling, NULL);
+        pthread_mutex_lock(&s->mu);
+        s->job = JOB_NONE;
+        s->done = true;
+        pthread_cond_signal(&s->done_cv);
+        if (j == JOB_QUIT)
+            break;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* ---- the caller's side ---- */
+
+void nvml_give(struct nvml *s, enum job j)
+{
+    pthread_mutex_lock(&s->mu);
+    s->job = j;
+    s->done = false;
+    s->busy = true;
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Wait for the job handed over: 0 done, -ETIMEDOUT after limit seconds
+ * (then the worker is stuck for good), -ECANCELED when *cancel is set (the
+ * job is collected by the next wait). Wakes every 50 ms to look at cancel. */
+int nvml_wait(struct nvml *s, double limit, const volatile sig_atomic_t *cancel)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double deadline = (double)now.tv_sec + now.tv_nsec / 1e9 + limit;
+    int rc = 0;
+    pthread_mutex_lock(&s->mu);
+    while (!s->done) {
+        if (cancel && *cancel) {
+            rc = -ECANCELED;
+            break;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double t = (double)now.tv_sec + now.tv_nsec / 1e9;
+        if (t >= deadline) {
+            rc = -ETIMEDOUT;
+            s->stuck = true;
+            break;
+        }
+        double until = fmin(deadline, t + 0.05);
+        struct timespec ts = {(time_t)until, (long)((until - floor(until)) * 1e9)};
+        pthread_cond_timedwait(&s->done_cv, &s->mu, &ts);
+    }
+    if (rc == 0)
+        s->busy = false;
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
