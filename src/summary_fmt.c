@@ -85,13 +85,16 @@ static void zone_text(char *dst, size_t len, double ts, const struct summary_fmt
     }
 }
 
-/* "6 samples every 10 s", "1 sample, interval unknown". */
+/* "6 samples every 10 s", "1 sample" (one sample is no rate),
+ * "6 samples, interval unknown". */
 static void samples_text(char *dst, size_t len, unsigned long n, double iv)
 {
     const char *s = n == 1 ? "" : "s";
     char t[32];
     text_interval(iv, t, sizeof t);
-    if (isnan(iv))
+    if (n == 1)
+        snprintf(dst, len, "1 sample");
+    else if (isnan(iv))
         snprintf(dst, len, "%lu sample%s, interval unknown", n, s);
     else
         snprintf(dst, len, "%lu sample%s every %s", n, s, t);
@@ -181,7 +184,7 @@ void sfmt_notes(struct gw_buf *b, const struct summary_result *r)
                         "accounting; the others are the highest of samples");
         else
             buf_puts(b, "Peaks between samples are not seen: these are the highest of samples");
-        if (isnan(r->interval))
+        if (isnan(r->interval) || r->samples == 1)
             buf_puts(b, " taken.");
         else
             buf_printf(b, " taken every %s.", t);

@@ -475,12 +475,18 @@ static void test_text_uncut(void **state)
     free(t);
 }
 
-/* One sample: no interval to speak of. */
+/* One sample: no interval to speak of, and no rate (also when the run's
+ * --interval is known: a cron run of --count 1). */
 static void test_one_sample_wording(void **state)
 {
-    char *t = render_cmd((struct summary **)state, "a", SUMMARY_TEXT, 0);
-    assert_non_null(strstr(t, "(0s, UTC), 1 sample, interval unknown\n"));
-    assert_null(strstr(t, "every an"));
+    struct summary *s = *state = summary_new();
+    assert_non_null(s);
+    summary_set_interval(s, 30);
+    struct summary_row row = {T0, 0, 7, "a", 100, 50, NAN, NAN, NAN};
+    assert_int_equal(summary_add_log(s, &row), 0);
+    char *t = render(s, SUMMARY_TEXT, 0);
+    assert_non_null(strstr(t, "(0s, UTC), 1 sample\n"));
+    assert_null(strstr(t, "every"));
     assert_non_null(strstr(t, "these are the highest of samples taken. 1 malformed"));
     free(t);
 }
