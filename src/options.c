@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gpu_watch/array.h"
 #include "gpu_watch/pattern.h"
 
 #define MAX_INTERVAL 86400.0 /* one sample a day at most */
@@ -150,12 +151,10 @@ static int add_pids(struct gw_config *cfg, const char *arg, char *err, size_t er
             set_err(err, errlen, "too many --pid values (at most %d)", MAX_PIDS);
             return -1;
         }
-        long *n = realloc(cfg->pids, (cfg->npids + 1) * sizeof *n);
-        if (!n) {
+        if (array_reserve(&cfg->pids, &cfg->cap_pids, cfg->npids + 1, sizeof *cfg->pids) < 0) {
             set_err(err, errlen, "out of memory");
             return -1;
         }
-        cfg->pids = n;
         cfg->pids[cfg->npids++] = pid;
         if (!c)
             return 0;
