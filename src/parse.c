@@ -107,6 +107,18 @@ static size_t split_commas(const char *s, size_t len, const char **f, size_t *fl
     return n;
 }
 
+/* A UUID field ("GPU-1a8e51c5-...", "MIG-..."): not empty, fits, and only
+ * printable characters (a NUL in garbage output would make it empty). */
+static bool uuid_ok(const char *s, size_t len)
+{
+    if (len == 0 || len >= GW_UUID_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f)
+            return false;
+    return true;
+}
+
 static void copy_field(char *dst, size_t cap, const char *s, size_t len)
 {
     if (len >= cap)
@@ -131,7 +143,7 @@ int smi_parse_apps(const char *buf, size_t len, struct smi_app_list *out)
             continue;
         size_t nf = split_commas(line, ll, f, fl, 4);
         long pid;
-        if (nf != 3 || !parse_pid(f[0], fl[0], &pid) || fl[1] == 0 || fl[1] >= GW_UUID_MAX) {
+        if (nf != 3 || !parse_pid(f[0], fl[0], &pid) || !uuid_ok(f[1], fl[1])) {
             out->bad++;
             continue;
         }
@@ -298,8 +310,7 @@ static int parse_gpus(const char *buf, size_t len, struct gpu_list *out, bool ac
             continue;
         size_t nf = split_commas(line, ll, f, fl, 4);
         int64_t idx;
-        if (nf != want || !parse_uint(f[0], fl[0], &idx) || idx > 0xffff || fl[1] == 0 ||
-            fl[1] >= GW_UUID_MAX) {
+        if (nf != want || !parse_uint(f[0], fl[0], &idx) || idx > 0xffff || !uuid_ok(f[1], fl[1])) {
             out->bad++;
             continue;
         }
@@ -378,8 +389,7 @@ int smi_parse_accounted(const char *buf, size_t len, struct acct_list *out)
         }
         long pid;
         size_t cu = (size_t)col[ACOL_UUID], cp = (size_t)col[ACOL_PID];
-        if (nf <= cu || nf <= cp || !parse_pid(f[cp], fl[cp], &pid) || fl[cu] == 0 ||
-            fl[cu] >= GW_UUID_MAX) {
+        if (nf <= cu || nf <= cp || !parse_pid(f[cp], fl[cp], &pid) || !uuid_ok(f[cu], fl[cu])) {
             out->bad++;
             continue;
         }

@@ -346,6 +346,28 @@ static void test_ps(void **state)
     free(b);
 }
 
+/* A UUID with a NUL or a blank inside (garbage output, found by the
+ * fuzzer) is an unreadable line, never a record with an empty UUID. */
+static void test_uuid_with_nul(void **state)
+{
+    static const char acct[] = "gpu_uuid, pid, max_memory_usage [MiB], time [ms]\n"
+                               "\0PU-7, 460, 10 MiB, 5 ms\n"
+                               "GPU-7, 461, 20 MiB, 5 ms\n";
+    struct acct_list l = {0};
+    assert_int_equal(smi_parse_accounted(acct, sizeof acct - 1, &l), 0);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.v[0].pid, 461);
+    assert_int_equal(l.bad, 1);
+    free(l.v);
+    static const char apps[] = "442, GPU-1a8e\0, 1642\n443, GPU 1a8e, 3590\n444, GPU-1a8e, 1764\n";
+    struct smi_app_list a = {0};
+    assert_int_equal(smi_parse_apps(apps, sizeof apps - 1, &a), 0);
+    assert_int_equal(a.n, 1);
+    assert_string_equal(a.v[0].uuid, "GPU-1a8e");
+    assert_int_equal(a.bad, 2);
+    free(a.v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -365,6 +387,7 @@ int main(void)
         cmocka_unit_test(test_accounted_variants),
         cmocka_unit_test(test_gpus_acct),
         cmocka_unit_test(test_ps),
+        cmocka_unit_test(test_uuid_with_nul),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,7 +14,7 @@
 struct gw_config {
     long *pids; /* --pid values, malloc'd */
     size_t npids;
-    size_t cap_pids; /* room in pids */
+    size_t cap_pids;   /* room in pids */
     const char *match; /* --match pattern or NULL; points into argv */
     char *match_ere;   /* match translated to a POSIX ERE (pattern.h), malloc'd; NULL without */
     bool match_icase;  /* -i, or match began with (?i) */
