@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gpu_watch/atomicio.h"
+
 /* "2025-01-10T14:22:30" in local time, or "...Z" in UTC. With ms, the
  * milliseconds: "2025-01-10T14:22:30.250". With offset (--tz-offset, and
  * the --compact log as `date -Iseconds` wrote it), the UTC offset instead
@@ -169,20 +171,6 @@ int csv_compact_row(struct gw_buf *b, const char *ts, const struct sample *smp)
     return rc ? rc : buf_putc(b, '\n');
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -errno;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Check an existing file: its first line must be hdr; make sure it ends in
  * a newline. fd is open O_RDWR|O_APPEND and locked. */
 static int check_append(int fd, const char *hdr, off_t size)
@@ -208,7 +196,7 @@ static int check_append(int fd, const char *hdr, off_t size)
     if (pread(fd, &last, 1, size - 1) != 1)
         return -EIO;
     if (last != '\n')
-        return write_all(fd, "\n", 1);
+        return atomicio_write_all(fd, "\n", 1);
     return 0;
 }
 
@@ -218,7 +206,7 @@ static int write_header(int fd, const char *hdr)
     int n = snprintf(line, sizeof line, "%s\n", hdr);
     if (n < 0 || (size_t)n >= sizeof line)
         return -EINVAL;
-    return write_all(fd, line, (size_t)n);
+    return atomicio_write_all(fd, line, (size_t)n);
 }
 
 int csv_open(struct csv_out *o, const char *path, const char *header, enum csv_open_mode mode)

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gpu_watch/atomicio.h"
+
 #define MIB 1048576.0
 
 /* A writer that keeps its first error, so the metric writers need no
@@ -289,51 +291,11 @@ int prom_format(const struct prom_sample *s, struct gw_buf *out)
     return w.err;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-    while (len) {
-        ssize_t r = write(fd, p, len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -errno;
-        p += r;
-        len -= (size_t)r;
-    }
-    return 0;
-}
-
 int prom_publish(const char *path, const char *text, size_t len)
 {
-    /* "<path>.tmp.XXXXXX": the same directory (rename is atomic only
-     * within a file system) and a name node_exporter skips. */
-    static const char suffix[] = ".tmp.XXXXXX";
-    size_t n = strlen(path);
-    char *tmp = malloc(n + sizeof suffix);
-    if (!tmp)
-        return -ENOMEM;
-    memcpy(tmp, path, n);
-    memcpy(tmp + n, suffix, sizeof suffix);
-    int rc = 0;
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        rc = -errno;
-        goto out;
-    }
-    /* mkostemp makes 0600; node_exporter runs as another user. */
-    if (fchmod(fd, 0644) < 0)
-        rc = -errno;
-    if (rc == 0)
-        rc = write_all(fd, text, len);
-    if (close(fd) < 0 && rc == 0)
-        rc = -errno;
-    if (rc == 0 && rename(tmp, path) < 0)
-        rc = -errno;
-    if (rc < 0)
-        unlink(tmp);
-out:
-    free(tmp);
-    return rc;
+    /* "<path>.tmpXXXXXX": a name node_exporter skips (not *.prom); 0644:
+     * node_exporter runs as another user; no fsync: rewritten every sample. */
+    return atomicio_replace(path, text, len, 0644, false);
 }
 
 int prom_remove(const char *path)

@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gpu_watch/atomicio.h"
+
 int subcmd_usage_error(const char *cmd, const char *fmt, const char *arg)
 {
     fprintf(stderr, "gpu_watch %s: ", cmd);
@@ -40,53 +42,11 @@ int subcmd_write_stdout(const char *cmd, const void *p, size_t n)
     return SUBCMD_EXIT_FILE;
 }
 
-/* Write all of p to fd, retrying on EINTR. 0 or -errno. */
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -errno;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int subcmd_write_file(const char *path, const void *p, size_t n)
 {
     /* Past RLIMIT_FSIZE, write() fails with EFBIG once SIGXFSZ is ignored. */
     signal(SIGXFSZ, SIG_IGN);
-    size_t len = strlen(path);
-    char *tmp = malloc(len + 16);
-    if (!tmp)
-        return -ENOMEM;
-    /* In the same directory, so that rename() replaces path atomically. */
-    snprintf(tmp, len + 16, "%s.tmpXXXXXX", path);
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        int e = -errno;
-        free(tmp);
-        return e;
-    }
-    /* mkostemp makes 0600; a chart is as readable as any file we create. */
-    mode_t um = umask(0);
-    umask(um);
-    int rc = fchmod(fd, 0666 & ~um) < 0 ? -errno : 0;
-    if (rc == 0)
-        rc = write_all(fd, p, n);
-    if (rc == 0 && fsync(fd) < 0 && errno != EINVAL && errno != EROFS)
-        rc = -errno;
-    if (close(fd) < 0 && rc == 0)
-        rc = -errno;
-    if (rc == 0 && rename(tmp, path) < 0)
-        rc = -errno;
-    if (rc)
-        unlink(tmp);
-    free(tmp);
-    return rc;
+    return atomicio_replace(path, p, n, (mode_t)-1, true);
 }
 
 void subcmd_show_in_zone(enum log_tz tz, long off_s)
