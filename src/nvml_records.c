@@ -110,3 +110,11 @@ int64_t nvml_mib(uint64_t bytes)
         return -1;
     return (int64_t)(bytes / (1024 * 1024));
 }
+
+int64_t nvml_acct_peak(const unsigned char *raw)
+{
+    const uint64_t max = load64(raw + 8);
+    if (load32(raw + 32) != 1 || max == 0)
+        return -1;
+    return nvml_mib(max);
+}

@@ -132,13 +132,57 @@ static void name_procs(struct nvml *s, const struct gpu *g, int next)
     }
 }
 
+/* --peaks: the GPU's accounting mode into g->acct. NOT_SUPPORTED (a GPU
+ * without accounting) is off, not a failure; MIG forces it off, and may
+ * still list stale records, so a MIG GPU is not asked. */
+static void call_acct_mode(struct nvml *s, struct gpu *g)
+{
+    int mode = 0;
+    g->acct_rc = NV_SUCCESS;
+    g->acct = 0;
+    if (g->mig)
+        return;
+    atomic_store(&s->calling, "nvmlDeviceGetAccountingMode");
+    nv_ret rc = s->f.acct_mode(g->dev, &mode);
+    if (rc == NV_NOT_SUPPORTED)
+        return;
+    g->acct_rc = rc;
+    g->acct = rc == NV_SUCCESS ? mode == 1 : -1;
+}
+
+/* --peaks, accounting on: each listed process's record into g->araw, all
+ * zero where the driver has none (NOT_FOUND) or fails: that row's peak is
+ * unknown, the query did not fail (the record is the driver's, kept or
+ * not as it likes). Peaks are a nicety: out of memory, none. */
+static void call_acct_stats(struct nvml *s, struct gpu *g)
+{
+    g->nstats = 0;
+    if (g->acct != 1 || g->procs_rc != NV_SUCCESS || g->nraw == 0 || g->nraw > g->raw_cap ||
+        array_reserve(&g->araw, &g->araw_cap, g->nraw, NVML_ACCT_STATS_SIZE) < 0)
+        return;
+    atomic_store(&s->calling, "nvmlDeviceGetAccountingStats");
+    for (unsigned i = 0; i < g->nraw; i++) {
+        uint32_t pid;
+        memcpy(&pid, g->raw + i * s->f.procs_stride, sizeof pid);
+        unsigned char *r = g->araw + (size_t)i * NVML_ACCT_STATS_SIZE;
+        memset(r, 0, NVML_ACCT_STATS_SIZE);
+        if (s->f.acct_stats(g->dev, pid, r) != NV_SUCCESS)
+            memset(r, 0, NVML_ACCT_STATS_SIZE);
+    }
+    g->nstats = g->nraw;
+}
+
 static void job_poll(struct nvml *s)
 {
     const int next = s->cur ^ 1;
     s->nnames[next] = 0;
     for (size_t i = 0; i < s->ngpu; i++) {
         struct gpu *g = &s->g[i];
+        if (s->peaks && s->acct_due)
+            call_acct_mode(s, g);
         g->procs_rc = call_procs(s, g);
+        if (s->peaks)
+            call_acct_stats(s, g);
         /* Utilization only counts for listed processes: an idle GPU skips
          * the dearer call (1.8 ms on the H200). MIG has none. */
         g->util_skipped = g->mig || g->procs_rc != NV_SUCCESS || g->nraw == 0;
@@ -195,6 +239,8 @@ static nv_ret job_init(struct nvml *s)
         g->mig = s->f.mig && s->f.mig(g->dev, &cur, &pend) == NV_SUCCESS && cur == 1;
         g->index = (int)idx;
         g->total = m.total_free_used[0];
+        if (s->peaks)
+            call_acct_mode(s, g);
         if (array_reserve(&g->raw, &g->raw_cap, PROCS_FIRST, s->f.procs_stride) < 0 ||
             array_reserve(&g->uraw, &g->uraw_cap, (size_t)UTIL_FIRST * NVML_UTIL_INFO_SIZE, 1) < 0)
             return NV_NO_MEMORY;

@@ -17,12 +17,14 @@
 #include <time.h>
 
 #include "gpu_watch/array.h"
+#include "gpu_watch/monotime.h"
 #include "gpu_watch/nvml_records.h"
 #include "gpu_watch/nvml_state.h"
 #include "gpu_watch/source.h"
 
 static const char lost_cols[] = "its columns stay empty until it works";
 static const char lost_util[] = "the utilization columns stay empty until it works";
+static const char lost_peaks[] = "peak_mem_mib stays empty until it works";
 
 static void *sym(void *lib, const char *versioned, const char *bare, const char **found)
 {
@@ -59,6 +61,8 @@ static int load(struct nvml *s, char *why, size_t whylen)
     *(void **)&f->pname = sym(s->lib, "nvmlSystemGetProcessName", NULL, NULL);
     *(void **)&f->util_info = sym(s->lib, "nvmlDeviceGetProcessesUtilizationInfo", NULL, NULL);
     *(void **)&f->util_old = sym(s->lib, "nvmlDeviceGetProcessUtilization", NULL, NULL);
+    *(void **)&f->acct_mode = sym(s->lib, "nvmlDeviceGetAccountingMode", NULL, NULL);
+    *(void **)&f->acct_stats = sym(s->lib, "nvmlDeviceGetAccountingStats", NULL, NULL);
     /* The process list: v3, then v2, then v1, each with its own record size. */
     static const struct {
         const char *name;
@@ -114,6 +118,7 @@ static void free_state(struct nvml *s)
         free(s->g[i].uraw);
         free(s->g[i].procs);
         free(s->g[i].util);
+        free(s->g[i].araw);
     }
     free(s->g);
     free(s->names[0]);
@@ -166,6 +171,8 @@ static int nvml_open(const struct source_config *cfg, void **state, char *why, s
         free_state(s);
         return rc;
     }
+    /* A library without the accounting calls: no peaks, and no error. */
+    s->peaks = cfg->peaks && s->f.acct_mode && s->f.acct_stats;
     /* The worker takes no signals: they stay with the main thread. */
     sigset_t all, old;
     sigfillset(&all);
@@ -180,6 +187,7 @@ static int nvml_open(const struct source_config *cfg, void **state, char *why, s
     /* Without persistence mode each GPU's first handle costs 1-3 s (ECC
      * scrubbing): init gets at least INIT_LIMIT seconds. */
     double limit = s->timeout > INIT_LIMIT ? s->timeout : INIT_LIMIT;
+    s->acct_asked = monotime_now();
     nvml_give(s, JOB_INIT);
     if (nvml_wait(s, limit, NULL) < 0) {
         const char *c = atomic_load(&s->calling);
@@ -218,8 +226,10 @@ static void fail(struct source_query *q, const struct nvml *s, const struct gpu 
 /* One GPU's answers into records. 0, -ENOMEM, or SOURCE_GIVE_UP with
  * out->gave_up set. */
 static int gpu_records(struct nvml *s, struct gpu *g, struct source_poll *out,
-                       struct source_query *qp, struct source_query *qu)
+                       struct source_query *qp, struct source_query *qu, struct source_query *qa)
 {
+    if (qa && g->acct_rc != NV_SUCCESS)
+        fail(qa, s, g, g->acct_rc, "nvmlDeviceGetAccountingMode");
     if (g->procs_rc != NV_SUCCESS) {
         fail(qp, s, g, g->procs_rc, s->f.procs_name);
         return 0;
@@ -270,6 +280,9 @@ static int gpu_records(struct nvml *s, struct gpu *g, struct source_poll *out,
         r->mem_mib = mib;
         r->sm_pct = p->sm_pct;
         r->mem_pct = p->mem_pct;
+        /* Off MIG a PID has one record per GPU, its stats at the same index. */
+        if (i < g->nstats)
+            r->peak_mib = nvml_acct_peak(g->araw + i * NVML_ACCT_STATS_SIZE);
     }
     return 0;
 bad:
@@ -287,14 +300,25 @@ static int nvml_poll(void *state, struct source_poll *out, const volatile sig_at
     struct source_query *qp = source_query_add(out, "nvml:procs", "NVML process list", lost_cols);
     struct source_query *qu =
         source_query_add(out, "nvml:util", "NVML process utilization", lost_util);
+    struct source_query *qa =
+        s->peaks ? source_query_add(out, "nvml:acct", "NVML accounting mode query", lost_peaks)
+                 : NULL;
     /* A job a cancelled poll left running is collected first. */
     if (s->busy && (rc = nvml_wait(s, s->timeout, cancel)) < 0)
         goto late;
+    /* --peaks: the modes again once a minute, and each poll while one fails. */
+    s->acct_due = false;
+    for (size_t i = 0; s->peaks && i < s->ngpu; i++)
+        s->acct_due = s->acct_due || s->g[i].acct_rc != NV_SUCCESS;
+    if (s->peaks && (s->acct_due || monotime_now() - s->acct_asked >= ACCT_RECHECK_S)) {
+        s->acct_due = true;
+        s->acct_asked = monotime_now();
+    }
     nvml_give(s, JOB_POLL);
     if ((rc = nvml_wait(s, s->timeout, cancel)) < 0)
         goto late;
     for (size_t i = 0; i < s->ngpu; i++)
-        if ((rc = gpu_records(s, &s->g[i], out, qp, qu)) != 0)
+        if ((rc = gpu_records(s, &s->g[i], out, qp, qu, qa)) != 0)
             return rc;
     return 0;
 late:

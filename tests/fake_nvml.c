@@ -10,6 +10,14 @@
  *                                       SM "-": no utilization sample (idle)
  *   name PID PATH                       what nvmlSystemGetProcessName says
  *                                       (default "/usr/bin/python3")
+ *   acct GPU on|off|unsupported         nvmlDeviceGetAccountingMode of the GPU
+ *                                       of that index (default off)
+ *   stats GPU PID MAX_MIB|na RUNNING    nvmlDeviceGetAccountingStats's record
+ *                                       of PID (the last line of a PID wins;
+ *                                       none: NOT_FOUND); RUNNING 0 a finished
+ *                                       record (time 4000 ms), 1 running;
+ *                                       answered whatever the mode, as the
+ *                                       driver keeps records after it is off
  *   fault NAME [N]                      init_mismatch (nvmlInit answers 18,
  *                                       "Driver/library version mismatch"),
  *                                       v1_stride (the v2/v3 calls write
@@ -21,19 +29,23 @@
  *                                       Nth process-list call on the first GPU
  *                                       never returns), procs_error N [M]
  *                                       (calls N to M, or N on, of the first
- *                                       GPU's process list answer UNKNOWN, 999)
+ *                                       GPU's process list answer UNKNOWN, 999),
+ *                                       acct_mode_error N [M] (calls N to M,
+ *                                       or N on, of the first GPU's
+ *                                       accounting mode answer UNKNOWN, 999)
  *
  * With FAKE_NVML_RELOAD set the proc lines are read again at each
  * process-list call of the first GPU.
  *
  * Built three times (Makefile): with every symbol; -DFAKE_NO_V3 (a driver
  * before 535: no _v3, no nvmlDeviceGetProcessesUtilizationInfo); and
- * -DFAKE_V1_ONLY (no suffixed symbol at all).
+ * -DFAKE_V1_ONLY (no suffixed symbol at all, and no accounting calls: a
+ * library without them must leave the peaks empty, with no error).
  *
- * Memory is answered as MiB * 2^20 + 12345 bytes: a reader must round down,
- * as nvidia-smi shows it. Utilization answers mimic the driver: the count
- * is the buffer's size (72 at least), the unused entries are garbage (PID 0),
- * with stale, older and out-of-range samples around the real ones. */
+ * Memory (and an accounting peak) is answered as MiB * 2^20 + 12345 bytes: a reader must round
+ * down, as nvidia-smi shows it. Utilization answers mimic the driver: the count is the buffer's
+ * size (72 at least), the unused entries are garbage (PID 0), with stale, older and out-of-range
+ * samples around the real ones. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,12 +71,22 @@ struct fname {
 static struct fname names[64];
 static int nnames;
 
+struct fstats {
+    int gpu; /* index into gpus[] */
+    unsigned pid;
+    unsigned long long max; /* bytes */
+    unsigned running;
+};
+static struct fstats stats[256];
+static int nstats;
+
 struct fgpu {
     unsigned index;
     char uuid[96];
     unsigned long long total;
     int mig;
-    int procs_calls, util_calls;
+    int acct; /* 1 on, 0 off, 3 NOT_SUPPORTED */
+    int procs_calls, util_calls, acct_calls;
 };
 
 static struct fgpu gpus[MAX_GPUS];
@@ -73,8 +95,17 @@ static struct fproc procs[MAX_PROCS];
 static int nproc;
 static char driver[64] = "580.159.04";
 static int f_init_mismatch, f_v1_stride, f_insufficient, f_util_not_found, f_info_unsupported;
-static int f_hang, f_procs_error, f_procs_error_until;
+static int f_hang, f_procs_error, f_procs_error_until, f_acct_error, f_acct_error_until;
 static int loaded;
+
+/* The gpus[] entry of a GPU index, or -1. */
+static int gpu_at(unsigned index)
+{
+    for (int i = 0; i < ngpu; i++)
+        if (gpus[i].index == index)
+            return i;
+    return -1;
+}
 
 static void load(void)
 {
@@ -124,6 +155,16 @@ static void load(void)
                 p->gi = (unsigned)gi;
                 p->ci = (unsigned)ci;
             }
+        } else if (!strcmp(a, "acct") && n >= 3 && gpu_at((unsigned)atoi(b)) >= 0) {
+            gpus[gpu_at((unsigned)atoi(b))].acct = !strcmp(c, "on") ? 1 : !strcmp(c, "off") ? 0 : 3;
+        } else if (!strcmp(a, "stats") && n >= 5 && nstats < 256) {
+            struct fstats *x = &stats[nstats++];
+            x->gpu = gpu_at((unsigned)atoi(b));
+            x->pid = (unsigned)strtoul(c, NULL, 10);
+            x->max = !strcmp(d, "na")        ? ~0ULL
+                     : strtoull(d, NULL, 10) ? (strtoull(d, NULL, 10) << 20) + 12345
+                                             : 0;
+            x->running = (unsigned)atoi(e);
         } else if (!strcmp(a, "name") && n >= 3 && nnames < 64) {
             names[nnames].pid = (unsigned)strtoul(b, NULL, 10);
             snprintf(names[nnames++].path, sizeof names[0].path, "%.127s", c);
@@ -141,7 +182,10 @@ static void load(void)
                 f_info_unsupported = 1;
             else if (!strcmp(b, "hang"))
                 f_hang = arg;
-            else if (!strcmp(b, "procs_error")) {
+            else if (!strcmp(b, "acct_mode_error")) {
+                f_acct_error = arg;
+                f_acct_error_until = n >= 4 ? atoi(d) : 0;
+            } else if (!strcmp(b, "procs_error")) {
                 f_procs_error = arg;
                 f_procs_error_until = n >= 4 ? atoi(d) : 0;
             }
@@ -425,6 +469,50 @@ int nvmlDeviceGetProcessesUtilizationInfo(void *dev, struct util_info *in)
         memcpy(r + 16, &scratch[i].mem, 4);
     }
     in->count = n;
+    return 0;
+}
+#endif
+
+#ifndef FAKE_V1_ONLY
+int nvmlDeviceGetAccountingMode(void *dev, int *mode)
+{
+    struct fgpu *g = dev_gpu(dev);
+    if (!g)
+        return 2;
+    int call = ++g->acct_calls;
+    if (g == &gpus[0] && f_acct_error && call >= f_acct_error &&
+        (!f_acct_error_until || call <= f_acct_error_until))
+        return 999;
+    if (g->acct == 3)
+        return 3;
+    *mode = g->acct;
+    return 0;
+}
+
+/* nvmlAccountingStats_t: {u32 gpuUtilization @0; u32 memoryUtilization @4;
+ * u64 maxMemoryUsage @8; u64 time @16 (ms, 0 running); u64 startTime @24;
+ * u32 isRunning @32; u32 reserved[5]}, 56 bytes. */
+int nvmlDeviceGetAccountingStats(void *dev, unsigned pid, void *out)
+{
+    struct fgpu *g = dev_gpu(dev);
+    if (!g || !out)
+        return 2;
+    const struct fstats *x = NULL;
+    for (int i = 0; i < nstats; i++)
+        if (stats[i].gpu == g - gpus && stats[i].pid == pid)
+            x = &stats[i];
+    if (!x)
+        return 6; /* NOT_FOUND */
+    unsigned char *r = out;
+    const unsigned util = 50, mem_util = 5;
+    const unsigned long long time_ms = x->running ? 0 : 4000, start = 1764000000000000ULL;
+    memset(r, 0x5A, 56); /* reserved: not for reading */
+    memcpy(r, &util, 4);
+    memcpy(r + 4, &mem_util, 4);
+    memcpy(r + 8, &x->max, 8);
+    memcpy(r + 16, &time_ms, 8);
+    memcpy(r + 24, &start, 8);
+    memcpy(r + 32, &x->running, 4);
     return 0;
 }
 #endif

@@ -188,6 +188,43 @@ static void test_filter_keeps_newest_valid_sample_of_listed_pids(void **state)
     assert_true(last == now);
 }
 
+/* One nvmlAccountingStats_t as the driver writes it (reserved bytes not ours). */
+static void put_acct(unsigned char *r, uint64_t max, uint64_t time_ms, uint32_t running)
+{
+    memset(r, 0xAB, NVML_ACCT_STATS_SIZE);
+    const uint32_t util = 99, mem_util = 6;
+    const uint64_t start = 1764000000123456ull;
+    memcpy(r, &util, 4);
+    memcpy(r + 4, &mem_util, 4);
+    memcpy(r + 8, &max, 8);
+    memcpy(r + 16, &time_ms, 8);
+    memcpy(r + 24, &start, 8);
+    memcpy(r + 32, &running, 4);
+}
+
+/* The H200 capture's records (tests/fixtures/peaks/h200/acct.txt) as
+ * nvmlDeviceGetAccountingStats answers them. */
+static void test_acct_peak_of_running_records_only(void **state)
+{
+    unsigned char r[NVML_ACCT_STATS_SIZE];
+    put_acct(r, 9826 * MIB + 12345, 0, 1); /* 462 running: rounded down, as memory */
+    assert_int_equal(nvml_acct_peak(r), 9826);
+    put_acct(r, 1642 * MIB, 0, 1);
+    assert_int_equal(nvml_acct_peak(r), 1642);
+    put_acct(r, MIB - 1, 0, 1); /* under 1 MiB: 0 MiB, as nvidia-smi shows it */
+    assert_int_equal(nvml_acct_peak(r), 0);
+    put_acct(r, 30000 * MIB, 4000, 0); /* a finished record of the PID: another process's */
+    assert_int_equal(nvml_acct_peak(r), -1);
+    put_acct(r, 30000 * MIB, 4000, 2); /* isRunning is a boolean: anything else is not 1 */
+    assert_int_equal(nvml_acct_peak(r), -1);
+    put_acct(r, 0, 0, 1); /* 460: 0 bytes is no peak (L40S, driver 595) */
+    assert_int_equal(nvml_acct_peak(r), -1);
+    put_acct(r, NVML_NOT_AVAILABLE, 0, 1);
+    assert_int_equal(nvml_acct_peak(r), -1);
+    memset(r, 0, sizeof r); /* no answer (NOT_FOUND) */
+    assert_int_equal(nvml_acct_peak(r), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -197,6 +234,7 @@ int main(void)
         cmocka_unit_test(test_checks_catch_v3_records_at_the_v1_stride),
         cmocka_unit_test(test_decode_both_utilization_layouts),
         cmocka_unit_test(test_filter_keeps_newest_valid_sample_of_listed_pids),
+        cmocka_unit_test(test_acct_peak_of_running_records_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -38,14 +38,19 @@ static void scenario(const char *fixture, const char *extra)
     setenv("FAKE_NVML_SCENARIO", scen, 1);
 }
 
-static void *open_ok(double timeout)
+static void *open_cfg(double timeout, bool peaks)
 {
-    struct source_config cfg = {.smi = "nvidia-smi", .timeout = timeout};
+    struct source_config cfg = {.smi = "nvidia-smi", .timeout = timeout, .peaks = peaks};
     char why[256] = "";
     void *st = NULL;
     assert_int_equal(source_nvml.open(&cfg, &st, why, sizeof why), 0);
     assert_non_null(st);
     return st;
+}
+
+static void *open_ok(double timeout)
+{
+    return open_cfg(timeout, false);
 }
 
 static const struct source_proc *find(const struct source_poll *p, int gpu, long pid)
@@ -178,6 +183,101 @@ static void test_version_mismatch(void **state)
     assert_string_equal(why, "NVML: nvmlInit failed: Driver/library version mismatch");
 }
 
+static const struct source_query *query(const struct source_poll *p, const char *key)
+{
+    for (size_t i = 0; i < p->nq; i++)
+        if (!strcmp(p->q[i].key, key))
+            return &p->q[i];
+    return NULL;
+}
+
+/* The H200 capture's peaks (fixtures/nvml/peaks.txt): each running process
+ * its own record; 460's 0 bytes unknown; 462's earlier finished record is
+ * not asked for (NVML answers the running one). */
+static void test_peaks_running_records(void **state)
+{
+    scenario("peaks", "");
+    void *st = open_cfg(5, true);
+    struct source_poll p = {0};
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(source_nvml.poll(st, &p, NULL), 0);
+        assert_int_equal(p.n, 4);
+        assert_int_equal(find(&p, 0, 459)->peak_mib, 1642);
+        assert_int_equal(find(&p, 0, 460)->peak_mib, GW_UNKNOWN);
+        assert_int_equal(find(&p, 0, 461)->peak_mib, 1766);
+        assert_int_equal(find(&p, 0, 462)->peak_mib, 9826);
+        assert_int_equal(find(&p, 0, 462)->mem_mib, 1634);
+        const struct source_query *q = query(&p, "nvml:acct");
+        assert_non_null(q);
+        assert_false(q->failed);
+    }
+    free(p.v);
+    source_nvml.close(st);
+
+    /* Without --peaks: no query, no peaks. */
+    st = open_ok(5);
+    assert_int_equal(source_nvml.poll(st, &p, NULL), 0);
+    assert_null(query(&p, "nvml:acct"));
+    assert_int_equal(find(&p, 0, 462)->peak_mib, GW_UNKNOWN);
+    free(p.v);
+    source_nvml.close(st);
+}
+
+/* Rows that must stay empty, none of them a failed query: a finished
+ * record (a reused PID), N/A, no record (NOT_FOUND); then accounting off,
+ * not supported, and MIG with stale records. */
+static void test_peaks_unknown_rows_and_modes(void **state)
+{
+    static const struct {
+        const char *fixture, *extra;
+        long pid;
+        int64_t peak;
+    } cases[] = {
+        {"peaks", "stats 0 461 5000 0\n", 461, GW_UNKNOWN},
+        {"peaks", "stats 0 461 na 1\n", 461, GW_UNKNOWN},
+        {"peaks", "proc 0 463 100 - -\n", 463, GW_UNKNOWN},
+        {"peaks", "proc 0 463 100 - -\n", 462, 9826},
+        {"peaks", "acct 0 off\n", 462, GW_UNKNOWN},
+        {"peaks", "acct 0 unsupported\n", 462, GW_UNKNOWN},
+        {"mig", "acct 0 on\nstats 0 7001 70000 1\n", 7001, GW_UNKNOWN},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        scenario(cases[i].fixture, cases[i].extra);
+        void *st = open_cfg(5, true);
+        struct source_poll p = {0};
+        assert_int_equal(source_nvml.poll(st, &p, NULL), 0);
+        const struct source_proc *r = find(&p, 0, cases[i].pid);
+        assert_non_null(r);
+        if (r->peak_mib != cases[i].peak)
+            fail_msg("case %zu: peak %lld", i, (long long)r->peak_mib);
+        assert_false(query(&p, "nvml:acct")->failed);
+        assert_false(query(&p, "nvml:procs")->failed);
+        free(p.v);
+        source_nvml.close(st);
+    }
+}
+
+/* A failing mode query fails nvml:acct (peaks empty, the rest intact) and
+ * is asked again next poll, not a minute later. */
+static void test_peaks_mode_error_fails_the_query(void **state)
+{
+    scenario("peaks", "fault acct_mode_error 1 2\n"); /* init's and the first poll's */
+    void *st = open_cfg(5, true);
+    struct source_poll p = {0};
+    assert_int_equal(source_nvml.poll(st, &p, NULL), 0);
+    const struct source_query *q = query(&p, "nvml:acct");
+    assert_true(q->failed);
+    assert_string_equal(q->why, "GPU 0: Unknown Error (nvmlDeviceGetAccountingMode)");
+    assert_false(query(&p, "nvml:procs")->failed);
+    assert_int_equal(find(&p, 0, 462)->mem_mib, 1634);
+    assert_int_equal(find(&p, 0, 462)->peak_mib, GW_UNKNOWN);
+    assert_int_equal(source_nvml.poll(st, &p, NULL), 0); /* asked again: recovered */
+    assert_false(query(&p, "nvml:acct")->failed);
+    assert_int_equal(find(&p, 0, 462)->peak_mib, 9826);
+    free(p.v);
+    source_nvml.close(st);
+}
+
 /* Last: the stuck thread stays in the fake for the rest of the process. */
 static void test_stuck_call_gives_up_in_time(void **state)
 {
@@ -222,6 +322,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_error_fails_the_query),
         cmocka_unit_test(test_bad_records_give_up),
         cmocka_unit_test(test_version_mismatch),
+        cmocka_unit_test(test_peaks_running_records),
+        cmocka_unit_test(test_peaks_unknown_rows_and_modes),
+        cmocka_unit_test(test_peaks_mode_error_fails_the_query),
         cmocka_unit_test(test_stuck_call_gives_up_in_time),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,6 +20,11 @@
  * places: {u64 timeStamp @0; u32 pid @8; smUtil @12; memUtil @16; ...} to 40 B. */
 #define NVML_UTIL_INFO_SIZE 40
 
+/* nvmlAccountingStats_t: {u32 gpuUtilization @0; u32 memoryUtilization @4;
+ * u64 maxMemoryUsage @8 (bytes); u64 time @16 (ms, 0 while running);
+ * u64 startTime @24 (CPU us); u32 isRunning @32; u32 reserved[5]} to 56 B. */
+#define NVML_ACCT_STATS_SIZE 56
+
 /* NVML_VALUE_NOT_AVAILABLE: memory the driver cannot tell (WDDM). */
 #define NVML_NOT_AVAILABLE UINT64_MAX
 /* GPU / compute instance of a record off MIG. */
@@ -66,6 +71,14 @@ int nvml_check_procs(const struct nvml_proc *p, size_t n, long pid_max, uint64_t
  * the newest kept timestamp. Returns how many records got figures. */
 size_t nvml_filter_util(const struct nvml_util *u, size_t nu, struct nvml_proc *procs, size_t np,
                         uint64_t *last_seen);
+
+/* The peak, MiB (rounded as nvml_mib), of one accounting record (raw:
+ * NVML_ACCT_STATS_SIZE bytes, nvmlDeviceGetAccountingStats's answer for a
+ * listed, so running, process), or -1 unknown: the record is not running
+ * (a finished record of a reused PID is another process's), or its
+ * maxMemoryUsage is 0 (seen for finished processes, never a real peak) or
+ * NVML_NOT_AVAILABLE. An all-zero record (no answer) is unknown. */
+int64_t nvml_acct_peak(const unsigned char *raw);
 
 /* Bytes to MiB, as nvidia-smi shows them (rounded down); -1 when not available. */
 int64_t nvml_mib(uint64_t bytes);

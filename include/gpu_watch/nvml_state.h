@@ -29,6 +29,9 @@
 #define PROCS_FIRST 32
 #define UTIL_FIRST  128
 #define GROW_TRIES  4
+/* With --peaks, each GPU's accounting mode is asked again this often,
+ * seconds (an admin may turn it on mid-run), and each poll while it failed. */
+#define ACCT_RECHECK_S 60.0
 /* Seconds NVML's initialization may take at least (see nvml_open). */
 #define INIT_LIMIT 60.0
 
@@ -66,6 +69,8 @@ struct nv_fns {
     size_t procs_stride;                                /* its record size */
     nv_ret (*util_info)(nv_dev, struct nv_util_info *); /* optional */
     nv_ret (*util_old)(nv_dev, void *, unsigned *, unsigned long long); /* optional */
+    nv_ret (*acct_mode)(nv_dev, int *);                                 /* optional: --peaks */
+    nv_ret (*acct_stats)(nv_dev, unsigned, void *);                     /* optional: --peaks */
 };
 
 struct gpu {
@@ -76,6 +81,8 @@ struct gpu {
     bool mig;
     bool util_info_off; /* the new utilization call answered NOT_SUPPORTED */
     uint64_t last_seen; /* newest utilization sample used, CPU us */
+    int acct;           /* --peaks: accounting mode, 1 on, 0 off (or MIG), -1 unknown */
+    nv_ret acct_rc;     /* the last mode query's answer */
 
     /* Written by the worker during a poll job. */
     unsigned char *raw; /* process records at f.procs_stride */
@@ -89,6 +96,11 @@ struct gpu {
     nv_ret util_rc;
     const char *util_name;
     bool util_skipped; /* MIG: not asked */
+    /* --peaks, accounting on: one NVML_ACCT_STATS_SIZE record per process
+     * record, all zero where the driver had none (NOT_FOUND) or failed. */
+    unsigned char *araw;
+    size_t araw_cap; /* records */
+    unsigned nstats; /* records filled this poll (0: not asked) */
 
     /* Decoded by the poll. */
     struct nvml_proc *procs;
@@ -115,6 +127,9 @@ struct nvml {
     double timeout; /* seconds a job may take */
     long pid_max;
     char driver[96];
+    bool peaks;        /* --peaks, and the library has both accounting calls */
+    bool acct_due;     /* this poll job asks the accounting modes again */
+    double acct_asked; /* monotonic time of the last mode query */
 
     pthread_t thread;
     pthread_mutex_t mu;

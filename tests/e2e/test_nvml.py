@@ -14,6 +14,8 @@ from tests.e2e.gw import BIN, FAKE_DIR, GwTest, ROOT, read_csv
 BUILD = os.path.dirname(os.path.dirname(FAKE_DIR))  # build/tests -> build
 LIB = {v: os.path.join(BUILD, "tests", "fake-nvml" + v) for v in ("", "-v2", "-v1")}
 SCEN = os.path.join(ROOT, "tests", "fixtures", "nvml")
+PEAKS = os.path.join(ROOT, "tests", "fixtures", "peaks")
+PROC_H200 = os.path.join(ROOT, "tests", "fixtures", "proc", "h200")
 VALGRIND = shutil.which("valgrind")
 
 
@@ -35,13 +37,13 @@ def body(text):
 
 class Nvml(GwTest):
     def nvml(self, *args, scenario="busy", proc=None, lib="", fixture=None, extra_scen="",
-             timeout=30):
+             timeout=30, **extra):
         path = os.path.join(SCEN, scenario + ".txt")
         if extra_scen:
             path = self.path("scenario.txt")
             with open(os.path.join(SCEN, scenario + ".txt")) as f, open(path, "w") as out:
                 out.write(f.read() + extra_scen)
-        e = self.env(fixture or scenario, proc or scenario)
+        e = self.env(fixture or scenario, proc or scenario, **extra)
         e["LD_LIBRARY_PATH"] = LIB[lib] if lib is not None else self.path("nolib")
         e["FAKE_NVML_SCENARIO"] = path
         os.makedirs(self.path("nolib"), exist_ok=True)
@@ -154,6 +156,82 @@ class Nvml(GwTest):
             open(os.path.join(fx, "apps.txt"), "w").close()
         self.assertEqual(out["nvml"], {("0", "100", "20", "1")})
         self.assertEqual(out["nvml"], out["smi"])
+
+    # ---- --peaks: nvmlDeviceGetAccountingStats ----
+
+    def peaks(self, src, extra_scen="", lib="", acct="on", scenario="peaks",
+              fixture=os.path.join(PEAKS, "h200"), proc=PROC_H200):
+        r = self.nvml("--source", src, "--peaks", "--count", "2", "--interval", "0.05", "-o", "-",
+                      scenario=scenario, fixture=fixture, proc=proc, extra_scen=extra_scen,
+                      lib=lib, FAKE_SMI_ACCT=acct)
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        header, rows = read_csv(r.stdout.decode())
+        self.assertEqual(header[-1], "peak_mem_mib")
+        return r, rows
+
+    def test_peaks_same_column_as_nvidia_smi(self):
+        """The H200 capture (tests/fixtures/peaks/h200 and nvml/peaks.txt):
+        the same rows, peak_mem_mib included, from either source."""
+        a, rows = self.peaks("nvml")
+        self.assertEqual(self.calls(), [])  # nvidia-smi never ran for the NVML run
+        b, smi_rows = self.peaks("smi")
+        self.assertEqual(a.stderr.decode(), "")
+        self.assertEqual([r[1:] for r in rows], [r[1:] for r in smi_rows])
+        # 462: sampled at 1,634 MiB, true peak 9,826 MiB (its PID's earlier
+        # finished record, 30,000 MiB, is not its own); 460's record says 0.
+        self.assertEqual({r[2]: (r[4], r[7]) for r in rows},
+                         {"459": ("1642", "1642"), "460": ("3590", ""),
+                          "461": ("1766", "1766"), "462": ("1634", "9826")})
+        self.assertEqual(len(rows), 8)
+
+    def test_peaks_empty_when_not_its_own_or_off(self):
+        cases = [("stats 0 461 5000 0\n", {"461": ""}),      # a finished record
+                 ("stats 0 461 na 1\n", {"461": ""}),        # NVML_VALUE_NOT_AVAILABLE
+                 ("proc 0 463 100 - -\n", {"463": "", "462": "9826"}),  # NOT_FOUND
+                 ("acct 0 off\n", {"459": "", "461": "", "462": ""}),
+                 ("acct 0 unsupported\n", {"459": "", "461": "", "462": ""})]
+        for extra, want in cases:
+            with self.subTest(extra=extra):
+                r, rows = self.peaks("nvml", extra)
+                got = {row[2]: row[7] for row in rows if row[2] in want}
+                self.assertEqual(got, want)
+                self.assertEqual(r.stderr.decode(), "")
+
+    def test_peaks_empty_with_accounting_off_like_smi(self):
+        a, rows = self.peaks("nvml", "acct 0 off\n", acct="off")
+        b, smi_rows = self.peaks("smi", acct="off")
+        self.assertEqual({r[7] for r in rows}, {""})
+        self.assertEqual([r[1:] for r in rows], [r[1:] for r in smi_rows])
+
+    def test_peaks_mig_stale_records_never_used(self):
+        mig = "acct 0 on\nstats 0 7001 70000 1\nstats 0 7002 70000 1\n"
+        a, rows = self.peaks("nvml", mig, scenario="mig", fixture=os.path.join(PEAKS, "mig"),
+                             proc="mig")
+        self.assertEqual([r[7] for r in rows], ["", ""] * 2)
+        b, smi_rows = self.peaks("smi", scenario="mig", fixture=os.path.join(PEAKS, "mig"),
+                                 proc="mig")
+        self.assertEqual([r[1:] for r in rows], [r[1:] for r in smi_rows])
+
+    def test_peaks_library_without_accounting_calls(self):
+        """The v1-only fake has no accounting symbols: empty, no error."""
+        r, rows = self.peaks("nvml", lib="-v1")
+        self.assertEqual(len(rows), 8)
+        self.assertEqual({row[7] for row in rows}, {""})
+        self.assertEqual(r.stderr.decode(), "")
+
+    def test_peaks_mode_query_failing_warns_once_and_recovers(self):
+        r = self.nvml("--source", "nvml", "--peaks", "--count", "4", "--interval", "0.05",
+                      "-o", "-", scenario="peaks", fixture=os.path.join(PEAKS, "h200"),
+                      proc=PROC_H200, extra_scen="fault acct_mode_error 1 3\n")
+        err = r.stderr.decode()
+        self.assertEqual(r.returncode, 0, err)
+        self.assertEqual(err.count("NVML accounting mode query failed: GPU 0: Unknown Error"), 1,
+                         err)
+        self.assertIn("peak_mem_mib stays empty until it works", err)
+        self.assertIn("recovered after 2 times", err)
+        _, rows = read_csv(r.stdout.decode())
+        self.assertEqual([row[7] for row in rows if row[2] == "462"], ["", "", "9826", "9826"])
+        self.assertEqual({row[4] for row in rows if row[2] == "462"}, {"1634"})
 
     # ---- awkward but valid answers ----
 
