@@ -13,6 +13,7 @@ cd "$(dirname "$0")/../.."
 OUT=${OUT:-$(mktemp -d /tmp/gw-peaks.XXXXXX)}
 mkdir -p "$OUT"
 SECS=${SPIKE_SECONDS:-21}
+SRC=${SOURCE:-smi} # SOURCE=nvml: the same checks through the NVML source
 make -s gpu_watch || exit 1
 [ "$(id -u)" -eq 0 ] || { echo "FAIL must run as root (nvidia-smi -am 1)"; exit 1; }
 
@@ -38,7 +39,7 @@ timeout 120 python3 tests/gpu/spike.py "$SECS" >"$OUT/spike1.out" 2>"$OUT/spike1
 sp=$!
 for _ in $(seq 1 120); do grep -q ready "$OUT/spike1.out" && break; sleep 0.5; done
 pid1=$(awk '/ready/ {print $2}' "$OUT/spike1.out")
-timeout 60 ./gpu_watch --peaks --interval 1 --count $((SECS - 4)) --pid "$pid1" --force \
+timeout 60 ./gpu_watch --source "$SRC" --peaks --interval 1 --count $((SECS - 4)) --pid "$pid1" --force \
     -o "$OUT/peaks.csv" 2>"$OUT/peaks_summary.txt"
 check "gpu_watch exit status" $? "sampling run ended"
 wait "$sp"
@@ -46,7 +47,7 @@ nvidia-smi --query-accounted-apps=gpu_uuid,pid,max_memory_usage,time --format=cs
     >"$OUT/accounted1.txt"
 
 echo "== 2. gpu_watch --peaks -o wrap.csv -- python3 tests/gpu/spike.py $SECS"
-timeout 120 ./gpu_watch --peaks --interval 1 --force -o "$OUT/wrap.csv" -- \
+timeout 120 ./gpu_watch --source "$SRC" --peaks --interval 1 --force -o "$OUT/wrap.csv" -- \
     python3 tests/gpu/spike.py "$SECS" >"$OUT/spike2.out" 2>"$OUT/wrap_summary.txt"
 check "wrap exit status" $? "the command's status came through"
 nvidia-smi --query-accounted-apps=gpu_uuid,pid,max_memory_usage,time --format=csv \
