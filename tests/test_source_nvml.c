@@ -20,6 +20,13 @@
 #include "gpu_watch/monotime.h"
 #include "gpu_watch/source.h"
 
+/* Free a poll's records and empty it, so that it can be polled into again. */
+static void poll_free(struct source_poll *p)
+{
+    free(p->v);
+    memset(p, 0, sizeof *p);
+}
+
 static char scen[64] = "/tmp/gw-nvml-scen-XXXXXX";
 
 /* A scenario: the fixture's lines, then extra (faults, processes). */
@@ -90,7 +97,7 @@ static void test_busy_records(void **state)
         assert_string_equal(r->name, "python3"); /* the base name, as pmon shows it */
         assert_string_equal(find(&p, 0, 444)->name, "python3.11");
     }
-    free(p.v);
+    poll_free(&p);
     source_nvml.close(st);
 }
 
@@ -110,7 +117,7 @@ static void test_eight_gpus_indices_from_nvml(void **state)
         assert_int_equal(r->uuid[11], '0' + g); /* GPU-0000000<g>-...: the index's own */
     }
     assert_int_equal(find(&p, 7, 9000)->sm_pct, 88);
-    free(p.v);
+    poll_free(&p);
     source_nvml.close(st);
 }
 
@@ -124,7 +131,7 @@ static void test_mig_memory_no_utilization(void **state)
     assert_int_equal(find(&p, 0, 7001)->mem_mib, 4864 + 100); /* one row per GPU */
     assert_int_equal(find(&p, 0, 7001)->sm_pct, GW_UNKNOWN);
     assert_false(p.q[1].failed);
-    free(p.v);
+    poll_free(&p);
     source_nvml.close(st);
 }
 
@@ -142,7 +149,7 @@ static void test_error_fails_the_query(void **state)
     assert_int_equal(source_nvml.poll(st, &p, NULL), 0); /* recovered */
     assert_false(p.q[0].failed);
     assert_int_equal(p.n, 3);
-    free(p.v);
+    poll_free(&p);
     source_nvml.close(st);
 }
 
@@ -167,7 +174,7 @@ static void test_bad_records_give_up(void **state)
         assert_int_equal(source_nvml.poll(st, &p, NULL), SOURCE_GIVE_UP);
         if (!strstr(p.gave_up, cases[i].expect))
             fail_msg("gave_up '%s' lacks '%s'", p.gave_up, cases[i].expect);
-        free(p.v);
+        poll_free(&p);
         source_nvml.close(st);
     }
 }
@@ -211,7 +218,7 @@ static void test_peaks_running_records(void **state)
         assert_non_null(q);
         assert_false(q->failed);
     }
-    free(p.v);
+    poll_free(&p);
     source_nvml.close(st);
 
     /* Without --peaks: no query, no peaks. */
@@ -219,7 +226,7 @@ static void test_peaks_running_records(void **state)
     assert_int_equal(source_nvml.poll(st, &p, NULL), 0);
     assert_null(query(&p, "nvml:acct"));
     assert_int_equal(find(&p, 0, 462)->peak_mib, GW_UNKNOWN);
-    free(p.v);
+    poll_free(&p);
     source_nvml.close(st);
 }
 
@@ -252,7 +259,7 @@ static void test_peaks_unknown_rows_and_modes(void **state)
             fail_msg("case %zu: peak %lld", i, (long long)r->peak_mib);
         assert_false(query(&p, "nvml:acct")->failed);
         assert_false(query(&p, "nvml:procs")->failed);
-        free(p.v);
+        poll_free(&p);
         source_nvml.close(st);
     }
 }
@@ -274,7 +281,7 @@ static void test_peaks_mode_error_fails_the_query(void **state)
     assert_int_equal(source_nvml.poll(st, &p, NULL), 0); /* asked again: recovered */
     assert_false(query(&p, "nvml:acct")->failed);
     assert_int_equal(find(&p, 0, 462)->peak_mib, 9826);
-    free(p.v);
+    poll_free(&p);
     source_nvml.close(st);
 }
 
@@ -295,7 +302,7 @@ static void test_stuck_call_gives_up_in_time(void **state)
     t0 = monotime_now();
     source_nvml.close(st); /* must not wait for the stuck thread */
     assert_true(monotime_now() - t0 < 0.1);
-    free(p.v);
+    poll_free(&p);
 }
 
 int main(int argc, char **argv)
