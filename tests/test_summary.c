@@ -569,6 +569,16 @@ static void test_text_sanitised(void **state)
     buf_free(&b);
 }
 
+/* JSON shown on a terminal runs nothing either: C0, DEL and C1 (U+009B)
+ * are \u escapes, a raw 0x9B byte is U+FFFD. */
+static void test_json_controls(void **state)
+{
+    char *t = render_cmd((struct summary **)state, "a\xc2\x9b" "b\x9b" "c\x1b" "d\x7f" "e\xc3\xa9",
+                         SUMMARY_JSON, 0);
+    assert_non_null(strstr(t, "\"a\\u009bb\\ufffdc\\u001bd\\u007fe\xc3\xa9\""));
+    free(t);
+}
+
 /* Issue 24: Markdown renders no link, image or HTML from a command line: it
  * is a code span whose fence is longer than any backtick run in it, and
  * '|' stays in its cell. */
@@ -635,6 +645,7 @@ int main(void)
         cmocka_unit_test_teardown(test_csv_newline, teardown),
         cmocka_unit_test_teardown(test_text_sanitised, teardown),
         cmocka_unit_test_teardown(test_md_code_span, teardown),
+        cmocka_unit_test_teardown(test_json_controls, teardown),
         cmocka_unit_test_teardown(test_csv_formula, teardown),
         cmocka_unit_test_teardown(test_subsecond_interval, teardown),
         cmocka_unit_test_teardown(test_bounded_memory, teardown),
