@@ -577,9 +577,12 @@ int main(int argc, char **argv)
         print_true_peaks(&st);
     if (st.sum && st.samples && st.rows_written == 0 && st.max_seen > 0) {
         char filt[200];
+        struct gw_buf clean = {0}; /* the pattern, sanitised (text.h) */
         filter_text(&cfg, filt, sizeof filt);
+        text_clean(&clean, filt, strlen(filt));
         fprintf(stderr, "gpu_watch: %zu process%s on the GPUs, %s\n", st.max_seen,
-                st.max_seen == 1 ? "" : "es", filt);
+                st.max_seen == 1 ? "" : "es", clean.p && !clean.err ? clean.p : "none matched");
+        buf_free(&clean);
     }
     /* The source never answered: the log says nothing, and that must show. */
     if (rc == 0 && !cfg.command && st.samples && st.answered == 0) {

@@ -183,3 +183,43 @@ class HostileText(GwTest):
         self.assertIn(b"skipped 1 malformed row", s.stderr)
         t = self.run_gw("summary", "cut.csv")
         self.assertNotIn(b"pause", t.stdout)
+
+    # Issue 24, item 5: the status line on a terminal.
+    def test_status_line_sanitised(self):
+        import pty
+        import select
+        import subprocess
+        from tests.e2e import gw
+        master, slave = pty.openpty()
+        try:
+            p = subprocess.Popen([gw.BIN, "--count", "2", "--interval", "0.2", "-o", "s.csv",
+                                  "--match", "\x1b]0;x\x07\u009b" "nothing"],
+                                 env=self.env(), cwd=self.tmp, stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=slave)
+            os.close(slave)
+            slave = -1
+            out = b""
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                r, _, _ = select.select([master], [], [], 0.5)
+                if r:
+                    try:
+                        chunk = os.read(master, 65536)
+                    except OSError:  # EIO: the child closed its end
+                        break
+                    if not chunk:
+                        break
+                    out += chunk
+                elif p.poll() is not None:
+                    break
+            p.wait(timeout=10)
+        finally:
+            os.close(master)
+            if slave >= 0:
+                os.close(slave)
+        self.assertEqual(p.returncode, 0, out)
+        self.assertIn(b"none matched --match '", out)
+        # Our own redraw (CR, ESC [K) aside, no control from the pattern.
+        text = out.replace(b"\r\x1b[K", b"").replace(b"\r\n", b"\n")
+        self.assertIn("\ufffd]0;x\ufffd\ufffdnothing".encode(), text)
+        self.assertFalse(has_controls(text), text)
