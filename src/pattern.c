@@ -67,7 +67,7 @@ static const char *python_only_escape(const char *p)
     case '0':
         return "octal escape \\0";
     case 'x':
-        return hex_byte(p) < 0   ? "\\x without two hex digits"
+        return hex_byte(p) < 0    ? "\\x without two hex digits"
                : hex_byte(p) == 0 ? "NUL byte \\x00"
                                   : NULL;
     default:

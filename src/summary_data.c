@@ -136,7 +136,8 @@ static void json_str(struct gw_buf *b, const char *s)
         else if (k == 1 && (c < 0x20 || c == 0x7f))
             buf_printf(b, "\\u%04x", c);
         else if (k == 2) /* C1: U+0080..U+009F */
-            buf_printf(b, "\\u%04x", (unsigned)((c & 0x1f) << 6 | ((unsigned char)s[i + 1] & 0x3f)));
+            buf_printf(b, "\\u%04x",
+                       (unsigned)((c & 0x1f) << 6 | ((unsigned char)s[i + 1] & 0x3f)));
         else
             buf_puts(b, "\\ufffd");
         i += k;

@@ -500,8 +500,9 @@ static uint32_t rnd(uint32_t n)
 static size_t random_text(char *dst, size_t max)
 {
     static const char *const pieces[] = {
-        "\"", ",", "\n", "\r", "\t", " ", "\"\"", "\x1b[2J", "\x7f", "\xc3\xa9", "\xe6\x97\xa5",
-        "\xf0\x9f\x98\x80", "\xc2\x9b", "\x9b", "\xff", "\xe6\x97", "\xc0\xaf", "timestamp,",
+        "\"",       ",",       "\n",   "\r",       "\t",           " ",
+        "\"\"",     "\x1b[2J", "\x7f", "\xc3\xa9", "\xe6\x97\xa5", "\xf0\x9f\x98\x80",
+        "\xc2\x9b", "\x9b",    "\xff", "\xe6\x97", "\xc0\xaf",     "timestamp,",
     };
     uint32_t k = rnd(20);
     size_t len = k < 14 ? rnd(40) : k < 18 ? rnd(400) : 3000 + rnd(200000);
@@ -553,9 +554,9 @@ static int check_row(const struct log_row *row, void *ctx)
     struct expect *e = ctx;
     size_t i = e->seen++;
     if (i >= e->n || row->pid != e->pid[i] || strcmp(row->cmd, e->cmd[i]) != 0 ||
-        (e->has_who && (strcmp(row->user, e->who[i].user) != 0 ||
-                        strcmp(row->job_id, e->who[i].job_id) != 0 ||
-                        strcmp(row->container, e->who[i].container) != 0)))
+        (e->has_who &&
+         (strcmp(row->user, e->who[i].user) != 0 || strcmp(row->job_id, e->who[i].job_id) != 0 ||
+          strcmp(row->container, e->who[i].container) != 0)))
         e->wrong++;
     return 0;
 }

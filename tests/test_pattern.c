@@ -155,7 +155,7 @@ static void test_hex_escapes(void **state)
     assert_int_equal(matches("grow\\x2e\\x70y"), 4u);
     assert_int_equal(matches("v2\\x2epy \\x32\\x30\\x30"), 1u);
     assert_int_equal(matches("hold[\\x30-\\x39]"), 0u);           /* no digit after hold */
-    assert_int_equal(matches("py [\\x30-\\x39]{3}"), 7u);        /* " 200" in all three */
+    assert_int_equal(matches("py [\\x30-\\x39]{3}"), 7u);         /* " 200" in all three */
     assert_int_equal(matches("^python3 /tmp/idle\\x2ehold"), 0u); /* '.' only, not '_' */
     assert_int_equal(matches("idle\\x5fhold"), 2u);
     /* The byte 0x2e in a pattern matches a dot, not any character. */

@@ -147,10 +147,21 @@ static void test_escape(void **state)
      * ESC, CR, TAB, DEL, C1 as UTF-8 (U+009B CSI, U+009D OSC) and raw
      * 0x9B: each one U+FFFD; the newline keeps its escape. */
     buf_clear(b);
-    assert_int_equal(prom_escape(b, "a\x1b]0;x\x07" "b\rc\td\x7f" "e\xc2\x9b" "2Jf\xc2\x9d" "g\x9bh\ni", 0),
+    assert_int_equal(prom_escape(b,
+                                 "a\x1b]0;x\x07"
+                                 "b\rc\td\x7f"
+                                 "e\xc2\x9b"
+                                 "2Jf\xc2\x9d"
+                                 "g\x9bh\ni",
+                                 0),
                      0);
-    assert_string_equal(b->p, "a\xef\xbf\xbd]0;x\xef\xbf\xbd" "b\xef\xbf\xbd" "c\xef\xbf\xbd"
-                              "d\xef\xbf\xbd" "e\xef\xbf\xbd" "2Jf\xef\xbf\xbd" "g\xef\xbf\xbd"
+    assert_string_equal(b->p, "a\xef\xbf\xbd]0;x\xef\xbf\xbd"
+                              "b\xef\xbf\xbd"
+                              "c\xef\xbf\xbd"
+                              "d\xef\xbf\xbd"
+                              "e\xef\xbf\xbd"
+                              "2Jf\xef\xbf\xbd"
+                              "g\xef\xbf\xbd"
                               "h\\ni");
     /* Winbind names: CORP\\ana; a quote; each escaped (node_exporter drops
      * the whole file on an unescaped one). */

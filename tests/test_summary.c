@@ -548,9 +548,17 @@ static void test_bounded_memory(void **state)
 static void test_text_sanitised(void **state)
 {
     char *t = render_cmd((struct summary **)state,
-                         "a\x1b[2Jb\xc2\x9b" "2Jc\xc2\x9d" "0;x\x07" "d\x9b" "e\xff", SUMMARY_TEXT, 0);
-    assert_non_null(strstr(t, "a\xef\xbf\xbd[2Jb\xef\xbf\xbd" "2Jc\xef\xbf\xbd" "0;x\xef\xbf\xbd"
-                              "d\xef\xbf\xbd" "e\xef\xbf\xbd\n"));
+                         "a\x1b[2Jb\xc2\x9b"
+                         "2Jc\xc2\x9d"
+                         "0;x\x07"
+                         "d\x9b"
+                         "e\xff",
+                         SUMMARY_TEXT, 0);
+    assert_non_null(strstr(t, "a\xef\xbf\xbd[2Jb\xef\xbf\xbd"
+                              "2Jc\xef\xbf\xbd"
+                              "0;x\xef\xbf\xbd"
+                              "d\xef\xbf\xbd"
+                              "e\xef\xbf\xbd\n"));
     for (const char *p = t; *p; p++)
         assert_true((unsigned char)*p >= 0x20 || *p == '\n');
     assert_null(strstr(t, "\xc2\x9b"));
@@ -573,7 +581,12 @@ static void test_text_sanitised(void **state)
  * are \u escapes, a raw 0x9B byte is U+FFFD. */
 static void test_json_controls(void **state)
 {
-    char *t = render_cmd((struct summary **)state, "a\xc2\x9b" "b\x9b" "c\x1b" "d\x7f" "e\xc3\xa9",
+    char *t = render_cmd((struct summary **)state,
+                         "a\xc2\x9b"
+                         "b\x9b"
+                         "c\x1b"
+                         "d\x7f"
+                         "e\xc3\xa9",
                          SUMMARY_JSON, 0);
     assert_non_null(strstr(t, "\"a\\u009bb\\ufffdc\\u001bd\\u007fe\xc3\xa9\""));
     free(t);
@@ -605,7 +618,8 @@ static void test_csv_formula(void **state)
     static const struct {
         const char *cmd, *cell;
     } cases[] = {
-        {"=HYPERLINK(\"http://e.example\",\"x\")", "\"'=HYPERLINK(\"\"http://e.example\"\",\"\"x\"\")\""},
+        {"=HYPERLINK(\"http://e.example\",\"x\")",
+         "\"'=HYPERLINK(\"\"http://e.example\"\",\"\"x\"\")\""},
         {"+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"},
         {"-2+3", "'-2+3"},
         {"@SUM(A1)", "'@SUM(A1)"},

@@ -105,9 +105,16 @@ static void test_clean(void **state)
     assert_string_equal(cleaned("a\x1b[31mb\tc\nd\re\x7f", 14), "a" R "[31mb" R "c" R "d" R "e" R);
     assert_string_equal(cleaned("x\0y", 3), "x" R "y");
     /* C1 as UTF-8 (U+009B CSI, U+009D OSC, U+0085 NEL): one replacement each. */
-    assert_string_equal(cleaned("a\xc2\x9b" "2Jb\xc2\x9d" "c\xc2\x85", 11), "a" R "2Jb" R "c" R);
+    assert_string_equal(cleaned("a\xc2\x9b"
+                                "2Jb\xc2\x9d"
+                                "c\xc2\x85",
+                                11),
+                        "a" R "2Jb" R "c" R);
     /* Raw C1 bytes, stray continuation bytes, a cut character, overlong forms. */
-    assert_string_equal(cleaned("\x9b" "2J\x9d\x80", 5), R "2J" R R);
+    assert_string_equal(cleaned("\x9b"
+                                "2J\x9d\x80",
+                                5),
+                        R "2J" R R);
     assert_string_equal(cleaned("z\xe4\xb8", 3), "z" R R);
     assert_string_equal(cleaned("\xc0\xaf\xff", 3), R R R);
     assert_string_equal(cleaned("", 0), "");
@@ -170,12 +177,9 @@ static void test_cmd_cap(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_duration),
-        cmocka_unit_test(test_interval),
-        cmocka_unit_test(test_utf8_len),
-        cmocka_unit_test(test_cuts),
-        cmocka_unit_test(test_clean),
-        cmocka_unit_test(test_clean_inplace),
+        cmocka_unit_test(test_duration), cmocka_unit_test(test_interval),
+        cmocka_unit_test(test_utf8_len), cmocka_unit_test(test_cuts),
+        cmocka_unit_test(test_clean),    cmocka_unit_test(test_clean_inplace),
         cmocka_unit_test(test_cmd_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
