@@ -10,6 +10,7 @@
 #include "gpu_watch/parse.h"
 #include "gpu_watch/procfs.h"
 #include "gpu_watch/run_cmd.h"
+#include "gpu_watch/text.h"
 
 struct cmdline {
     const char *root;
@@ -42,6 +43,20 @@ void cmdline_free(struct cmdline *c)
     free(c);
 }
 
+/* Cap a command line (malloc'd) to TEXT_CMD_MAX bytes (text.h): what the
+ * log, --match and the metrics see of it. Returns it, shrunk when it was
+ * cut (a MiB-long argv is not kept for the life of the process). */
+static char *cap_cmd(char *s)
+{
+    char tmp[TEXT_CMD_MAX + 1];
+    size_t n = strlen(s), k = text_cmd_cap(s, n, tmp);
+    if (k == n)
+        return s;
+    memcpy(s, tmp, k + 1);
+    char *t = realloc(s, k + 1); /* if that fails the larger block is as good */
+    return t ? t : s;
+}
+
 static int set_cmd(struct pid_entry *e, const char *s, size_t len, bool final)
 {
     char *p = malloc(len + 1);
@@ -49,6 +64,7 @@ static int set_cmd(struct pid_entry *e, const char *s, size_t len, bool final)
         return -ENOMEM;
     memcpy(p, s, len);
     p[len] = '\0';
+    p = cap_cmd(p);
     free(e->cmd);
     e->cmd = p;
     e->cmd_final = final;
@@ -124,6 +140,7 @@ int cmdline_resolve(struct cmdline *c, struct pid_entry *const *ents, const char
             e->proc_missing = true; /* not in our PID namespace, or gone */
             continue;
         }
+        s = cap_cmd(s);
         free(e->cmd);
         e->cmd = s;
         e->cmd_final = true;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "gpu_watch/atomicio.h"
+#include "gpu_watch/text.h"
 
 /* "2025-01-10T14:22:30" in local time, or "...Z" in UTC. With ms, the
  * milliseconds: "2025-01-10T14:22:30.250". With offset (--tz-offset, and
@@ -117,6 +118,15 @@ const char *csv_header(bool host, bool peaks)
     return host ? CSV_HEADER_HOST : CSV_HEADER;
 }
 
+/* The cmd field, capped to TEXT_CMD_MAX bytes (text.h) whatever the caller
+ * kept: a row stays far below what logread takes (LOG_MAX_RECORD). */
+static int cmd_field(struct gw_buf *b, const char *cmd)
+{
+    char tmp[TEXT_CMD_MAX + 1];
+    size_t n = strlen(cmd), k = text_cmd_cap(cmd, n, tmp);
+    return csv_field(b, k == n ? cmd : tmp, k);
+}
+
 int csv_sample_rows(struct gw_buf *b, const char *ts, const struct sample *smp, bool host,
                     bool peaks)
 {
@@ -129,7 +139,7 @@ int csv_sample_rows(struct gw_buf *b, const char *ts, const struct sample *smp, 
         buf_putc(b, ',');
         csv_int(b, r->pid);
         buf_putc(b, ',');
-        csv_field(b, r->cmd, strlen(r->cmd));
+        cmd_field(b, r->cmd);
         buf_putc(b, ',');
         csv_int(b, r->mem_mib);
         buf_putc(b, ',');

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gpu_watch/text.h"
+
 struct filter {
     long *pids; /* --pid list; npids == 0: every PID */
     size_t npids;
@@ -76,6 +78,14 @@ static bool cmd_matches(const struct filter *f, const char *cmd)
 {
     if (!f->match)
         return true;
+    /* A match sees at most TEXT_CMD_MAX bytes (the command lines the
+     * sampler keeps are capped there already): regexec is quadratic in
+     * the text for patterns such as 'A.*B', and a user chooses their argv
+     * (400 KB took 41 s). */
+    char capped[TEXT_CMD_MAX + 1];
+    size_t n = strlen(cmd);
+    if (text_cmd_cap(cmd, n, capped) != n)
+        cmd = capped;
     if (f->use_re)
         return regexec(&f->re, cmd, 0, NULL, 0) == 0;
     return (f->icase ? strcasestr(cmd, f->match) : strstr(cmd, f->match)) != NULL;

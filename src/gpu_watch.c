@@ -26,6 +26,7 @@
 #include "gpu_watch/source.h"
 #include "gpu_watch/smi_acct.h"
 #include "gpu_watch/summary.h"
+#include "gpu_watch/text.h"
 #include "gpu_watch/truepeak.h"
 #include "gpu_watch/version.h"
 #include "gpu_watch/wrap.h"
@@ -195,17 +196,23 @@ static void draw_status(struct run_state *st, const struct timespec *wall)
                      smp->n == 1 ? "" : "s", st->rows_written, smp->source ? smp->source : "-");
     }
     size_t len = n < 0 ? 0 : (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
-    if (st->columns > 1 && len > (size_t)st->columns - 1) {
-        len = (size_t)st->columns - 1;
-        while (len > 0 && ((unsigned char)line[len] & 0xC0) == 0x80)
-            len--; /* not inside a UTF-8 character (of the pattern) */
+    /* The pattern and the source's name, sanitised like all shown text. */
+    struct gw_buf clean = {0};
+    text_clean(&clean, line, len);
+    if (clean.err || !clean.p) {
+        buf_free(&clean);
+        return;
     }
+    len = clean.len;
+    if (st->columns > 1) /* characters: one column each (text.h) */
+        len = text_utf8_head(clean.p, clean.len, (size_t)st->columns - 1, SIZE_MAX);
     if (st->status_lines) {
-        fprintf(stderr, "%.*s\n", (int)len, line);
+        fprintf(stderr, "%.*s\n", (int)len, clean.p);
     } else {
-        fprintf(stderr, "\r\033[K%.*s", (int)len, line);
+        fprintf(stderr, "\r\033[K%.*s", (int)len, clean.p);
         report_status_line(true);
     }
+    buf_free(&clean);
     fflush(stderr);
 }
 
@@ -570,9 +577,12 @@ int main(int argc, char **argv)
         print_true_peaks(&st);
     if (st.sum && st.samples && st.rows_written == 0 && st.max_seen > 0) {
         char filt[200];
+        struct gw_buf clean = {0}; /* the pattern, sanitised (text.h) */
         filter_text(&cfg, filt, sizeof filt);
+        text_clean(&clean, filt, strlen(filt));
         fprintf(stderr, "gpu_watch: %zu process%s on the GPUs, %s\n", st.max_seen,
-                st.max_seen == 1 ? "" : "es", filt);
+                st.max_seen == 1 ? "" : "es", clean.p && !clean.err ? clean.p : "none matched");
+        buf_free(&clean);
     }
     /* The source never answered: the log says nothing, and that must show. */
     if (rc == 0 && !cfg.command && st.samples && st.answered == 0) {

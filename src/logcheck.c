@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gpu_watch/buf.h"
 #include "gpu_watch/subcmd.h"
+#include "gpu_watch/text.h"
 
-int logcheck_report(const char *prog, const char *name, int rc, int cb_err,
-                    const struct log_stats *st, const char *doing)
+static int report(const char *prog, const char *name, int rc, int cb_err,
+                  const struct log_stats *st, const char *doing)
 {
     if (rc == -ENODATA) {
         fprintf(stderr, "gpu_watch %s: %s is empty: no header, no rows\n", prog, name);
@@ -54,4 +56,15 @@ int logcheck_report(const char *prog, const char *name, int rc, int cb_err,
                 "%lu); %s the other %lu\n",
                 prog, st->bad, st->bad == 1 ? "" : "s", name, st->first_bad_line, doing, st->rows);
     return 0;
+}
+
+int logcheck_report(const char *prog, const char *name, int rc, int cb_err,
+                    const struct log_stats *st, const char *doing)
+{
+    /* A file name may hold anything but '/' and NUL: shown sanitised. */
+    struct gw_buf clean = {0};
+    text_clean(&clean, name, strlen(name));
+    int status = report(prog, clean.p && !clean.err ? clean.p : "the log", rc, cb_err, st, doing);
+    buf_free(&clean);
+    return status;
 }

@@ -9,9 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
-/* A record longer than this that is still inside a quoted field is a stray
- * quote, not a cell holding newlines: give it up instead of buffering the
- * rest of the file. Bytes. */
+/* A record longer than this is no gpu_watch row (the writer caps command
+ * lines at TEXT_CMD_MAX): it is skipped and counted instead of buffered.
+ * Bytes. */
 #define LOG_MAX_RECORD (64 * 1024)
 
 /* A physical line longer than this is no log line at all (a binary file,
@@ -430,15 +430,11 @@ int logread_feed(struct log_parser *p, const char *data, size_t len)
             p->rec_line = p->st.lines + 1;
             continue;
         }
-        if (p->qstate == Q_QUOTED && p->rec.len < LOG_MAX_RECORD) {
-            /* A newline inside a quoted field belongs to the field. */
-            if ((rc = buf_putc(&p->rec, '\n')))
-                return rc;
-            continue;
-        }
         if (p->qstate == Q_QUOTED) {
-            /* A stray quote: the record cannot end well. Count it and
-             * resynchronise at this line end. */
+            /* A record ends at the newline: gpu_watch never writes one
+             * inside a field (csv_field), and a line cut inside a quoted
+             * field (a crash, then --append) must cost that one row, not
+             * the rows that follow. Count it and resynchronise here. */
             if (!p->st.bad)
                 p->st.first_bad_line = p->rec_line;
             p->st.bad++;

@@ -34,6 +34,59 @@ static int fail(char *what, size_t whatlen, const char *fmt, const char *s)
     return -EINVAL;
 }
 
+/* "\xHH" at p (on the '\'): the byte (1..255), 0 for \x00, or -1 when
+ * two hex digits do not follow. */
+static int hex_byte(const char *p)
+{
+    int v = 0;
+    for (int i = 2; i < 4; i++) {
+        char c = p[i];
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+/* A Python escape at p (on the '\') that has no exact ERE form: its name
+ * for the error; NULL for the others. \xHH is translated (hex_byte), but
+ * not \x00 (a C string ends there) nor \x without two hex digits. */
+static const char *python_only_escape(const char *p)
+{
+    switch (p[1]) {
+    case 'u':
+        return "Unicode escape \\uXXXX (write the character itself)";
+    case 'U':
+        return "Unicode escape \\UXXXXXXXX (write the character itself)";
+    case 'N':
+        return "named character \\N{...} (write the character itself)";
+    case '0':
+        return "octal escape \\0";
+    case 'x':
+        return hex_byte(p) < 0    ? "\\x without two hex digits"
+               : hex_byte(p) == 0 ? "NUL byte \\x00"
+                                  : NULL;
+    default:
+        return NULL;
+    }
+}
+
+/* The byte c as a literal outside a bracket: "[.]" for '.', "\^", ... */
+static int put_literal(struct gw_buf *b, unsigned char c)
+{
+    if (c == '\\')
+        return buf_puts(b, "[\\]"); /* '\' is literal in a POSIX bracket */
+    if (c == '^')
+        return buf_puts(b, "\\^");
+    if (strchr(".[()*+?{|$", c))
+        return buf_printf(b, "[%c]", c);
+    return buf_putc(b, (char)c);
+}
+
 /* A bracket expression starting at p (on the '['). Python's rules inside:
  * a ']' right after '[' or '[^' is literal, '\' escapes. POSIX's: '\' is
  * literal, ']' must come first and '-' last. So the set is taken apart and
@@ -70,10 +123,26 @@ static long bracket(const char *p, struct gw_buf *b, char *what, size_t whatlen)
             rc = buf_putc(&plain, *s);
             continue;
         }
+        const char *py = python_only_escape(s);
+        if (py) {
+            rc = fail(what, whatlen, "%s", py);
+            break;
+        }
         char c = *++s;
         bool n;
         const char *cls = escape_class(c, &n);
-        if (c == '\0') {
+        if (c == 'x') { /* \xHH: the byte, in the set like any other */
+            c = (char)hex_byte(s - 1);
+            s += 2;
+            if (c == ']')
+                rbracket = true;
+            else if (c == '^')
+                caret = true;
+            else if (c == '-')
+                dash = true;
+            else
+                rc = buf_putc(&plain, c);
+        } else if (c == '\0') {
             break;
         } else if (cls && n) {
             bool dup = false;
@@ -231,6 +300,16 @@ int pattern_to_ere(const char *pat, char **out, bool *icase, char *what, size_t 
             char c = p[1];
             bool neg;
             const char *cls = escape_class(c, &neg);
+            const char *py = python_only_escape(p);
+            if (py) {
+                rc = fail(what, whatlen, "%s", py);
+                break;
+            }
+            if (c == 'x') { /* \xHH: that byte, and only it */
+                rc = put_literal(&b, (unsigned char)hex_byte(p));
+                p += 4;
+                continue;
+            }
             if (cls)
                 rc = buf_printf(&b, "[%s%s]", neg ? "^" : "", cls);
             else if (c >= '1' && c <= '9') {

@@ -235,7 +235,7 @@ static void make_titles(const struct plot *p, const struct plot_args *a, const s
     else
         snprintf(title, tsz, "%s: %s to %s (%s)", base_name(a->log), t0, t1, dur);
     /* A title cut inside a UTF-8 character ends in '?'. */
-    plot_clean_text(title);
+    text_clean_inplace(title);
     text_interval(p->median_dt, iv, sizeof iv);
     int n = snprintf(sub, ssz, "%lu samples, %lu rows (%s log), every %s", p->samples, p->rows,
                      log_schema_name(p->schema), iv);

@@ -31,21 +31,6 @@ int plot_series_dash(const struct plot_series *s)
     return s->style / PLOT_NCOLORS % PLOT_NDASH;
 }
 
-void plot_clean_text(char *s)
-{
-    size_t n = strlen(s);
-    for (size_t i = 0; i < n;) {
-        unsigned char c = (unsigned char)s[i];
-        size_t k = text_utf8_len(s + i, n - i);
-        /* C1 controls, U+0080..U+009F, act on terminals like ESC does. */
-        if (c < 0x20 || c == 0x7f || !k || (c == 0xC2 && (unsigned char)s[i + 1] <= 0x9F)) {
-            s[i++] = '?';
-            continue;
-        }
-        i += k;
-    }
-}
-
 /* The peak of a series for ordering: none sorts last. */
 struct peak_idx {
     double peak;

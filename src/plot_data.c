@@ -215,7 +215,7 @@ static struct plot_series *series_get(struct plot *p, struct plot_panel *pn, lon
         snprintf(s->name, sizeof s->name, "mean of GPUs in use");
     else
         snprintf(s->name, sizeof s->name, "all processes");
-    plot_clean_text(s->name);
+    text_clean_inplace(s->name);
     pn->hidx[j] = pn->ns;
     pn->ns++;
     return s;

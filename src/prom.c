@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "gpu_watch/atomicio.h"
+#include "gpu_watch/text.h"
 
 #define MIB 1048576.0
 
@@ -48,58 +49,31 @@ static void pw_label(struct pw *w, const char *sep, const char *name, const char
     pw_printf(w, "\"");
 }
 
-/* The length of the UTF-8 character at s (1-4), or 0 when the bytes are
- * not one (overlong forms, surrogates and values past U+10FFFF included). */
-static size_t utf8_len(const unsigned char *s)
-{
-    if (s[0] < 0x80)
-        return 1;
-    size_t n;
-    unsigned min;
-    unsigned cp;
-    if ((s[0] & 0xe0) == 0xc0) {
-        n = 2, min = 0x80, cp = s[0] & 0x1fu;
-    } else if ((s[0] & 0xf0) == 0xe0) {
-        n = 3, min = 0x800, cp = s[0] & 0x0fu;
-    } else if ((s[0] & 0xf8) == 0xf0) {
-        n = 4, min = 0x10000, cp = s[0] & 0x07u;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80) /* also stops at the NUL */
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3fu);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
-}
-
 int prom_escape(struct gw_buf *out, const char *v, size_t max)
 {
-    const unsigned char *s = (const unsigned char *)v;
-    size_t used = 0;
-    while (*s) {
-        size_t n = utf8_len(s);
-        size_t take = n ? n : 1;
-        if (max && used + take > max)
+    size_t n = strlen(v), used = 0;
+    while (used < n) {
+        bool ok;
+        size_t k = text_show_len(v + used, n - used, &ok);
+        if (max && used + k > max)
             break;
         int rc;
-        if (*s == '\\')
+        /* The exposition format's escapes first; then the one sanitiser
+         * (text.h): ESC, other controls and C1 must not reach a terminal
+         * that shows a scrape. */
+        if (v[used] == '\\')
             rc = buf_puts(out, "\\\\");
-        else if (*s == '"')
+        else if (v[used] == '"')
             rc = buf_puts(out, "\\\"");
-        else if (*s == '\n')
+        else if (v[used] == '\n')
             rc = buf_puts(out, "\\n");
-        else if (n == 0)
-            rc = buf_putc(out, '?');
+        else if (!ok)
+            rc = buf_puts(out, TEXT_REPLACEMENT);
         else
-            rc = buf_append(out, s, n);
+            rc = buf_append(out, v + used, k);
         if (rc < 0)
             return rc;
-        s += take;
-        used += take;
+        used += k;
     }
     return 0;
 }

@@ -1,5 +1,6 @@
 /* Rendering a summary as CSV or JSON into a buffer: for scripts. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,13 +33,30 @@ static void csv_time(struct gw_buf *b, double ts, const struct summary_fmt_opts 
     buf_puts(b, t);
 }
 
+/* A text cell from the log (a command, a user name) for a spreadsheet:
+ * sanitised (text.h), and one that starts with '=', '+', '-', '@', a tab
+ * or a CR, which a spreadsheet would run as a formula, gets a leading
+ * single quote (OWASP, "CSV Injection"). The log itself stays exact. */
+static void csv_text(struct gw_buf *b, const char *s)
+{
+    struct gw_buf c = {0};
+    if (*s && strchr("=+-@\t\r", *s))
+        buf_putc(&c, '\'');
+    text_clean(&c, s, strlen(s));
+    if (buf_error(&c))
+        buf_reserve(b, SIZE_MAX); /* b remembers the failure */
+    else
+        csv_field(b, c.p ? c.p : "", c.len);
+    buf_free(&c);
+}
+
 static void csv_line(struct gw_buf *b, const struct csv_row *c, const struct summary_fmt_opts *o)
 {
     buf_printf(b, "%s,", c->row);
     if (c->pid >= 0)
         buf_printf(b, "%ld", c->pid);
     buf_putc(b, ',');
-    csv_field(b, c->cmd, strlen(c->cmd));
+    csv_text(b, c->cmd);
     buf_putc(b, ',');
     csv_field(b, c->gpus, strlen(c->gpus)); /* "0,1" is quoted */
     buf_putc(b, ',');
@@ -100,23 +118,29 @@ void sfmt_csv(const struct summary_result *r, const struct summary_fmt_opts *o, 
     csv_line(b, &c, o);
 }
 
-/* A JSON string; bytes that are not UTF-8 become U+FFFD. */
+/* A JSON string; bytes that are not UTF-8 become U+FFFD; the controls of
+ * the sanitiser (text.h: C0, DEL, C1) are \\u escapes, so that a JSON file
+ * shown on a terminal runs nothing. */
 static void json_str(struct gw_buf *b, const char *s)
 {
     size_t n = strlen(s);
     buf_putc(b, '"');
     for (size_t i = 0; i < n;) {
         unsigned char c = (unsigned char)s[i];
-        size_t k = text_utf8_len(s + i, n - i);
+        bool ok;
+        size_t k = text_show_len(s + i, n - i, &ok);
         if (c == '"' || c == '\\')
             buf_printf(b, "\\%c", c);
-        else if (c < 0x20 || c == 0x7f)
-            buf_printf(b, "\\u%04x", c);
-        else if (k)
+        else if (ok)
             buf_append(b, s + i, k);
+        else if (k == 1 && (c < 0x20 || c == 0x7f))
+            buf_printf(b, "\\u%04x", c);
+        else if (k == 2) /* C1: U+0080..U+009F */
+            buf_printf(b, "\\u%04x",
+                       (unsigned)((c & 0x1f) << 6 | ((unsigned char)s[i + 1] & 0x3f)));
         else
             buf_puts(b, "\\ufffd");
-        i += k ? k : 1;
+        i += k;
     }
     buf_putc(b, '"');
 }

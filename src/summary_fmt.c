@@ -138,11 +138,10 @@ static void cell(char *dst, size_t len, double v, int prec, const char *unit)
         snprintf(dst, len, "%.*f%s", prec, v, unit);
 }
 
-/* Control characters become spaces. */
+/* Text from the log, as it may reach a terminal (text.h: the sanitiser). */
 static void put_clean(struct gw_buf *b, const char *s, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        buf_putc(b, (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? ' ' : s[i]);
+    text_clean(b, s, n);
 }
 
 /* The command shortened to at most w columns (w 0: not shortened): its
@@ -250,8 +249,12 @@ static void fmt_text(const struct summary_result *r, const struct summary_fmt_op
     text_duration(r->last_ts - r->first_ts, span, sizeof span);
     samples_text(ns, sizeof ns, r->samples, r->interval);
     zone_text(zone, sizeof zone, r->first_ts, o);
-    buf_printf(b, "gpu_watch summary%s%s: %s to %s (%s, %s), %s\n", o->title ? " of " : "",
-               o->title ? o->title : "", *first ? first : "-", last, span, zone, ns);
+    buf_puts(b, "gpu_watch summary");
+    if (o->title) {
+        buf_puts(b, " of ");
+        put_clean(b, o->title, strlen(o->title));
+    }
+    buf_printf(b, ": %s to %s (%s, %s), %s\n", *first ? first : "-", last, span, zone, ns);
     int tw = one_day ? 8 : 14;
     int used = 7 + 1 + 5 + 1 + 10 + 2 + tw + 1 + 7 + 1 + 6 + 1 + 7 + 2 + tw + 2 + tw + 2;
     if (r->host)
@@ -295,14 +298,40 @@ static void fmt_text(const struct summary_result *r, const struct summary_fmt_op
     skipped_note(b, o->skipped);
 }
 
-/* Markdown: | must be escaped in cells; backticks would start code. */
-static void md_str(struct gw_buf *b, const char *s)
+/* Text from the log in Markdown: a code span, so that nothing in it
+ * renders (links, images, autolinks, emphasis, HTML, headings). Its fence
+ * is one backtick longer than the longest run of backticks in it; a space
+ * pads each end when the text starts or ends with a backtick, or with a
+ * space at both ends (CommonMark strips one space from each side then). '|' is written '\|'
+ * even inside the span: GFM splits a table row into cells before it reads
+ * code spans, and gives the span '|' back. Sanitised first. */
+static void md_code(struct gw_buf *b, const char *s)
 {
-    for (; *s; s++) {
-        if (*s == '|' || *s == '\\' || *s == '`' || *s == '*' || *s == '_' || *s == '<')
-            buf_putc(b, '\\');
-        buf_putc(b, (unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s);
+    size_t n = strlen(s), run = 0, longest = 0;
+    for (size_t i = 0; i < n; i++) {
+        run = s[i] == '`' ? run + 1 : 0;
+        longest = run > longest ? run : longest;
     }
+    bool pad = n && (s[0] == '`' || s[n - 1] == '`' || (s[0] == ' ' && s[n - 1] == ' '));
+    for (size_t i = 0; i <= longest; i++)
+        buf_putc(b, '`');
+    if (pad)
+        buf_putc(b, ' ');
+    for (size_t i = 0; i < n;) {
+        bool ok;
+        size_t k = text_show_len(s + i, n - i, &ok);
+        if (!ok)
+            buf_puts(b, TEXT_REPLACEMENT);
+        else if (s[i] == '|')
+            buf_puts(b, "\\|");
+        else
+            buf_append(b, s + i, k);
+        i += k;
+    }
+    if (pad)
+        buf_putc(b, ' ');
+    for (size_t i = 0; i <= longest; i++)
+        buf_putc(b, '`');
 }
 
 /* One Markdown row: a process (i < nprocs), a GPU's total, or all GPUs'. */
@@ -357,7 +386,10 @@ static void md_row(struct gw_buf *b, const struct summary_result *r,
     if (r->host)
         buf_printf(b, " %s | %s |", rss, cpu);
     buf_putc(b, ' ');
-    md_str(b, cmd);
+    if (i < r->nprocs)
+        md_code(b, cmd);
+    else
+        buf_puts(b, cmd); /* our own words */
     buf_puts(b, " |\n");
 }
 
@@ -373,7 +405,7 @@ static void fmt_md(const struct summary_result *r, const struct summary_fmt_opts
     buf_puts(b, "### GPU summary");
     if (o->title) {
         buf_puts(b, " of ");
-        md_str(b, o->title);
+        md_code(b, o->title);
     }
     buf_printf(b, "\n\n%s to %s (%s, %s), %s.\n\n", *first ? first : "-", *last ? last : "-", span,
                zone, ns);

@@ -1,9 +1,11 @@
-/* Shared text helpers: durations and UTF-8 cuts. */
+/* Shared text helpers: durations, UTF-8 cuts, the sanitiser, the cap on
+ * command lines. */
 #include "gpu_watch/text.h"
 
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 void text_duration(double seconds, char *dst, size_t len)
 {
@@ -100,4 +102,62 @@ size_t text_utf8_tail(const char *s, size_t n, size_t cols)
     size_t total = text_utf8_cols(s, n);
     size_t skip = total > cols ? total - cols : 0;
     return text_utf8_head(s, n, skip, SIZE_MAX);
+}
+
+size_t text_show_len(const char *s, size_t n, bool *ok)
+{
+    unsigned char c = (unsigned char)s[0];
+    size_t k = text_utf8_len(s, n);
+    /* C0, DEL, and C1 (U+0080..U+009F: 0xC2 0x80..0x9F in UTF-8). */
+    bool control = c < 0x20 || c == 0x7f || (k == 2 && c == 0xC2 && (unsigned char)s[1] <= 0x9F);
+    *ok = k && !control;
+    return k ? k : 1;
+}
+
+int text_clean(struct gw_buf *b, const char *s, size_t n)
+{
+    size_t run = 0; /* bytes that may be shown, not yet appended */
+    for (size_t i = 0; i < n;) {
+        bool ok;
+        size_t k = text_show_len(s + i, n - i, &ok);
+        if (ok) {
+            run += k;
+        } else {
+            buf_append(b, s + i - run, run);
+            buf_puts(b, TEXT_REPLACEMENT);
+            run = 0;
+        }
+        i += k;
+    }
+    buf_append(b, s + n - run, run);
+    return buf_error(b);
+}
+
+void text_clean_inplace(char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n;) {
+        bool ok;
+        size_t k = text_show_len(s + i, n - i, &ok);
+        if (!ok)
+            memset(s + i, '?', k);
+        i += k;
+    }
+}
+
+size_t text_cmd_cap(const char *s, size_t n, char *dst)
+{
+    if (n <= TEXT_CMD_MAX)
+        return n;
+    const size_t cut = sizeof TEXT_CMD_CUT - 1;
+    size_t head = text_utf8_head(s, n, SIZE_MAX, TEXT_CMD_MAX * 3 / 4);
+    size_t tail = n - (TEXT_CMD_MAX - head - cut);
+    while (tail < n && ((unsigned char)s[tail] & 0xC0) == 0x80)
+        tail++; /* not inside a character */
+    memcpy(dst, s, head);
+    memcpy(dst + head, TEXT_CMD_CUT, cut);
+    memcpy(dst + head + cut, s + tail, n - tail);
+    size_t len = head + cut + (n - tail);
+    dst[len] = '\0';
+    return len;
 }

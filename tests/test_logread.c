@@ -12,7 +12,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "gpu_watch/csv.h"
 #include "gpu_watch/logread.h"
+#include "gpu_watch/owner.h"
+#include "gpu_watch/text.h"
 
 #define MAXROWS 16
 
@@ -201,17 +204,16 @@ static void test_bad_rows(void **state)
     struct seen *s = *state;
     struct log_stats st;
     assert_int_equal(logread_file("tests/fixtures/logs/bad.csv", collect, s, NULL, &st), 0);
-    assert_int_equal(st.rows, 3);
-    assert_int_equal(st.bad, 4);
+    assert_int_equal(st.rows, 2);
+    /* A record ends at the newline: the quote open at the end of line 7
+     * makes line 7 malformed, and line 8 ("line",...) too few fields. */
+    assert_int_equal(st.bad, 6);
     assert_int_equal(st.first_bad_line, 3);
     assert_int_equal(st.lines, 11);
     assert_string_equal(s->r[0].cmd, "ok");
-    assert_string_equal(s->r[1].cmd, "multi\nline");
-    assert_int_equal(s->r[1].line, 7);
-    assert_true(s->r[1].gpu_mem_mib == 1642);
     /* A quote inside an unquoted cell is taken literally. */
-    assert_string_equal(s->r[2].cmd, "stray\"quote");
-    assert_int_equal(s->r[2].line, 10);
+    assert_string_equal(s->r[1].cmd, "stray\"quote");
+    assert_int_equal(s->r[1].line, 10);
 }
 
 static void test_file_errors(void **state)
@@ -252,10 +254,9 @@ static void test_chunked_feed(void **state)
     for (size_t i = 0; i < n; i++)
         assert_int_equal(logread_feed(&p, buf + i, 1), 0);
     assert_int_equal(logread_finish(&p), 0);
-    assert_int_equal(p.st.rows, 3);
-    assert_int_equal(p.st.bad, 4);
-    assert_string_equal(s->cmd[1], "multi\nline");
-    assert_string_equal(s->cmd[2], "stray\"quote");
+    assert_int_equal(p.st.rows, 2);
+    assert_int_equal(p.st.bad, 6);
+    assert_string_equal(s->cmd[1], "stray\"quote");
     log_parser_free(&p);
 }
 
@@ -428,10 +429,204 @@ static void test_callback_stops(void **state)
     assert_int_equal(n, 2);
 }
 
+/* Issue 18, item 3: a log of 2,000 one-second rows whose row 100 was cut
+ * inside a quoted cmd (a crash, then --append) and a 10,000 MiB spike at
+ * row 700. A record ends at the newline: the cut row alone is malformed,
+ * every other row is read, the spike included. */
+struct spike {
+    unsigned long rows;
+    double peak, peak_ts;
+};
+
+static int on_spike(const struct log_row *row, void *ctx)
+{
+    struct spike *k = ctx;
+    k->rows++;
+    if (row->gpu_mem_mib > k->peak) {
+        k->peak = row->gpu_mem_mib;
+        k->peak_ts = row->ts;
+    }
+    return 0;
+}
+
+static void test_cut_quote_costs_one_row(void **state)
+{
+    (void)state;
+    struct gw_buf b = {0};
+    buf_puts(&b, CSV_HEADER "\n");
+    const double t0 = 1736467200; /* 2025-01-10T00:00:00Z */
+    for (int i = 1; i <= 2000; i++) {
+        int s = i - 1;
+        char ts[32];
+        snprintf(ts, sizeof ts, "2025-01-10T%02d:%02d:%02dZ", s / 3600, s / 60 % 60, s % 60);
+        if (i == 100)
+            buf_printf(&b, "%s,0,442,\"python3 train.py --data \"\"a, b", ts);
+        else
+            buf_printf(&b, "%s,0,442,\"python3 train.py --data \"\"a, b\"\"\",%d,50,2", ts,
+                       i == 700 ? 10000 : 1000);
+        buf_putc(&b, '\n');
+    }
+    assert_int_equal(buf_error(&b), 0);
+    struct spike k = {0, 0, 0};
+    struct log_parser p;
+    log_parser_init(&p, on_spike, &k);
+    assert_int_equal(logread_feed(&p, b.p, b.len), 0);
+    assert_int_equal(logread_finish(&p), 0);
+    assert_int_equal(k.rows, 1999);
+    assert_int_equal(p.st.bad, 1);
+    assert_int_equal(p.st.first_bad_line, 101); /* the header is line 1 */
+    assert_true(k.peak == 10000);
+    assert_true(k.peak_ts == t0 + 699);
+    log_parser_free(&p);
+    buf_free(&b);
+}
+
+/* Issue 18, item 2, a property: whatever the sampler's writer (csv.c) is
+ * given (long, quoted, invalid UTF-8, controls, newlines), logread reads
+ * every row back, with the cmd the writer promises: capped to TEXT_CMD_MAX
+ * (text_cmd_cap), each control character a space. A seeded PRNG: a failure
+ * names its iteration and repeats. */
+static uint64_t prng = 0x9e3779b97f4a7c15u;
+
+static uint32_t rnd(uint32_t n)
+{
+    prng ^= prng << 13;
+    prng ^= prng >> 7;
+    prng ^= prng << 17;
+    return (uint32_t)((prng >> 11) % n);
+}
+
+/* Random text of up to max - 1 bytes, never a NUL. */
+static size_t random_text(char *dst, size_t max)
+{
+    static const char *const pieces[] = {
+        "\"",       ",",       "\n",   "\r",       "\t",           " ",
+        "\"\"",     "\x1b[2J", "\x7f", "\xc3\xa9", "\xe6\x97\xa5", "\xf0\x9f\x98\x80",
+        "\xc2\x9b", "\x9b",    "\xff", "\xe6\x97", "\xc0\xaf",     "timestamp,",
+    };
+    uint32_t k = rnd(20);
+    size_t len = k < 14 ? rnd(40) : k < 18 ? rnd(400) : 3000 + rnd(200000);
+    if (len > max - 1)
+        len = max - 1;
+    size_t n = 0;
+    while (n < len) {
+        const char *piece;
+        char c[2] = {0, 0};
+        if (rnd(3)) {
+            c[0] = (char)(0x20 + rnd(95));
+            piece = c;
+        } else {
+            piece = pieces[rnd(sizeof pieces / sizeof pieces[0])];
+        }
+        size_t m = strlen(piece);
+        if (n + m > len)
+            break;
+        memcpy(dst + n, piece, m);
+        n += m;
+    }
+    dst[n] = '\0';
+    return n;
+}
+
+/* What the writer promises to write of s: capped, controls as spaces. */
+static void written(const char *s, size_t n, bool cap, char *dst)
+{
+    if (cap && (n = text_cmd_cap(s, n, dst)) != strlen(s))
+        s = dst;
+    memmove(dst, s, n);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7f)
+            dst[i] = ' ';
+    dst[n] = '\0';
+}
+
+#define PROP_ROWS 4
+struct expect {
+    size_t n, seen, wrong;
+    char cmd[PROP_ROWS][TEXT_CMD_MAX + 1];
+    struct owner who[PROP_ROWS];
+    long pid[PROP_ROWS];
+    bool has_who;
+};
+
+static int check_row(const struct log_row *row, void *ctx)
+{
+    struct expect *e = ctx;
+    size_t i = e->seen++;
+    if (i >= e->n || row->pid != e->pid[i] || strcmp(row->cmd, e->cmd[i]) != 0 ||
+        (e->has_who &&
+         (strcmp(row->user, e->who[i].user) != 0 || strcmp(row->job_id, e->who[i].job_id) != 0 ||
+          strcmp(row->container, e->who[i].container) != 0)))
+        e->wrong++;
+    return 0;
+}
+
+static void test_writer_rows_read_back(void **state)
+{
+    (void)state;
+    static char cmds[PROP_ROWS][210000];
+    static struct expect e;
+    struct owner who[PROP_ROWS];
+    struct sample_row rows[PROP_ROWS];
+    struct gw_buf b = {0};
+    for (int it = 0; it < 400; it++) {
+        bool host = rnd(2), peaks = rnd(2), with_who = rnd(2);
+        struct sample smp = {.rows = rows, .n = 1 + rnd(PROP_ROWS), .who = with_who};
+        smp.sys_used_mib = rnd(3) ? (int64_t)rnd(1 << 20) : -1;
+        memset(&e, 0, sizeof e);
+        e.n = smp.n;
+        e.has_who = with_who;
+        for (size_t i = 0; i < smp.n; i++) {
+            size_t n = random_text(cmds[i], sizeof cmds[i]);
+            written(cmds[i], n, true, e.cmd[i]);
+            random_text(who[i].user, sizeof who[i].user);
+            random_text(who[i].job_id, sizeof who[i].job_id);
+            random_text(who[i].container, sizeof who[i].container);
+            written(who[i].user, strlen(who[i].user), false, e.who[i].user);
+            written(who[i].job_id, strlen(who[i].job_id), false, e.who[i].job_id);
+            written(who[i].container, strlen(who[i].container), false, e.who[i].container);
+            e.pid[i] = 1 + (long)rnd(4000000);
+            rows[i] = (struct sample_row){
+                .gpu = (int)rnd(9) - 1,
+                .pid = e.pid[i],
+                .cmd = cmds[i],
+                .mem_mib = rnd(4) ? (int64_t)rnd(200000) : -1,
+                .sm_pct = rnd(4) ? (int64_t)rnd(101) : -1,
+                .mem_pct = rnd(4) ? (int64_t)rnd(101) : -1,
+                .host = {rnd(3) ? rnd(10000) / 10.0 : -1.0, rnd(2) ? "0/1/17" : NULL,
+                         rnd(3) ? (int64_t)rnd(1 << 20) : -1},
+                .uuid = "",
+                .peak_mib = rnd(3) ? (int64_t)rnd(200000) : -1,
+                .who = &who[i],
+            };
+        }
+        buf_clear(&b);
+        buf_printf(&b, "%s%s\n", csv_header(host, peaks), with_who ? CSV_WHO_COLUMNS : "");
+        assert_int_equal(csv_sample_rows(&b, "2025-01-10T14:22:30.250Z", &smp, host, peaks), 0);
+        /* Fed in random pieces, as reads of a file come. */
+        struct log_parser p;
+        log_parser_init(&p, check_row, &e);
+        for (size_t off = 0; off < b.len;) {
+            size_t k = 1 + rnd(70000);
+            k = k < b.len - off ? k : b.len - off;
+            assert_int_equal(logread_feed(&p, b.p + off, k), 0);
+            off += k;
+        }
+        assert_int_equal(logread_finish(&p), 0);
+        if (p.st.bad || e.seen != e.n || e.wrong)
+            fail_msg("iteration %d: %lu bad, %zu of %zu rows read, %zu differ", it, p.st.bad,
+                     e.seen, e.n, e.wrong);
+        log_parser_free(&p);
+    }
+    buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_sampler_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cut_quote_costs_one_row, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_writer_rows_read_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_host_schema_crlf, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compact_schema_offsets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_headers, setup, teardown),

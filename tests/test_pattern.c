@@ -130,6 +130,63 @@ static void test_untranslatable_refused(void **state)
     refused("a(?i)b", "inline flag");
     refused("a++", "possessive");
     refused("[^\\Dx]", "\\D inside a negated set");
+    /* Python escapes with no exact ERE form (issue 18, item 13). */
+    refused("train\\u002epy", "\\uXXXX");
+    refused("[\\u0030-\\u0039]", "\\uXXXX");
+    refused("x\\U0001F600", "\\UXXXXXXXX");
+    refused("caf\\N{LATIN SMALL LETTER E WITH ACUTE}", "\\N{...}");
+    refused("a\\0b", "octal escape \\0");
+    refused("a\\x00b", "\\x00");
+    refused("a\\x2", "two hex digits");
+    refused("[\\xZZ]", "two hex digits");
+}
+
+/* \xHH is that byte and nothing else (issue 18, item 13): it used to be
+ * copied as "\x2e", which POSIX reads as "x2e", and [\x30-\x39] as
+ * [x30-x39], which matched letters. */
+static void test_hex_escapes(void **state)
+{
+    (void)state;
+    same("train\\x2epy", "train[.]py");
+    same("[\\x30-\\x39]+", "[0-9]+");
+    same("\\x41\\x5e\\x5c\\x24\\x7c", "A\\^[\\][$][|]");
+    same("[\\x5d\\x2da]", "[]a-]");
+    assert_int_equal(matches("grow\\x2epy"), 4u);
+    assert_int_equal(matches("grow\\x2e\\x70y"), 4u);
+    assert_int_equal(matches("v2\\x2epy \\x32\\x30\\x30"), 1u);
+    assert_int_equal(matches("hold[\\x30-\\x39]"), 0u);           /* no digit after hold */
+    assert_int_equal(matches("py [\\x30-\\x39]{3}"), 7u);         /* " 200" in all three */
+    assert_int_equal(matches("^python3 /tmp/idle\\x2ehold"), 0u); /* '.' only, not '_' */
+    assert_int_equal(matches("idle\\x5fhold"), 2u);
+    /* The byte 0x2e in a pattern matches a dot, not any character. */
+    char *out = NULL, what[64];
+    bool icase;
+    regex_t re;
+    assert_int_equal(pattern_to_ere("a\\x2eb", &out, &icase, what, sizeof what), 0);
+    assert_int_equal(regcomp(&re, out, REG_EXTENDED | REG_NOSUB), 0);
+    assert_int_equal(regexec(&re, "a.b", 0, NULL, 0), 0);
+    assert_int_equal(regexec(&re, "axb", 0, NULL, 0), REG_NOMATCH);
+    regfree(&re);
+    free(out);
+}
+
+/* A '-' last in a set stays last when the set is written again: [\d.-]
+ * would otherwise become [.-0-9], a range from '.' to '0' (it matched '/')
+ * that regcomp may even reject. */
+static void test_trailing_dash_stays_last(void **state)
+{
+    (void)state;
+    same("[\\d.-]", "[.0-9-]");
+    same("[-\\d.]", "[.0-9-]");
+    char *out = NULL, what[64];
+    bool icase;
+    regex_t re;
+    assert_int_equal(pattern_to_ere("^[\\d.-]+$", &out, &icase, what, sizeof what), 0);
+    assert_int_equal(regcomp(&re, out, REG_EXTENDED | REG_NOSUB), 0);
+    assert_int_equal(regexec(&re, "3.5-2", 0, NULL, 0), 0);
+    assert_int_equal(regexec(&re, "/", 0, NULL, 0), REG_NOMATCH);
+    regfree(&re);
+    free(out);
 }
 
 int main(void)
@@ -141,6 +198,8 @@ int main(void)
         cmocka_unit_test(test_icase_and_groups),
         cmocka_unit_test(test_lazy_quantifiers),
         cmocka_unit_test(test_untranslatable_refused),
+        cmocka_unit_test(test_hex_escapes),
+        cmocka_unit_test(test_trailing_dash_stays_last),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

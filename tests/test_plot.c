@@ -350,19 +350,6 @@ static void test_format_helpers(void **state)
         assert_int_not_equal(plot_color(i), plot_color(i + 1));
 }
 
-static void test_clean_text(void **state)
-{
-    char a[] = "ok caf\xc3\xa9 \xe4\xb8\xad";
-    plot_clean_text(a);
-    assert_string_equal(a, "ok caf\xc3\xa9 \xe4\xb8\xad"); /* valid UTF-8 kept */
-    char b[] = "esc\x1b[31m tab\t del\x7f c1\xc2\x9b bad\xff\xc3 over\xc0\xaf";
-    plot_clean_text(b);
-    assert_string_equal(b, "esc?[31m tab? del? c1?? bad?? over??");
-    char c[] = "\xe4\xb8"; /* cut inside a character */
-    plot_clean_text(c);
-    assert_string_equal(c, "??");
-}
-
 /* 70 processes, PID k with peak 10 * k MiB: the terminal legend lists the
  * six largest (PIDs 70 down to 65), as SVG and PNG do; it used to sort only
  * up to 64 series and list the first six seen. */
@@ -442,7 +429,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_out_of_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fixture_logs_render, setup, teardown),
         cmocka_unit_test_setup_teardown(test_format_helpers, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_clean_text, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -141,7 +141,33 @@ static void test_escape(void **state)
      * slash, a surrogate. */
     buf_clear(b);
     assert_int_equal(prom_escape(b, "\x80x\xe2\x82y\xc0\xaf\xed\xa0\x80", 0), 0);
-    assert_string_equal(b->p, "?x??y?????");
+    assert_string_equal(b->p, "\xef\xbf\xbdx\xef\xbf\xbd\xef\xbf\xbdy\xef\xbf\xbd\xef\xbf\xbd"
+                              "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+    /* Controls that would act on a terminal showing a scrape (curl, cat):
+     * ESC, CR, TAB, DEL, C1 as UTF-8 (U+009B CSI, U+009D OSC) and raw
+     * 0x9B: each one U+FFFD; the newline keeps its escape. */
+    buf_clear(b);
+    assert_int_equal(prom_escape(b,
+                                 "a\x1b]0;x\x07"
+                                 "b\rc\td\x7f"
+                                 "e\xc2\x9b"
+                                 "2Jf\xc2\x9d"
+                                 "g\x9bh\ni",
+                                 0),
+                     0);
+    assert_string_equal(b->p, "a\xef\xbf\xbd]0;x\xef\xbf\xbd"
+                              "b\xef\xbf\xbd"
+                              "c\xef\xbf\xbd"
+                              "d\xef\xbf\xbd"
+                              "e\xef\xbf\xbd"
+                              "2Jf\xef\xbf\xbd"
+                              "g\xef\xbf\xbd"
+                              "h\\ni");
+    /* Winbind names: CORP\\ana; a quote; each escaped (node_exporter drops
+     * the whole file on an unescaped one). */
+    buf_clear(b);
+    assert_int_equal(prom_escape(b, "CORP\\ana\"x", 0), 0);
+    assert_string_equal(b->p, "CORP\\\\ana\\\"x");
 }
 
 static void test_publish(void **state)

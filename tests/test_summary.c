@@ -341,12 +341,12 @@ static void test_md(void **state)
     struct log_stats st;
     struct summary *s = *state = load("host.csv", &st);
     char *t = render(s, SUMMARY_MD, 0);
-    assert_non_null(strstr(t, "### GPU summary of run.csv\n"));
+    assert_non_null(strstr(t, "### GPU summary of `run.csv`\n"));
     assert_non_null(strstr(t, "| PID | GPU | Peak GPU memory | At | SM mean | SM max | Samples | "
                               "First seen | Last seen | Peak RSS | CPU mean | Command |\n"));
     assert_non_null(strstr(t, "| 7 | 0,1 | 200 MiB | 2025-01-10T10:00:01Z | 20 % | 30 % | 2 | "
                               "2025-01-10T10:00:00Z | 2025-01-10T10:00:01Z | 900 MiB | 200 % | "
-                              "python3 a.py |\n"));
+                              "`python3 a.py` |\n"));
     assert_non_null(strstr(t, "| **total** | all | 210 MiB |"));
     free(t);
 }
@@ -491,11 +491,12 @@ static void test_one_sample_wording(void **state)
     free(t);
 }
 
-/* CSV fields are written by csv.c's one writer: a newline becomes a space. */
+/* CSV fields are written by csv.c's one writer, after the one sanitiser:
+ * a newline becomes U+FFFD. */
 static void test_csv_newline(void **state)
 {
     char *t = render_cmd((struct summary **)state, "multi\nline, x", SUMMARY_CSV, 0);
-    assert_non_null(strstr(t, "\nprocess,7,\"multi line, x\",0,100,"));
+    assert_non_null(strstr(t, "\nprocess,7,\"multi\xef\xbf\xbdline, x\",0,100,"));
     free(t);
 }
 
@@ -541,6 +542,102 @@ static void test_bounded_memory(void **state)
     assert_near(r.first_ts, T0 + 1);
 }
 
+/* Issue 24: a command line is a user's choice. In text (a terminal) no
+ * control reaches the output: ESC, C1 as UTF-8 (U+009B CSI, U+009D OSC),
+ * raw 0x9B; each is U+FFFD; the title (the log's file name) too. */
+static void test_text_sanitised(void **state)
+{
+    char *t = render_cmd((struct summary **)state,
+                         "a\x1b[2Jb\xc2\x9b"
+                         "2Jc\xc2\x9d"
+                         "0;x\x07"
+                         "d\x9b"
+                         "e\xff",
+                         SUMMARY_TEXT, 0);
+    assert_non_null(strstr(t, "a\xef\xbf\xbd[2Jb\xef\xbf\xbd"
+                              "2Jc\xef\xbf\xbd"
+                              "0;x\xef\xbf\xbd"
+                              "d\xef\xbf\xbd"
+                              "e\xef\xbf\xbd\n"));
+    for (const char *p = t; *p; p++)
+        assert_true((unsigned char)*p >= 0x20 || *p == '\n');
+    assert_null(strstr(t, "\xc2\x9b"));
+    assert_null(strstr(t, "\xc2\x9d"));
+    free(t);
+    summary_free(*state);
+    struct summary *s = *state = summary_new();
+    struct summary_row row = {T0, 0, 7, "a", 100, 50, NAN, NAN, NAN};
+    assert_int_equal(summary_add_log(s, &row), 0);
+    struct summary_result r;
+    assert_int_equal(summary_result(s, &r), 0);
+    struct gw_buf b = {0};
+    struct summary_fmt_opts o = {.utc = true, .title = "x\x1b]0;owned\x07.csv"};
+    assert_int_equal(summary_format(&r, SUMMARY_TEXT, &o, &b), 0);
+    assert_non_null(strstr(b.p, "summary of x\xef\xbf\xbd]0;owned\xef\xbf\xbd.csv:"));
+    buf_free(&b);
+}
+
+/* JSON shown on a terminal runs nothing either: C0, DEL and C1 (U+009B)
+ * are \u escapes, a raw 0x9B byte is U+FFFD. */
+static void test_json_controls(void **state)
+{
+    char *t = render_cmd((struct summary **)state,
+                         "a\xc2\x9b"
+                         "b\x9b"
+                         "c\x1b"
+                         "d\x7f"
+                         "e\xc3\xa9",
+                         SUMMARY_JSON, 0);
+    assert_non_null(strstr(t, "\"a\\u009bb\\ufffdc\\u001bd\\u007fe\xc3\xa9\""));
+    free(t);
+}
+
+/* Issue 24: Markdown renders no link, image or HTML from a command line: it
+ * is a code span whose fence is longer than any backtick run in it, and
+ * '|' stays in its cell. */
+static void test_md_code_span(void **state)
+{
+    char *t = render_cmd((struct summary **)state, "x ![p](http://e.example/p.png) <img src=y> a|b",
+                         SUMMARY_MD, 0);
+    assert_non_null(strstr(t, " | `x ![p](http://e.example/p.png) <img src=y> a\\|b` |\n"));
+    free(t);
+    summary_free(*state);
+    t = render_cmd((struct summary **)state, "run `id` ``x`` [l](u)", SUMMARY_MD, 0);
+    assert_non_null(strstr(t, " | ```run `id` ``x`` [l](u)``` |\n"));
+    free(t);
+    summary_free(*state);
+    t = render_cmd((struct summary **)state, "`start", SUMMARY_MD, 0);
+    assert_non_null(strstr(t, " | `` `start `` |\n"));
+    free(t);
+}
+
+/* Issue 24: summary --format csv is for spreadsheets: a cell that starts
+ * with = + - @ (or a tab, CR) gets a leading quote (OWASP). */
+static void test_csv_formula(void **state)
+{
+    static const struct {
+        const char *cmd, *cell;
+    } cases[] = {
+        {"=HYPERLINK(\"http://e.example\",\"x\")",
+         "\"'=HYPERLINK(\"\"http://e.example\"\",\"\"x\"\")\""},
+        {"+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"},
+        {"-2+3", "'-2+3"},
+        {"@SUM(A1)", "'@SUM(A1)"},
+        {"\tx", "'\xef\xbf\xbdx"},
+        {"python3 a=1.py", "python3 a=1.py"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *t = render_cmd((struct summary **)state, cases[i].cmd, SUMMARY_CSV, 0);
+        char want[160];
+        snprintf(want, sizeof want, "\nprocess,7,%s,0,100,", cases[i].cell);
+        if (!strstr(t, want))
+            fail_msg("%s: want %s in\n%s", cases[i].cmd, want, t);
+        free(t);
+        summary_free(*state);
+        *state = NULL;
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -560,6 +657,10 @@ int main(void)
         cmocka_unit_test_teardown(test_text_uncut, teardown),
         cmocka_unit_test_teardown(test_one_sample_wording, teardown),
         cmocka_unit_test_teardown(test_csv_newline, teardown),
+        cmocka_unit_test_teardown(test_text_sanitised, teardown),
+        cmocka_unit_test_teardown(test_md_code_span, teardown),
+        cmocka_unit_test_teardown(test_json_controls, teardown),
+        cmocka_unit_test_teardown(test_csv_formula, teardown),
         cmocka_unit_test_teardown(test_subsecond_interval, teardown),
         cmocka_unit_test_teardown(test_bounded_memory, teardown),
         cmocka_unit_test_teardown(test_peaks_log, teardown),

@@ -8,8 +8,10 @@
  *   --who columns user,job_id,container)
  *   LOG_COMPACT  timestamp,used_mib[,sys_used_mib][,cpu_cores][,cpu_pct]
  *                (one process; the optional columns in any order)
- * Records are RFC 4180: quoted fields may hold commas, doubled quotes and
- * newlines; CRLF line ends and a UTF-8 byte order mark are tolerated. An
+ * Records are RFC 4180 fields on one line: quoted fields may hold commas
+ * and doubled quotes; a record ends at the newline, as gpu_watch writes
+ * them (a quote still open at the line end makes that one row malformed);
+ * CRLF line ends and a UTF-8 byte order mark are tolerated. An
  * empty field is an unknown value. A record with the wrong number of fields,
  * a bad timestamp, a non-numeric value or one out of its column's range (a
  * percentage over 100, memory over 1 PiB, any negative number) is skipped

@@ -177,10 +177,6 @@ void plot_zone_label(const struct plot *p, char *out, size_t outsz);
 /* A value with its unit for labels: "3590 MiB", "12.5 %", "1.2e+06 MiB". */
 void plot_fmt_value(double v, const char *unit, char *out, size_t outsz);
 
-/* Make text from a log safe for every renderer, in place: control
- * characters (C0, DEL, C1) and bytes that are not valid UTF-8 become '?'. */
-void plot_clean_text(char *s);
-
 /* The indexes of pn's series, largest peak first (none last; ties in the
  * order first seen), into order[pn->ns]: the one order of legends and
  * labels in every renderer. 0 or -ENOMEM. */

@@ -57,8 +57,9 @@ struct prom_sample {
  * 0 or -ENOMEM (out then holds a partial text). */
 int prom_format(const struct prom_sample *s, struct gw_buf *out);
 
-/* Append v to out as a label value: '\\', '"' and newline escaped, bytes
- * that are not UTF-8 as '?', cut after max bytes on a character boundary
+/* Append v to out as a label value: '\\', '"' and newline escaped, other
+ * control characters (C0, DEL, C1) and bytes that are not UTF-8 as U+FFFD
+ * (text_clean's rule), cut after max bytes of v on a character boundary
  * (max 0: no cut). 0 or -ENOMEM. */
 int prom_escape(struct gw_buf *out, const char *v, size_t max);
 

@@ -499,7 +499,11 @@ class Fixtures(GwTest):
         self.assertEqual(len(rows), 23)
         by_pid = {int(row[2]): row for row in rows}
         self.assertEqual(by_pid[421][3], "python3 /tmp/hold.py 64 idle line1 line2")
-        self.assertEqual(len(by_pid[422][3]), len("python3 /tmp/hold.py 64 idle --long=") + 5000)
+        # A command line over 4096 bytes is capped there: head, " [...] ", tail.
+        long = by_pid[422][3]
+        self.assertEqual(len(long), 4096)
+        self.assertTrue(long.startswith("python3 /tmp/hold.py 64 idle --long="), long[:60])
+        self.assertEqual(long[3072:3079], " [...] ")
         self.assertEqual(by_pid[423][3], 'python3 /tmp/hold.py 64 busy --csv=a,b,"c" =cmd|calc')
         self.assertEqual(len(r.stdout.decode().splitlines()), 24)  # one line per record
 

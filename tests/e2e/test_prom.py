@@ -211,8 +211,9 @@ class TestPromtool(PromCase):
         s = self.check(self.snapshot("--who", proc=proc), "odd command lines")
         cmd = find(s, "gpu_watch_process_info", pid="442")[0][1]["command"]
         # Control characters become spaces (as ps shows them), quotes and
-        # backslashes survive escaping, a bad UTF-8 byte becomes '?'.
-        self.assertEqual(cmd, 'python3 -c print("a\\\\b") next --tag=\u00e9t\u00e9?')
+        # backslashes survive escaping, a bad UTF-8 byte becomes U+FFFD (the
+        # one sanitiser, text.h).
+        self.assertEqual(cmd, 'python3 -c print("a\\\\b") next --tag=\u00e9t\u00e9\ufffd')
         long = find(s, "gpu_watch_process_info", pid="443")[0][1]["command"]
         self.assertEqual(long, "x" * 128)
 
