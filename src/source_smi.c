@@ -144,6 +144,12 @@ static size_t smi_gpu_count(const void *state)
     return s->gpus_ok ? s->gpus.n : 0;
 }
 
+static int smi_gpu_index(const void *state, size_t i)
+{
+    const struct smi *s = state;
+    return s->gpus.v[i].index;
+}
+
 /* The calls of this sample: compute-apps, and pmon once per group of four
  * GPUs (one plain run when there are at most four, or the map is not known). */
 static int plan_calls(struct smi *s)
@@ -551,6 +557,14 @@ static int smi_poll(void *state, struct source_poll *out, const volatile sig_ato
     if ((rc = merge_pmon(s, out, qp)) < 0 || (rc = app_records(s, out, qa, cancel)) < 0)
         return rc;
     join_pmon(s, out);
+    /* A record from pmon (compute-apps failed) has an index and no UUID:
+     * the map gives it, so that a series keeps its labels whichever query
+     * served it. */
+    for (size_t i = 0; i < out->n; i++) {
+        const struct gpu_entry *g = out->v[i].uuid[0] ? NULL : gpu_of(&s->gpus, &out->v[i]);
+        if (g)
+            out->v[i].uuid = g->uuid;
+    }
     if (qacct && (rc = acct_records(s, out, qacct)) < 0)
         return rc;
     return 0;
@@ -609,5 +623,6 @@ const struct source_ops source_smi = {
     .open = smi_open,
     .poll = smi_poll,
     .gpu_count = smi_gpu_count,
+    .gpu_index = smi_gpu_index,
     .close = smi_close,
 };

@@ -103,7 +103,9 @@ void sampler_set_allow(struct sampler *s, const long *pids, size_t n);
 
 void sample_free(struct sample *smp);
 
-/* Number of GPUs the source knows of (0 until known). */
-size_t sampler_gpu_count(const struct sampler *s);
+/* The indexes of the GPUs the source knows of, at most max of them into
+ * idx (in the source's order, possibly repeated); returns how many (0 until
+ * known). */
+size_t sampler_gpus(const struct sampler *s, int *idx, size_t max);
 
 #endif
