@@ -481,6 +481,25 @@ class TestContrib(unittest.TestCase):
             self.assertNotRegex(out, r"(?i)error")
 
 
+class TestValidRange(PromCase):
+    """One validity range for the writer and the readers: a memory value no
+    GPU can hold (999999999999999999 MiB, over 1 PiB) is unknown in the CSV
+    and in the metrics, so summary reads every row the sampler wrote."""
+
+    def test_impossible_memory_is_unknown_everywhere(self):
+        r = self.run_gw("--count", "1", "-q", "-o", "log.csv", "--prom-textfile", self.prom,
+                        fixture="huge")
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        from tests.e2e.gw import read_csv
+        _, rows = read_csv(self.path("log.csv"))
+        mem = {row[2]: row[4] for row in rows}
+        self.assertEqual(mem, {"442": "", "443": "3590", "444": "1764"})
+        s = subprocess.run([BIN, "summary", "log.csv"], capture_output=True, cwd=self.tmp,
+                           timeout=30)
+        self.assertEqual(s.returncode, 0, s.stderr.decode())
+        self.assertNotIn(b"malformed", s.stderr)
+
+
 def unit_settings(path):
     """The [Service] settings of a unit file: {key: [values]}, continuation
     lines joined, comments left out."""
