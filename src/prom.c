@@ -286,7 +286,7 @@ static void gpu_counts(struct pw *w, const struct prom_sample *s, const struct p
         qsort(g, ng, sizeof *g, cmp_int);
     size_t i = 0;
     for (size_t k = 0; k < ng; k++) {
-        if (k > 0 && g[k] == g[k - 1])
+        if ((k > 0 && g[k] == g[k - 1]) || (g[k] < 64 && (s->unlisted >> g[k] & 1)))
             continue;
         size_t count = 0;
         for (; i < n && v[i]->gpu < g[k]; i++)

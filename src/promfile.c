@@ -88,6 +88,7 @@ int promfile_write(struct promfile *pf, const struct sample *smp, double wall, d
         .procs = pf->procs,
         .n = smp->n,
         .listed = smp->answered,
+        .unlisted = smp->unlisted,
         .gpus = gpus,
         .ngpus = ngpus,
         .q = pf->q,

@@ -314,6 +314,7 @@ int sampler_run(struct sampler *s, struct sample *out, const volatile sig_atomic
         return rc;
     out->seen = s->nents;
     out->answered = p->answered;
+    out->unlisted = p->unlisted;
     out->source = s->ops->title;
     out->spawned = p->spawned;
     out->nq = p->nq;

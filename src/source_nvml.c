@@ -238,6 +238,8 @@ static int gpu_records(struct nvml *s, struct gpu *g, struct source_poll *out,
         fail(qa, s, g, g->acct_rc, "nvmlDeviceGetAccountingMode");
     if (g->procs_rc != NV_SUCCESS) {
         fail(qp, s, g, g->procs_rc, s->f.procs_name);
+        if (g->index >= 0 && g->index < 64)
+            out->unlisted |= UINT64_C(1) << g->index;
         return 0;
     }
     out->answered = true;

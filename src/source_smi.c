@@ -394,6 +394,16 @@ static int app_records(struct smi *s, struct source_poll *out, struct source_que
     }
     s->busy = !apps_ok || s->apps.n > 0;
     out->answered |= apps_ok;
+    for (size_t g = 0; !apps_ok && g < s->ngroups; g++) {
+        /* pmon failed too for this group: its GPUs' processes are unknown. */
+        if (s->calls[1 + g].state == CMD_OK)
+            continue;
+        size_t lo = s->ngroups > 1 ? g * PMON_GROUP : 0;
+        size_t hi = s->ngroups > 1 ? (g + 1) * PMON_GROUP : s->gpus.n;
+        for (size_t i = lo; i < hi && i < s->gpus.n; i++)
+            if (s->gpus.v[i].index >= 0 && s->gpus.v[i].index < 64)
+                out->unlisted |= UINT64_C(1) << s->gpus.v[i].index;
+    }
     if (!apps_ok) {
         for (size_t i = 0; i < s->pmon_all.n; i++)
             if (!graphics_only(&s->pmon_all.v[i]) && (rc = push_pmon(out, &s->pmon_all.v[i])) < 0)

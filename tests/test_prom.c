@@ -172,6 +172,11 @@ static void test_not_listed(void **state)
     s.listed = true;
     t = format(*state, &s);
     assert_int_equal(count_lines(t, "gpu_watch_gpu_processes{"), 2);
+    /* One GPU could not list its processes: no count for it alone. */
+    s.unlisted = UINT64_C(1) << 1;
+    t = format(*state, &s);
+    assert_int_equal(count_lines(t, "gpu_watch_gpu_processes{gpu=\"0\"} 2"), 1);
+    assert_int_equal(count_lines(t, "gpu_watch_gpu_processes{gpu=\"1\"}"), 0);
 }
 
 /* A process listed twice on one GPU (same UUID), rows in no order: one

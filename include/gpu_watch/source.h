@@ -50,6 +50,7 @@ struct source_poll {
     size_t nq;
     size_t spawned;    /* processes started for this poll */
     bool answered;     /* some query gave data (an empty process list counts) */
+    uint64_t unlisted; /* bit i: GPU index i (< 64) could not list its processes */
     char gave_up[256]; /* with SOURCE_GIVE_UP: why this source cannot go on */
 };
 

@@ -500,6 +500,30 @@ class TestValidRange(PromCase):
         self.assertNotIn(b"malformed", s.stderr)
 
 
+class TestOneGpuFails(PromCase):
+    """NVML lists seven GPUs' processes and fails on one (the first handle,
+    GPU 7): that GPU has no process count (not 0), the others keep theirs."""
+
+    def test_failed_gpu_has_no_count(self):
+        from tests.e2e.test_nvml import LIB, SCEN
+        scen = self.path("scenario.txt")
+        with open(os.path.join(SCEN, "gpu8.txt")) as f, open(scen, "w") as out:
+            out.write(f.read() + "fault procs_error 1\n")
+        p = self.start_sampler("--source", "nvml", fixture="gpu8", proc="gpu8",
+                               LD_LIBRARY_PATH=LIB[""], FAKE_NVML_SCENARIO=scen)
+        self.assertTrue(wait_for(lambda: os.path.exists(self.prom), timeout=15))
+        with open(self.prom) as f:
+            text = f.read()
+        p.send_signal(signal.SIGTERM)
+        p.communicate(timeout=15)
+        s = parse_metrics(text)
+        counts = {g[1]["gpu"]: g[2] for g in find(s, "gpu_watch_gpu_processes")}
+        self.assertEqual(sorted(counts), [str(i) for i in range(7)], text)
+        self.assertEqual(counts["0"], 2)  # 5000 and 9000
+        self.assertEqual([g[2] for g in find(s, "gpu_watch_query_success", query="nvml:procs")],
+                         [0])
+
+
 def unit_settings(path):
     """The [Service] settings of a unit file: {key: [values]}, continuation
     lines joined, comments left out."""
