@@ -182,6 +182,26 @@ class TestPromtool(PromCase):
         self.assertEqual([(g[1]["version"], g[1]["source"], g[2]) for g in info],
                          [(version.split()[1], "nvidia-smi", 1)])
 
+    def test_every_metric_documented(self):
+        """Every family gpu_watch writes (all options on) is in the README's
+        table with its type, and in the manual page's PROMETHEUS section."""
+        text = self.snapshot("--who", "--host", "--peaks")
+        self.check(text, "all options")
+        types = dict(re.findall(r"(?m)^# TYPE (\S+) (\S+)$", text))
+        self.assertIn("gpu_watch_process_gpu_memory_peak_bytes", types)
+        self.assertIn("gpu_watch_build_info", types)
+        with open(os.path.join(ROOT, "README.md")) as f:
+            readme = f.read()
+        with open(os.path.join(ROOT, "gpu_watch.1")) as f:
+            man = f.read()
+        man = man[man.index(".SH PROMETHEUS"):man.index(".SH SIGNALS")]
+        rows = {m.group(1): m.group(2) for m in re.finditer(r"(?m)^\| `(gpu_watch_\w+)` \| ([^|]+)\|", readme)}
+        for name, kind in types.items():
+            self.assertIn(name, rows, f"{name} is not in the README's metric table")
+            self.assertTrue(rows[name].strip().startswith(kind), f"{name}: {rows[name]} is not a {kind}")
+            self.assertRegex(man, rf"(?m)^\.B {name}\n(?i:{kind})",
+                             f"{name} is not in the manual page with its type")
+
     def test_pmon_serves_memory(self):
         """compute-apps fails, pmon gives the memory: the same labels as when
         compute-apps answers (the UUID from the GPU map), not gpu_uuid=""."""
@@ -462,6 +482,16 @@ class TestContrib(unittest.TestCase):
             r = subprocess.run(["systemd-analyze", "verify", path], capture_output=True,
                                timeout=60, env=dict(os.environ, MANPATH=d))
             self.assertEqual((r.returncode, r.stderr.decode().strip()), (0, ""))
+
+    def test_readme_logrotate_signals_the_service(self):
+        """The README's logrotate recipe signals the service's PID, as
+        contrib/ does: pkill -x would signal every user's own runs too."""
+        with open(os.path.join(ROOT, "README.md")) as f:
+            readme = f.read()
+        block = readme[readme.index("**logrotate**"):readme.index("## Exit status")]
+        block = block[block.index("```"):block.index("```", block.index("```") + 3)]
+        self.assertNotIn("pkill", block)
+        self.assertIn("systemctl show --property=MainPID --value gpu_watch.service", block)
 
     @unittest.skipUnless(shutil.which("logrotate"), "logrotate not installed")
     def test_logrotate(self):
