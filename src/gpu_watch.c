@@ -52,9 +52,11 @@ struct run_state {
     struct wrap *wrap;     /* the command, or the --pid list of --until-exit; NULL otherwise */
     struct summary *sum;   /* the end-of-run summary; NULL with --quiet */
     struct promfile *prom; /* --prom-textfile; NULL without */
-    struct timespec prom_last; /* wall time of the last sample published; 0: none yet */
-    int gpus[256];             /* the GPU indexes the source knows (write_prom's scratch) */
     struct truepeak tp;    /* --peaks -- CMD: the command's processes seen on a GPU */
+    /* --prom-textfile: wall time of the last sample published (0: none
+     * yet), and the GPU indexes the source knows (write_prom's scratch). */
+    struct timespec prom_last;
+    int gpus[256];
 };
 
 static void report_sample(const struct sample *smp, double now)
@@ -158,6 +160,16 @@ static int write_prom(struct run_state *st, double duration)
         report_ok("prom", true);
     }
     return 0;
+}
+
+/* --prom-command's value (NULL: the default, full). */
+static enum prom_command prom_command_mode(const char *v)
+{
+    if (v && strcmp(v, "name") == 0)
+        return PROM_COMMAND_NAME;
+    if (v && strcmp(v, "none") == 0)
+        return PROM_COMMAND_NONE;
+    return PROM_COMMAND_FULL;
 }
 
 /* The width of the terminal on stderr, else $COLUMNS, else 0 (the default). */
@@ -572,9 +584,7 @@ int main(int argc, char **argv)
         .path = cfg.prom_textfile,
         .host = cfg.host,
         .peaks = so.peaks,
-        .command = !cfg.prom_command || strcmp(cfg.prom_command, "full") == 0 ? PROM_COMMAND_FULL
-                   : strcmp(cfg.prom_command, "name") == 0                  ? PROM_COMMAND_NAME
-                                                                            : PROM_COMMAND_NONE,
+        .command = prom_command_mode(cfg.prom_command),
         .version = GPU_WATCH_VERSION,
     };
     if (cfg.prom_textfile && !(st.prom = promfile_new(&po))) {

@@ -72,9 +72,9 @@ static void test_all_flags(void **state)
     assert_string_equal(c.output, "/dev/null");
     assert_null(c.prom_command);
     options_free(&c);
-    assert_int_equal(parse(&c, err, "--prom-textfile", "/tmp/t/gpu_watch.prom", "--prom-command",
-                           "name", NULL),
-                     OPTIONS_OK);
+    assert_int_equal(
+        parse(&c, err, "--prom-textfile", "/tmp/t/gpu_watch.prom", "--prom-command", "name", NULL),
+        OPTIONS_OK);
     assert_string_equal(c.prom_command, "name");
     options_free(&c);
     assert_int_equal(parse(&c, err, "-h", NULL), OPTIONS_HELP);

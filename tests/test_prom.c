@@ -184,10 +184,28 @@ static void test_not_listed(void **state)
 static void test_duplicates(void **state)
 {
     const struct prom_proc twice[] = {
-        {.gpu = 0, .gpu_uuid = UUID0, .pid = 7, .mem_mib = 10, .sm_pct = 1, .mem_pct = 1, .cmd = "a"},
-        {.gpu = 0, .gpu_uuid = UUID0, .pid = 5, .mem_mib = 20, .sm_pct = 2, .mem_pct = 2, .cmd = "b"},
+        {.gpu = 0,
+         .gpu_uuid = UUID0,
+         .pid = 7,
+         .mem_mib = 10,
+         .sm_pct = 1,
+         .mem_pct = 1,
+         .cmd = "a"},
+        {.gpu = 0,
+         .gpu_uuid = UUID0,
+         .pid = 5,
+         .mem_mib = 20,
+         .sm_pct = 2,
+         .mem_pct = 2,
+         .cmd = "b"},
         {.gpu = 0, .gpu_uuid = "", .pid = 7, .mem_mib = 30, .sm_pct = 3, .mem_pct = 3, .cmd = "a"},
-        {.gpu = 0, .gpu_uuid = UUID0, .pid = 7, .mem_mib = 40, .sm_pct = 4, .mem_pct = 4, .cmd = "a"},
+        {.gpu = 0,
+         .gpu_uuid = UUID0,
+         .pid = 7,
+         .mem_mib = 40,
+         .sm_pct = 4,
+         .mem_pct = 4,
+         .cmd = "a"},
         {.gpu = -1, .gpu_uuid = "MIG-x", .pid = 9, .mem_mib = 50, .sm_pct = 5, .cmd = "c"},
         {.gpu = -1, .gpu_uuid = "MIG-x", .pid = 9, .mem_mib = 60, .sm_pct = 6, .cmd = "c"},
     };
@@ -200,8 +218,8 @@ static void test_duplicates(void **state)
                             .time = 1764751500.0,
                             .duration = -1};
     const char *t = format(*state, &s);
-    const char *key = "gpu_watch_process_gpu_memory_bytes{gpu=\"0\",gpu_uuid=\"" UUID0
-                      "\",pid=\"7\"}";
+    const char *key =
+        "gpu_watch_process_gpu_memory_bytes{gpu=\"0\",gpu_uuid=\"" UUID0 "\",pid=\"7\"}";
     assert_int_equal(count_lines(t, key), 1);
     /* The first row listed is the one kept: 10 MiB. */
     assert_non_null(strstr(t, "gpu_uuid=\"" UUID0 "\",pid=\"7\"} 10485760\n"));
@@ -315,14 +333,10 @@ static void test_publish(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_busy),
-        cmocka_unit_test(test_idle),
-        cmocka_unit_test(test_not_listed),
-        cmocka_unit_test(test_duplicates),
-        cmocka_unit_test(test_gpu_indexes),
-        cmocka_unit_test(test_labels),
-        cmocka_unit_test(test_escape),
-        cmocka_unit_test(test_publish),
+        cmocka_unit_test(test_busy),        cmocka_unit_test(test_idle),
+        cmocka_unit_test(test_not_listed),  cmocka_unit_test(test_duplicates),
+        cmocka_unit_test(test_gpu_indexes), cmocka_unit_test(test_labels),
+        cmocka_unit_test(test_escape),      cmocka_unit_test(test_publish),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

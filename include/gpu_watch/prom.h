@@ -56,7 +56,8 @@ struct prom_sample {
      * per-process series and the process counts are left out (a failed
      * query must not read as an idle GPU). */
     bool listed;
-    uint64_t unlisted; /* bit i: GPU index i could not list its processes: no count */
+    /* Bit i: GPU index i could not list its processes: it gets no count. */
+    uint64_t unlisted;
     const int *gpus; /* indexes of the GPUs known (repeats ignored): each gets a */
     size_t ngpus;    /* process count, 0 when idle */
     const struct prom_query *q;

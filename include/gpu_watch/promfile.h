@@ -17,8 +17,9 @@ struct promfile_opts {
     const char *path; /* the *.prom file; not copied, must outlive the promfile */
     bool host;        /* --host series */
     bool peaks;       /* --peaks series */
-    enum prom_command command; /* --prom-command */
-    const char *version;       /* for gpu_watch_build_info; static */
+    /* --prom-command, and the version for gpu_watch_build_info (static). */
+    enum prom_command command;
+    const char *version;
 };
 
 /* A new writer; NULL when out of memory. Free with promfile_free. */

@@ -40,7 +40,8 @@ struct sample {
     size_t procs;  /* distinct processes in rows (after the filter) */
     size_t seen;   /* distinct processes the source listed (before the filter) */
     bool answered; /* the source gave data (an empty list counts) */
-    uint64_t unlisted; /* bit i: GPU index i (< 64) could not list its processes */
+    /* Bit i: GPU index i (< 64) could not list its processes. */
+    uint64_t unlisted;
     struct source_query q[SAMPLE_MAX_QUERIES]; /* the queries made, with their status */
     size_t nq;
     bool who;           /* rows carry their owner (sampler_opts.who) */
