@@ -330,8 +330,8 @@ int prom_format(const struct prom_sample *s, struct gw_buf *out)
     const struct prom_proc **v = NULL, **byp = NULL;
     size_t n = 0;
     if (s->listed && s->n) {
-        v = malloc(s->n * sizeof *v);
-        byp = malloc(s->n * sizeof *byp);
+        v = malloc(s->n * sizeof(const struct prom_proc *));
+        byp = malloc(s->n * sizeof(const struct prom_proc *));
         if (!v || !byp) {
             free(v);
             free(byp);
@@ -339,7 +339,7 @@ int prom_format(const struct prom_sample *s, struct gw_buf *out)
         }
         for (size_t i = 0; i < s->n; i++)
             v[i] = &s->procs[i];
-        qsort(v, s->n, sizeof *v, cmp_by_key);
+        qsort(v, s->n, sizeof(const struct prom_proc *), cmp_by_key);
         /* The same series twice fails node_exporter's whole scrape: a row
          * with the labels of the one before it (a driver listing a process
          * twice) is dropped here, before any family is written. */
@@ -347,8 +347,8 @@ int prom_format(const struct prom_sample *s, struct gw_buf *out)
             if (n == 0 || v[i]->pid != v[n - 1]->pid || v[i]->gpu != v[n - 1]->gpu ||
                 strcmp(uuid_of(v[i]), uuid_of(v[n - 1])) != 0)
                 v[n++] = v[i];
-        memcpy(byp, v, n * sizeof *byp);
-        qsort(byp, n, sizeof *byp, cmp_by_pid);
+        memcpy(byp, v, n * sizeof(const struct prom_proc *));
+        qsort(byp, n, sizeof(const struct prom_proc *), cmp_by_pid);
     }
     const struct prom_proc *const *cv = v, *const *cp = byp;
     per_gpu_family(&w, cv, n, F_MEM, "gpu_watch_process_gpu_memory_bytes",
