@@ -202,6 +202,17 @@ class TestPromtool(PromCase):
             self.assertRegex(man, rf"(?m)^\.B {name}\n(?i:{kind})",
                              f"{name} is not in the manual page with its type")
 
+    def test_prom_command(self):
+        """--prom-command name publishes the program name only, none no
+        command label; the CSV keeps the whole line either way."""
+        s = self.check(self.snapshot("--prom-command", "name"), "--prom-command name")
+        info = find(s, "gpu_watch_process_info")
+        self.assertEqual(sorted(g[1]["command"] for g in info), ["python3"] * 3)
+        s = self.check(self.snapshot("--prom-command", "none"), "--prom-command none")
+        info = find(s, "gpu_watch_process_info")
+        self.assertEqual(len(info), 3)
+        self.assertFalse([g for g in info if "command" in g[1]])
+
     def test_pmon_serves_memory(self):
         """compute-apps fails, pmon gives the memory: the same labels as when
         compute-apps answers (the UUID from the GPU map), not gpu_uuid=""."""
