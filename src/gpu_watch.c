@@ -54,6 +54,10 @@ struct run_state {
     struct summary *sum;   /* the end-of-run summary; NULL with --quiet */
     struct promfile *prom; /* --prom-textfile; NULL without */
     struct truepeak tp;    /* --peaks -- CMD: the command's processes seen on a GPU */
+    /* --prom-textfile: wall time of the last sample published (0: none
+     * yet), and the GPU indexes the source knows (write_prom's scratch). */
+    struct timespec prom_last;
+    int gpus[256];
 };
 
 static void report_sample(const struct sample *smp, double now)
@@ -127,23 +131,46 @@ static int write_sample(struct run_state *st, const struct timespec *wall)
     return 0;
 }
 
-/* --prom-textfile: the sample's metrics; a failure is warned about once
- * (node_exporter goes on serving the last file, and its mtime shows the
- * age) and the run goes on. */
-static void write_prom(struct run_state *st, double duration)
+/* --prom-textfile: the sample's metrics. The first write failing ends the
+ * run (returns 1), as an unwritable -o does: a service that never publishes
+ * must not look healthy. A later failure is warned about once (node_exporter
+ * goes on serving the last file written, and its mtime shows the age) and
+ * the run goes on. Returns 0 or the exit status to stop with. */
+static int write_prom(struct run_state *st, double duration)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     double wall = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-    int rc = promfile_write(st->prom, &st->smp, wall, duration, sampler_gpu_count(st->sampler));
+    size_t ng = sampler_gpus(st->sampler, st->gpus, sizeof st->gpus / sizeof st->gpus[0]);
+    int rc = promfile_write(st->prom, &st->smp, wall, duration, st->gpus, ng);
+    if (rc < 0 && st->prom_last.tv_sec == 0) {
+        fprintf(stderr, "gpu_watch: cannot write --prom-textfile %s: %s\n", st->cfg->prom_textfile,
+                strerror(-rc));
+        return 1;
+    }
     if (rc < 0) {
-        char first[600];
-        snprintf(first, sizeof first, "cannot write %s: %s; Prometheus sees the last sample",
-                 st->cfg->prom_textfile, strerror(-rc));
+        char when[48], first[700];
+        csv_format_time(when, sizeof when, &st->prom_last, st->cfg->utc, false, false);
+        snprintf(first, sizeof first,
+                 "cannot write %s: %s; node_exporter keeps serving the sample of %s until a "
+                 "write works",
+                 st->cfg->prom_textfile, strerror(-rc), when);
         report_fault("prom", "writing --prom-textfile failed", first, monotime_now());
     } else {
+        st->prom_last = ts;
         report_ok("prom", true);
     }
+    return 0;
+}
+
+/* --prom-command's value (NULL: the default, full). */
+static enum prom_command prom_command_mode(const char *v)
+{
+    if (v && strcmp(v, "name") == 0)
+        return PROM_COMMAND_NAME;
+    if (v && strcmp(v, "none") == 0)
+        return PROM_COMMAND_NONE;
+    return PROM_COMMAND_FULL;
 }
 
 /* The width of the terminal on stderr, else $COLUMNS, else 0 (the default). */
@@ -329,8 +356,10 @@ static int run(struct run_state *st)
             fprintf(stderr, "gpu_watch: %s\n", strerror(ENOMEM));
             return 1;
         }
-        if (st->prom)
-            write_prom(st, now - t_sample);
+        if (st->prom && (w = write_prom(st, now - t_sample)) != 0) {
+            rc = w;
+            break;
+        }
         if (st->sum && summary_add_sample(st->sum, (double)wall.tv_sec + (double)wall.tv_nsec / 1e9,
                                           &st->smp, st->cfg->host) < 0) {
             report_warn("out of memory: no summary at the end of this run");
@@ -479,6 +508,10 @@ int main(int argc, char **argv)
         goto out;
     }
     const char *proc_root = getenv("GPU_WATCH_PROC_ROOT"); /* for tests: a fixture tree */
+    if (proc_root && *proc_root) /* a test aid left set would change what is watched */
+        report_warn("GPU_WATCH_PROC_ROOT is set (a test aid): processes are read from %s, not "
+                    "/proc",
+                    proc_root);
     /* A translated pattern that still does not compile is matched as the
      * user's own text, not as our translation of it. */
     const char *match = cfg.match_ere;
@@ -554,7 +587,13 @@ int main(int argc, char **argv)
     if (st.sum && cfg.peaks)
         summary_set_peaks(st.sum);
     st.last_sync = monotime_now();
-    struct promfile_opts po = {.path = cfg.prom_textfile, .host = cfg.host, .peaks = so.peaks};
+    struct promfile_opts po = {
+        .path = cfg.prom_textfile,
+        .host = cfg.host,
+        .peaks = so.peaks,
+        .command = prom_command_mode(cfg.prom_command),
+        .version = GPU_WATCH_VERSION,
+    };
     if (cfg.prom_textfile && !(st.prom = promfile_new(&po))) {
         fprintf(stderr, "gpu_watch: out of memory\n");
         rc = 1;

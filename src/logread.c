@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gpu_watch/valid.h"
+
 /* A record longer than this is no gpu_watch row (the writer caps command
  * lines at TEXT_CMD_MAX): it is skipped and counted instead of buffered.
  * Bytes. */
@@ -182,13 +184,13 @@ int logread_parse_header(const char *line, size_t len, struct log_header *h)
 static const double col_max[LOG_NCOLS] = {
     [LOG_COL_GPU_INDEX] = 1e6,
     [LOG_COL_PID] = 4194304.0 * 1024,
-    [LOG_COL_GPU_MEM_MIB] = 1024.0 * 1024 * 1024,
-    [LOG_COL_SM_UTIL_PCT] = 100,
-    [LOG_COL_MEM_UTIL_PCT] = 100,
+    [LOG_COL_GPU_MEM_MIB] = GW_VALID_MAX_MIB,
+    [LOG_COL_SM_UTIL_PCT] = GW_VALID_MAX_PCT,
+    [LOG_COL_MEM_UTIL_PCT] = GW_VALID_MAX_PCT,
     [LOG_COL_CPU_PCT] = 409600,
-    [LOG_COL_RSS_MIB] = 1024.0 * 1024 * 1024,
-    [LOG_COL_SYS_USED_MIB] = 1024.0 * 1024 * 1024,
-    [LOG_COL_PEAK_MEM_MIB] = 1024.0 * 1024 * 1024,
+    [LOG_COL_RSS_MIB] = GW_VALID_MAX_MIB,
+    [LOG_COL_SYS_USED_MIB] = GW_VALID_MAX_MIB,
+    [LOG_COL_PEAK_MEM_MIB] = GW_VALID_MAX_MIB,
 };
 
 /* A non-negative decimal number ("1642", "12.5", " 3 "); empty is unknown

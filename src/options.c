@@ -60,6 +60,9 @@ static const char help_text[] =
     "                     sample to PATH (a .prom file in node_exporter's textfile\n"
     "                     directory), replaced atomically; removed on exit. With\n"
     "                     -o /dev/null no CSV is kept\n"
+    "  --prom-command full|name|none  what the command label of\n"
+    "                     gpu_watch_process_info holds: the command line (default,\n"
+    "                     at most 128 bytes), the program name only, or no label\n"
     "  --compact          one row per interval for one --pid:\n"
     "                     timestamp,used_mib,sys_used_mib,cpu_cores,cpu_pct\n"
     "  --until-exit       with --pid: stop once every given process has exited\n"
@@ -195,6 +198,7 @@ enum {
     OPT_PEAKS,
     OPT_WHO,
     OPT_PROM_TEXTFILE,
+    OPT_PROM_COMMAND,
 };
 
 static const struct option long_opts[] = {
@@ -222,6 +226,7 @@ static const struct option long_opts[] = {
     {"peaks", no_argument, NULL, OPT_PEAKS},
     {"who", no_argument, NULL, OPT_WHO},
     {"prom-textfile", required_argument, NULL, OPT_PROM_TEXTFILE},
+    {"prom-command", required_argument, NULL, OPT_PROM_COMMAND},
     {NULL, 0, NULL, 0},
 };
 
@@ -337,6 +342,15 @@ enum options_result options_parse(int argc, char **argv, const char *home, struc
             cfg->prom_textfile = optarg;
             break;
         }
+        case OPT_PROM_COMMAND:
+            if (strcmp(optarg, "full") != 0 && strcmp(optarg, "name") != 0 &&
+                strcmp(optarg, "none") != 0) {
+                set_err(err, errlen, "invalid --prom-command '%s': expected full, name or none",
+                        optarg);
+                return OPTIONS_USAGE;
+            }
+            cfg->prom_command = optarg;
+            break;
         case OPT_UNTIL_EXIT:
             cfg->until_exit = true;
             break;
@@ -411,6 +425,10 @@ enum options_result options_parse(int argc, char **argv, const char *home, struc
     }
     if (cfg->command && (cfg->npids || cfg->until_exit || cfg->compact)) {
         set_err(err, errlen, "--pid, --until-exit and --compact cannot be used with a command");
+        return OPTIONS_USAGE;
+    }
+    if (cfg->prom_command && !cfg->prom_textfile) {
+        set_err(err, errlen, "--prom-command needs --prom-textfile");
         return OPTIONS_USAGE;
     }
     if (cfg->icase && !cfg->match) {

@@ -60,7 +60,7 @@ static void note_queries(struct promfile *pf, const struct sample *smp)
 }
 
 int promfile_write(struct promfile *pf, const struct sample *smp, double wall, double duration,
-                   size_t ngpus)
+                   const int *gpus, size_t ngpus)
 {
     if (array_reserve(&pf->procs, &pf->cap_procs, smp->n, sizeof *pf->procs) < 0)
         return -ENOMEM;
@@ -87,6 +87,9 @@ int promfile_write(struct promfile *pf, const struct sample *smp, double wall, d
     struct prom_sample ps = {
         .procs = pf->procs,
         .n = smp->n,
+        .listed = smp->answered,
+        .unlisted = smp->unlisted,
+        .gpus = gpus,
         .ngpus = ngpus,
         .q = pf->q,
         .nq = pf->nq,
@@ -95,6 +98,9 @@ int promfile_write(struct promfile *pf, const struct sample *smp, double wall, d
         .host = pf->o.host,
         .peaks = pf->o.peaks,
         .who = smp->who,
+        .command = pf->o.command,
+        .version = pf->o.version,
+        .source = smp->source,
     };
     buf_clear(&pf->text);
     int rc = prom_format(&ps, &pf->text);

@@ -12,6 +12,7 @@
 #include "gpu_watch/cmdline.h"
 #include "gpu_watch/filter.h"
 #include "gpu_watch/pidtab.h"
+#include "gpu_watch/valid.h"
 
 struct sampler {
     struct sampler_opts o;
@@ -105,9 +106,14 @@ void sampler_free(struct sampler *s)
     free(s);
 }
 
-size_t sampler_gpu_count(const struct sampler *s)
+size_t sampler_gpus(const struct sampler *s, int *idx, size_t max)
 {
-    return s->ops->gpu_count(s->src);
+    size_t n = s->ops->gpu_count(s->src);
+    if (n > max)
+        n = max;
+    for (size_t i = 0; i < n; i++)
+        idx[i] = s->ops->gpu_index(s->src, i);
+    return n;
 }
 
 void sampler_set_allow(struct sampler *s, const long *pids, size_t n)
@@ -219,10 +225,11 @@ static int keep_rows(struct sampler *s, struct sample *out)
             .pid = r->pid,
             .cmd = cmd,
             .uuid = r->uuid,
-            .mem_mib = r->mem_mib,
-            .sm_pct = r->sm_pct,
-            .mem_pct = r->mem_pct,
-            .peak_mib = r->peak_mib,
+            /* Out of range (valid.h): unknown, as logread would read it. */
+            .mem_mib = gw_valid(r->mem_mib, GW_VALID_MAX_MIB),
+            .sm_pct = gw_valid(r->sm_pct, GW_VALID_MAX_PCT),
+            .mem_pct = gw_valid(r->mem_pct, GW_VALID_MAX_PCT),
+            .peak_mib = gw_valid(r->peak_mib, GW_VALID_MAX_MIB),
             .host = host_unknown,
         };
     }
@@ -307,6 +314,7 @@ int sampler_run(struct sampler *s, struct sample *out, const volatile sig_atomic
         return rc;
     out->seen = s->nents;
     out->answered = p->answered;
+    out->unlisted = p->unlisted;
     out->source = s->ops->title;
     out->spawned = p->spawned;
     out->nq = p->nq;

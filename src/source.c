@@ -39,6 +39,7 @@ void source_poll_reset(struct source_poll *out)
     out->nq = 0;
     out->spawned = 0;
     out->answered = false;
+    out->unlisted = 0;
     out->gave_up[0] = '\0';
 }
 

@@ -214,6 +214,12 @@ static size_t nvml_gpu_count(const void *state)
     return s->ngpu;
 }
 
+static int nvml_gpu_index(const void *state, size_t i)
+{
+    const struct nvml *s = state;
+    return s->g[i].index;
+}
+
 static void fail(struct source_query *q, const struct nvml *s, const struct gpu *g, nv_ret rc,
                  const char *call)
 {
@@ -232,6 +238,8 @@ static int gpu_records(struct nvml *s, struct gpu *g, struct source_poll *out,
         fail(qa, s, g, g->acct_rc, "nvmlDeviceGetAccountingMode");
     if (g->procs_rc != NV_SUCCESS) {
         fail(qp, s, g, g->procs_rc, s->f.procs_name);
+        if (g->index >= 0 && g->index < 64)
+            out->unlisted |= UINT64_C(1) << g->index;
         return 0;
     }
     out->answered = true;
@@ -340,5 +348,6 @@ const struct source_ops source_nvml = {
     .open = nvml_open,
     .poll = nvml_poll,
     .gpu_count = nvml_gpu_count,
+    .gpu_index = nvml_gpu_index,
     .close = nvml_close,
 };

@@ -144,6 +144,12 @@ static size_t smi_gpu_count(const void *state)
     return s->gpus_ok ? s->gpus.n : 0;
 }
 
+static int smi_gpu_index(const void *state, size_t i)
+{
+    const struct smi *s = state;
+    return s->gpus.v[i].index;
+}
+
 /* The calls of this sample: compute-apps, and pmon once per group of four
  * GPUs (one plain run when there are at most four, or the map is not known). */
 static int plan_calls(struct smi *s)
@@ -388,6 +394,16 @@ static int app_records(struct smi *s, struct source_poll *out, struct source_que
     }
     s->busy = !apps_ok || s->apps.n > 0;
     out->answered |= apps_ok;
+    for (size_t g = 0; !apps_ok && g < s->ngroups; g++) {
+        /* pmon failed too for this group: its GPUs' processes are unknown. */
+        if (s->calls[1 + g].state == CMD_OK)
+            continue;
+        size_t lo = s->ngroups > 1 ? g * PMON_GROUP : 0;
+        size_t hi = s->ngroups > 1 ? (g + 1) * PMON_GROUP : s->gpus.n;
+        for (size_t i = lo; i < hi && i < s->gpus.n; i++)
+            if (s->gpus.v[i].index >= 0 && s->gpus.v[i].index < 64)
+                out->unlisted |= UINT64_C(1) << s->gpus.v[i].index;
+    }
     if (!apps_ok) {
         for (size_t i = 0; i < s->pmon_all.n; i++)
             if (!graphics_only(&s->pmon_all.v[i]) && (rc = push_pmon(out, &s->pmon_all.v[i])) < 0)
@@ -551,6 +567,14 @@ static int smi_poll(void *state, struct source_poll *out, const volatile sig_ato
     if ((rc = merge_pmon(s, out, qp)) < 0 || (rc = app_records(s, out, qa, cancel)) < 0)
         return rc;
     join_pmon(s, out);
+    /* A record from pmon (compute-apps failed) has an index and no UUID:
+     * the map gives it, so that a series keeps its labels whichever query
+     * served it. */
+    for (size_t i = 0; i < out->n; i++) {
+        const struct gpu_entry *g = out->v[i].uuid[0] ? NULL : gpu_of(&s->gpus, &out->v[i]);
+        if (g)
+            out->v[i].uuid = g->uuid;
+    }
     if (qacct && (rc = acct_records(s, out, qacct)) < 0)
         return rc;
     return 0;
@@ -609,5 +633,6 @@ const struct source_ops source_smi = {
     .open = smi_open,
     .poll = smi_poll,
     .gpu_count = smi_gpu_count,
+    .gpu_index = smi_gpu_index,
     .close = smi_close,
 };

@@ -70,6 +70,12 @@ static void test_all_flags(void **state)
     assert_true(c.who);
     assert_string_equal(c.prom_textfile, "/tmp/t/gpu_watch.prom");
     assert_string_equal(c.output, "/dev/null");
+    assert_null(c.prom_command);
+    options_free(&c);
+    assert_int_equal(
+        parse(&c, err, "--prom-textfile", "/tmp/t/gpu_watch.prom", "--prom-command", "name", NULL),
+        OPTIONS_OK);
+    assert_string_equal(c.prom_command, "name");
     options_free(&c);
     assert_int_equal(parse(&c, err, "-h", NULL), OPTIONS_HELP);
     options_free(&c);
@@ -108,6 +114,8 @@ static void test_bad_input(void **state)
         {"--prom-textfile", "/var/lib/x/gw.txt", NULL, "--prom-textfile"},
         {"--prom-textfile", "/var/lib/x/.prom", NULL, "--prom-textfile"},
         {"--prom-textfile", NULL, NULL, "needs a value"},
+        {"--prom-command", "none", NULL, "--prom-command needs --prom-textfile"},
+        {"--prom-textfile=/x/g.prom", "--prom-command", "user", "--prom-command 'user'"},
         {"--pid=1", "--compact", "--who", "--who"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -97,10 +97,14 @@ static const struct prom_query queries[] = {
     {.name = "smi:pmon", .ok = false, .failures = 3},
 };
 
+static const int gpus3[] = {0, 1, 2};
+
 static void test_busy(void **state)
 {
     struct prom_sample s = {.procs = busy,
                             .n = 3,
+                            .listed = true,
+                            .gpus = gpus3,
                             .ngpus = 3,
                             .q = queries,
                             .nq = 2,
@@ -115,6 +119,8 @@ static void test_idle(void **state)
 {
     struct prom_sample s = {.procs = NULL,
                             .n = 0,
+                            .listed = true,
+                            .gpus = gpus3,
                             .ngpus = 2,
                             .q = queries,
                             .nq = 1,
@@ -122,6 +128,153 @@ static void test_idle(void **state)
                             .duration = -1,
                             .who = true};
     expect_file(*state, &s, "idle.prom");
+}
+
+/* The sample lines of text that start with prefix, counted. */
+static int count_lines(const char *text, const char *prefix)
+{
+    int n = 0;
+    size_t pl = strlen(prefix);
+    for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+        n += strncmp(l, prefix, pl) == 0;
+    return n;
+}
+
+static const char *format(struct gw_buf *b, const struct prom_sample *s)
+{
+    buf_clear(b);
+    assert_int_equal(prom_format(s, b), 0);
+    assert_int_equal(buf_putc(b, '\0'), 0);
+    return b->p;
+}
+
+/* The process list failed (the source answered nothing): no per-process
+ * series and no process count, never "0 processes"; the query series say
+ * why. */
+static void test_not_listed(void **state)
+{
+    struct prom_sample s = {.procs = busy,
+                            .n = 3,
+                            .listed = false,
+                            .gpus = gpus3,
+                            .ngpus = 2,
+                            .q = queries,
+                            .nq = 2,
+                            .time = 1764751500.0,
+                            .duration = -1,
+                            .host = true,
+                            .peaks = true};
+    const char *t = format(*state, &s);
+    assert_int_equal(count_lines(t, "gpu_watch_gpu_processes{"), 0);
+    assert_int_equal(count_lines(t, "gpu_watch_process_"), 0);
+    assert_int_equal(count_lines(t, "# TYPE gpu_watch_gpu_processes gauge"), 1);
+    assert_int_equal(count_lines(t, "gpu_watch_query_success{"), 2);
+    s.listed = true;
+    t = format(*state, &s);
+    assert_int_equal(count_lines(t, "gpu_watch_gpu_processes{"), 2);
+    /* One GPU could not list its processes: no count for it alone. */
+    s.unlisted = UINT64_C(1) << 1;
+    t = format(*state, &s);
+    assert_int_equal(count_lines(t, "gpu_watch_gpu_processes{gpu=\"0\"} 2"), 1);
+    assert_int_equal(count_lines(t, "gpu_watch_gpu_processes{gpu=\"1\"}"), 0);
+}
+
+/* A process listed twice on one GPU (same UUID), rows in no order: one
+ * series each, whatever the neighbours; the count counts it once. */
+static void test_duplicates(void **state)
+{
+    const struct prom_proc twice[] = {
+        {.gpu = 0,
+         .gpu_uuid = UUID0,
+         .pid = 7,
+         .mem_mib = 10,
+         .sm_pct = 1,
+         .mem_pct = 1,
+         .cmd = "a"},
+        {.gpu = 0,
+         .gpu_uuid = UUID0,
+         .pid = 5,
+         .mem_mib = 20,
+         .sm_pct = 2,
+         .mem_pct = 2,
+         .cmd = "b"},
+        {.gpu = 0, .gpu_uuid = "", .pid = 7, .mem_mib = 30, .sm_pct = 3, .mem_pct = 3, .cmd = "a"},
+        {.gpu = 0,
+         .gpu_uuid = UUID0,
+         .pid = 7,
+         .mem_mib = 40,
+         .sm_pct = 4,
+         .mem_pct = 4,
+         .cmd = "a"},
+        {.gpu = -1, .gpu_uuid = "MIG-x", .pid = 9, .mem_mib = 50, .sm_pct = 5, .cmd = "c"},
+        {.gpu = -1, .gpu_uuid = "MIG-x", .pid = 9, .mem_mib = 60, .sm_pct = 6, .cmd = "c"},
+    };
+    const int g0[] = {0};
+    struct prom_sample s = {.procs = twice,
+                            .n = sizeof twice / sizeof twice[0],
+                            .listed = true,
+                            .gpus = g0,
+                            .ngpus = 1,
+                            .time = 1764751500.0,
+                            .duration = -1};
+    const char *t = format(*state, &s);
+    const char *key =
+        "gpu_watch_process_gpu_memory_bytes{gpu=\"0\",gpu_uuid=\"" UUID0 "\",pid=\"7\"}";
+    assert_int_equal(count_lines(t, key), 1);
+    /* The first row listed is the one kept: 10 MiB. */
+    assert_non_null(strstr(t, "gpu_uuid=\"" UUID0 "\",pid=\"7\"} 10485760\n"));
+    assert_int_equal(count_lines(t, "gpu_watch_process_gpu_memory_bytes{gpu_uuid=\"MIG-x\""), 1);
+    assert_int_equal(count_lines(t, "gpu_watch_process_sm_utilization_ratio{"), 4);
+    assert_int_equal(count_lines(t, "gpu_watch_process_info{pid=\"7\""), 1);
+    assert_non_null(strstr(t, "gpu_watch_gpu_processes{gpu=\"0\"} 2\n"));
+}
+
+/* The GPUs the source knows, by index: a repeated entry or a gap invents
+ * no GPU. */
+static void test_gpu_indexes(void **state)
+{
+    const int rep[] = {0, 0}, gap[] = {2, 0};
+    struct prom_sample s = {.listed = true, .gpus = rep, .ngpus = 2, .duration = -1};
+    const char *t = format(*state, &s);
+    assert_int_equal(count_lines(t, "gpu_watch_gpu_processes{"), 1);
+    assert_int_equal(count_lines(t, "gpu_watch_gpu_processes{gpu=\"0\"} 0"), 1);
+    s.gpus = gap;
+    t = format(*state, &s);
+    assert_int_equal(count_lines(t, "gpu_watch_gpu_processes{"), 2);
+    assert_int_equal(count_lines(t, "gpu_watch_gpu_processes{gpu=\"1\"}"), 0);
+    assert_int_equal(count_lines(t, "gpu_watch_gpu_processes{gpu=\"2\"} 0"), 1);
+}
+
+/* Winbind names (CORP\ana), and a quote or newline in any label from the
+ * system, are escaped; --prom-command name and none. */
+static void test_labels(void **state)
+{
+    const struct prom_proc p[] = {{.gpu = 0,
+                                   .gpu_uuid = UUID0,
+                                   .pid = 42,
+                                   .mem_mib = 1,
+                                   .sm_pct = -1,
+                                   .mem_pct = -1,
+                                   .cmd = "/usr/bin/python3 /home/ana/secret-project/train.py",
+                                   .user = "CORP\\ana \"x\"\ny",
+                                   .job_id = "12",
+                                   .container = ""}};
+    struct prom_sample s = {
+        .procs = p, .n = 1, .listed = true, .duration = -1, .who = true, .version = "1.2.3"};
+    const char *t = format(*state, &s);
+    assert_non_null(strstr(t, "user=\"CORP\\\\ana \\\"x\\\"\\ny\""));
+    assert_non_null(strstr(t, "command=\"/usr/bin/python3 /home/ana/secret-project/train.py\""));
+    assert_non_null(strstr(t, "gpu_watch_build_info{version=\"1.2.3\",source=\"\"} 1\n"));
+    s.command = PROM_COMMAND_NAME;
+    s.source = "NVML";
+    t = format(*state, &s);
+    assert_non_null(strstr(t, ",command=\"python3\"} 1\n"));
+    assert_null(strstr(t, "secret"));
+    assert_non_null(strstr(t, "gpu_watch_build_info{version=\"1.2.3\",source=\"NVML\"} 1\n"));
+    s.command = PROM_COMMAND_NONE;
+    t = format(*state, &s);
+    assert_null(strstr(t, "command="));
+    assert_non_null(strstr(t, "gpu_watch_process_info{pid=\"42\",user="));
 }
 
 static void test_escape(void **state)
@@ -206,10 +359,10 @@ static void test_publish(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_busy),
-        cmocka_unit_test(test_idle),
-        cmocka_unit_test(test_escape),
-        cmocka_unit_test(test_publish),
+        cmocka_unit_test(test_busy),        cmocka_unit_test(test_idle),
+        cmocka_unit_test(test_not_listed),  cmocka_unit_test(test_duplicates),
+        cmocka_unit_test(test_gpu_indexes), cmocka_unit_test(test_labels),
+        cmocka_unit_test(test_escape),      cmocka_unit_test(test_publish),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

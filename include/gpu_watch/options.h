@@ -37,6 +37,7 @@ struct gw_config {
     bool peaks;                /* --peaks: the peak_mem_mib column (driver's accounting) */
     bool who;                  /* --who: user,job_id,container columns */
     const char *prom_textfile; /* --prom-textfile: a *.prom path, or NULL; points into argv */
+    const char *prom_command;  /* --prom-command: "full", "name", "none", or NULL (full) */
     bool status;               /* --status: status line even when wrapping a command */
     bool until_exit;           /* --until-exit: stop when every --pid has exited */
     char **command;            /* after "--": the command to run and watch; points into argv */

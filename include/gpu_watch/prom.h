@@ -15,6 +15,15 @@
  * series identifies a process; the full line is in the CSV log. */
 #define PROM_COMMAND_MAX 128
 
+/* What the command label of gpu_watch_process_info holds (--prom-command):
+ * command lines may name files, hosts or secrets, and everyone who reads
+ * the central Prometheus sees them. */
+enum prom_command {
+    PROM_COMMAND_FULL, /* the command line, cut after PROM_COMMAND_MAX bytes */
+    PROM_COMMAND_NAME, /* the program name only: its first word, without the directory */
+    PROM_COMMAND_NONE, /* no command label */
+};
+
 /* One process on one GPU. Numbers < 0 are unknown: the series is left out,
  * never written as 0. Strings NULL or "" are unknown. */
 struct prom_proc {
@@ -41,9 +50,16 @@ struct prom_query {
 };
 
 struct prom_sample {
-    const struct prom_proc *procs; /* sorted by GPU index, then PID */
+    const struct prom_proc *procs; /* any order; the same (GPU, UUID, PID) twice is written once */
     size_t n;
-    size_t ngpus; /* GPUs 0..ngpus-1 get a process count, 0 when idle */
+    /* false when the source could not list the processes this sample: the
+     * per-process series and the process counts are left out (a failed
+     * query must not read as an idle GPU). */
+    bool listed;
+    /* Bit i: GPU index i could not list its processes: it gets no count. */
+    uint64_t unlisted;
+    const int *gpus; /* indexes of the GPUs known (repeats ignored): each gets a */
+    size_t ngpus;    /* process count, 0 when idle */
     const struct prom_query *q;
     size_t nq;
     double time;     /* wall clock when the sample was taken, s since the epoch */
@@ -51,6 +67,9 @@ struct prom_sample {
     bool host;       /* write the CPU and resident-memory series */
     bool peaks;      /* write the peak-memory series */
     bool who;        /* put user, job_id, container on the info series */
+    enum prom_command command;
+    const char *version; /* gpu_watch_build_info's labels; NULL: no build_info */
+    const char *source;  /* the source that answered ("nvidia-smi", "NVML"); NULL: "" */
 };
 
 /* Append the exposition of s to out (LF line ends, last line ending in LF).

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "gpu_watch/prom.h"
 #include "gpu_watch/sampler.h"
 
 struct promfile;
@@ -16,16 +17,19 @@ struct promfile_opts {
     const char *path; /* the *.prom file; not copied, must outlive the promfile */
     bool host;        /* --host series */
     bool peaks;       /* --peaks series */
+    /* --prom-command, and the version for gpu_watch_build_info (static). */
+    enum prom_command command;
+    const char *version;
 };
 
 /* A new writer; NULL when out of memory. Free with promfile_free. */
 struct promfile *promfile_new(const struct promfile_opts *o);
 
 /* Publish smp, taken at wall (seconds since the epoch) in duration
- * seconds, with ngpus GPUs known to the source. 0, -ENOMEM, or the
- * negative errno of writing or renaming the file. */
+ * seconds, with the GPUs gpus[0..ngpus) known to the source (indexes).
+ * 0, -ENOMEM, or the negative errno of writing or renaming the file. */
 int promfile_write(struct promfile *pf, const struct sample *smp, double wall, double duration,
-                   size_t ngpus);
+                   const int *gpus, size_t ngpus);
 
 /* Remove the file (the processes it describes are no longer watched) and
  * free pf; NULL is ignored. 0 or the negative errno of unlink. */

@@ -40,6 +40,8 @@ struct sample {
     size_t procs;  /* distinct processes in rows (after the filter) */
     size_t seen;   /* distinct processes the source listed (before the filter) */
     bool answered; /* the source gave data (an empty list counts) */
+    /* Bit i: GPU index i (< 64) could not list its processes. */
+    uint64_t unlisted;
     struct source_query q[SAMPLE_MAX_QUERIES]; /* the queries made, with their status */
     size_t nq;
     bool who;           /* rows carry their owner (sampler_opts.who) */
@@ -103,7 +105,9 @@ void sampler_set_allow(struct sampler *s, const long *pids, size_t n);
 
 void sample_free(struct sample *smp);
 
-/* Number of GPUs the source knows of (0 until known). */
-size_t sampler_gpu_count(const struct sampler *s);
+/* The indexes of the GPUs the source knows of, at most max of them into
+ * idx (in the source's order, possibly repeated); returns how many (0 until
+ * known). */
+size_t sampler_gpus(const struct sampler *s, int *idx, size_t max);
 
 #endif

@@ -50,6 +50,7 @@ struct source_poll {
     size_t nq;
     size_t spawned;    /* processes started for this poll */
     bool answered;     /* some query gave data (an empty process list counts) */
+    uint64_t unlisted; /* bit i: GPU index i (< 64) could not list its processes */
     char gave_up[256]; /* with SOURCE_GIVE_UP: why this source cannot go on */
 };
 
@@ -76,6 +77,9 @@ struct source_ops {
     int (*poll)(void *state, struct source_poll *out, const volatile sig_atomic_t *cancel);
     /* GPUs the source knows of (0 until known). */
     size_t (*gpu_count)(const void *state);
+    /* The index (as nvidia-smi numbers it) of the i-th GPU known, i <
+     * gpu_count: indexes need not be 0..n-1 (a GPU fallen off the bus). */
+    int (*gpu_index)(const void *state, size_t i);
     void (*close)(void *state);
 };
 

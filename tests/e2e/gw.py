@@ -4,6 +4,7 @@ with a fixture /proc tree from tests/fixtures/proc."""
 import csv
 import io
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -17,6 +18,27 @@ FAKE_DIR = os.environ.get("GW_FAKE_DIR", os.path.join(ROOT, "build", "tests", "f
 REPLAY = os.path.join(ROOT, "tests", "fixtures", "replay")
 PROC = os.path.join(ROOT, "tests", "fixtures", "proc")
 HEADER = ["timestamp", "gpu_index", "pid", "cmd", "gpu_mem_mib", "sm_util_pct", "mem_util_pct"]
+
+
+# The one warning gpu_watch prints when GPU_WATCH_PROC_ROOT is set, as every
+# test here sets it (tests/e2e/test_cli.py checks the warning itself).
+SEAM_WARNING = re.compile(rb"^gpu_watch: warning: GPU_WATCH_PROC_ROOT is set \(a test aid\)[^\n]*\r?\n",
+                          re.M)
+
+
+def strip_seam(err):
+    """stderr (bytes or str) without the GPU_WATCH_PROC_ROOT warning."""
+    if isinstance(err, str):
+        return strip_seam(err.encode()).decode()
+    return SEAM_WARNING.sub(b"", err or b"", count=1) if err is not None else err
+
+
+class _Popen(subprocess.Popen):
+    """A Popen whose communicate() leaves out the GPU_WATCH_PROC_ROOT warning."""
+
+    def communicate(self, *args, **kw):
+        out, err = super().communicate(*args, **kw)
+        return out, strip_seam(err)
 
 
 class GwTest(unittest.TestCase):
@@ -58,13 +80,15 @@ class GwTest(unittest.TestCase):
 
     def run_gw(self, *args, fixture="busy", proc="busy", timeout=30, env=None, **extra):
         e = env or self.env(fixture, proc, **extra)
-        return subprocess.run([BIN, *args], env=e, capture_output=True, timeout=timeout,
-                              cwd=self.tmp)
+        r = subprocess.run([BIN, *args], env=e, capture_output=True, timeout=timeout,
+                           cwd=self.tmp)
+        r.stderr = strip_seam(r.stderr)
+        return r
 
     def start_gw(self, *args, fixture="busy", proc="busy", env=None, **extra):
         e = env or self.env(fixture, proc, **extra)
-        p = subprocess.Popen([BIN, *args], env=e, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, cwd=self.tmp)
+        p = _Popen([BIN, *args], env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                   cwd=self.tmp)
         self._procs = getattr(self, "_procs", []) + [p]
         return p
 

@@ -11,7 +11,7 @@ import subprocess
 import termios
 import time
 
-from tests.e2e.gw import GwTest, HEADER, read_csv, wait_for, BIN, REPLAY, ROOT
+from tests.e2e.gw import GwTest, HEADER, read_csv, strip_seam, wait_for, BIN, REPLAY, ROOT
 
 HDR = ",".join(HEADER)
 
@@ -134,6 +134,23 @@ class BadInput(GwTest):
             self.assertTrue(err.startswith("gpu_watch: "), err)
             self.assertEqual(os.listdir(self.tmp), ["state", "bin"] if os.listdir(self.tmp)[0] == "state" else ["bin", "state"], args)
             self.assertEqual(self.calls(), [], args)
+
+    def test_proc_root_left_set_warns_once(self):
+        """GPU_WATCH_PROC_ROOT is a test aid: left set in a user's
+        environment it changes what is watched, so it never acts unseen."""
+        e = self.env()
+        r = subprocess.run([BIN, "--count", "2", "--interval", "0.05", "-o", "a.csv"], env=e,
+                           capture_output=True, timeout=30, cwd=self.tmp)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        err = r.stderr.decode()
+        self.assertEqual(err.count("GPU_WATCH_PROC_ROOT"), 1, err)
+        self.assertEqual(err.splitlines()[0],
+                         "gpu_watch: warning: GPU_WATCH_PROC_ROOT is set (a test aid): processes "
+                         f"are read from {e['GPU_WATCH_PROC_ROOT']}, not /proc")
+        del e["GPU_WATCH_PROC_ROOT"]
+        r = subprocess.run([BIN, "--count", "1", "-o", "b.csv"], env=e, capture_output=True,
+                           timeout=30, cwd=self.tmp)
+        self.assertNotIn(b"GPU_WATCH_PROC_ROOT", r.stderr)
 
     def test_nvidia_smi_missing(self):
         env = self.env()
@@ -431,7 +448,7 @@ class Terminal(GwTest):
         p.wait(timeout=10)
         os.close(master)
         os.remove(self.path("out.csv"))
-        return b"".join(chunks).decode()
+        return strip_seam(b"".join(chunks)).decode()
 
     def test_status_line_on_tty_only(self):
         out = self.status_output()

@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import unittest
 
-from tests.e2e.gw import BIN, FAKE_DIR, GwTest, ROOT, read_csv
+from tests.e2e.gw import BIN, FAKE_DIR, GwTest, ROOT, read_csv, strip_seam
 
 BUILD = os.path.dirname(os.path.dirname(FAKE_DIR))  # build/tests -> build
 LIB = {v: os.path.join(BUILD, "tests", "fake-nvml" + v) for v in ("", "-v2", "-v1")}
@@ -47,8 +47,10 @@ class Nvml(GwTest):
         e["LD_LIBRARY_PATH"] = LIB[lib] if lib is not None else self.path("nolib")
         e["FAKE_NVML_SCENARIO"] = path
         os.makedirs(self.path("nolib"), exist_ok=True)
-        return subprocess.run([BIN, *args], env=e, capture_output=True, timeout=timeout,
-                              cwd=self.tmp)
+        r = subprocess.run([BIN, *args], env=e, capture_output=True, timeout=timeout,
+                           cwd=self.tmp)
+        r.stderr = strip_seam(r.stderr)
+        return r
 
     def both(self, *args, scenario="busy", lib=""):
         """(nvml run, smi run) of the same arguments and fixture."""
