@@ -103,22 +103,7 @@ void sfmt_csv(const struct summary_result *r, const struct summary_fmt_opts *o, 
 /* A JSON string; bytes that are not UTF-8 become U+FFFD. */
 static void json_str(struct gw_buf *b, const char *s)
 {
-    size_t n = strlen(s);
-    buf_putc(b, '"');
-    for (size_t i = 0; i < n;) {
-        unsigned char c = (unsigned char)s[i];
-        size_t k = text_utf8_len(s + i, n - i);
-        if (c == '"' || c == '\\')
-            buf_printf(b, "\\%c", c);
-        else if (c < 0x20 || c == 0x7f)
-            buf_printf(b, "\\u%04x", c);
-        else if (k)
-            buf_append(b, s + i, k);
-        else
-            buf_puts(b, "\\ufffd");
-        i += k ? k : 1;
-    }
-    buf_putc(b, '"');
+    text_json_str(b, s);
 }
 
 /* ", \"key\": value" (sep first: "" for the first member). */

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 void text_duration(double seconds, char *dst, size_t len)
 {
@@ -100,4 +101,24 @@ size_t text_utf8_tail(const char *s, size_t n, size_t cols)
     size_t total = text_utf8_cols(s, n);
     size_t skip = total > cols ? total - cols : 0;
     return text_utf8_head(s, n, skip, SIZE_MAX);
+}
+
+void text_json_str(struct gw_buf *b, const char *s)
+{
+    size_t n = strlen(s);
+    buf_putc(b, '"');
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        size_t k = text_utf8_len(s + i, n - i);
+        if (c == '"' || c == '\\')
+            buf_printf(b, "\\%c", c);
+        else if (c < 0x20 || c == 0x7f)
+            buf_printf(b, "\\u%04x", c);
+        else if (k)
+            buf_append(b, s + i, k);
+        else
+            buf_puts(b, "\\ufffd");
+        i += k ? k : 1;
+    }
+    buf_putc(b, '"');
 }

@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "gpu_watch/buf.h"
+
 /* A duration in seconds, rounded to the second, in the one style of the
  * project: "12s", "47m32s", "2h05m", "3d04h"; "-" when NAN or negative.
  * Always NUL-terminated (len > 0). */
@@ -34,5 +36,9 @@ size_t text_utf8_head(const char *s, size_t n, size_t cols, size_t max_bytes);
 /* Byte offset where the longest tail of s[0..n) that takes at most cols
  * columns begins, never inside a UTF-8 sequence. */
 size_t text_utf8_tail(const char *s, size_t n, size_t cols);
+
+/* s as a JSON string, quoted, into b; bytes that are not UTF-8 become
+ * U+FFFD, control characters \u escapes. Errors stay in b (buf_error). */
+void text_json_str(struct gw_buf *b, const char *s);
 
 #endif
