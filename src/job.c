@@ -378,6 +378,8 @@ static int add_unsampled(struct job *j, struct job_gpu *g, const struct job_end 
             return -ENOMEM;
         p->rec = (long)i;
         p->from_acct_only = true;
+        if (e->user && set_text(&p->user, e->user) < 0)
+            return -ENOMEM;
         if (r->max_mib > 0)
             p->driver_mib = (double)r->max_mib;
     }

@@ -47,6 +47,8 @@ static const char job_usage[] =
     "                     2026-12-05T01:30:00Z; default the snapshot's time, else\n"
     "                     the job's first sample\n"
     "  --end TIME         the job's end (default now)\n"
+    "  --user NAME        the job's user (SLURM_JOB_USER): the user of the\n"
+    "                     processes that only the accounting records hold\n"
     "  --before FILE      the snapshot the prolog took with --snapshot: records\n"
     "                     already there belong to earlier jobs\n"
     "  --format F         text (default), json, or compact (one line for Slurm's\n"
@@ -84,6 +86,7 @@ struct job_opts {
     bool gpus_given;
     double start, end;
     const char *before;
+    const char *user;
     enum job_format fmt;
     const char *save;
     bool no_acct;
@@ -177,6 +180,8 @@ static int parse_args(int argc, char **argv, struct job_opts *o, bool *help)
                 return usage_error("--end wants seconds since the epoch or an ISO 8601 time, "
                                    "not '%s'",
                                    v);
+        } else if ((v = opt_value(a, "--user", argc, argv, &i, &missing))) {
+            o->user = v;
         } else if ((v = opt_value(a, "--before", argc, argv, &i, &missing))) {
             o->before = v;
         } else if ((v = opt_value(a, "--format", argc, argv, &i, &missing))) {
@@ -457,6 +462,7 @@ int job_main(int argc, char **argv)
         .before = before,
         .nbefore = nbefore,
         .have_before = o.before != NULL,
+        .user = o.user,
     };
     if (job_finish(&j, &e) < 0)
         goto oom;

@@ -216,7 +216,10 @@ static void text_gpu(struct gw_buf *b, const struct job_gpu *g)
             snprintf(sp, sizeof sp, "%.0f MiB", p->sampled_mib);
         buf_printf(b, "  %7ld  %10s  %-8s %9s  %7lu  ", p->pid, tp,
                    isnan(p->true_mib) ? "-" : job_src_name(p->true_src), sp, p->samples);
-        put_clean(b, *p->user ? p->user : "-");
+        size_t ul = strlen(p->user);
+        put_clean(b, ul ? p->user : "-");
+        for (size_t k = ul ? ul : 1; k < 8; k++)
+            buf_putc(b, ' ');
         buf_puts(b, "  ");
         if (p->from_acct_only)
             buf_puts(b, "(no sample saw it: from the accounting records)");

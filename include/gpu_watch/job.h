@@ -155,6 +155,7 @@ struct job_end {
     const struct job_rec *before; /* the prolog's snapshot; NULL: none */
     size_t nbefore;
     bool have_before;
+    const char *user; /* the job's user, for processes only the records hold; NULL unknown */
 };
 
 void job_init(struct job *j, const char *job_id, double start, double end);
