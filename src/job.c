@@ -489,8 +489,7 @@ int job_finish(struct job *j, const struct job_end *e)
             for (size_t k = 0; k < g->nprocs; k++) {
                 struct job_proc *p = &g->procs[k];
                 p->rec = job_match_record(e->recs, e->nrecs, g->uuid, p->pid, p->first, p->last,
-                                          j->start, j->end, e->before, e->nbefore,
-                                          e->have_before);
+                                          j->start, j->end, e->before, e->nbefore, e->have_before);
                 if (p->rec >= 0 && e->recs[p->rec].max_mib > 0)
                     p->driver_mib = (double)e->recs[p->rec].max_mib;
             }

@@ -164,8 +164,8 @@ static int parse_args(int argc, char **argv, struct job_opts *o, bool *help)
             o->logs[o->nlogs++] = v;
         } else if ((v = opt_value(a, "--gpus", argc, argv, &i, &missing))) {
             /* An empty SLURM_JOB_GPUS: a job without GPUs on this node. */
-            if (*v && job_parse_gpu_list(v, o->gpus, sizeof o->gpus / sizeof o->gpus[0],
-                                         &o->ngpus) < 0)
+            if (*v &&
+                job_parse_gpu_list(v, o->gpus, sizeof o->gpus / sizeof o->gpus[0], &o->ngpus) < 0)
                 return usage_error("--gpus wants Slurm's GPU numbers (\"0,2\", \"0-3\"), not "
                                    "'%s'",
                                    v);
@@ -320,8 +320,7 @@ static int do_snapshot(const struct job_opts *o)
     struct gw_buf b = {0};
     int status = SUBCMD_EXIT_FILE;
     double taken = now_s();
-    if (read_acct(&r, o->timeout) < 0 ||
-        job_snapshot_format(&b, taken, r.recs, r.nrecs) < 0) {
+    if (read_acct(&r, o->timeout) < 0 || job_snapshot_format(&b, taken, r.recs, r.nrecs) < 0) {
         fprintf(stderr, "gpu_watch job: out of memory\n");
         goto out;
     }
@@ -438,8 +437,8 @@ int job_main(int argc, char **argv)
     for (size_t i = 0; i < o.nlogs; i++) {
         struct log_stats st = {0};
         int rc = logread_file(o.logs[i], on_row, &j, NULL, &st);
-        if (rc < 0 && (status = logcheck_report("job", o.logs[i], rc, rc == -ENOMEM ? rc : 0,
-                                                &st, "reporting")) != 0)
+        if (rc < 0 && (status = logcheck_report("job", o.logs[i], rc, rc == -ENOMEM ? rc : 0, &st,
+                                                "reporting")) != 0)
             goto out;
     }
     if (isnan(j.start)) {

@@ -240,8 +240,7 @@ static void fmt_text(const struct job *j, const struct job_fmt_info *in, struct 
         buf_puts(b, " on ");
         put_clean(b, in->host);
     }
-    buf_printf(b, ": %s to %s (start from %s)\n", *t1 ? t1 : "?", *t2 ? t2 : "?",
-               in->start_source);
+    buf_printf(b, ": %s to %s (start from %s)\n", *t1 ? t1 : "?", *t2 ? t2 : "?", in->start_source);
     mib(lo, sizeof lo, j->lower_mib);
     mib(up, sizeof up, j->upper_mib);
     buf_printf(b, "GPU memory, the most one GPU needed: at least %s (%s), at most %s", lo,

@@ -176,8 +176,7 @@ static int snap_num(const char *s, size_t len, int64_t *v)
     return 0;
 }
 
-int job_parse_snapshot(const char *buf, size_t len, double *taken, struct job_rec **recs,
-                       size_t *n)
+int job_parse_snapshot(const char *buf, size_t len, double *taken, struct job_rec **recs, size_t *n)
 {
     static const char magic[] = "# gpu_watch job snapshot 1\n";
     struct job_rec *v = NULL;

@@ -58,12 +58,11 @@ static const struct job_gpu_info two_gpus[] = {
 
 /* Two processes on GPU 1 peaking at different times: samples see 700+200
  * and 300+900; the driver kept 1,200 and 1,000. */
-static const char two_procs[] =
-    "2025-12-05T01:30:10Z,1,100,python a.py,700,50,1,,alice,42,\n"
-    "2025-12-05T01:30:10Z,1,101,python b.py,200,10,1,,alice,42,\n"
-    "2025-12-05T01:30:20Z,1,100,python a.py,300,40,1,,alice,42,\n"
-    "2025-12-05T01:30:20Z,1,101,python b.py,900,30,1,,alice,42,\n"
-    "2025-12-05T01:30:20Z,0,555,other.py,5000,90,1,,bob,43,\n";
+static const char two_procs[] = "2025-12-05T01:30:10Z,1,100,python a.py,700,50,1,,alice,42,\n"
+                                "2025-12-05T01:30:10Z,1,101,python b.py,200,10,1,,alice,42,\n"
+                                "2025-12-05T01:30:20Z,1,100,python a.py,300,40,1,,alice,42,\n"
+                                "2025-12-05T01:30:20Z,1,101,python b.py,900,30,1,,alice,42,\n"
+                                "2025-12-05T01:30:20Z,0,555,other.py,5000,90,1,,bob,43,\n";
 
 static void setup_two(struct job *j, double start)
 {
@@ -87,8 +86,12 @@ static void test_bounds_two_processes(void **state)
     setup_two(&j, NAN);
     struct job_rec recs[] = {rec(UB, 100, 1200, 0, NAN), rec(UB, 101, 1000, 0, NAN),
                              rec(UA, 555, 6000, 0, NAN)};
-    struct job_end e = {.gpus = two_gpus, .ngpus = 2, .gpus_read = true, .recs = recs,
-                        .nrecs = 3, .recs_read = true};
+    struct job_end e = {.gpus = two_gpus,
+                        .ngpus = 2,
+                        .gpus_read = true,
+                        .recs = recs,
+                        .nrecs = 3,
+                        .recs_read = true};
     assert_int_equal(job_finish(&j, &e), 0);
     assert_int_equal(j.ngpus, 1); /* bob's job 43 on GPU 0 is not ours */
     const struct job_gpu *g = gpu_of(&j, 1);
@@ -113,8 +116,12 @@ static void test_lower_from_samples(void **state)
     struct job j;
     setup_two(&j, NAN);
     struct job_rec recs[] = {rec(UB, 100, 750, 0, NAN), rec(UB, 101, 950, 0, NAN)};
-    struct job_end e = {.gpus = two_gpus, .ngpus = 2, .gpus_read = true, .recs = recs,
-                        .nrecs = 2, .recs_read = true};
+    struct job_end e = {.gpus = two_gpus,
+                        .ngpus = 2,
+                        .gpus_read = true,
+                        .recs = recs,
+                        .nrecs = 2,
+                        .recs_read = true};
     assert_int_equal(job_finish(&j, &e), 0);
     const struct job_gpu *g = gpu_of(&j, 1);
     assert_true(g->lower_mib == 1200.0);
@@ -134,8 +141,12 @@ static void test_one_process_bounds_equal(void **state)
     job_init(&j, "42", NAN, T1);
     feed(&j, text);
     struct job_rec recs[] = {rec(UB, 100, 9826, 0, NAN)};
-    struct job_end e = {.gpus = two_gpus, .ngpus = 2, .gpus_read = true, .recs = recs,
-                        .nrecs = 1, .recs_read = true};
+    struct job_end e = {.gpus = two_gpus,
+                        .ngpus = 2,
+                        .gpus_read = true,
+                        .recs = recs,
+                        .nrecs = 1,
+                        .recs_read = true};
     assert_int_equal(job_finish(&j, &e), 0);
     const struct job_gpu *g = gpu_of(&j, 1);
     assert_true(g->lower_mib == 9826.0 && g->upper_mib == 9826.0);
@@ -151,8 +162,12 @@ static void test_upper_null_without_peak(void **state)
     struct job j;
     setup_two(&j, NAN);
     struct job_rec recs[] = {rec(UB, 100, 1200, 0, NAN), rec(UB, 101, 0, 0, NAN)};
-    struct job_end e = {.gpus = two_gpus, .ngpus = 2, .gpus_read = true, .recs = recs,
-                        .nrecs = 2, .recs_read = true};
+    struct job_end e = {.gpus = two_gpus,
+                        .ngpus = 2,
+                        .gpus_read = true,
+                        .recs = recs,
+                        .nrecs = 2,
+                        .recs_read = true};
     assert_int_equal(job_finish(&j, &e), 0);
     const struct job_gpu *g = gpu_of(&j, 1);
     assert_true(isnan(g->upper_mib));
@@ -278,9 +293,17 @@ static void test_slurm_mapping_and_unsampled(void **state)
     struct job_rec recs[] = {rec(UB, 99999, 8000, 5000, NAN), rec(UB, 100, 1200, 0, NAN),
                              rec(UB, 200, 3000, 300, NAN), rec(UA, 300, 7000, 100, NAN)};
     int slurm[] = {0};
-    struct job_end e = {.gpus = two_gpus, .ngpus = 2, .gpus_read = true, .slurm = slurm,
-                        .nslurm = 1, .recs = recs, .nrecs = 4, .recs_read = true,
-                        .before = before, .nbefore = 1, .have_before = true};
+    struct job_end e = {.gpus = two_gpus,
+                        .ngpus = 2,
+                        .gpus_read = true,
+                        .slurm = slurm,
+                        .nslurm = 1,
+                        .recs = recs,
+                        .nrecs = 4,
+                        .recs_read = true,
+                        .before = before,
+                        .nbefore = 1,
+                        .have_before = true};
     assert_int_equal(job_finish(&j, &e), 0);
     assert_int_equal(j.ngpus, 1);
     const struct job_gpu *g = &j.gpus[0];
@@ -309,8 +332,14 @@ static void test_unsampled_uncounted_and_unmapped(void **state)
     struct job_gpu_info nominor[2];
     memcpy(nominor, two_gpus, sizeof nominor);
     int slurm[] = {0};
-    struct job_end e = {.gpus = two_gpus, .ngpus = 2, .gpus_read = true, .slurm = slurm,
-                        .nslurm = 1, .recs = recs, .nrecs = 3, .recs_read = true};
+    struct job_end e = {.gpus = two_gpus,
+                        .ngpus = 2,
+                        .gpus_read = true,
+                        .slurm = slurm,
+                        .nslurm = 1,
+                        .recs = recs,
+                        .nrecs = 3,
+                        .recs_read = true};
     assert_int_equal(job_finish(&j, &e), 0);
     assert_true(j.flags & JOB_F_UNSAMPLED_UNCOUNTED);
     assert_true(isnan(gpu_of(&j, 1)->upper_mib));
@@ -444,8 +473,12 @@ static void test_json_fields(void **state)
     struct job j;
     setup_two(&j, NAN);
     struct job_rec recs[] = {rec(UB, 100, 1200, 0, NAN)};
-    struct job_end e = {.gpus = two_gpus, .ngpus = 2, .gpus_read = true, .recs = recs,
-                        .nrecs = 1, .recs_read = true};
+    struct job_end e = {.gpus = two_gpus,
+                        .ngpus = 2,
+                        .gpus_read = true,
+                        .recs = recs,
+                        .nrecs = 1,
+                        .recs_read = true};
     assert_int_equal(job_finish(&j, &e), 0);
     struct gw_buf b = {0};
     struct job_fmt_info fi = {"node1", "log", "nvidia-smi"};

@@ -55,17 +55,17 @@ struct job_rec {
 
 /* Quality flags of a report (bits). */
 enum job_flag {
-    JOB_F_ACCT_OFF = 1u << 0,       /* some GPU of the job has accounting off */
-    JOB_F_ACCT_UNREAD = 1u << 1,    /* the accounting could not be read */
-    JOB_F_OVERWRITTEN = 1u << 2,    /* the buffer overwrote records inside the window */
-    JOB_F_OVERWRITE_MAYBE = 1u << 3, /* full buffer, and nothing tells whether it did */
-    JOB_F_NO_WHO = 1u << 4,         /* the log has no --who columns */
-    JOB_F_SAMPLES_MISSING = 1u << 5, /* no sample for part of the window */
+    JOB_F_ACCT_OFF = 1u << 0,            /* some GPU of the job has accounting off */
+    JOB_F_ACCT_UNREAD = 1u << 1,         /* the accounting could not be read */
+    JOB_F_OVERWRITTEN = 1u << 2,         /* the buffer overwrote records inside the window */
+    JOB_F_OVERWRITE_MAYBE = 1u << 3,     /* full buffer, and nothing tells whether it did */
+    JOB_F_NO_WHO = 1u << 4,              /* the log has no --who columns */
+    JOB_F_SAMPLES_MISSING = 1u << 5,     /* no sample for part of the window */
     JOB_F_UNSAMPLED_UNCOUNTED = 1u << 6, /* no start times, no snapshot: processes
                                             no sample saw cannot be counted */
-    JOB_F_GPU_MAP_UNKNOWN = 1u << 7,  /* Slurm's GPUs could not be mapped (no minor numbers) */
-    JOB_F_JOB_ID_CLAIMED = 1u << 8,   /* some rows' job id is only claimed (environ) */
-    JOB_F_NO_LOG = 1u << 9,           /* no log row of the job */
+    JOB_F_GPU_MAP_UNKNOWN = 1u << 7,     /* Slurm's GPUs could not be mapped (no minor numbers) */
+    JOB_F_JOB_ID_CLAIMED = 1u << 8,      /* some rows' job id is only claimed (environ) */
+    JOB_F_NO_LOG = 1u << 9,              /* no log row of the job */
 };
 #define JOB_NFLAGS 10
 
@@ -89,14 +89,14 @@ struct job_proc {
     char *cmd;  /* owned; "" unknown */
     char *user; /* owned; "" unknown */
     unsigned long samples;
-    double first, last;   /* seen in samples, s since the epoch; NAN: no sample saw it */
-    double sampled_mib;   /* highest sample, MiB; NAN none */
-    double log_peak_mib;  /* highest peak_mem_mib of its rows; NAN none */
-    double driver_mib;    /* its accounting record's peak; NAN none */
-    long rec;             /* index of its record in the records given; -1 none */
-    double true_mib;      /* the larger of the known figures; NAN none */
+    double first, last;  /* seen in samples, s since the epoch; NAN: no sample saw it */
+    double sampled_mib;  /* highest sample, MiB; NAN none */
+    double log_peak_mib; /* highest peak_mem_mib of its rows; NAN none */
+    double driver_mib;   /* its accounting record's peak; NAN none */
+    long rec;            /* index of its record in the records given; -1 none */
+    double true_mib;     /* the larger of the known figures; NAN none */
     enum job_src true_src;
-    bool from_acct_only;  /* no sample saw it: found in the accounting records */
+    bool from_acct_only; /* no sample saw it: found in the accounting records */
 };
 
 struct job_gpu {
@@ -113,9 +113,9 @@ struct job_gpu {
     double cur_ts;          /* the sample being summed (rows of a sample come together) */
     double cur_mem, cur_sm;
     bool cur_mem_ok, cur_sm_ok;
-    double max_gap;         /* longest time between two of its samples, s */
-    unsigned flags;         /* enum job_flag of this GPU */
-    double lower_mib;       /* NAN unknown */
+    double max_gap;   /* longest time between two of its samples, s */
+    unsigned flags;   /* enum job_flag of this GPU */
+    double lower_mib; /* NAN unknown */
     enum job_src lower_src;
     double upper_mib; /* NAN unknown: upper_why says why */
     const char *upper_why;
@@ -125,9 +125,9 @@ struct job_gpu {
 
 /* The report, filled by job_add_row and job_finish; zero it with job_init. */
 struct job {
-    const char *job_id; /* not owned */
-    double start, end;  /* the window, s since the epoch; start NAN unknown */
-    unsigned flags;     /* enum job_flag */
+    const char *job_id;             /* not owned */
+    double start, end;              /* the window, s since the epoch; start NAN unknown */
+    unsigned flags;                 /* enum job_flag */
     unsigned long rows, other_rows; /* the job's rows; rows of the window from others */
     double log_first, log_last;     /* the log's first and last timestamps; NAN none */
     double interval;                /* the log's interval, s; NAN unknown */
@@ -146,8 +146,8 @@ struct job {
 struct job_end {
     const struct job_gpu_info *gpus; /* the driver's GPUs; may be NULL */
     size_t ngpus;
-    bool gpus_read;       /* the GPU list was read (else: no accounting at all) */
-    const int *slurm;     /* Slurm's GPU numbers (minor numbers); NULL: not given */
+    bool gpus_read;   /* the GPU list was read (else: no accounting at all) */
+    const int *slurm; /* Slurm's GPU numbers (minor numbers); NULL: not given */
     size_t nslurm;
     const struct job_rec *recs; /* the accounting records read at the end */
     size_t nrecs;
