@@ -16,6 +16,7 @@
 #include "gpu_watch/job.h"
 #include "gpu_watch/job_cmd.h"
 #include "gpu_watch/job_fmt.h"
+#include "gpu_watch/job_nvml.h"
 #include "gpu_watch/job_parse.h"
 #include "gpu_watch/logcheck.h"
 #include "gpu_watch/logread.h"
@@ -33,8 +34,8 @@ static const char job_usage[] =
     "the larger of the highest sampled sum and the largest driver peak, at most\n"
     "the sum of its processes' driver peaks (unknown when one has none). Reads the\n"
     "log of the node's gpu_watch service (written with --who; --peaks helps) and\n"
-    "the driver's accounting records (nvidia-smi --query-accounted-apps), which\n"
-    "hold processes that no sample saw.\n"
+    "the driver's accounting records (NVML, or nvidia-smi --query-accounted-apps),\n"
+    "which hold processes that no sample saw.\n"
     "\n"
     "Options:\n"
     "  --log FILE         the service's log; again for a rotated one (LOG.csv.1)\n"
@@ -54,6 +55,9 @@ static const char job_usage[] =
     "  --format F         text (default), json, or compact (one line for Slurm's\n"
     "                     AdminComment)\n"
     "  --save DIR         also write DIR/JOB_ID.json and DIR/JOB_ID.txt (mode 0600)\n"
+    "  --reader R         how the accounting is read: nvml (its records carry start\n"
+    "                     times: no snapshot needed), smi (nvidia-smi), or auto\n"
+    "                     (default: nvml when libnvidia-ml loads, else smi)\n"
     "  --no-acct          do not read the driver's accounting\n"
     "  --timeout S        seconds each nvidia-smi call may take (default 10)\n"
     "  --snapshot FILE    (prolog) write the driver's accounting records and the\n"
@@ -90,6 +94,7 @@ struct job_opts {
     enum job_format fmt;
     const char *save;
     bool no_acct;
+    enum reader { READ_AUTO, READ_NVML, READ_SMI } reader;
     double timeout;
     const char *snapshot;
     const char *spool;
@@ -187,6 +192,15 @@ static int parse_args(int argc, char **argv, struct job_opts *o, bool *help)
         } else if ((v = opt_value(a, "--format", argc, argv, &i, &missing))) {
             if (job_parse_format(v, &o->fmt) < 0)
                 return usage_error("unknown --format '%s': expected text, json or compact", v);
+        } else if ((v = opt_value(a, "--reader", argc, argv, &i, &missing))) {
+            if (strcmp(v, "auto") == 0)
+                o->reader = READ_AUTO;
+            else if (strcmp(v, "nvml") == 0)
+                o->reader = READ_NVML;
+            else if (strcmp(v, "smi") == 0)
+                o->reader = READ_SMI;
+            else
+                return usage_error("unknown --reader '%s': expected auto, nvml or smi", v);
         } else if ((v = opt_value(a, "--save", argc, argv, &i, &missing))) {
             o->save = v;
         } else if ((v = opt_value(a, "--timeout", argc, argv, &i, &missing))) {
@@ -268,11 +282,37 @@ struct acct_read {
     struct job_rec *recs;
     size_t nrecs;
     bool gpus_read, recs_read, minors_read;
+    const char *reader; /* "nvml", "nvidia-smi" or "none" */
 };
 
-static int read_acct(struct acct_read *r, double timeout)
+/* NVML's records, with start times. 0 (r filled), 1 (not read: fall back
+to nvidia-smi), -ENOMEM. */
+static int read_nvml(struct acct_read *r, double timeout, bool quiet_missing)
 {
     char why[256] = "";
+    int rc = job_nvml_read(timeout, &r->gpus, &r->ngpus, &r->recs, &r->nrecs, why, sizeof why);
+    if (rc == -ENOMEM)
+        return rc;
+    if (rc < 0) {
+        if (rc != -ENOENT || !quiet_missing)
+            fprintf(stderr, "gpu_watch job: NVML: %s%s\n", why,
+                    quiet_missing ? "; reading nvidia-smi's records" : "");
+        return 1;
+    }
+    r->gpus_read = r->recs_read = r->minors_read = true;
+    r->reader = "nvml";
+    return 0;
+}
+
+static int read_acct(struct acct_read *r, double timeout, enum reader reader)
+{
+    char why[256] = "";
+    r->reader = "none";
+    if (reader != READ_SMI) {
+        int n = read_nvml(r, timeout, reader == READ_AUTO);
+        if (n <= 0 || reader == READ_NVML)
+            return n < 0 ? n : 0;
+    }
     int rc = smi_acct_read("nvidia-smi", timeout, &r->a, why, sizeof why);
     if (rc == -ENOMEM)
         return rc;
@@ -282,6 +322,7 @@ static int read_acct(struct acct_read *r, double timeout)
         return 0;
     }
     r->gpus_read = r->recs_read = true;
+    r->reader = "nvidia-smi";
     if (r->a.gpus.n && !(r->gpus = calloc(r->a.gpus.n, sizeof *r->gpus)))
         return -ENOMEM;
     r->ngpus = r->a.gpus.n;
@@ -320,7 +361,8 @@ static int do_snapshot(const struct job_opts *o)
     struct gw_buf b = {0};
     int status = SUBCMD_EXIT_FILE;
     double taken = now_s();
-    if (read_acct(&r, o->timeout) < 0 || job_snapshot_format(&b, taken, r.recs, r.nrecs) < 0) {
+    if (read_acct(&r, o->timeout, o->reader) < 0 ||
+        job_snapshot_format(&b, taken, r.recs, r.nrecs) < 0) {
         fprintf(stderr, "gpu_watch job: out of memory\n");
         goto out;
     }
@@ -432,7 +474,7 @@ int job_main(int argc, char **argv)
         o.end = now_s();
     job_init(&j, o.job_id, o.start, o.end);
     /* The accounting first: read as close to the job's end as can be. */
-    if (!o.no_acct && read_acct(&r, o.timeout) < 0)
+    if (!o.no_acct && read_acct(&r, o.timeout, o.reader) < 0)
         goto oom;
     for (size_t i = 0; i < o.nlogs; i++) {
         struct log_stats st = {0};
@@ -469,7 +511,7 @@ int job_main(int argc, char **argv)
     if (gethostname(host, sizeof host) < 0)
         host[0] = '\0';
     host[sizeof host - 1] = '\0';
-    struct job_fmt_info fi = {host, start_source, r.recs_read ? "nvidia-smi" : "none"};
+    struct job_fmt_info fi = {host, start_source, r.recs_read ? r.reader : "none"};
     if (job_format(&j, &fi, o.fmt, &out) < 0)
         goto oom;
     signal(SIGXFSZ, SIG_IGN); /* past a file-size limit: EFBIG, not death */

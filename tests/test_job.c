@@ -16,6 +16,7 @@
 
 #include "gpu_watch/job.h"
 #include "gpu_watch/job_fmt.h"
+#include "gpu_watch/job_nvml.h"
 #include "gpu_watch/job_parse.h"
 
 #define UA "GPU-aaaaaaaa-1111-2222-3333-444444444444"
@@ -494,6 +495,64 @@ static void test_json_fields(void **state)
     job_free(&j);
 }
 
+/* nvmlAccountingStats_t as the driver lays it out: peak in bytes (rounded
+ * down to MiB), time 0 while running, start in microseconds. */
+static void test_nvml_decode(void **state)
+{
+    unsigned char raw[56];
+    memset(raw, 0x5A, sizeof raw);
+    uint64_t max = (1200ULL << 20) + 12345, time_ms = 4000, start = 1764898210500000ULL;
+    uint32_t running = 0;
+    memcpy(raw + 8, &max, 8);
+    memcpy(raw + 16, &time_ms, 8);
+    memcpy(raw + 24, &start, 8);
+    memcpy(raw + 32, &running, 4);
+    struct job_rec r;
+    job_nvml_decode(raw, UB, 77, &r);
+    assert_int_equal(r.max_mib, 1200);
+    assert_int_equal(r.time_ms, 4000);
+    assert_true(r.start == 1764898210.5);
+    assert_int_equal(r.pid, 77);
+    running = 1;
+    memcpy(raw + 32, &running, 4);
+    max = 0;
+    memcpy(raw + 8, &max, 8);
+    job_nvml_decode(raw, UB, 77, &r);
+    assert_int_equal(r.time_ms, 0);
+    assert_int_equal(r.max_mib, GW_UNKNOWN);
+    max = ~0ULL; /* NVML_VALUE_NOT_AVAILABLE */
+    memcpy(raw + 8, &max, 8);
+    job_nvml_decode(raw, UB, 77, &r);
+    assert_int_equal(r.max_mib, GW_UNKNOWN);
+}
+
+static void test_nvml_parse(void **state)
+{
+    static const char dump[] = "gpu 0 1 1 4000 " UA "\n"
+                               "gpu 1 0 0 -1 " UB "\n"
+                               "rec 100 1200 0 1764898201000000 " UB "\n"
+                               "rec 200 -1 300 -1 " UB "\n";
+    struct job_gpu_info *g;
+    struct job_rec *r;
+    size_t ng, nr;
+    char why[64] = "";
+    assert_int_equal(job_nvml_parse(dump, strlen(dump), &g, &ng, &r, &nr, why, sizeof why), 0);
+    assert_int_equal(ng, 2);
+    assert_int_equal(g[0].minor, 1);
+    assert_int_equal(g[1].acct, 0);
+    assert_int_equal(g[1].buffer, -1);
+    assert_int_equal(nr, 2);
+    assert_true(r[0].start == 1764898201.0);
+    assert_int_equal(r[1].max_mib, GW_UNKNOWN);
+    assert_true(isnan(r[1].start));
+    free(g);
+    free(r);
+    assert_int_equal(job_nvml_parse("err no library\n", 15, &g, &ng, &r, &nr, why, sizeof why),
+                     -EIO);
+    assert_string_equal(why, "no library");
+    assert_int_equal(job_nvml_parse("gpu x\n", 6, &g, &ng, &r, &nr, why, sizeof why), -EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -515,6 +574,8 @@ int main(void)
         cmocka_unit_test(test_parse_gpu_list),
         cmocka_unit_test(test_snapshot_round_trip),
         cmocka_unit_test(test_json_fields),
+        cmocka_unit_test(test_nvml_decode),
+        cmocka_unit_test(test_nvml_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,7 +8,7 @@ import shutil
 import stat
 import time
 
-from tests.e2e.gw import ROOT, GwTest
+from tests.e2e.gw import FAKE_DIR, ROOT, GwTest
 
 JOBFX = os.path.join(ROOT, "tests", "fixtures", "job")
 UA = "GPU-aaaaaaaa-1111-2222-3333-444444444444"
@@ -17,13 +17,15 @@ WHO = ("timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct,peak_me
        "user,job_id,container\n")
 PLAIN = "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct\n"
 ACCT_HEAD = "gpu_uuid, pid, max_memory_usage [MiB], time [ms]\n"
+BUILD = os.path.dirname(os.path.dirname(FAKE_DIR))  # build/tests -> build
+NVML_LIB = {v: os.path.join(BUILD, "tests", "fake-nvml" + v) for v in ("", "-v1")}
 
 
 def iso(t):
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
-class JobCli(GwTest):
+class JobBase(GwTest):
     def setUp(self):
         super().setUp()
         self.fx = self.path("fx")
@@ -36,8 +38,9 @@ class JobCli(GwTest):
         with open(os.path.join(self.fx, "acct.txt"), "w") as f:
             f.write(ACCT_HEAD + "".join(line + "\n" for line in lines))
 
-    def job(self, *args, acct="on"):
-        return self.run_gw("job", *args, fixture=self.fx, proc=None, FAKE_SMI_ACCT=acct)
+    def job(self, *args, acct="on", reader="smi"):
+        return self.run_gw("job", "--reader", reader, *args, fixture=self.fx, proc=None,
+                           FAKE_SMI_ACCT=acct)
 
     def log(self, rows, header=WHO):
         with open(self.path("log.csv"), "w") as f:
@@ -55,6 +58,8 @@ class JobCli(GwTest):
         self.assertEqual(r.returncode, 0, r.stderr)
         return self.path("snap")
 
+
+class JobCli(JobBase):
     def test_snapshot_bounds_and_saved_reports(self):
         snap = self.snapshot()
         with open(snap) as f:
@@ -151,3 +156,68 @@ class JobCli(GwTest):
         r = self.job("--log", self.log([]), "--before", self.path("nothing"), "1")
         self.assertEqual(r.returncode, 1)
         self.assertIn("cannot read the snapshot", r.stderr.decode())
+
+
+class JobNvml(JobBase):
+    """The NVML reader: records with start times, so no snapshot is needed;
+    minor numbers from nvmlDeviceGetMinorNumber."""
+
+    def scenario(self, t0):
+        path = self.path("scenario.txt")
+        with open(path, "w") as f:
+            f.write(f"""gpu 0 {UA} 143771
+gpu 1 {UB} 143771
+minor 0 1
+minor 1 0
+acct 0 on
+acct 1 on
+stats 1 99 8000 0 {int(t0) - 100}
+stats 1 100 1200 1 {int(t0) + 1}
+stats 1 200 3000 0 {int(t0) + 2}
+stats 0 300 7000 0 {int(t0) + 2}
+""")
+        return path
+
+    def nvml_job(self, t0, *args, lib=""):
+        e = self.env(self.fx, None, FAKE_SMI_ACCT="on")
+        e["LD_LIBRARY_PATH"] = NVML_LIB[lib]
+        e["FAKE_NVML_SCENARIO"] = self.scenario(t0)
+        return self.run_gw("job", *args, env=e)
+
+    def test_nvml_start_times_tell_the_window(self):
+        t = time.time()
+        log = self.log([f"{iso(t)},1,100,python a.py,700,50,1,,alice,42,",
+                        f"{iso(t + 10)},1,100,python a.py,650,30,1,,alice,42,"])
+        r = self.nvml_job(t, "--reader", "nvml", "--log", log, "--gpus", "0", "--start",
+                          str(int(t) - 5), "--end", str(t + 20), "--format", "json", "42")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rep = json.loads(r.stdout)
+        self.assertEqual(rep["accounting_reader"], "nvml")
+        [g] = rep["gpus"]
+        self.assertEqual((g["index"], g["minor"], g["uuid"]), (1, 0, UB))
+        self.assertEqual(sorted(p["pid"] for p in g["processes"]), [100, 200])
+        self.assertEqual(rep["memory_mib"]["lower"], 3000)
+        self.assertEqual(rep["memory_mib"]["upper"], 4200)
+        self.assertEqual(rep["flags"], [])
+        # Started before the window: the job before's PID 99 is left out even
+        # when the window opens earlier only by the record's start.
+        r = self.nvml_job(t, "--reader", "nvml", "--log", log, "--gpus", "0", "--start",
+                          str(int(t) - 200), "--end", str(t + 20), "--format", "json", "42")
+        rep = json.loads(r.stdout)
+        self.assertEqual(sorted(p["pid"] for p in rep["gpus"][0]["processes"]), [99, 100, 200])
+
+    def test_auto_falls_back_to_nvidia_smi(self):
+        # A library without the accounting calls (v1 only): nvidia-smi's
+        # records are read, and the report says so.
+        self.acct([f"{UB}, 100, 1200 MiB, 0 ms"])
+        t = time.time()
+        r = self.nvml_job(t, "--reader", "auto", "--log", self.log(self.two_samples()),
+                          "--format", "json", "42", lib="-v1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rep = json.loads(r.stdout)
+        self.assertEqual(rep["accounting_reader"], "nvidia-smi")
+        self.assertIn("reading nvidia-smi's records", r.stderr.decode())
+        r = self.nvml_job(t, "--reader", "nvml", "--log", self.path("log.csv"), "--format",
+                          "json", "42", lib="-v1")
+        self.assertEqual(json.loads(r.stdout)["accounting_reader"], "none")
+        self.assertIn("accounting_unread", json.loads(r.stdout)["flags"])

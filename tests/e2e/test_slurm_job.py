@@ -119,6 +119,7 @@ GPU_WATCH_LOG={t}/log.csv
 GPU_WATCH_SPOOL={t}/spool
 GPU_WATCH_ADMIN_COMMENT=yes
 GPU_WATCH_TIMEOUT=5
+GPU_WATCH_READER=smi
 export PATH={self.fakebin}:/usr/sbin:/usr/bin:/sbin:/bin
 export FAKE_SMI_DIR={t}/fx FAKE_SMI_ACCT=on SLURM_CONF={t}/slurm.conf
 """
