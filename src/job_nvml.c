@@ -46,6 +46,31 @@ void job_nvml_decode(const unsigned char *raw, const char *uuid, long pid, struc
     out->start = start_us > 0 && start_us < (1ULL << 62) ? (double)start_us / 1e6 : NAN;
 }
 
+/* The next space-separated number of *p, moving past it. 0 or -EINVAL. */
+static int next_num(const char **p, long long *v)
+{
+    char *end;
+    errno = 0;
+    *v = strtoll(*p, &end, 10);
+    if (errno || end == *p || *end != ' ')
+        return -EINVAL;
+    *p = end + 1;
+    return 0;
+}
+
+/* n numbers then a UUID (the rest of the line, no blanks). 0 or -EINVAL. */
+static int fields(const char *p, long long *v, int n, char *uuid, size_t ulen)
+{
+    for (int i = 0; i < n; i++)
+        if (next_num(&p, &v[i]) < 0)
+            return -EINVAL;
+    size_t ul = strlen(p);
+    if (ul == 0 || ul >= ulen || strchr(p, ' '))
+        return -EINVAL;
+    memcpy(uuid, p, ul + 1);
+    return 0;
+}
+
 int job_nvml_parse(const char *buf, size_t len, struct job_gpu_info **gpus, size_t *ngpus,
                    struct job_rec **recs, size_t *nrecs, char *why, size_t whylen)
 {
@@ -68,38 +93,37 @@ int job_nvml_parse(const char *buf, size_t len, struct job_gpu_info **gpus, size
         memcpy(line, l, ll);
         line[ll] = '\0';
         char uuid[GW_UUID_MAX];
-        int idx, minor, acct, n = 0;
-        long buffer, pid;
-        long long max, time_ms, start_us;
+        long long v[4];
         if (strncmp(line, "err ", 4) == 0) {
             snprintf(why, whylen, "%s", line + 4);
             rc = -EIO;
-        } else if (sscanf(line, "gpu %d %d %d %ld %95s%n", &idx, &minor, &acct, &buffer, uuid,
-                          &n) == 5 &&
-                   (size_t)n == ll) {
+        } else if (strncmp(line, "gpu ", 4) == 0 &&
+                   fields(line + 4, v, 4, uuid, sizeof uuid) == 0 && v[0] >= 0 && v[0] < 4096 &&
+                   v[1] >= -1 && v[1] < 4096 && v[2] >= -1 && v[2] <= 1 && v[3] >= -1 &&
+                   v[3] < (1LL << 30)) {
             if (array_reserve(&g, &gcap, ng + 1, sizeof *g) < 0) {
                 rc = -ENOMEM;
                 break;
             }
-            g[ng] = (struct job_gpu_info){.index = idx,
-                                          .minor = minor,
-                                          .acct = acct < 0 ? GW_UNKNOWN : acct,
-                                          .buffer = buffer};
-            snprintf(g[ng++].uuid, sizeof g->uuid, "%s", uuid);
-        } else if (sscanf(line, "rec %ld %lld %lld %lld %95s%n", &pid, &max, &time_ms, &start_us,
-                          uuid, &n) == 5 &&
-                   (size_t)n == ll && pid > 0) {
+            g[ng] = (struct job_gpu_info){.index = (int)v[0],
+                                          .minor = (int)v[1],
+                                          .acct = v[2] < 0 ? GW_UNKNOWN : (int)v[2],
+                                          .buffer = (long)v[3]};
+            memcpy(g[ng++].uuid, uuid, sizeof uuid);
+        } else if (strncmp(line, "rec ", 4) == 0 &&
+                   fields(line + 4, v, 4, uuid, sizeof uuid) == 0 && v[0] > 0 &&
+                   v[0] <= 0x7fffffffLL) {
             if (array_reserve(&r, &rcap, nr + 1, sizeof *r) < 0) {
                 rc = -ENOMEM;
                 break;
             }
             struct job_rec *x = &r[nr++];
             memset(x, 0, sizeof *x);
-            snprintf(x->uuid, sizeof x->uuid, "%s", uuid);
-            x->pid = pid;
-            x->max_mib = max > 0 ? max : GW_UNKNOWN;
-            x->time_ms = time_ms >= 0 ? time_ms : GW_UNKNOWN;
-            x->start = start_us > 0 ? (double)start_us / 1e6 : NAN;
+            memcpy(x->uuid, uuid, sizeof uuid);
+            x->pid = (long)v[0];
+            x->max_mib = v[1] > 0 ? v[1] : GW_UNKNOWN;
+            x->time_ms = v[2] >= 0 ? v[2] : GW_UNKNOWN;
+            x->start = v[3] > 0 ? (double)v[3] / 1e6 : NAN;
         } else {
             rc = -EINVAL;
         }
@@ -200,8 +224,10 @@ static void child_read(void *lib, struct gw_buf *b)
         rc = f.acct_pids(dev, &np, NULL);
         if (rc != NV_SUCCESS && rc != NV_INSUFFICIENT_SIZE)
             continue;
-        if (np == 0 || np > 1000000 || !(pids = realloc(pids, np * sizeof *pids)))
+        unsigned *grown = np && np <= 1000000 ? realloc(pids, np * sizeof *pids) : NULL;
+        if (!grown)
             continue;
+        pids = grown;
         if (f.acct_pids(dev, &np, pids) != NV_SUCCESS)
             continue;
         for (unsigned k = 0; k < np; k++) {
