@@ -366,7 +366,9 @@ static int add_unsampled(struct job *j, struct job_gpu *g, const struct job_end 
             owned |= g->procs[k].rec == (long)i;
         if (owned)
             continue;
-        int in = job_rec_in_window(r, j->start, j->end, e->before, e->nbefore, e->have_before);
+        /* A guessed start (the first sample) is late by up to an interval. */
+        double start = j->start_guessed && !isnan(j->interval) ? j->start - j->interval : j->start;
+        int in = job_rec_in_window(r, start, j->end, e->before, e->nbefore, e->have_before);
         if (in < 0) {
             g->flags |= JOB_F_UNSAMPLED_UNCOUNTED;
             continue;
@@ -449,6 +451,13 @@ int job_finish(struct job *j, const struct job_end *e)
         qsort(j->gaps, j->ngaps, sizeof *j->gaps, cmp_double);
         j->interval = j->gaps[j->ngaps / 2];
     }
+    if (isnan(j->start)) {
+        /* No start given: the job's first sample, the best there is. */
+        for (size_t i = 0; i < j->ngpus; i++)
+            if (!isnan(j->gpus[i].first) && (isnan(j->start) || j->gpus[i].first < j->start))
+                j->start = j->gpus[i].first;
+        j->start_guessed = !isnan(j->start);
+    }
     /* The GPUs seen in the log, described by the driver. */
     for (size_t i = 0; i < j->ngpus; i++) {
         struct job_gpu *g = &j->gpus[i];
@@ -488,8 +497,11 @@ int job_finish(struct job *j, const struct job_end *e)
         if (*g->uuid && g->acct == 1 && e->recs_read) {
             for (size_t k = 0; k < g->nprocs; k++) {
                 struct job_proc *p = &g->procs[k];
+                /* A sampled process may have started before the first
+                 * sample: with a guessed start, no record is too early. */
                 p->rec = job_match_record(e->recs, e->nrecs, g->uuid, p->pid, p->first, p->last,
-                                          j->start, j->end, e->before, e->nbefore, e->have_before);
+                                          j->start_guessed ? NAN : j->start, j->end, e->before,
+                                          e->nbefore, e->have_before);
                 if (p->rec >= 0 && e->recs[p->rec].max_mib > 0)
                     p->driver_mib = (double)e->recs[p->rec].max_mib;
             }

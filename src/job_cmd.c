@@ -483,14 +483,6 @@ int job_main(int argc, char **argv)
                                                 "reporting")) != 0)
             goto out;
     }
-    if (isnan(j.start)) {
-        /* No start given: the job's first sample, the best there is. */
-        for (size_t i = 0; i < j.ngpus; i++)
-            if (!isnan(j.gpus[i].first) && (isnan(j.start) || j.gpus[i].first < j.start))
-                j.start = j.gpus[i].first;
-        if (isnan(j.start))
-            start_source = "none";
-    }
     struct job_end e = {
         .gpus = r.gpus,
         .ngpus = r.ngpus,
@@ -507,6 +499,8 @@ int job_main(int argc, char **argv)
     };
     if (job_finish(&j, &e) < 0)
         goto oom;
+    if (isnan(o.start))
+        start_source = j.start_guessed ? "log" : "none";
     char host[256] = "";
     if (gethostname(host, sizeof host) < 0)
         host[0] = '\0';

@@ -495,6 +495,41 @@ static void test_json_fields(void **state)
     job_free(&j);
 }
 
+/* No start given: the first sample is the start, guessed. A sampled
+ * process that started before it (NVML's start time) keeps its record; a
+ * process only the records hold counts from an interval before it; an old
+ * one does not. */
+static void test_guessed_start(void **state)
+{
+    struct job j;
+    char text[1024];
+    snprintf(text, sizeof text, "%s%s", who_header,
+             "2025-12-05T01:30:10Z,1,100,python a.py,700,50,1,,alice,42,\n"
+             "2025-12-05T01:30:20Z,1,100,python a.py,700,50,1,,alice,42,\n");
+    job_init(&j, "42", NAN, T1);
+    feed(&j, text);
+    struct job_rec recs[] = {rec(UB, 100, 1200, 0, T0 + 2), rec(UB, 200, 3000, 300, T0 + 15),
+                             rec(UB, 300, 9000, 1000, T0 - 500)};
+    int slurm[] = {0};
+    struct job_end e = {.gpus = two_gpus,
+                        .ngpus = 2,
+                        .gpus_read = true,
+                        .slurm = slurm,
+                        .nslurm = 1,
+                        .recs = recs,
+                        .nrecs = 3,
+                        .recs_read = true};
+    assert_int_equal(job_finish(&j, &e), 0);
+    assert_true(j.start_guessed);
+    assert_true(j.start == T0 + 10);
+    const struct job_gpu *g = gpu_of(&j, 1);
+    assert_int_equal(g->nprocs, 2);
+    assert_true(g->procs[0].driver_mib == 1200.0);
+    assert_int_equal(g->procs[1].pid, 200);
+    assert_true(g->upper_mib == 4200.0);
+    job_free(&j);
+}
+
 /* nvmlAccountingStats_t as the driver lays it out: peak in bytes (rounded
  * down to MiB), time 0 while running, start in microseconds. */
 static void test_nvml_decode(void **state)
@@ -574,6 +609,7 @@ int main(void)
         cmocka_unit_test(test_parse_gpu_list),
         cmocka_unit_test(test_snapshot_round_trip),
         cmocka_unit_test(test_json_fields),
+        cmocka_unit_test(test_guessed_start),
         cmocka_unit_test(test_nvml_decode),
         cmocka_unit_test(test_nvml_parse),
     };

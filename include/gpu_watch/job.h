@@ -127,6 +127,8 @@ struct job_gpu {
 struct job {
     const char *job_id;             /* not owned */
     double start, end;              /* the window, s since the epoch; start NAN unknown */
+    bool start_guessed;             /* start is the job's first sample (no real start known):
+                                       a process may have started before it */
     unsigned flags;                 /* enum job_flag */
     unsigned long rows, other_rows; /* the job's rows; rows of the window from others */
     double log_first, log_last;     /* the log's first and last timestamps; NAN none */
@@ -171,7 +173,8 @@ bool job_id_matches(const char *field, const char *id, bool *claimed);
  * rows give the log's span and interval. 0 or -ENOMEM. */
 int job_add_row(struct job *j, const struct log_row *row);
 
-/* Join the rows with the GPUs and records of e: map Slurm's numbers by
+/* Join the rows with the GPUs and records of e (a start still unknown
+ * becomes the job's first sample: start_guessed): map Slurm's numbers by
  * minor number, give each process its own record, add the processes only
  * the records hold (GPUs of the job's alone, records started inside the
  * window), compute the bounds and the flags. 0 or -ENOMEM. */
