@@ -20,6 +20,7 @@ procfs_cmdline | csv_field) files=($F/proc/*/*/cmdline $F/h100-580/*/proc_*_cmdl
 procparse) files=($F/proc/*/*/stat $F/proc/*/*/status $F/proc/*/*/task/*/stat $F/proc/*/meminfo $F/proc/*/uptime $F/h100-580/busy/proc_*_stat.txt $F/h100-580/busy/proc_*_status.txt $F/h100-580/busy/meminfo.txt $F/h100-580/busy/proc_stat_head.txt) ;;
 logread) files=($F/logs/*.csv $F/summary/*.csv) ;;
 owner) files=($F/cgroup/* $F/proc/who/*/cgroup $F/proc/who/*/environ $F/proc/who/*/status) ;;
+job) files=($F/job/q.txt) ;;
 smi_acct) files=($F/h200-580/accounting/accounted*.txt $F/peaks/*/acct.txt $F/h100-580/busy/accounted.txt) ;;
 *) files=() ;;
 esac

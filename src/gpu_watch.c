@@ -17,6 +17,7 @@
 #include "gpu_watch/monotime.h"
 #include "gpu_watch/options.h"
 #include "gpu_watch/pathfind.h"
+#include "gpu_watch/job_cmd.h"
 #include "gpu_watch/plot.h"
 #include "gpu_watch/promfile.h"
 #include "gpu_watch/report.h"
@@ -472,6 +473,8 @@ int main(int argc, char **argv)
         return plot_main(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "summary") == 0)
         return summary_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "job") == 0)
+        return job_main(argc - 1, argv + 1);
     struct gw_config cfg;
     struct run_state st;
     memset(&st, 0, sizeof st);

@@ -22,6 +22,7 @@ static const char help_text[] =
     "       gpu_watch [OPTIONS] -- COMMAND [ARGS...]\n"
     "       gpu_watch plot LOG.csv [PLOT OPTIONS]      (see gpu_watch plot --help)\n"
     "       gpu_watch summary LOG.csv [--format F]    (see gpu_watch summary --help)\n"
+    "       gpu_watch job --log LOG.csv JOB_ID         (see gpu_watch job --help)\n"
     "\n"
     "Sample per-process NVIDIA GPU usage (nvidia-smi and /proc) and append CSV rows\n"
     "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct until stopped.\n"

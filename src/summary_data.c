@@ -123,26 +123,7 @@ void sfmt_csv(const struct summary_result *r, const struct summary_fmt_opts *o, 
  * shown on a terminal runs nothing. */
 static void json_str(struct gw_buf *b, const char *s)
 {
-    size_t n = strlen(s);
-    buf_putc(b, '"');
-    for (size_t i = 0; i < n;) {
-        unsigned char c = (unsigned char)s[i];
-        bool ok;
-        size_t k = text_show_len(s + i, n - i, &ok);
-        if (c == '"' || c == '\\')
-            buf_printf(b, "\\%c", c);
-        else if (ok)
-            buf_append(b, s + i, k);
-        else if (k == 1 && (c < 0x20 || c == 0x7f))
-            buf_printf(b, "\\u%04x", c);
-        else if (k == 2) /* C1: U+0080..U+009F */
-            buf_printf(b, "\\u%04x",
-                       (unsigned)((c & 0x1f) << 6 | ((unsigned char)s[i + 1] & 0x3f)));
-        else
-            buf_puts(b, "\\ufffd");
-        i += k;
-    }
-    buf_putc(b, '"');
+    text_json_str(b, s);
 }
 
 /* ", \"key\": value" (sep first: "" for the first member). */

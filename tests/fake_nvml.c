@@ -17,7 +17,13 @@
  *                                       none: NOT_FOUND); RUNNING 0 a finished
  *                                       record (time 4000 ms), 1 running;
  *                                       answered whatever the mode, as the
- *                                       driver keeps records after it is off
+ *                                       driver keeps records after it is off;
+ *                                       optional START_S: its startTime, s
+ *                                       since the epoch (default 1764000000)
+ *   minor GPU N                         nvmlDeviceGetMinorNumber of the GPU
+ *                                       of that index (default the index);
+ *                                       nvmlDeviceGetAccountingPids lists the
+ *                                       GPU's stats PIDs, the buffer size is 4000
  *   fault NAME [N]                      init_mismatch (nvmlInit answers 18,
  *                                       "Driver/library version mismatch"),
  *                                       v1_stride (the v2/v3 calls write
@@ -76,6 +82,7 @@ struct fstats {
     unsigned pid;
     unsigned long long max; /* bytes */
     unsigned running;
+    unsigned long long start_us; /* startTime */
 };
 static struct fstats stats[256];
 static int nstats;
@@ -85,7 +92,8 @@ struct fgpu {
     char uuid[96];
     unsigned long long total;
     int mig;
-    int acct; /* 1 on, 0 off, 3 NOT_SUPPORTED */
+    int acct;  /* 1 on, 0 off, 3 NOT_SUPPORTED */
+    int minor; /* -1: the index */
     int procs_calls, util_calls, acct_calls;
 };
 
@@ -139,6 +147,7 @@ static void load(void)
             snprintf(x->uuid, sizeof x->uuid, "%.95s", c);
             x->total = strtoull(d, NULL, 10) << 20;
             x->mig = n >= 5 && !strcmp(e, "mig");
+            x->minor = -1;
         } else if (!strcmp(a, "proc") && n >= 6 && nproc < MAX_PROCS) {
             struct fproc *p = &procs[nproc++];
             p->gpu = -1;
@@ -165,6 +174,9 @@ static void load(void)
                      : strtoull(d, NULL, 10) ? (strtoull(d, NULL, 10) << 20) + 12345
                                              : 0;
             x->running = (unsigned)atoi(e);
+            x->start_us = (n >= 6 ? strtoull(g, NULL, 10) : 1764000000ULL) * 1000000ULL;
+        } else if (!strcmp(a, "minor") && n >= 3 && gpu_at((unsigned)atoi(b)) >= 0) {
+            gpus[gpu_at((unsigned)atoi(b))].minor = atoi(c);
         } else if (!strcmp(a, "name") && n >= 3 && nnames < 64) {
             names[nnames].pid = (unsigned)strtoul(b, NULL, 10);
             snprintf(names[nnames++].path, sizeof names[0].path, "%.127s", c);
@@ -505,7 +517,7 @@ int nvmlDeviceGetAccountingStats(void *dev, unsigned pid, void *out)
         return 6; /* NOT_FOUND */
     unsigned char *r = out;
     const unsigned util = 50, mem_util = 5;
-    const unsigned long long time_ms = x->running ? 0 : 4000, start = 1764000000000000ULL;
+    const unsigned long long time_ms = x->running ? 0 : 4000, start = x->start_us;
     memset(r, 0x5A, 56); /* reserved: not for reading */
     memcpy(r, &util, 4);
     memcpy(r + 4, &mem_util, 4);
@@ -513,6 +525,49 @@ int nvmlDeviceGetAccountingStats(void *dev, unsigned pid, void *out)
     memcpy(r + 16, &time_ms, 8);
     memcpy(r + 24, &start, 8);
     memcpy(r + 32, &x->running, 4);
+    return 0;
+}
+
+int nvmlDeviceGetMinorNumber(void *dev, unsigned *minor)
+{
+    struct fgpu *g = dev_gpu(dev);
+    if (!g)
+        return 2;
+    *minor = g->minor >= 0 ? (unsigned)g->minor : g->index;
+    return 0;
+}
+
+int nvmlDeviceGetAccountingBufferSize(void *dev, unsigned *size)
+{
+    if (!dev_gpu(dev))
+        return 2;
+    *size = 4000;
+    return 0;
+}
+
+/* The PIDs of the GPU's stats lines, each once (the driver keeps the
+ * latest record of a PID). */
+int nvmlDeviceGetAccountingPids(void *dev, unsigned *count, unsigned *pids)
+{
+    struct fgpu *g = dev_gpu(dev);
+    if (!g || !count)
+        return 2;
+    unsigned n = 0;
+    for (int i = 0; i < nstats; i++) {
+        int seen = 0;
+        for (int k = 0; k < i; k++)
+            seen |= stats[k].gpu == stats[i].gpu && stats[k].pid == stats[i].pid;
+        if (stats[i].gpu != g - gpus || seen)
+            continue;
+        if (pids && n < *count)
+            pids[n] = stats[i].pid;
+        n++;
+    }
+    if (!pids || n > *count) {
+        *count = n;
+        return 7; /* INSUFFICIENT_SIZE */
+    }
+    *count = n;
     return 0;
 }
 #endif

@@ -30,6 +30,7 @@
  *                     acct_mode.txt in the fixture directory (one word a GPU,
  *                     in the order of gpus.txt) overrides it per GPU (MIG).
  *                     --query-accounted-apps replays acct.txt (NN.acct).
+ *   -q                replays q.txt (the NVSMI log: minor numbers, buffer sizes)
  *
  * Installed under the name "ps" it replays FAKE_SMI_DIR/ps.txt.
  *
@@ -61,6 +62,8 @@ static const char *kind_of(int argc, char **argv)
             return "gpus";
         if (strcmp(argv[i], "-L") == 0)
             return "L";
+        if (strcmp(argv[i], "-q") == 0)
+            return "q";
     }
     return "smi";
 }

@@ -78,4 +78,10 @@ void text_clean_inplace(char *s);
  * length is returned; when n fits, dst is untouched and n is returned. */
 size_t text_cmd_cap(const char *s, size_t n, char *dst);
 
+/* s as a JSON string, quoted, into b; bytes that are not UTF-8 become
+ * U+FFFD, the controls of the sanitiser
+ * (C0, DEL, C1) \u escapes, so that JSON shown on a terminal runs nothing. Errors stay in b
+ * (buf_error). */
+void text_json_str(struct gw_buf *b, const char *s);
+
 #endif

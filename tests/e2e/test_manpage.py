@@ -1,5 +1,6 @@
 """The manual page gpu_watch.1 against the --help texts: every flag of
-`gpu_watch --help`, `gpu_watch plot --help` and `gpu_watch summary --help`
+`gpu_watch --help`, `gpu_watch plot --help`, `gpu_watch summary --help` and
+`gpu_watch job --help`
 is described in the page's matching OPTIONS section, and the page lists no
 flag that --help lacks, so the two cannot drift."""
 import os
@@ -73,6 +74,9 @@ class ManPage(unittest.TestCase):
 
     def test_summary_options(self):
         self.check("SUMMARY OPTIONS", "summary")
+
+    def test_job_options(self):
+        self.check("JOB OPTIONS", "job")
 
     def test_sections(self):
         for s in ("NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "WATCHING A COMMAND", "COLUMNS",
