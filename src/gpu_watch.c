@@ -472,6 +472,7 @@ int main(int argc, char **argv)
         goto out;
     }
     const char *proc_root = getenv("GPU_WATCH_PROC_ROOT"); /* for tests: a fixture tree */
+    const char *cg_root = getenv("GPU_WATCH_CGROUP_ROOT"); /* for tests: a fixture tree */
     /* A translated pattern that still does not compile is matched as the
      * user's own text, not as our translation of it. */
     const char *match = cfg.match_ere;
@@ -487,6 +488,7 @@ int main(int argc, char **argv)
         .smi = "nvidia-smi",
         .ps = "ps",
         .proc_root = proc_root && *proc_root ? proc_root : "/proc",
+        .cgroup_root = cg_root && *cg_root ? cg_root : "/sys/fs/cgroup",
         .timeout = cfg.timeout,
         .pids = cfg.pids,
         .npids = cfg.npids,

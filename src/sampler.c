@@ -257,8 +257,8 @@ static int read_who(struct sampler *s, struct sample *out)
             k++;
         struct pid_entry *e = s->ents[k];
         const struct owner *o;
-        int rc = owner_get(s->o.proc_root, e, s->o.host && e->ticks_ok ? e->starttime : 0,
-                           &s->scratch, &o);
+        int rc = owner_get(s->o.proc_root, s->o.cgroup_root, e,
+                           s->o.host && e->ticks_ok ? e->starttime : 0, &s->scratch, &o);
         if (rc < 0)
             return rc;
         for (; i < out->n && out->rows[i].pid == e->pid; i++)

@@ -59,12 +59,13 @@ struct sample {
 };
 
 struct sampler_opts {
-    const char *source;    /* "smi", "nvml", "auto" (NULL: "smi") */
-    const char *smi;       /* the nvidia-smi program ("nvidia-smi", looked up in PATH) */
-    const char *ps;        /* the ps program, used only when /proc is missing */
-    const char *proc_root; /* "/proc", or a fixture directory */
-    double timeout;        /* seconds per call */
-    const long *pids;      /* --pid filter; npids == 0: all */
+    const char *source;      /* "smi", "nvml", "auto" (NULL: "smi") */
+    const char *smi;         /* the nvidia-smi program ("nvidia-smi", looked up in PATH) */
+    const char *ps;          /* the ps program, used only when /proc is missing */
+    const char *proc_root;   /* "/proc", or a fixture directory */
+    const char *cgroup_root; /* "/sys/fs/cgroup", or a fixture directory (--who) */
+    double timeout;          /* seconds per call */
+    const long *pids;        /* --pid filter; npids == 0: all */
     size_t npids;
     const char *match; /* --match: POSIX ERE (or a substring if it does not compile) */
     bool match_icase;  /* --ignore-case */
