@@ -59,6 +59,8 @@ static void report_sample(const struct sample *smp, double now)
 {
     if (smp->switched[0])
         report_warn("%s; the run goes on with nvidia-smi", smp->switched);
+    if (smp->pidns_warning[0])
+        report_warn("%s", smp->pidns_warning);
     for (size_t i = 0; i < smp->nq; i++) {
         const struct source_query *q = &smp->q[i];
         if (q->failed) {

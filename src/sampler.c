@@ -11,7 +11,9 @@
 #include "gpu_watch/buf.h"
 #include "gpu_watch/cmdline.h"
 #include "gpu_watch/filter.h"
+#include "gpu_watch/pidns.h"
 #include "gpu_watch/pidtab.h"
+#include "gpu_watch/run_cmd.h"
 
 struct sampler {
     struct sampler_opts o;
@@ -33,6 +35,13 @@ struct sampler {
     size_t cap_ents;
     size_t cap_names;
     struct gw_buf scratch; /* --who's reads of /proc */
+    /* In a child PID namespace (pidns.h): what the driver translates, read
+     * at the first sample (drv_read); foreign when its process lists hold
+     * host PIDs, which must not be looked up in our /proc. */
+    bool ns_child;
+    bool drv_read;
+    bool foreign;
+    struct pidns_driver drv;
 };
 
 /* Open the source named o->source; "auto" takes NVML when it opens, else
@@ -84,6 +93,8 @@ int sampler_new(const struct sampler_opts *o, struct sampler **out, struct sampl
         sampler_free(s);
         return rc < 0 ? rc : -ENOMEM;
     }
+    bool child = false;
+    s->ns_child = pidns_self(o->proc_root, &child) == 0 && child;
     *out = s;
     return 0;
 }
@@ -194,6 +205,72 @@ static int find_entries(struct sampler *s)
     return 0;
 }
 
+/* The driver's version: the source's, else one nvidia-smi query (only in a
+ * child PID namespace, once). "" when not known. */
+static void driver_version(struct sampler *s, char *out, size_t len,
+                           const volatile sig_atomic_t *cancel)
+{
+    out[0] = '\0';
+    const char *v = s->ops->driver ? s->ops->driver(s->src) : NULL;
+    if (v) {
+        snprintf(out, len, "%s", v);
+        return;
+    }
+    const char *argv[] = {s->o.smi ? s->o.smi : "nvidia-smi", "--query-gpu=driver_version",
+                          "--format=csv,noheader", NULL};
+    struct cmd_call call = {.argv = argv, .key = "smi:driver"};
+    /* "580.95.05\n" per GPU: the first line. */
+    if (run_cmd(&call, 1, s->o.timeout, cancel) == 0 && call.state == CMD_OK && call.out.p)
+        snprintf(out, len, "%.*s", (int)strcspn(call.out.p, "\r\n"), call.out.p);
+    buf_free(&call.out);
+}
+
+/* In a child PID namespace: what the driver's answers mean here, decided
+ * at the first sample, with the one warning that says what it costs. */
+static void decide_pidns(struct sampler *s, struct sample *out, const volatile sig_atomic_t *cancel)
+{
+    char ver[96];
+    driver_version(s, ver, sizeof ver, cancel);
+    pidns_driver_caps(ver, &s->drv);
+    s->drv_read = true;
+    const char *v = s->drv.known ? ver : "of unknown version";
+    if (s->drv.list_host) {
+        s->foreign = true;
+        cmdline_set_foreign(s->cmdline, true);
+        snprintf(out->pidns_warning, sizeof out->pidns_warning,
+                 "gpu_watch runs in a child PID namespace (a container) and driver %s gives "
+                 "host PIDs (drivers before 535.113 do): the pid column holds the host's "
+                 "numbers, cmd only the driver's process name, and the --host and --who "
+                 "columns stay empty, since a process here with the same number is another "
+                 "one%s. Run gpu_watch on the host, or the container with --pid=host, to see "
+                 "them",
+                 v, s->o.npids ? "; --pid names this namespace's PIDs and cannot select them" : "");
+    } else if (s->drv.mem_host || s->drv.util_host) {
+        snprintf(out->pidns_warning, sizeof out->pidns_warning,
+                 "gpu_watch runs in a child PID namespace (a container) and driver %s "
+                 "translates the process list but not %s (from %s on): %s stay empty. Processes "
+                 "of other containers are not listed; --prom-textfile's "
+                 "gpu_watch_gpu_memory_unattributed_bytes shows the memory they hold",
+                 v, s->drv.mem_host ? "per-process memory or utilization" : "utilization",
+                 s->drv.mem_host ? "565.57 and 570.86" : "570.86",
+                 s->drv.mem_host ? "gpu_mem_mib, sm_util_pct and mem_util_pct"
+                                 : "sm_util_pct and mem_util_pct");
+    }
+}
+
+/* Answers looked up by host PID (pidns.h) do not belong to the process of
+ * the same number here: unknown, never another process's figures. */
+static void drop_host_pid_answers(struct sampler *s)
+{
+    for (size_t i = 0; !s->foreign && i < s->poll.n; i++) {
+        struct source_proc *r = &s->poll.v[i];
+        if (s->drv.mem_host)
+            r->mem_mib = GW_UNKNOWN;
+        if (s->drv.util_host)
+            r->sm_pct = r->mem_pct = GW_UNKNOWN;
+    }
+}
+
 /* Rows of the processes that pass the filter, with their command lines. */
 static int keep_rows(struct sampler *s, struct sample *out)
 {
@@ -294,6 +371,7 @@ int sampler_run(struct sampler *s, struct sample *out, const volatile sig_atomic
     out->watched = host_unknown;
     out->watched_mem_mib = GW_UNKNOWN;
     out->switched[0] = '\0';
+    out->pidns_warning[0] = '\0';
     s->gen++;
 
     if ((rc = poll_source(s, out, cancel)) < 0)
@@ -301,6 +379,10 @@ int sampler_run(struct sampler *s, struct sample *out, const volatile sig_atomic
     struct source_poll *p = &s->poll;
     if (!sorted_by_pid(p)) /* nvidia-smi's come sorted; others may not */
         qsort(p->v, p->n, sizeof *p->v, cmp_pid_gpu);
+    if (s->ns_child && !s->drv_read)
+        decide_pidns(s, out, cancel);
+    if (s->ns_child)
+        drop_host_pid_answers(s);
     if ((rc = find_entries(s)) < 0 ||
         (rc = cmdline_resolve(s->cmdline, s->ents, s->names, s->nents, p, cancel)) < 0 ||
         (rc = keep_rows(s, out)) < 0)
@@ -316,7 +398,9 @@ int sampler_run(struct sampler *s, struct sample *out, const volatile sig_atomic
         out->sys_used_mib = host_sys_used_mib(s->host);
     }
     out->who = s->o.who;
-    if ((s->o.host && (rc = read_host(s, out)) < 0) || (s->o.who && (rc = read_who(s, out)) < 0) ||
+    /* Host PIDs: nothing of ours under those numbers (host_unknown, no owner). */
+    if ((s->o.host && !s->foreign && (rc = read_host(s, out)) < 0) ||
+        (s->o.who && !s->foreign && (rc = read_who(s, out)) < 0) ||
         (s->o.watch_pid > 0 && (rc = read_watched(s, out)) < 0))
         return rc;
     if (out->n > 1)

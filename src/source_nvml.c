@@ -214,6 +214,12 @@ static size_t nvml_gpu_count(const void *state)
     return s->ngpu;
 }
 
+static const char *nvml_driver(const void *state)
+{
+    const struct nvml *s = state;
+    return s->driver;
+}
+
 static void fail(struct source_query *q, const struct nvml *s, const struct gpu *g, nv_ret rc,
                  const char *call)
 {
@@ -340,5 +346,6 @@ const struct source_ops source_nvml = {
     .open = nvml_open,
     .poll = nvml_poll,
     .gpu_count = nvml_gpu_count,
+    .driver = nvml_driver,
     .close = nvml_close,
 };

@@ -48,6 +48,10 @@ struct sample {
     /* Set when the source gave up this sample and the run goes on with
      * nvidia-smi: why (for one warning). "" otherwise. */
     char switched[300];
+    /* Set once, the first sample after gpu_watch found itself in a child
+     * PID namespace with a driver that gives host PIDs for some answers:
+     * what that costs (for one warning). "" otherwise. */
+    char pidns_warning[600];
     /* With sampler_opts.host: the machine's used RAM (MemTotal -
      * MemAvailable, MiB; < 0 unknown). */
     int64_t sys_used_mib;

@@ -76,6 +76,10 @@ struct source_ops {
     int (*poll)(void *state, struct source_poll *out, const volatile sig_atomic_t *cancel);
     /* GPUs the source knows of (0 until known). */
     size_t (*gpu_count)(const void *state);
+    /* The driver's version ("580.95.05"), "" or "unknown" when not known;
+     * NULL where the source has no such call (the sampler asks nvidia-smi
+     * when it needs it: pidns.h). */
+    const char *(*driver)(const void *state);
     void (*close)(void *state);
 };
 

@@ -1,0 +1,63 @@
+/* PID namespaces: the ns/pid link of gpu_watch itself, and the driver
+ * versions that translate PIDs (pidns.h). */
+#include "gpu_watch/pidns.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int pidns_parse_link(const char *s, size_t len, unsigned long long *ino)
+{
+    static const char pre[] = "pid:[";
+    if (len < sizeof pre + 1 || memcmp(s, pre, sizeof pre - 1) != 0 || s[len - 1] != ']')
+        return -EINVAL;
+    unsigned long long v = 0;
+    size_t i = sizeof pre - 1;
+    if (i == len - 1)
+        return -EINVAL;
+    for (; i < len - 1; i++) {
+        if (!isdigit((unsigned char)s[i]) || v > (~0ULL - 9) / 10)
+            return -EINVAL;
+        v = v * 10 + (unsigned)(s[i] - '0');
+    }
+    *ino = v;
+    return 0;
+}
+
+int pidns_self(const char *root, bool *child)
+{
+    char path[4096], link[64];
+    if (snprintf(path, sizeof path, "%s/self/ns/pid", root) >= (int)sizeof path)
+        return -ENAMETOOLONG;
+    ssize_t n = readlink(path, link, sizeof link);
+    if (n < 0)
+        return -errno;
+    unsigned long long ino;
+    if ((size_t)n >= sizeof link || pidns_parse_link(link, (size_t)n, &ino) < 0)
+        return -EINVAL;
+    *child = ino != PIDNS_INIT_INO;
+    return 0;
+}
+
+/* major.minor of "535.113.01" (the third part does not matter here). */
+static bool version(const char *v, unsigned *major, unsigned *minor)
+{
+    char tail;
+    return v && sscanf(v, "%u.%u%c", major, minor, &tail) >= 2;
+}
+
+static bool at_least(unsigned major, unsigned minor, unsigned want_major, unsigned want_minor)
+{
+    return major > want_major || (major == want_major && minor >= want_minor);
+}
+
+void pidns_driver_caps(const char *v, struct pidns_driver *out)
+{
+    unsigned major, minor;
+    out->known = version(v, &major, &minor);
+    out->list_host = !out->known || !at_least(major, minor, 535, 113);
+    out->mem_host = !out->known || !at_least(major, minor, 565, 57);
+    out->util_host = !out->known || !at_least(major, minor, 570, 86);
+}

@@ -1,0 +1,175 @@
+"""PID namespaces for real (issue 20): gpu_watch inside one made by
+`unshare --pid --fork --mount-proc` (util-linux), and on the host looking at
+processes inside one. The fake nvidia-smi answers as an old driver (host
+PIDs, FAKE_SMI_DRIVER 470.x) or a new one (the caller's PIDs, 580.x); the
+process list is the fixture the test writes. Root only (unshare --pid)."""
+import os
+import shutil
+import subprocess
+import time
+import unittest
+
+from tests.e2e.gw import BIN, GwTest, read_csv, wait_for
+
+UUID = "GPU-1a8e51c5-1f64-9d83-5d60-65f0c235c074"
+PMON_HEAD = ("# gpu         pid   type     sm    mem    enc    dec    jpg    ofa     fb   ccpm    command \n"
+             "# Idx           #    C/G      %      %      %      %      %      %     MB     MB    name \n")
+
+
+def can_unshare():
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        return False
+    return subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", "true"],
+                          capture_output=True, timeout=10).returncode == 0
+
+
+@unittest.skipUnless(can_unshare(), "needs root and unshare --pid (util-linux)")
+class TestPidNamespaces(GwTest):
+
+    def fixture(self, procs):
+        """A replay directory listing procs [(pid, MiB, sm %, name)] on GPU 0."""
+        d = self.path("fx")
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "gpus.txt"), "w") as f:
+            f.write(f"0, {UUID}\n")
+        with open(os.path.join(d, "apps.txt"), "w") as f:
+            f.writelines(f"{pid}, {UUID}, {mib}\n" for pid, mib, _, _ in procs)
+        with open(os.path.join(d, "pmon.txt"), "w") as f:
+            f.write(PMON_HEAD)
+            f.writelines(f"    0 {pid:>10}     C {sm:>6}      2      -      -      -      -"
+                         f" {mib:>6}      0    {name}\n" for pid, mib, sm, name in procs)
+        return d
+
+    def in_namespace(self, driver, procs, *args, before=""):
+        """Run gpu_watch as PID 1 of a new PID namespace (with its own /proc);
+        before: shell commands started first (their PIDs are 2, 3, ...)."""
+        env = self.env(self.fixture(procs), proc=None, FAKE_SMI_DRIVER=driver)
+        script = f'{before} exec "$0" "$@"'
+        return subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", "sh", "-c", script,
+                               BIN, "--count", "1", "-q", "-o", "-", *args],
+                              env=env, capture_output=True, timeout=30, cwd=self.tmp)
+
+    def test_old_driver_host_pid_1_is_not_our_pid_1(self):
+        # The driver (470: host PIDs) lists the host's PID 1 and a host
+        # process; in here PID 1 is gpu_watch itself.
+        procs = [(1, 500, 40, "python3"), (4321, 700, 10, "train")]
+        r = self.in_namespace("470.82.01", procs, "--host", "--who")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        header, rows = read_csv(r.stdout.decode())
+        got = {row[2]: dict(zip(header, row)) for row in rows}
+        self.assertEqual(sorted(got), ["1", "4321"])
+        one = got["1"]
+        # The driver's name, never our PID 1's command line (gpu_watch).
+        self.assertEqual(one["cmd"], "python3")
+        for col in ("cpu_pct", "rss_mib", "user", "job_id", "container", "container_pid"):
+            self.assertEqual(one[col], "", col)
+        self.assertEqual(one["gpu_mem_mib"], "500")
+        err = r.stderr.decode()
+        self.assertEqual(err.count("child PID namespace"), 1, err)
+        self.assertIn("--pid=host", err)
+        self.assertIn("470.82.01", err)
+        # --match is judged on the driver's name, not on our PID 1.
+        r = self.in_namespace("470.82.01", procs, "--match", "gpu_watch")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(read_csv(r.stdout.decode())[1], [])
+        r = self.in_namespace("470.82.01", procs, "--match", "train")
+        self.assertEqual([row[2] for row in read_csv(r.stdout.decode())[1]], ["4321"])
+
+    def test_unknown_driver_is_taken_for_host_pids(self):
+        procs = [(1, 500, 40, "python3")]
+        env_driver = "unknown"
+        r = self.in_namespace(env_driver, procs)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rows = read_csv(r.stdout.decode())[1]
+        self.assertEqual([row[3] for row in rows], ["python3"])
+        self.assertIn("of unknown version", r.stderr.decode())
+
+    def test_new_driver_local_pids(self):
+        # 580 translates: PID 2 is our sleep; its command line is read here.
+        procs = [(2, 300, 20, "sleep")]
+        r = self.in_namespace("580.95.05", procs, "--host", before="sleep 30 &")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        header, rows = read_csv(r.stdout.decode())
+        self.assertEqual(len(rows), 1)
+        row = dict(zip(header, rows[0]))
+        self.assertEqual(row["cmd"], "sleep 30")
+        self.assertNotEqual(row["rss_mib"], "")
+        self.assertNotIn("child PID namespace", r.stderr.decode())
+
+    def test_lists_translated_utilization_not(self):
+        # 550: lists translated (535.113+), memory and utilization not yet:
+        # those columns stay empty rather than another process's figures.
+        procs = [(2, 300, 20, "sleep")]
+        r = self.in_namespace("550.54.15", procs, before="sleep 30 &")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        header, rows = read_csv(r.stdout.decode())
+        row = dict(zip(header, rows[0]))
+        self.assertEqual(row["cmd"], "sleep 30")
+        self.assertEqual((row["gpu_mem_mib"], row["sm_util_pct"], row["mem_util_pct"]),
+                         ("", "", ""))
+        err = r.stderr.decode()
+        self.assertEqual(err.count("child PID namespace"), 1, err)
+        self.assertIn("unattributed", err)
+
+    def start_in_namespaces(self, depth):
+        """A sleep in depth nested PID namespaces, started from the host;
+        returns its host PID."""
+        cmd = []
+        for _ in range(depth):
+            cmd += ["unshare", "--pid", "--fork"]
+        p = subprocess.Popen(cmd + ["sleep", "30"])
+        self._kill = getattr(self, "_kill", []) + [p]
+        found = []
+
+        def sleeping():
+            for pid in os.listdir("/proc"):
+                if not pid.isdigit():
+                    continue
+                try:
+                    with open(f"/proc/{pid}/status") as f:
+                        st = f.read()
+                    with open(f"/proc/{pid}/cmdline", "rb") as f:
+                        cl = f.read()
+                except OSError:
+                    continue
+                ns = [l for l in st.splitlines() if l.startswith("NSpid:")]
+                if cl == b"sleep\x0030\x00" and ns and len(ns[0].split()) == depth + 2:
+                    found.append(int(pid))
+                    return True
+            return False
+        self.assertTrue(wait_for(sleeping, timeout=10))
+        return found[0]
+
+    def tearDown(self):
+        for p in getattr(self, "_kill", []):
+            # unshare --fork waits for its child: kill the whole chain by PID.
+            try:
+                for line in subprocess.run(["ps", "-o", "pid=", "--ppid", str(p.pid)],
+                                           capture_output=True, text=True).stdout.split():
+                    os.kill(int(line), 9)
+            except OSError:
+                pass
+            p.kill()
+            p.wait()
+        super().tearDown()
+
+    def test_container_pid_from_the_host(self):
+        one = self.start_in_namespaces(1)
+        two = self.start_in_namespaces(2)
+        procs = [(one, 100, 5, "sleep"), (two, 200, 6, "sleep"), (os.getpid(), 50, 1, "python3")]
+        env = self.env(self.fixture(procs), proc=None)
+        r = subprocess.run([BIN, "--who", "--count", "1", "-q", "-o", "-"], env=env,
+                           capture_output=True, timeout=30, cwd=self.tmp)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        header, rows = read_csv(r.stdout.decode())
+        self.assertEqual(header[-1], "container_pid")
+        got = {int(row[2]): (row[3], row[-1]) for row in rows}
+        # The sleeps are PID 1 of their innermost namespace; this test is in
+        # the host's: empty.
+        self.assertEqual(got[one], ("sleep 30", "1"))
+        self.assertEqual(got[two], ("sleep 30", "1"))
+        self.assertEqual(got[os.getpid()][1], "")
+
+
+if __name__ == "__main__":
+    unittest.main()
