@@ -26,10 +26,11 @@ int pidns_parse_link(const char *s, size_t len, unsigned long long *ino)
     return 0;
 }
 
-int pidns_self(const char *root, bool *child)
+/* Whether the ns/pid link at root/<dir>/ns/pid names a child namespace. */
+static int link_child(const char *root, const char *dir, bool *child)
 {
     char path[4096], link[64];
-    if (snprintf(path, sizeof path, "%s/self/ns/pid", root) >= (int)sizeof path)
+    if (snprintf(path, sizeof path, "%s/%s/ns/pid", root, dir) >= (int)sizeof path)
         return -ENAMETOOLONG;
     ssize_t n = readlink(path, link, sizeof link);
     if (n < 0)
@@ -39,6 +40,18 @@ int pidns_self(const char *root, bool *child)
         return -EINVAL;
     *child = ino != PIDNS_INIT_INO;
     return 0;
+}
+
+int pidns_self(const char *root, bool *child)
+{
+    return link_child(root, "self", child);
+}
+
+int pidns_of(const char *root, long pid, bool *child)
+{
+    char dir[24];
+    snprintf(dir, sizeof dir, "%ld", pid);
+    return link_child(root, dir, child);
 }
 
 /* major.minor of "535.113.01" (the third part does not matter here). */

@@ -22,6 +22,11 @@ int pidns_parse_link(const char *s, size_t len, unsigned long long *ino);
  * fixture tree without it: the caller takes the host). */
 int pidns_self(const char *root, bool *child);
 
+/* Whether process pid (under root) is in another PID namespace than the
+ * kernel's initial one, from root/<pid>/ns/pid (readable by its owner and
+ * root). 0 with *child set, or a negative errno. */
+int pidns_of(const char *root, long pid, bool *child);
+
 /* Which answers of a driver give host PIDs to a caller in a child
  * namespace. Drivers translate them into the caller's namespace, from the
  * open kernel modules' history (unverified on hardware): the process lists
