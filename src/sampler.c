@@ -85,6 +85,11 @@ int sampler_new(const struct sampler_opts *o, struct sampler **out, struct sampl
     s->cfg.smi = o->smi;
     s->cfg.timeout = o->timeout;
     s->cfg.peaks = o->peaks;
+    bool child = false;
+    s->ns_child = pidns_self(o->proc_root, &child) == 0 && child;
+    /* Inside a container other containers' processes may be unlisted: the
+     * memory they hold shows as unattributed. */
+    s->cfg.gpu_mem = o->gpu_mem || s->ns_child;
     if (!(s->tab = pidtab_new(64)) || !(s->host = host_new(o->proc_root)) ||
         !(s->cmdline = cmdline_new(o->proc_root, o->ps, o->timeout)) ||
         (rc = filter_new(o->pids, o->npids, o->match, o->match_icase, &s->filter, &st->substring)) <
@@ -93,8 +98,6 @@ int sampler_new(const struct sampler_opts *o, struct sampler **out, struct sampl
         sampler_free(s);
         return rc < 0 ? rc : -ENOMEM;
     }
-    bool child = false;
-    s->ns_child = pidns_self(o->proc_root, &child) == 0 && child;
     *out = s;
     return 0;
 }
@@ -106,6 +109,7 @@ void sampler_free(struct sampler *s)
     if (s->ops)
         s->ops->close(s->src);
     free(s->poll.v);
+    free(s->poll.gm);
     filter_free(s->filter);
     cmdline_free(s->cmdline);
     host_free(s->host);
@@ -130,6 +134,7 @@ void sampler_set_allow(struct sampler *s, const long *pids, size_t n)
 void sample_free(struct sample *smp)
 {
     free(smp->rows);
+    free(smp->gmem);
     memset(smp, 0, sizeof *smp);
 }
 
@@ -271,6 +276,35 @@ static void drop_host_pid_answers(struct sampler *s)
     }
 }
 
+/* Per GPU, the memory in use that no listed process accounts for
+ * (sample.gmem). */
+static int unattributed(const struct sampler *s, struct sample *out)
+{
+    const struct source_poll *p = &s->poll;
+    out->ngmem = 0;
+    if (array_reserve(&out->gmem, &out->capgmem, p->ngm, sizeof *out->gmem) < 0)
+        return -ENOMEM;
+    for (size_t g = 0; g < p->ngm; g++) {
+        const struct source_gpu_mem *m = &p->gm[g];
+        bool known = m->used_mib >= 0;
+        int64_t left = m->used_mib;
+        for (size_t i = 0; i < p->n && known; i++)
+            if (p->v[i].gpu == m->gpu) {
+                known = p->v[i].mem_mib >= 0;
+                left -= p->v[i].mem_mib;
+            }
+        if (m->reserved_mib > 0)
+            left -= m->reserved_mib;
+        /* The queries are not taken at one instant: a process that grew
+         * between them can make it negative. */
+        out->gmem[out->ngmem++] = (struct sample_gpu_mem){m->gpu, m->used_mib,
+                                                          !known     ? GW_UNKNOWN
+                                                          : left < 0 ? 0
+                                                                     : left};
+    }
+    return 0;
+}
+
 /* Rows of the processes that pass the filter, with their command lines. */
 static int keep_rows(struct sampler *s, struct sample *out)
 {
@@ -383,6 +417,8 @@ int sampler_run(struct sampler *s, struct sample *out, const volatile sig_atomic
         decide_pidns(s, out, cancel);
     if (s->ns_child)
         drop_host_pid_answers(s);
+    if ((rc = unattributed(s, out)) < 0)
+        return rc;
     if ((rc = find_entries(s)) < 0 ||
         (rc = cmdline_resolve(s->cmdline, s->ents, s->names, s->nents, p, cancel)) < 0 ||
         (rc = keep_rows(s, out)) < 0)

@@ -124,6 +124,27 @@ static void test_idle(void **state)
     expect_file(*state, &s, "idle.prom");
 }
 
+/* The unattributed memory per GPU: unknown (< 0) and unmapped GPUs give no
+ * series, 0 is written; none known: no family at all. */
+static void test_unattributed(void **state)
+{
+    (void)state;
+    static const struct prom_gpu_mem gm[] = {{0, 4500}, {1, -1}, {2, 0}, {-1, 7}};
+    struct prom_sample s = {.ngpus = 3, .time = 1.0, .duration = -1, .gmem = gm, .ngmem = 4};
+    struct gw_buf b = {0};
+    assert_int_equal(prom_format(&s, &b), 0);
+    assert_non_null(strstr(b.p, "# TYPE gpu_watch_gpu_memory_unattributed_bytes gauge\n"
+                                "gpu_watch_gpu_memory_unattributed_bytes{gpu=\"0\"} 4718592000\n"
+                                "gpu_watch_gpu_memory_unattributed_bytes{gpu=\"2\"} 0\n#"));
+    assert_null(strstr(b.p, "{gpu=\"1\"} -"));
+    buf_clear(&b);
+    s.gmem = gm + 1; /* GPU 1 unknown only */
+    s.ngmem = 1;
+    assert_int_equal(prom_format(&s, &b), 0);
+    assert_null(strstr(b.p, "unattributed"));
+    buf_free(&b);
+}
+
 static void test_escape(void **state)
 {
     struct gw_buf *b = *state;
@@ -180,9 +201,8 @@ static void test_publish(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_busy),
-        cmocka_unit_test(test_idle),
-        cmocka_unit_test(test_escape),
+        cmocka_unit_test(test_busy),    cmocka_unit_test(test_idle),
+        cmocka_unit_test(test_escape),  cmocka_unit_test(test_unattributed),
         cmocka_unit_test(test_publish),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

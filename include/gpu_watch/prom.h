@@ -40,17 +40,25 @@ struct prom_query {
     uint64_t failures; /* failed runs since start */
 };
 
+/* One GPU's memory that no listed process accounts for (sample.gmem). */
+struct prom_gpu_mem {
+    int gpu;
+    int64_t unattributed_mib; /* < 0 unknown: no series */
+};
+
 struct prom_sample {
     const struct prom_proc *procs; /* sorted by GPU index, then PID */
     size_t n;
     size_t ngpus; /* GPUs 0..ngpus-1 get a process count, 0 when idle */
     const struct prom_query *q;
     size_t nq;
-    double time;     /* wall clock when the sample was taken, s since the epoch */
-    double duration; /* how long it took, s; < 0 unknown */
-    bool host;       /* write the CPU and resident-memory series */
-    bool peaks;      /* write the peak-memory series */
-    bool who;        /* put user, job_id, container on the info series */
+    double time;                     /* wall clock when the sample was taken, s since the epoch */
+    double duration;                 /* how long it took, s; < 0 unknown */
+    bool host;                       /* write the CPU and resident-memory series */
+    bool peaks;                      /* write the peak-memory series */
+    bool who;                        /* put user, job_id, container on the info series */
+    const struct prom_gpu_mem *gmem; /* gpu_watch_gpu_memory_unattributed_bytes */
+    size_t ngmem;
 };
 
 /* Append the exposition of s to out (LF line ends, last line ending in LF).

@@ -40,6 +40,14 @@ struct source_query {
 
 #define SOURCE_MAX_QUERIES 8
 
+/* One GPU's memory as the driver counts it (source_config.gpu_mem), MiB;
+ * GW_UNKNOWN when not reported. */
+struct source_gpu_mem {
+    int gpu;              /* GPU index */
+    int64_t used_mib;     /* in use on the GPU, by anyone */
+    int64_t reserved_mib; /* held by the driver itself (R510+), not in used_mib */
+};
+
 /* What one poll yields. The sampler owns it and reuses v between polls;
  * a poll empties it first (source_poll_reset). */
 struct source_poll {
@@ -51,6 +59,10 @@ struct source_poll {
     size_t spawned;    /* processes started for this poll */
     bool answered;     /* some query gave data (an empty process list counts) */
     char gave_up[256]; /* with SOURCE_GIVE_UP: why this source cannot go on */
+    /* With source_config.gpu_mem: each GPU's memory, one entry a GPU. */
+    struct source_gpu_mem *gm;
+    size_t ngm;
+    size_t capgm;
 };
 
 /* How the sampler opens a source. */
@@ -58,6 +70,7 @@ struct source_config {
     const char *smi; /* the nvidia-smi program ("nvidia-smi", looked up in PATH) */
     double timeout;  /* seconds a query may take */
     bool peaks;      /* also read the driver's accounting peaks */
+    bool gpu_mem;    /* also read each GPU's memory in use (source_gpu_mem) */
 };
 
 /* poll's answer when the source must not be used again (a driver that
@@ -98,6 +111,9 @@ void source_poll_reset(struct source_poll *out);
 /* A new record at the end of out, every number GW_UNKNOWN, strings "";
  * NULL when out of memory. */
 struct source_proc *source_push(struct source_poll *out, int gpu, long pid);
+
+/* Note GPU gpu's memory in out; 0 or -ENOMEM. */
+int source_gpu_mem_add(struct source_poll *out, int gpu, int64_t used_mib, int64_t reserved_mib);
 
 /* Add a query to out (ignored past SOURCE_MAX_QUERIES); returns it so the
  * caller can mark it failed. */

@@ -111,6 +111,40 @@ class TestPidNamespaces(GwTest):
         self.assertEqual(err.count("child PID namespace"), 1, err)
         self.assertIn("unattributed", err)
 
+    def test_new_driver_other_containers_memory_is_unattributed(self):
+        # 580 translates and leaves out processes of other namespaces: the
+        # GPU's 5000 MiB in use, our one process 300 MiB, 200 reserved.
+        procs = [(2, 300, 20, "sleep")]
+        fx = self.fixture(procs)
+        with open(os.path.join(fx, "gpumem.txt"), "w") as f:
+            f.write("0, 5000, 200\n")
+        prom = self.path("m.prom")
+        env = self.env(fx, proc=None, FAKE_SMI_DRIVER="580.95.05")
+        script = 'sleep 30 & exec "$0" "$@"'
+        p = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", "sh", "-c", script,
+                              BIN, "--count", "6", "--interval", "0.5", "--summary", "-o",
+                              "out.csv", "--prom-textfile", prom],
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             cwd=self.tmp)
+        self._procs = getattr(self, "_procs", []) + [p]
+        text = []
+
+        def gauge():
+            try:
+                with open(prom) as f:
+                    t = f.read()
+            except OSError:
+                return False
+            text[:] = [t]
+            return "gpu_watch_gpu_memory_unattributed_bytes" in t
+        self.assertTrue(wait_for(gauge, timeout=10))
+        self.assertIn(f'gpu_watch_gpu_memory_unattributed_bytes{{gpu="0"}} {4500 * 1048576}\n',
+                      text[0])
+        _, err = p.communicate(timeout=20)
+        self.assertEqual(p.returncode, 0, err)
+        self.assertIn("GPU memory in use by no listed process (highest): GPU 0 4500 MiB",
+                      err.decode())
+
     def start_in_namespaces(self, depth):
         """A sleep in depth nested PID namespaces, started from the host;
         returns its host PID."""
@@ -229,3 +263,71 @@ class TestPeaksInPidNamespace(WrapBase):
         self.assertEqual(len(line), 1, err)
         self.assertIn("unknown (process in a PID namespace)", line[0])
         self.assertEqual(line[0].split()[1:4], ["0", "100", "MiB"])  # the highest sample
+
+
+class TestUnattributedOnTheHost(GwTest):
+    """On the host the gauge shows memory held outside any listed process,
+    from NVML (nvmlDeviceGetMemoryInfo_v2: used without the reserved part;
+    v1, whose used counts it) and from nvidia-smi."""
+
+    def prom_text(self, args, env):
+        prom = self.path("m.prom")
+        p = self.start_gw("--count", "8", "--interval", "0.3", "-q", "-o", "/dev/null",
+                          "--prom-textfile", prom, *args, env=env)
+        got = []
+
+        def read():
+            try:
+                with open(prom) as f:
+                    got[:] = [f.read()]
+            except OSError:
+                return False
+            return "gpu_watch_last_sample_timestamp_seconds" in got[0]
+        self.assertTrue(wait_for(read, timeout=10))
+        p.kill()
+        p.wait()
+        return got[0]
+
+    def nvml_env(self, lib, scenario):
+        from tests.e2e.test_nvml import LIB
+        path = self.path("scenario.txt")
+        with open(path, "w") as f:
+            f.write(scenario)
+        return self.env("busy", "busy", LD_LIBRARY_PATH=LIB[lib], FAKE_NVML_SCENARIO=path)
+
+    BUSY = ("driver 580.159.04\ngpu 0 GPU-1a8e51c5-1f64-9d83-5d60-65f0c235c074 81559\n"
+            "proc 0 443 3590 - -\nproc 0 444 1764 59 3\nproc 0 442 1642 39 2\n")
+
+    def test_nvml_v2_less_reserved(self):
+        # 10000 used (without 500 reserved), 6996 by the three processes.
+        t = self.prom_text(["--source", "nvml"], self.nvml_env("", self.BUSY + "used 0 10000 500\n"))
+        self.assertIn(f'gpu_watch_gpu_memory_unattributed_bytes{{gpu="0"}} {2504 * 1048576}\n', t)
+
+    def test_nvml_v1_counts_reserved_in_used(self):
+        # The library without the _v2 symbol: used is 10500, reserved unknown.
+        t = self.prom_text(["--source", "nvml"],
+                           self.nvml_env("-v2", self.BUSY + "used 0 10000 500\n"))
+        self.assertIn(f'gpu_watch_gpu_memory_unattributed_bytes{{gpu="0"}} {3504 * 1048576}\n', t)
+
+    def test_idle_gpu_shows_zero(self):
+        idle = "driver 580.159.04\ngpu 0 GPU-1a8e51c5-1f64-9d83-5d60-65f0c235c074 81559\n"
+        t = self.prom_text(["--source", "nvml"], self.nvml_env("", idle + "used 0 0 500\n"))
+        self.assertIn('gpu_watch_gpu_memory_unattributed_bytes{gpu="0"} 0\n', t)
+
+    def test_smi(self):
+        fx = self.path("fx")
+        shutil.copytree(os.path.join(os.path.dirname(__file__), "..", "fixtures", "replay", "busy"),
+                        fx)
+        with open(os.path.join(fx, "gpumem.txt"), "w") as f:
+            f.write("0, 7512, 512\n")
+        t = self.prom_text([], self.env(fx, "busy"))
+        self.assertIn(f'gpu_watch_gpu_memory_unattributed_bytes{{gpu="0"}} {4 * 1048576}\n', t)
+        self.assertIn(["gpumem", "--query-gpu=index,memory.used,memory.reserved",
+                       "--format=csv,noheader,nounits"],
+                      [c[:3] for c in self.calls()])
+        # Without --prom-textfile (on the host) no such query is made.
+        shutil.rmtree(self.state)
+        os.mkdir(self.state)
+        r = self.run_gw("--count", "1", "-q", "-o", "/dev/null", fixture=fx)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("gpumem", [c[0] for c in self.calls()])
