@@ -14,10 +14,8 @@ int pidns_parse_link(const char *s, size_t len, unsigned long long *ino)
     if (len < sizeof pre + 1 || memcmp(s, pre, sizeof pre - 1) != 0 || s[len - 1] != ']')
         return -EINVAL;
     unsigned long long v = 0;
-    size_t i = sizeof pre - 1;
-    if (i == len - 1)
-        return -EINVAL;
-    for (; i < len - 1; i++) {
+    /* At least one digit: len >= sizeof pre + 1 ("pid:[" "]" and a digit). */
+    for (size_t i = sizeof pre - 1; i < len - 1; i++) {
         if (!isdigit((unsigned char)s[i]) || v > (~0ULL - 9) / 10)
             return -EINVAL;
         v = v * 10 + (unsigned)(s[i] - '0');
@@ -54,11 +52,24 @@ int pidns_of(const char *root, long pid, bool *child)
     return link_child(root, dir, child);
 }
 
+/* A decimal number of at most 6 digits at *p, moving *p past it. */
+static bool number(const char **p, unsigned *out)
+{
+    unsigned v = 0;
+    const char *s = *p;
+    while (isdigit((unsigned char)*s) && s - *p < 6)
+        v = v * 10 + (unsigned)(*s++ - '0');
+    if (s == *p)
+        return false;
+    *out = v;
+    *p = s;
+    return true;
+}
+
 /* major.minor of "535.113.01" (the third part does not matter here). */
 static bool version(const char *v, unsigned *major, unsigned *minor)
 {
-    char tail;
-    return v && sscanf(v, "%u.%u%c", major, minor, &tail) >= 2;
+    return v && number(&v, major) && *v++ == '.' && number(&v, minor);
 }
 
 static bool at_least(unsigned major, unsigned minor, unsigned want_major, unsigned want_minor)
