@@ -75,6 +75,24 @@ class TestPidNamespaces(GwTest):
         r = self.in_namespace("470.82.01", procs, "--match", "train")
         self.assertEqual([row[2] for row in read_csv(r.stdout.decode())[1]], ["4321"])
 
+    def test_old_driver_through_nvml(self):
+        # The same with the NVML source: nvmlSystemGetDriverVersion says 470.
+        from tests.e2e.test_nvml import LIB
+        scen = self.path("scenario.txt")
+        with open(scen, "w") as f:
+            f.write("driver 470.82.01\ngpu 0 GPU-1a8e51c5-1f64-9d83-5d60-65f0c235c074 81559\n"
+                    "proc 0 1 500 40 2\nname 1 /usr/bin/python3\n")
+        env = self.env(self.fixture([]), proc=None, LD_LIBRARY_PATH=LIB[""],
+                       FAKE_NVML_SCENARIO=scen)
+        r = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", BIN, "--source", "nvml",
+                            "--count", "1", "-q", "-o", "-", "--who"],
+                           env=env, capture_output=True, timeout=30, cwd=self.tmp)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        header, rows = read_csv(r.stdout.decode())
+        self.assertEqual([(row[2], row[3]) for row in rows], [("1", "python3")])
+        self.assertEqual(rows[0][-4:], ["", "", "", ""])
+        self.assertIn("driver 470.82.01 gives host PIDs", r.stderr.decode())
+
     def test_unknown_driver_is_taken_for_host_pids(self):
         procs = [(1, 500, 40, "python3")]
         env_driver = "unknown"
