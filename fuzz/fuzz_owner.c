@@ -26,17 +26,36 @@ static void all_digits(const char *s)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *buf = (const char *)data;
-    char job[OWNER_JOB_MAX], cont[OWNER_CONTAINER_MAX];
-    int rc = owner_parse_cgroup_job(buf, size, job, sizeof job);
+    char job[OWNER_JOB_MAX], cont[OWNER_CONTAINER_MAX], dir[OWNER_CGDIR_MAX];
+    int rc = owner_parse_cgroup_job(buf, size, job, sizeof job, dir, sizeof dir);
     assert(rc == 0 || rc == -ENOENT);
-    if (rc == 0)
+    if (rc == 0) {
         all_digits(job);
-    else
+        /* The directory checked ends in the job's own component. */
+        assert(!dir[0] || strstr(dir, job));
+    } else {
         assert(job[0] == '\0');
+    }
     rc = owner_parse_cgroup_container(buf, size, cont, sizeof cont);
     assert(rc == 0 || rc == -ENOENT);
     if (rc == 0)
-        assert(strlen(cont) == 12 || (strncmp(cont, "pod:", 4) == 0 && strlen(cont) == 40));
+        assert(strlen(cont) == 12 || (strncmp(cont, "pod:", 4) == 0 && strlen(cont) == 40) ||
+               (strncmp(cont, "lxc:", 4) == 0 && strlen(cont) > 4));
+    rc = owner_parse_environ_container(buf, size, cont, sizeof cont);
+    assert(rc == 0 || rc == -ENOENT);
+    if (rc == 0)
+        assert(strncmp(cont, "apptainer:", 10) == 0 && strlen(cont) > 10 &&
+               !strchr(cont + 10, '/'));
+    rc = owner_parse_mountinfo_root(buf, size, cont, sizeof cont);
+    assert(rc == 0 || rc == -ENOENT);
+    if (rc == 0)
+        assert(strncmp(cont, "enroot:", 7) == 0 && strlen(cont) > 7 && !strchr(cont + 7, '/'));
+    long inner = 0;
+    int levels = 0;
+    rc = owner_parse_status_nspid(buf, size, &inner, &levels);
+    assert(rc == 0 || rc == -ENOENT || rc == -EINVAL);
+    if (rc == 0)
+        assert(levels >= 1 && inner >= 0);
     rc = owner_parse_environ_job(buf, size, job, sizeof job);
     assert(rc == 0 || rc == -ENOENT);
     if (rc == 0)

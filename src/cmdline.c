@@ -19,6 +19,7 @@ struct cmdline {
     struct cmd_call ps_call;
     struct ps_list parsed;
     struct gw_buf pids; /* "12,34": ps's -p argument */
+    bool foreign;       /* cmdline_set_foreign: the driver's names only */
 };
 
 struct cmdline *cmdline_new(const char *root, const char *ps, double timeout)
@@ -123,11 +124,16 @@ static int ask_ps(struct cmdline *c, struct pid_entry *const *ents, size_t n, st
     return 0;
 }
 
+void cmdline_set_foreign(struct cmdline *c, bool foreign)
+{
+    c->foreign = foreign;
+}
+
 int cmdline_resolve(struct cmdline *c, struct pid_entry *const *ents, const char *const *names,
                     size_t n, struct source_poll *q, const volatile sig_atomic_t *cancel)
 {
     int rc;
-    bool have_proc = procfs_available(c->root);
+    bool have_proc = !c->foreign && procfs_available(c->root);
     for (size_t i = 0; have_proc && i < n; i++) {
         struct pid_entry *e = ents[i];
         if (e->cmd_final || e->proc_missing)
@@ -146,7 +152,7 @@ int cmdline_resolve(struct cmdline *c, struct pid_entry *const *ents, const char
         e->cmd_final = true;
         e->match = -1;
     }
-    if (!have_proc && c->ps && (rc = ask_ps(c, ents, n, q, cancel)) < 0)
+    if (!have_proc && !c->foreign && c->ps && (rc = ask_ps(c, ents, n, q, cancel)) < 0)
         return rc;
     /* Last resort: the driver's short name, kept only until a better source answers. */
     for (size_t i = 0; i < n; i++) {

@@ -99,7 +99,7 @@ static int host_cpu(struct gw_buf *b, const struct host_fields *h)
     return rc;
 }
 
-/* ",user,job_id,container"; empty fields when not known. */
+/* ",user,job_id,container,container_pid"; empty fields when not known. */
 static int csv_who(struct gw_buf *b, const struct owner *o)
 {
     const char *f[3] = {o ? o->user : "", o ? o->job_id : "", o ? o->container : ""};
@@ -108,7 +108,8 @@ static int csv_who(struct gw_buf *b, const struct owner *o)
         rc = buf_putc(b, ',');
         rc = rc ? rc : csv_field(b, f[i], strlen(f[i]));
     }
-    return rc;
+    rc = rc ? rc : buf_putc(b, ',');
+    return rc ? rc : csv_int(b, o ? o->container_pid : -1);
 }
 
 const char *csv_header(bool host, bool peaks)

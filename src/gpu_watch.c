@@ -37,6 +37,9 @@
  * after every write(2); this bounds what a power cut can take. */
 #define SYNC_EVERY_S 1.0
 
+/* GPUs whose unattributed memory the end-of-run summary tracks (by index). */
+#define UNATTR_GPUS 64
+
 struct run_state {
     struct gw_config *cfg;
     struct csv_out out;
@@ -59,12 +62,40 @@ struct run_state {
      * yet), and the GPU indexes the source knows (write_prom's scratch). */
     struct timespec prom_last;
     int gpus[256];
+    /* The highest memory in use that no listed process accounted for, MiB,
+     * per GPU index (sample.gmem; 0 until some is seen), for the summary. */
+    int64_t unattr_max[UNATTR_GPUS];
 };
+
+/* The highest unattributed memory of each GPU so far. */
+static void note_unattributed(struct run_state *st)
+{
+    for (size_t i = 0; i < st->smp.ngmem; i++) {
+        const struct sample_gpu_mem *g = &st->smp.gmem[i];
+        if (g->gpu >= 0 && g->gpu < UNATTR_GPUS && g->unattributed_mib > st->unattr_max[g->gpu])
+            st->unattr_max[g->gpu] = g->unattributed_mib;
+    }
+}
+
+/* "; 1234 MiB unattributed": the memory in use on the GPUs that no listed
+ * process accounts for, when some is. */
+static int unattributed_text(const struct sample *smp, char *dst, size_t len)
+{
+    int64_t sum = 0;
+    for (size_t i = 0; i < smp->ngmem; i++)
+        if (smp->gmem[i].unattributed_mib > 0)
+            sum += smp->gmem[i].unattributed_mib;
+    dst[0] = '\0';
+    return sum > 0 ? snprintf(dst, len, "; %lld MiB in use by no listed process", (long long)sum)
+                   : 0;
+}
 
 static void report_sample(const struct sample *smp, double now)
 {
     if (smp->switched[0])
         report_warn("%s; the run goes on with nvidia-smi", smp->switched);
+    if (smp->pidns_warning[0])
+        report_warn("%s", smp->pidns_warning);
     for (size_t i = 0; i < smp->nq; i++) {
         const struct source_query *q = &smp->q[i];
         if (q->failed) {
@@ -205,7 +236,7 @@ static void filter_text(const struct gw_config *cfg, char *dst, size_t len)
  * line would wrap on some terminals, and the redraw would then scroll). */
 static void draw_status(struct run_state *st, const struct timespec *wall)
 {
-    char ts[48], line[512], filt[200];
+    char ts[48], line[512], filt[200], unattr[80];
     csv_format_time(ts, sizeof ts, wall, st->cfg->utc, false, false);
     if (sig_winch || st->columns == 0) {
         sig_winch = 0;
@@ -223,6 +254,8 @@ static void draw_status(struct run_state *st, const struct timespec *wall)
                      st->samples, smp->procs, smp->procs == 1 ? "" : "es", smp->n,
                      smp->n == 1 ? "" : "s", st->rows_written, smp->source ? smp->source : "-");
     }
+    if (n >= 0 && (size_t)n < sizeof line && unattributed_text(smp, unattr, sizeof unattr) > 0)
+        n += snprintf(line + n, sizeof line - (size_t)n, "%s", unattr);
     size_t len = n < 0 ? 0 : (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
     /* The pattern and the source's name, sanitised like all shown text. */
     struct gw_buf clean = {0};
@@ -294,6 +327,19 @@ static void print_summary(struct run_state *st)
         b.len)
         fwrite(b.p, 1, b.len, stderr);
     buf_free(&b);
+    /* Memory no listed process accounted for: other containers' processes
+     * (gpu_watch in a container), or memory held outside any process. */
+    bool any = false;
+    for (int g = 0; g < UNATTR_GPUS; g++) {
+        if (st->unattr_max[g] <= 0)
+            continue;
+        fprintf(stderr, "%sGPU %d %lld MiB",
+                any ? ", " : "GPU memory in use by no listed process (highest): ", g,
+                (long long)st->unattr_max[g]);
+        any = true;
+    }
+    if (any)
+        fputs("\n", stderr);
 }
 
 static int run(struct run_state *st)
@@ -344,6 +390,7 @@ static int run(struct run_state *st)
         }
         double now = monotime_now();
         report_sample(&st->smp, now);
+        note_unattributed(st);
         st->samples++;
         st->answered += st->smp.answered;
         if (st->smp.seen > st->max_seen)
@@ -515,6 +562,7 @@ int main(int argc, char **argv)
         report_warn("GPU_WATCH_PROC_ROOT is set (a test aid): processes are read from %s, not "
                     "/proc",
                     proc_root);
+    const char *cg_root = getenv("GPU_WATCH_CGROUP_ROOT"); /* for tests: a fixture tree */
     /* A translated pattern that still does not compile is matched as the
      * user's own text, not as our translation of it. */
     const char *match = cfg.match_ere;
@@ -530,6 +578,7 @@ int main(int argc, char **argv)
         .smi = "nvidia-smi",
         .ps = "ps",
         .proc_root = proc_root && *proc_root ? proc_root : "/proc",
+        .cgroup_root = cg_root && *cg_root ? cg_root : "/sys/fs/cgroup",
         .timeout = cfg.timeout,
         .pids = cfg.pids,
         .npids = cfg.npids,
@@ -539,6 +588,7 @@ int main(int argc, char **argv)
         .who = cfg.who,
         .peaks = cfg.peaks,
         .watch_pid = cfg.compact ? cfg.pids[0] : 0,
+        .gpu_mem = cfg.prom_textfile != NULL,
     };
     truepeak_init(&st.tp, so.proc_root);
     /* The source first: without one, no log file is created. */

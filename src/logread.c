@@ -40,6 +40,7 @@ static const char *const col_names[LOG_NCOLS] = {
     [LOG_COL_USER] = "user",
     [LOG_COL_JOB_ID] = "job_id",
     [LOG_COL_CONTAINER] = "container",
+    [LOG_COL_CONTAINER_PID] = "container_pid",
 };
 
 #define BIT(c) (1u << (c))
@@ -49,8 +50,10 @@ static const char *const col_names[LOG_NCOLS] = {
 #define HOST_COLS                                                                                  \
     (BIT(LOG_COL_CPU_PCT) | BIT(LOG_COL_CPU_CORES) | BIT(LOG_COL_RSS_MIB) |                        \
      BIT(LOG_COL_SYS_USED_MIB))
-/* --who: all three or none, after the others. */
+/* --who: all three or none, after the others; container_pid (logs written
+ * since it was added) only with them. */
 #define WHO_COLS         (BIT(LOG_COL_USER) | BIT(LOG_COL_JOB_ID) | BIT(LOG_COL_CONTAINER))
+#define WHO_COLS_ALL     (WHO_COLS | BIT(LOG_COL_CONTAINER_PID))
 #define COMPACT_OPTIONAL (BIT(LOG_COL_SYS_USED_MIB) | BIT(LOG_COL_CPU_CORES) | BIT(LOG_COL_CPU_PCT))
 
 const char *log_schema_name(enum log_schema s)
@@ -160,11 +163,11 @@ int logread_parse_header(const char *line, size_t len, struct log_header *h)
     h->nfields = n;
     if (h->col[0] != LOG_COL_TIMESTAMP)
         return -EPROTO;
-    unsigned who = h->have & WHO_COLS;
-    if (who && who != WHO_COLS)
+    unsigned who = h->have & WHO_COLS_ALL;
+    if (who && who != WHO_COLS && who != WHO_COLS_ALL)
         return -EPROTO;
-    /* --peaks adds peak_mem_mib, --who its three columns, to either sampler schema. */
-    unsigned base = h->have & ~(WHO_COLS | BIT(LOG_COL_PEAK_MEM_MIB));
+    /* --peaks adds peak_mem_mib, --who its columns, to either sampler schema. */
+    unsigned base = h->have & ~(WHO_COLS_ALL | BIT(LOG_COL_PEAK_MEM_MIB));
     if (gpu_mem_mib && base == SAMPLER_COLS)
         h->schema = LOG_SAMPLER;
     else if (gpu_mem_mib && base == (SAMPLER_COLS | HOST_COLS))
@@ -191,6 +194,7 @@ static const double col_max[LOG_NCOLS] = {
     [LOG_COL_RSS_MIB] = GW_VALID_MAX_MIB,
     [LOG_COL_SYS_USED_MIB] = GW_VALID_MAX_MIB,
     [LOG_COL_PEAK_MEM_MIB] = GW_VALID_MAX_MIB,
+    [LOG_COL_CONTAINER_PID] = 4194304.0,
 };
 
 /* A non-negative decimal number ("1642", "12.5", " 3 "); empty is unknown
@@ -246,6 +250,7 @@ int logread_parse_row(const struct log_header *h, char *line, size_t len, struct
     row->cpu_cores = "";
     row->cpu_cores_len = 0;
     row->user = row->job_id = row->container = "";
+    row->container_pid = -1;
     for (int i = 0; i < n; i++) {
         double v = NAN;
         switch ((enum log_col)h->col[i]) {
@@ -309,6 +314,11 @@ int logread_parse_row(const struct log_header *h, char *line, size_t len, struct
             break;
         case LOG_COL_PEAK_MEM_MIB:
             row->peak_mem_mib = v;
+            break;
+        case LOG_COL_CONTAINER_PID:
+            if (log_known(v) && v != (long)v)
+                return -EINVAL;
+            row->container_pid = log_known(v) ? (long)v : -1;
             break;
         default:
             break;

@@ -28,6 +28,24 @@ const char *nvml_error(const struct nvml *s, nv_ret rc)
 
 /* ---- the worker: NVML calls only ---- */
 
+/* The GPU's memory in use: v2 (used without the driver's reserved part,
+ * R510+), else v1 (used with it). */
+static void call_memory(struct nvml *s, struct gpu *g)
+{
+    struct nv_memory_v2 m2 = {.version = NV_MEMORY_V2_VERSION};
+    atomic_store(&s->calling, "nvmlDeviceGetMemoryInfo");
+    if (s->f.memory_v2 && (g->mem_rc = s->f.memory_v2(g->dev, &m2)) == NV_SUCCESS) {
+        g->used = m2.used;
+        g->reserved = m2.reserved;
+        g->reserved_ok = true;
+        return;
+    }
+    struct nv_memory m = {0};
+    g->mem_rc = s->f.memory(g->dev, &m);
+    g->used = m.total_free_used[2];
+    g->reserved_ok = false;
+}
+
 static nv_ret call_procs(struct nvml *s, struct gpu *g)
 {
     nv_ret rc = NV_INSUFFICIENT_SIZE;
@@ -181,6 +199,8 @@ static void job_poll(struct nvml *s)
         if (s->peaks && s->acct_due)
             call_acct_mode(s, g);
         g->procs_rc = call_procs(s, g);
+        if (s->gpu_mem)
+            call_memory(s, g);
         if (s->peaks)
             call_acct_stats(s, g);
         /* Utilization only counts for listed processes: an idle GPU skips

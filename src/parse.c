@@ -334,6 +334,37 @@ int smi_parse_gpus_acct(const char *buf, size_t len, struct gpu_list *out)
     return parse_gpus(buf, len, out, true);
 }
 
+/* Sample lines (csv,noheader,nounits):
+ *   0, 1234, 512
+ *   1, [N/A], [N/A] */
+int smi_parse_gpu_mem(const char *buf, size_t len, struct gpu_mem_list *out)
+{
+    out->n = 0;
+    out->bad = 0;
+    const char *p = buf, *end = buf + len, *line;
+    size_t ll;
+    while (next_line(&p, end, &line, &ll)) {
+        const char *f[4];
+        size_t fl[4];
+        trim(&line, &ll);
+        if (ll == 0)
+            continue;
+        size_t nf = split_commas(line, ll, f, fl, 4);
+        int64_t idx;
+        if ((nf != 2 && nf != 3) || !parse_uint(f[0], fl[0], &idx) || idx > 0xffff) {
+            out->bad++;
+            continue;
+        }
+        struct smi_gpu_mem *g = LIST_PUSH(out);
+        if (!g)
+            return -ENOMEM;
+        g->index = (int)idx;
+        g->used_mib = smi_parse_value(f[1], fl[1]);
+        g->reserved_mib = nf == 3 ? smi_parse_value(f[2], fl[2]) : GW_UNKNOWN;
+    }
+    return 0;
+}
+
 /* A duration field: "150929 ms", "150929" (nounits); else GW_UNKNOWN. */
 static int64_t parse_ms(const char *s, size_t len)
 {

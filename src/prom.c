@@ -273,6 +273,27 @@ static void gpu_counts(struct pw *w, const struct prom_sample *s, const struct p
     free(g);
 }
 
+/* Memory in use that no listed process accounts for: other containers'
+ * processes (a translating driver leaves them out), the driver's own. */
+static void gpu_unattributed(struct pw *w, const struct prom_sample *s)
+{
+    bool any = false;
+    if (!s->listed)
+        return; /* no process list: all of the memory would look unattributed */
+    for (size_t i = 0; i < s->ngmem; i++) {
+        const struct prom_gpu_mem *g = &s->gmem[i];
+        if (g->gpu < 0 || g->unattributed_mib < 0 || (g->gpu < 64 && (s->unlisted >> g->gpu & 1)))
+            continue;
+        if (!any)
+            family(w, "gpu_watch_gpu_memory_unattributed_bytes", "gauge",
+                   "GPU memory in use that no listed process accounts for: the GPU's used "
+                   "memory less the listed processes' and the driver's reserved memory.");
+        any = true;
+        pw_printf(w, "gpu_watch_gpu_memory_unattributed_bytes{gpu=\"%d\"} %lld\n", g->gpu,
+                  (long long)g->unattributed_mib * 1048576LL);
+    }
+}
+
 static void sampler_families(struct pw *w, const struct prom_sample *s)
 {
     family(w, "gpu_watch_last_sample_timestamp_seconds", "gauge",
@@ -337,6 +358,7 @@ int prom_format(const struct prom_sample *s, struct gw_buf *out)
                        "The driver's peak GPU memory of the process on this GPU.");
     per_proc_families(&w, s, cp, n);
     gpu_counts(&w, s, cv, n);
+    gpu_unattributed(&w, s);
     sampler_families(&w, s);
     if (s->version) {
         family(&w, "gpu_watch_build_info", "gauge",

@@ -24,6 +24,8 @@ struct promfile {
     struct gw_buf text;
     struct prom_proc *procs;
     size_t cap_procs;
+    struct prom_gpu_mem *gmem; /* the sample's unattributed memory per GPU */
+    size_t cap_gmem;
     struct qhist hist[SAMPLE_MAX_QUERIES * 2];
     struct prom_query q[SAMPLE_MAX_QUERIES * 2];
     size_t nq;
@@ -101,7 +103,13 @@ int promfile_write(struct promfile *pf, const struct sample *smp, double wall, d
         .command = pf->o.command,
         .version = pf->o.version,
         .source = smp->source,
+        .ngmem = smp->ngmem,
     };
+    if (smp->ngmem && array_reserve(&pf->gmem, &pf->cap_gmem, smp->ngmem, sizeof *pf->gmem) < 0)
+        return -ENOMEM;
+    for (size_t i = 0; i < smp->ngmem; i++)
+        pf->gmem[i] = (struct prom_gpu_mem){smp->gmem[i].gpu, smp->gmem[i].unattributed_mib};
+    ps.gmem = pf->gmem;
     buf_clear(&pf->text);
     int rc = prom_format(&ps, &pf->text);
     if (rc < 0)
@@ -116,6 +124,7 @@ int promfile_close(struct promfile *pf)
     int rc = prom_remove(pf->o.path);
     buf_free(&pf->text);
     free(pf->procs);
+    free(pf->gmem);
     free(pf);
     return rc;
 }

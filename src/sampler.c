@@ -11,7 +11,9 @@
 #include "gpu_watch/buf.h"
 #include "gpu_watch/cmdline.h"
 #include "gpu_watch/filter.h"
+#include "gpu_watch/pidns.h"
 #include "gpu_watch/pidtab.h"
+#include "gpu_watch/run_cmd.h"
 #include "gpu_watch/valid.h"
 
 struct sampler {
@@ -34,6 +36,13 @@ struct sampler {
     size_t cap_ents;
     size_t cap_names;
     struct gw_buf scratch; /* --who's reads of /proc */
+    /* In a child PID namespace (pidns.h): what the driver translates, read
+     * at the first sample (drv_read); foreign when its process lists hold
+     * host PIDs, which must not be looked up in our /proc. */
+    bool ns_child;
+    bool drv_read;
+    bool foreign;
+    struct pidns_driver drv;
 };
 
 /* Open the source named o->source; "auto" takes NVML when it opens, else
@@ -77,6 +86,11 @@ int sampler_new(const struct sampler_opts *o, struct sampler **out, struct sampl
     s->cfg.smi = o->smi;
     s->cfg.timeout = o->timeout;
     s->cfg.peaks = o->peaks;
+    bool child = false;
+    s->ns_child = pidns_self(o->proc_root, &child) == 0 && child;
+    /* Inside a container other containers' processes may be unlisted: the
+     * memory they hold shows as unattributed. */
+    s->cfg.gpu_mem = o->gpu_mem || s->ns_child;
     if (!(s->tab = pidtab_new(64)) || !(s->host = host_new(o->proc_root)) ||
         !(s->cmdline = cmdline_new(o->proc_root, o->ps, o->timeout)) ||
         (rc = filter_new(o->pids, o->npids, o->match, o->match_icase, &s->filter, &st->substring)) <
@@ -96,6 +110,7 @@ void sampler_free(struct sampler *s)
     if (s->ops)
         s->ops->close(s->src);
     free(s->poll.v);
+    free(s->poll.gm);
     filter_free(s->filter);
     cmdline_free(s->cmdline);
     host_free(s->host);
@@ -125,6 +140,7 @@ void sampler_set_allow(struct sampler *s, const long *pids, size_t n)
 void sample_free(struct sample *smp)
 {
     free(smp->rows);
+    free(smp->gmem);
     memset(smp, 0, sizeof *smp);
 }
 
@@ -200,6 +216,101 @@ static int find_entries(struct sampler *s)
     return 0;
 }
 
+/* The driver's version: the source's, else one nvidia-smi query (only in a
+ * child PID namespace, once). "" when not known. */
+static void driver_version(struct sampler *s, char *out, size_t len,
+                           const volatile sig_atomic_t *cancel)
+{
+    out[0] = '\0';
+    const char *v = s->ops->driver ? s->ops->driver(s->src) : NULL;
+    if (v) {
+        snprintf(out, len, "%s", v);
+        return;
+    }
+    const char *argv[] = {s->o.smi ? s->o.smi : "nvidia-smi", "--query-gpu=driver_version",
+                          "--format=csv,noheader", NULL};
+    struct cmd_call call = {.argv = argv, .key = "smi:driver"};
+    /* "580.95.05\n" per GPU: the first line. */
+    if (run_cmd(&call, 1, s->o.timeout, cancel) == 0 && call.state == CMD_OK && call.out.p)
+        snprintf(out, len, "%.*s", (int)strcspn(call.out.p, "\r\n"), call.out.p);
+    buf_free(&call.out);
+}
+
+/* In a child PID namespace: what the driver's answers mean here, decided
+ * at the first sample, with the one warning that says what it costs. */
+static void decide_pidns(struct sampler *s, struct sample *out, const volatile sig_atomic_t *cancel)
+{
+    char ver[96];
+    driver_version(s, ver, sizeof ver, cancel);
+    pidns_driver_caps(ver, &s->drv);
+    s->drv_read = true;
+    const char *v = s->drv.known ? ver : "of unknown version";
+    if (s->drv.list_host) {
+        s->foreign = true;
+        cmdline_set_foreign(s->cmdline, true);
+        snprintf(out->pidns_warning, sizeof out->pidns_warning,
+                 "gpu_watch runs in a child PID namespace (a container) and driver %s gives "
+                 "host PIDs (drivers before 535.113 do): the pid column holds the host's "
+                 "numbers, cmd only the driver's process name, and the --host and --who "
+                 "columns stay empty, since a process here with the same number is another "
+                 "one%s. Run gpu_watch on the host, or the container with --pid=host, to see "
+                 "them",
+                 v, s->o.npids ? "; --pid names this namespace's PIDs and cannot select them" : "");
+    } else if (s->drv.mem_host || s->drv.util_host) {
+        snprintf(out->pidns_warning, sizeof out->pidns_warning,
+                 "gpu_watch runs in a child PID namespace (a container) and driver %s "
+                 "translates the process list but not %s (from %s on): %s stay empty. Processes "
+                 "of other containers are not listed; --prom-textfile's "
+                 "gpu_watch_gpu_memory_unattributed_bytes shows the memory they hold",
+                 v, s->drv.mem_host ? "per-process memory or utilization" : "utilization",
+                 s->drv.mem_host ? "565.57 and 570.86" : "570.86",
+                 s->drv.mem_host ? "gpu_mem_mib, sm_util_pct and mem_util_pct"
+                                 : "sm_util_pct and mem_util_pct");
+    }
+}
+
+/* Answers looked up by host PID (pidns.h) do not belong to the process of
+ * the same number here: unknown, never another process's figures. */
+static void drop_host_pid_answers(struct sampler *s)
+{
+    for (size_t i = 0; !s->foreign && i < s->poll.n; i++) {
+        struct source_proc *r = &s->poll.v[i];
+        if (s->drv.mem_host)
+            r->mem_mib = GW_UNKNOWN;
+        if (s->drv.util_host)
+            r->sm_pct = r->mem_pct = GW_UNKNOWN;
+    }
+}
+
+/* Per GPU, the memory in use that no listed process accounts for
+ * (sample.gmem). */
+static int unattributed(const struct sampler *s, struct sample *out)
+{
+    const struct source_poll *p = &s->poll;
+    out->ngmem = 0;
+    if (array_reserve(&out->gmem, &out->capgmem, p->ngm, sizeof *out->gmem) < 0)
+        return -ENOMEM;
+    for (size_t g = 0; g < p->ngm; g++) {
+        const struct source_gpu_mem *m = &p->gm[g];
+        bool known = m->used_mib >= 0;
+        int64_t left = m->used_mib;
+        for (size_t i = 0; i < p->n && known; i++)
+            if (p->v[i].gpu == m->gpu) {
+                known = p->v[i].mem_mib >= 0;
+                left -= p->v[i].mem_mib;
+            }
+        if (m->reserved_mib > 0)
+            left -= m->reserved_mib;
+        /* The queries are not taken at one instant: a process that grew
+         * between them can make it negative. */
+        out->gmem[out->ngmem++] = (struct sample_gpu_mem){m->gpu, m->used_mib,
+                                                          !known     ? GW_UNKNOWN
+                                                          : left < 0 ? 0
+                                                                     : left};
+    }
+    return 0;
+}
+
 /* Rows of the processes that pass the filter, with their command lines. */
 static int keep_rows(struct sampler *s, struct sample *out)
 {
@@ -264,8 +375,8 @@ static int read_who(struct sampler *s, struct sample *out)
             k++;
         struct pid_entry *e = s->ents[k];
         const struct owner *o;
-        int rc = owner_get(s->o.proc_root, e, s->o.host && e->ticks_ok ? e->starttime : 0,
-                           &s->scratch, &o);
+        int rc = owner_get(s->o.proc_root, s->o.cgroup_root, e,
+                           s->o.host && e->ticks_ok ? e->starttime : 0, &s->scratch, &o);
         if (rc < 0)
             return rc;
         for (; i < out->n && out->rows[i].pid == e->pid; i++)
@@ -301,6 +412,7 @@ int sampler_run(struct sampler *s, struct sample *out, const volatile sig_atomic
     out->watched = host_unknown;
     out->watched_mem_mib = GW_UNKNOWN;
     out->switched[0] = '\0';
+    out->pidns_warning[0] = '\0';
     s->gen++;
 
     if ((rc = poll_source(s, out, cancel)) < 0)
@@ -308,6 +420,12 @@ int sampler_run(struct sampler *s, struct sample *out, const volatile sig_atomic
     struct source_poll *p = &s->poll;
     if (!sorted_by_pid(p)) /* nvidia-smi's come sorted; others may not */
         qsort(p->v, p->n, sizeof *p->v, cmp_pid_gpu);
+    if (s->ns_child && !s->drv_read)
+        decide_pidns(s, out, cancel);
+    if (s->ns_child)
+        drop_host_pid_answers(s);
+    if ((rc = unattributed(s, out)) < 0)
+        return rc;
     if ((rc = find_entries(s)) < 0 ||
         (rc = cmdline_resolve(s->cmdline, s->ents, s->names, s->nents, p, cancel)) < 0 ||
         (rc = keep_rows(s, out)) < 0)
@@ -324,7 +442,9 @@ int sampler_run(struct sampler *s, struct sample *out, const volatile sig_atomic
         out->sys_used_mib = host_sys_used_mib(s->host);
     }
     out->who = s->o.who;
-    if ((s->o.host && (rc = read_host(s, out)) < 0) || (s->o.who && (rc = read_who(s, out)) < 0) ||
+    /* Host PIDs: nothing of ours under those numbers (host_unknown, no owner). */
+    if ((s->o.host && !s->foreign && (rc = read_host(s, out)) < 0) ||
+        (s->o.who && !s->foreign && (rc = read_who(s, out)) < 0) ||
         (s->o.watch_pid > 0 && (rc = read_watched(s, out)) < 0))
         return rc;
     if (out->n > 1)

@@ -2,6 +2,7 @@
  * poll. A new source adds one line to sources[]. */
 #include "gpu_watch/source.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -41,6 +42,15 @@ void source_poll_reset(struct source_poll *out)
     out->answered = false;
     out->unlisted = 0;
     out->gave_up[0] = '\0';
+    out->ngm = 0;
+}
+
+int source_gpu_mem_add(struct source_poll *out, int gpu, int64_t used_mib, int64_t reserved_mib)
+{
+    if (array_reserve(&out->gm, &out->capgm, out->ngm + 1, sizeof *out->gm) < 0)
+        return -ENOMEM;
+    out->gm[out->ngm++] = (struct source_gpu_mem){gpu, used_mib, reserved_mib};
+    return 0;
 }
 
 struct source_proc *source_push(struct source_poll *out, int gpu, long pid)

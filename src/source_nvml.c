@@ -57,6 +57,7 @@ static int load(struct nvml *s, char *why, size_t whylen)
     *(void **)&f->index = sym(s->lib, "nvmlDeviceGetIndex", NULL, NULL);
     *(void **)&f->uuid = sym(s->lib, "nvmlDeviceGetUUID", NULL, NULL);
     *(void **)&f->memory = sym(s->lib, "nvmlDeviceGetMemoryInfo", NULL, NULL);
+    *(void **)&f->memory_v2 = sym(s->lib, "nvmlDeviceGetMemoryInfo_v2", NULL, NULL);
     *(void **)&f->mig = sym(s->lib, "nvmlDeviceGetMigMode", NULL, NULL);
     *(void **)&f->pname = sym(s->lib, "nvmlSystemGetProcessName", NULL, NULL);
     *(void **)&f->util_info = sym(s->lib, "nvmlDeviceGetProcessesUtilizationInfo", NULL, NULL);
@@ -173,6 +174,7 @@ static int nvml_open(const struct source_config *cfg, void **state, char *why, s
     }
     /* A library without the accounting calls: no peaks, and no error. */
     s->peaks = cfg->peaks && s->f.acct_mode && s->f.acct_stats;
+    s->gpu_mem = cfg->gpu_mem;
     /* The worker takes no signals: they stay with the main thread. */
     sigset_t all, old;
     sigfillset(&all);
@@ -218,6 +220,12 @@ static int nvml_gpu_index(const void *state, size_t i)
 {
     const struct nvml *s = state;
     return s->g[i].index;
+}
+
+static const char *nvml_driver(const void *state)
+{
+    const struct nvml *s = state;
+    return s->driver;
 }
 
 static void fail(struct source_query *q, const struct nvml *s, const struct gpu *g, nv_ret rc,
@@ -328,6 +336,14 @@ static int nvml_poll(void *state, struct source_poll *out, const volatile sig_at
     for (size_t i = 0; i < s->ngpu; i++)
         if ((rc = gpu_records(s, &s->g[i], out, qp, qu, qa)) != 0)
             return rc;
+    for (size_t i = 0; s->gpu_mem && i < s->ngpu; i++) {
+        const struct gpu *g = &s->g[i];
+        bool ok = g->mem_rc == NV_SUCCESS;
+        if (source_gpu_mem_add(out, g->index, ok ? (int64_t)(g->used >> 20) : GW_UNKNOWN,
+                               ok && g->reserved_ok ? (int64_t)(g->reserved >> 20) : GW_UNKNOWN) <
+            0)
+            return -ENOMEM;
+    }
     return 0;
 late:
     if (rc == -ECANCELED)
@@ -349,5 +365,6 @@ const struct source_ops source_nvml = {
     .poll = nvml_poll,
     .gpu_count = nvml_gpu_count,
     .gpu_index = nvml_gpu_index,
+    .driver = nvml_driver,
     .close = nvml_close,
 };

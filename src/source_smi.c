@@ -24,6 +24,9 @@
 
 static const char lost_cols[] = "its columns stay empty until it works";
 static const char lost_peaks[] = "peak_mem_mib stays empty until it works";
+static const char lost_mem[] = "the unattributed GPU memory stays unknown until it works";
+static const char mem_query[] = "--query-gpu=index,memory.used,memory.reserved";
+static const char mem_query_old[] = "--query-gpu=index,memory.used";
 
 /* With --peaks, the accounting modes are asked again this often (seconds):
  * an administrator may turn accounting on during a run. */
@@ -74,6 +77,14 @@ struct smi {
     size_t ngroups;
     const char *apps_argv[4];
 
+    /* source_config.gpu_mem: each GPU's memory in use, every sample (one
+     * more nvidia-smi; without memory.reserved on a driver that lacks it). */
+    bool gpu_mem;
+    bool mem_no_reserved;
+    struct cmd_call mem_call;
+    const char *mem_argv[4];
+    struct gpu_mem_list mem;
+
     struct smi_app_list apps;
     struct pmon_list pmon;     /* one group's answer */
     struct pmon_list pmon_all; /* every group's rows */
@@ -106,6 +117,12 @@ static int smi_open(const struct source_config *cfg, void **state, char *why, si
     s->acct_argv[0] = cfg->smi;
     s->acct_argv[1] = acct_query;
     s->acct_argv[2] = "--format=csv";
+    s->gpu_mem = cfg->gpu_mem;
+    s->mem_argv[0] = cfg->smi;
+    s->mem_argv[1] = mem_query;
+    s->mem_argv[2] = "--format=csv,noheader,nounits";
+    s->mem_call.argv = s->mem_argv;
+    s->mem_call.key = "smi:mem";
     s->busy = true; /* the first sample runs everything at once */
     *state = s;
     return 0;
@@ -129,6 +146,8 @@ static void smi_close(void *state)
         return;
     free_calls(s);
     buf_free(&s->gpus_call.out);
+    buf_free(&s->mem_call.out);
+    free(s->mem.v);
     free(s->gpus.v);
     free(s->unmapped.v);
     free(s->acct.v);
@@ -545,6 +564,40 @@ static int acct_records(struct smi *s, struct source_poll *out, struct source_qu
     return 0;
 }
 
+/* Each GPU's memory in use (source_config.gpu_mem). A driver without
+ * memory.reserved (before R510) fails the whole query: ask without it. */
+static int gpu_mem_records(struct smi *s, struct source_poll *out,
+                           const volatile sig_atomic_t *cancel)
+{
+    struct source_query *q =
+        source_query_add(out, "smi:mem", "nvidia-smi GPU memory query", lost_mem);
+    int rc = run_cmd(&s->mem_call, 1, s->timeout, cancel);
+    if (rc < 0)
+        return rc;
+    out->spawned++;
+    if (s->mem_call.state == CMD_EXIT_NONZERO && !s->mem_no_reserved) {
+        s->mem_no_reserved = true;
+        s->mem_argv[1] = mem_query_old;
+        if ((rc = run_cmd(&s->mem_call, 1, s->timeout, cancel)) < 0)
+            return rc;
+        out->spawned++;
+    }
+    if (was_cancelled(&s->mem_call, 1))
+        return -ECANCELED;
+    if (s->mem_call.state != CMD_OK) {
+        note_failure(q, &s->mem_call, s->timeout);
+        return 0;
+    }
+    if ((rc = smi_parse_gpu_mem(s->mem_call.out.p, s->mem_call.out.len, &s->mem)) < 0)
+        return rc;
+    note_parse(q, s->mem.bad, s->mem.n);
+    for (size_t i = 0; i < s->mem.n; i++)
+        if (source_gpu_mem_add(out, s->mem.v[i].index, s->mem.v[i].used_mib,
+                               s->mem.v[i].reserved_mib) < 0)
+            return -ENOMEM;
+    return 0;
+}
+
 static int smi_poll(void *state, struct source_poll *out, const volatile sig_atomic_t *cancel)
 {
     struct smi *s = state;
@@ -577,7 +630,7 @@ static int smi_poll(void *state, struct source_poll *out, const volatile sig_ato
     }
     if (qacct && (rc = acct_records(s, out, qacct)) < 0)
         return rc;
-    return 0;
+    return s->gpu_mem ? gpu_mem_records(s, out, cancel) : 0;
 }
 
 int smi_acct_read(const char *smi, double timeout, struct smi_acct *out, char *why, size_t whylen)

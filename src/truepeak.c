@@ -9,6 +9,7 @@
 
 #include "gpu_watch/array.h"
 #include "gpu_watch/peaks.h"
+#include "gpu_watch/pidns.h"
 #include "gpu_watch/procfs.h"
 #include "gpu_watch/proctree.h"
 
@@ -72,6 +73,8 @@ int truepeak_add_sample(struct truepeak *t, const struct sample *smp)
                 p->start = st.starttime;
                 p->start_ok = true;
             }
+            bool child = false;
+            p->in_pidns = pidns_of(t->proc_root, r->pid, &child) == 0 && child;
             t->n++;
         }
         if (!p->uuid[0] && r->uuid && r->uuid[0])
@@ -172,8 +175,11 @@ int truepeak_format(const struct truepeak *t, const struct smi_acct *after, stru
                 mib(tb, sizeof tb, best);
                 mib(sb, sizeof sb, p->sampled_mib);
                 if (pass == 0)
-                    rc = buf_printf(b, "%7ld %-3d %s  %-7s  %s   %s\n", p->pid, g->index, tb,
-                                    best < 0 ? "" : from, sb, p->cmd);
+                    rc = buf_printf(b, "%7ld %-3d %s  %-7s  %s   %s%s\n", p->pid, g->index, tb,
+                                    best < 0 ? "" : from, sb, p->cmd,
+                                    p->driver_mib < 0 && p->in_pidns
+                                        ? "  [driver peak unknown (process in a PID namespace)]"
+                                        : "");
             }
             if (!rc && pass == 1 && nproc)
                 rc = buf_printf(b, "  total %-3d %7lld MiB  the sum of its processes' peaks%s\n",

@@ -10,6 +10,10 @@
  *                                       SM "-": no utilization sample (idle)
  *   name PID PATH                       what nvmlSystemGetProcessName says
  *                                       (default "/usr/bin/python3")
+ *   used GPU MIB RESERVED_MIB           the memory in use (without the reserved
+ *                                       part) nvmlDeviceGetMemoryInfo_v2 gives;
+ *                                       v1's used is their sum (default: half
+ *                                       the total in use, none reserved)
  *   acct GPU on|off|unsupported         nvmlDeviceGetAccountingMode of the GPU
  *                                       of that index (default off)
  *   stats GPU PID MAX_MIB|na RUNNING    nvmlDeviceGetAccountingStats's record
@@ -92,8 +96,9 @@ struct fgpu {
     char uuid[96];
     unsigned long long total;
     int mig;
-    int acct;  /* 1 on, 0 off, 3 NOT_SUPPORTED */
-    int minor; /* -1: the index */
+    int acct;                 /* 1 on, 0 off, 3 NOT_SUPPORTED */
+    int minor;                /* -1: the index */
+    long long used, reserved; /* bytes; used < 0: half the total */
     int procs_calls, util_calls, acct_calls;
 };
 
@@ -148,6 +153,7 @@ static void load(void)
             x->total = strtoull(d, NULL, 10) << 20;
             x->mig = n >= 5 && !strcmp(e, "mig");
             x->minor = -1;
+            x->used = -1;
         } else if (!strcmp(a, "proc") && n >= 6 && nproc < MAX_PROCS) {
             struct fproc *p = &procs[nproc++];
             p->gpu = -1;
@@ -164,6 +170,9 @@ static void load(void)
                 p->gi = (unsigned)gi;
                 p->ci = (unsigned)ci;
             }
+        } else if (!strcmp(a, "used") && n >= 4 && gpu_at((unsigned)atoi(b)) >= 0) {
+            gpus[gpu_at((unsigned)atoi(b))].used = atoll(c) << 20;
+            gpus[gpu_at((unsigned)atoi(b))].reserved = atoll(d) << 20;
         } else if (!strcmp(a, "acct") && n >= 3 && gpu_at((unsigned)atoi(b)) >= 0) {
             gpus[gpu_at((unsigned)atoi(b))].acct = !strcmp(c, "on") ? 1 : !strcmp(c, "off") ? 0 : 3;
         } else if (!strcmp(a, "stats") && n >= 5 && nstats < 256) {
@@ -294,11 +303,34 @@ int nvmlDeviceGetMemoryInfo(void *dev, unsigned long long *m)
     struct fgpu *g = dev_gpu(dev);
     if (!g)
         return 2;
+    unsigned long long used =
+        g->used < 0 ? g->total - g->total / 2 : (unsigned long long)(g->used + g->reserved);
     m[0] = g->total;
-    m[1] = g->total / 2;
-    m[2] = g->total - g->total / 2;
+    m[1] = g->total - used;
+    m[2] = used;
     return 0;
 }
+
+#ifndef FAKE_NO_V3
+/* nvmlMemory_v2_t: version, total, reserved, free, used (40 bytes). */
+int nvmlDeviceGetMemoryInfo_v2(void *dev, void *out)
+{
+    struct {
+        unsigned version;
+        unsigned long long total, reserved, free, used;
+    } *m = out;
+    struct fgpu *g = dev_gpu(dev);
+    if (!g)
+        return 2;
+    if (m->version != (40u | 2u << 24))
+        return 25; /* NVML_ERROR_ARGUMENT_VERSION_MISMATCH */
+    m->total = g->total;
+    m->used = g->used < 0 ? g->total - g->total / 2 : (unsigned long long)g->used;
+    m->reserved = g->used < 0 ? 0 : (unsigned long long)g->reserved;
+    m->free = g->total - m->used - m->reserved;
+    return 0;
+}
+#endif
 
 int nvmlDeviceGetMigMode(void *dev, unsigned *cur, unsigned *pend)
 {

@@ -23,6 +23,11 @@
  *   FAKE_SMI_LATENCY  "apps=24,pmon=70,gpus=23,ps=8": sleep this many ms on
  *                     every call of a kind (real H100 latencies, for the benchmark)
  *
+ *   gpumem.txt        (NN.gpumem) what --query-gpu=index,memory.used,... prints;
+ *                     without one, nothing (no GPU memory known)
+ *   FAKE_SMI_DRIVER   what --query-gpu=driver_version prints (default
+ *                     580.95.05): a driver that translates PIDs into a
+ *                     caller's PID namespace or not (src/pidns.c)
  *   FAKE_SMI_ACCT     the accounting mode that --query-gpu=...,accounting.mode
  *                     appends to each line of gpus.txt: on (Enabled), off
  *                     (Disabled, the default), na ([N/A]), or old (a driver
@@ -58,6 +63,10 @@ static const char *kind_of(int argc, char **argv)
             return "apps";
         if (strncmp(argv[i], "--query-accounted-apps", 22) == 0)
             return "acct";
+        if (strncmp(argv[i], "--query-gpu=driver_version", 26) == 0)
+            return "driver";
+        if (strncmp(argv[i], "--query-gpu=index,memory.used", 29) == 0)
+            return "gpumem";
         if (strncmp(argv[i], "--query-gpu", 11) == 0)
             return "gpus";
         if (strcmp(argv[i], "-L") == 0)
@@ -347,9 +356,21 @@ int main(int argc, char **argv)
         return 0;
     }
 
+    if (strcmp(kind, "driver") == 0) {
+        const char *v = getenv("FAKE_SMI_DRIVER");
+        printf("%s\n", v && *v ? v : "580.95.05");
+        return 0;
+    }
     if (!dir) {
         fprintf(stderr, "fake nvidia-smi: FAKE_SMI_DIR is not set\n");
         return 2;
+    }
+    if (strcmp(kind, "gpumem") == 0) {
+        char p1[4096], p2[4096];
+        snprintf(p1, sizeof p1, "%s/gpumem.txt", dir);
+        snprintf(p2, sizeof p2, "%s/01.gpumem", dir);
+        if (access(p1, R_OK) != 0 && access(p2, R_OK) != 0)
+            return 0;
     }
     const char *acct = getenv("FAKE_SMI_ACCT");
     int mode = strcmp(kind, "gpus") == 0 && asks_mode(argc, argv);

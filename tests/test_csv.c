@@ -65,14 +65,14 @@ static void test_sample_rows(void **state)
                              "T,,443,,3590,,,,,,1979\n");
     /* --who: three columns last; a user name with a comma is quoted, an
      * owner not known (NULL) gives empty fields. */
-    const struct owner ana = {"ana,b", "1392969", "pod:6b7e2f0a-1c2d-4e5f-8a9b-0c1d2e3f4a5b"};
+    const struct owner ana = {"ana,b", "1392969", "pod:6b7e2f0a-1c2d-4e5f-8a9b-0c1d2e3f4a5b", 12};
     rows[0].who = &ana;
     smp.who = true;
     buf_clear(&b);
     assert_int_equal(csv_sample_rows(&b, "T", &smp, true, false), 0);
     assert_string_equal(b.p, "T,0,442,\"python3 a,b.py\",1642,39,2,95.6,8/9/11,712,1979,\"ana,b\","
-                             "1392969,pod:6b7e2f0a-1c2d-4e5f-8a9b-0c1d2e3f4a5b\n"
-                             "T,,443,,3590,,,,,,1979,,,\n");
+                             "1392969,pod:6b7e2f0a-1c2d-4e5f-8a9b-0c1d2e3f4a5b,12\n"
+                             "T,,443,,3590,,,,,,1979,,,,\n");
     smp.who = false;
     /* --peaks: peak_mem_mib last, after the --host columns; unknown empty. */
     buf_clear(&b);
@@ -92,8 +92,8 @@ static void test_sample_rows(void **state)
     buf_clear(&b);
     assert_int_equal(csv_sample_rows(&b, "T", &smp, false, true), 0);
     assert_string_equal(b.p, "T,0,442,\"python3 a,b.py\",1642,39,2,9826,\"ana,b\",1392969,"
-                             "pod:6b7e2f0a-1c2d-4e5f-8a9b-0c1d2e3f4a5b\n"
-                             "T,,443,,3590,,,,,,\n");
+                             "pod:6b7e2f0a-1c2d-4e5f-8a9b-0c1d2e3f4a5b,12\n"
+                             "T,,443,,3590,,,,,,,\n");
     smp.who = false;
     /* --compact: the watched process, alive or not. */
     smp.watched_alive = true;

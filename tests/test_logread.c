@@ -387,6 +387,28 @@ static void test_parse_row_direct(void **state)
     assert_int_equal(logread_parse_header(hhw, strlen(hhw), &h), 0);
     assert_int_equal(h.schema, LOG_HOST);
     assert_int_equal(h.nfields, 14);
+    /* Since the containers work: container_pid after them; the widest
+     * header (--host --peaks --who) fits. */
+    const char *wide = "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct,cpu_pct,"
+                       "cpu_cores,rss_mib,sys_used_mib,peak_mem_mib,user,job_id,container,"
+                       "container_pid";
+    assert_int_equal(logread_parse_header(wide, strlen(wide), &h), 0);
+    assert_int_equal(h.schema, LOG_HOST);
+    assert_int_equal(h.nfields, 16);
+    const char *wc = "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct,user,job_"
+                     "id,container,container_pid";
+    assert_int_equal(logread_parse_header(wc, strlen(wc), &h), 0);
+    char in_ns[] = "2025-01-10T14:22:30Z,0,8120,python3,1642,39,2,ana,claimed:5,lxc:c1,1";
+    assert_int_equal(logread_parse_row(&h, in_ns, strlen(in_ns), &r), 0);
+    assert_int_equal(r.container_pid, 1);
+    assert_string_equal(r.job_id, "claimed:5");
+    char on_host[] = "2025-01-10T14:22:30Z,0,8120,python3,1642,39,2,ana,5,,";
+    assert_int_equal(logread_parse_row(&h, on_host, strlen(on_host), &r), 0);
+    assert_int_equal(r.container_pid, -1);
+    /* container_pid alone, without the --who columns: no log of ours. */
+    const char *lone = "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct,"
+                       "container_pid";
+    assert_int_equal(logread_parse_header(lone, strlen(lone), &h), -EPROTO);
 }
 
 /* One rule for impossible values: out of its column's range, a value
@@ -556,7 +578,8 @@ static int check_row(const struct log_row *row, void *ctx)
     if (i >= e->n || row->pid != e->pid[i] || strcmp(row->cmd, e->cmd[i]) != 0 ||
         (e->has_who &&
          (strcmp(row->user, e->who[i].user) != 0 || strcmp(row->job_id, e->who[i].job_id) != 0 ||
-          strcmp(row->container, e->who[i].container) != 0)))
+          strcmp(row->container, e->who[i].container) != 0 ||
+          row->container_pid != e->who[i].container_pid)))
         e->wrong++;
     return 0;
 }
@@ -585,6 +608,8 @@ static void test_writer_rows_read_back(void **state)
             written(who[i].user, strlen(who[i].user), false, e.who[i].user);
             written(who[i].job_id, strlen(who[i].job_id), false, e.who[i].job_id);
             written(who[i].container, strlen(who[i].container), false, e.who[i].container);
+            who[i].container_pid = rnd(2) ? 1 + (long)rnd(4000000) : -1;
+            e.who[i].container_pid = who[i].container_pid;
             e.pid[i] = 1 + (long)rnd(4000000);
             rows[i] = (struct sample_row){
                 .gpu = (int)rnd(9) - 1,

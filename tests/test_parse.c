@@ -368,6 +368,26 @@ static void test_uuid_with_nul(void **state)
     free(a.v);
 }
 
+/* --query-gpu=index,memory.used,memory.reserved (nounits); an old
+ * driver's two columns; [N/A] unknown; a line without an index is bad. */
+static void test_gpu_mem(void **state)
+{
+    (void)state;
+    struct gpu_mem_list l = {0};
+    static const char txt[] = "0, 1234, 512\n1, [N/A], [N/A]\n2, 77\n\nx, 1, 2\n";
+    assert_int_equal(smi_parse_gpu_mem(txt, sizeof txt - 1, &l), 0);
+    assert_int_equal(l.n, 3);
+    assert_int_equal(l.bad, 1);
+    assert_int_equal(l.v[0].index, 0);
+    assert_int_equal(l.v[0].used_mib, 1234);
+    assert_int_equal(l.v[0].reserved_mib, 512);
+    assert_int_equal(l.v[1].used_mib, GW_UNKNOWN);
+    assert_int_equal(l.v[1].reserved_mib, GW_UNKNOWN);
+    assert_int_equal(l.v[2].used_mib, 77);
+    assert_int_equal(l.v[2].reserved_mib, GW_UNKNOWN);
+    free(l.v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -387,6 +407,7 @@ int main(void)
         cmocka_unit_test(test_accounted_variants),
         cmocka_unit_test(test_gpus_acct),
         cmocka_unit_test(test_ps),
+        cmocka_unit_test(test_gpu_mem),
         cmocka_unit_test(test_uuid_with_nul),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -277,6 +277,47 @@ static void test_labels(void **state)
     assert_non_null(strstr(t, "gpu_watch_process_info{pid=\"42\",user="));
 }
 
+/* The unattributed memory per GPU: unknown (< 0) and unmapped GPUs give no
+ * series, 0 is written; none known: no family at all. */
+static void test_unattributed(void **state)
+{
+    (void)state;
+    static const struct prom_gpu_mem gm[] = {{0, 4500}, {1, -1}, {2, 0}, {-1, 7}};
+    static const int g3[] = {0, 1, 2};
+    struct prom_sample s = {.listed = true,
+                            .gpus = g3,
+                            .ngpus = 3,
+                            .time = 1.0,
+                            .duration = -1,
+                            .gmem = gm,
+                            .ngmem = 4};
+    struct gw_buf b = {0};
+    assert_int_equal(prom_format(&s, &b), 0);
+    assert_non_null(strstr(b.p, "# TYPE gpu_watch_gpu_memory_unattributed_bytes gauge\n"
+                                "gpu_watch_gpu_memory_unattributed_bytes{gpu=\"0\"} 4718592000\n"
+                                "gpu_watch_gpu_memory_unattributed_bytes{gpu=\"2\"} 0\n#"));
+    assert_null(strstr(b.p, "{gpu=\"1\"} -"));
+    /* GPU 0 could not list its processes, or nothing was listed: all of its
+     * memory would look unattributed, so no series. */
+    buf_clear(&b);
+    s.unlisted = UINT64_C(1) << 0;
+    assert_int_equal(prom_format(&s, &b), 0);
+    assert_null(strstr(b.p, "unattributed_bytes{gpu=\"0\"}"));
+    assert_non_null(strstr(b.p, "unattributed_bytes{gpu=\"2\"} 0\n"));
+    buf_clear(&b);
+    s.unlisted = 0;
+    s.listed = false;
+    assert_int_equal(prom_format(&s, &b), 0);
+    assert_null(strstr(b.p, "unattributed_bytes{"));
+    s.listed = true;
+    buf_clear(&b);
+    s.gmem = gm + 1; /* GPU 1 unknown only */
+    s.ngmem = 1;
+    assert_int_equal(prom_format(&s, &b), 0);
+    assert_null(strstr(b.p, "unattributed"));
+    buf_free(&b);
+}
+
 static void test_escape(void **state)
 {
     struct gw_buf *b = *state;
@@ -362,7 +403,8 @@ int main(void)
         cmocka_unit_test(test_busy),        cmocka_unit_test(test_idle),
         cmocka_unit_test(test_not_listed),  cmocka_unit_test(test_duplicates),
         cmocka_unit_test(test_gpu_indexes), cmocka_unit_test(test_labels),
-        cmocka_unit_test(test_escape),      cmocka_unit_test(test_publish),
+        cmocka_unit_test(test_escape),      cmocka_unit_test(test_unattributed),
+        cmocka_unit_test(test_publish),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

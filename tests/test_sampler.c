@@ -559,11 +559,20 @@ static void test_who_once_per_process(void **state)
      * fixture, read once; a changed start time (a reused PID, seen by
      * --host) reads them again. */
     use("busy", NULL, NULL);
-    char root[] = "/tmp/gw-who-XXXXXX", cmd[128];
+    char root[] = "/tmp/gw-who-XXXXXX", cmd[256];
     assert_non_null(mkdtemp(root));
     snprintf(cmd, sizeof cmd, "cp -r tests/fixtures/proc/who/. %s/", root);
     assert_int_equal(system(cmd), 0);
-    struct sampler_opts o = {.proc_root = root, .timeout = 5, .who = true, .host = true};
+    /* The cgroup tree: root owns the jobs' directories, as Slurm makes them. */
+    char cg[64];
+    snprintf(cg, sizeof cg, "%s/cg", root);
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p %s/system.slice/slurmstepd.scope/job_1392969 "
+             "%s/system.slice/slurmstepd.scope/job_5",
+             cg, cg);
+    assert_int_equal(system(cmd), 0);
+    struct sampler_opts o = {
+        .proc_root = root, .cgroup_root = cg, .timeout = 5, .who = true, .host = true};
     struct sampler_start st;
     struct sampler *s = open_sampler(&o, &st);
     struct sample smp = {0};
@@ -574,9 +583,10 @@ static void test_who_once_per_process(void **state)
     assert_string_equal(w->job_id, "1392969");
     w = row(&smp, 0, 443)->who;
     assert_string_equal(w->user, "4242");
-    assert_string_equal(w->job_id, "777"); /* a SLUID path: from environ */
+    assert_string_equal(w->job_id, "claimed:777"); /* a SLUID path: environ's claim */
     w = row(&smp, 0, 444)->who;
     assert_string_equal(w->container, "pod:6b7e2f0a-1c2d-4e5f-8a9b-0c1d2e3f4a5b");
+    assert_int_equal(w->container_pid, 7);
     /* Another owner under the same start time: not read again. */
     put_file(root, "442/cgroup", "0::/system.slice/slurmstepd.scope/job_5/step_0\n");
     assert_int_equal(sampler_run(s, &smp, NULL), 0);

@@ -6,6 +6,7 @@
 #define GPU_WATCH_CMDLINE_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "gpu_watch/pidtab.h"
@@ -17,6 +18,11 @@ struct cmdline;
  * program; NULL: never) bounded by timeout seconds. NULL when out of memory. */
 struct cmdline *cmdline_new(const char *root, const char *ps, double timeout);
 void cmdline_free(struct cmdline *c);
+
+/* With foreign, the driver's PIDs are not ours (gpu_watch in a child PID
+ * namespace, a driver that gives host PIDs): neither /proc nor ps is asked,
+ * as the same number there is another process; the driver's name only. */
+void cmdline_set_foreign(struct cmdline *c, bool foreign);
 
 /* Give each of ents[0..n) (distinct processes, sorted by PID) a command
  * line in its cmd, if it has no final one yet; names[i] is the driver's

@@ -21,8 +21,11 @@
 #define CSV_HEADER_COMPACT    "timestamp,used_mib,sys_used_mib,cpu_cores,cpu_pct"
 
 /* The sampler's header for these columns (one of the constants above). */
-/* The --who columns, after all the other optional ones. */
-#define CSV_WHO_COLUMNS ",user,job_id,container"
+/* The --who columns, after all the other optional ones. job_id is a
+ * Slurm job id ("1392969") or, when only the process's own environment
+ * names it, a claimed one ("claimed:1392969", owner.h); container_pid is
+ * the PID inside the process's own PID namespace, empty in gpu_watch's. */
+#define CSV_WHO_COLUMNS ",user,job_id,container,container_pid"
 
 /* The sampler's header for these columns (one of the constants above,
  * without the --who columns). */
@@ -46,7 +49,7 @@ int csv_int(struct gw_buf *b, int64_t v);
 
 /* Append the rows of one sample, each stamped with ts, one line each; with
  * host, the four --host columns too; with peaks, peak_mem_mib (empty when
- * unknown); when the sample carries owners (smp->who), the three --who
+ * unknown); when the sample carries owners (smp->who), the four --who
  * columns last. 0 or -ENOMEM. */
 int csv_sample_rows(struct gw_buf *b, const char *ts, const struct sample *smp, bool host,
                     bool peaks);

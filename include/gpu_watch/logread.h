@@ -55,10 +55,11 @@ enum log_col {
     LOG_COL_USER,         /* --who: text */
     LOG_COL_JOB_ID,
     LOG_COL_CONTAINER,
+    LOG_COL_CONTAINER_PID, /* --who since the containers work: optional */
     LOG_NCOLS
 };
 
-#define LOG_MAX_FIELDS 16
+#define LOG_MAX_FIELDS 20
 
 /* The layout of one log, from its header. */
 struct log_header {
@@ -99,6 +100,7 @@ struct log_row {
                          "" unknown. Valid only during the callback, like cmd. */
     const char *job_id;
     const char *container;
+    long container_pid;           /* --who: the PID in its own PID namespace; -1 unknown */
     double rss_mib;               /* MiB */
     double sys_used_mib;          /* MiB of host memory in use */
     double peak_mem_mib;          /* MiB: the driver's peak (--peaks logs) */

@@ -43,6 +43,15 @@ struct nv_memory {
     unsigned long long total_free_used[3];
 };
 
+/* nvmlMemory_v2_t: version @0, total @8, reserved @16, free @24, used @32
+ * (bytes; used without reserved). */
+struct nv_memory_v2 {
+    unsigned version;
+    unsigned long long total, reserved, free, used;
+};
+#define NV_MEMORY_V2_VERSION (sizeof(struct nv_memory_v2) | 2u << 24)
+_Static_assert(sizeof(struct nv_memory_v2) == 40, "nvmlMemory_v2_t is 40 bytes");
+
 /* nvmlProcessesUtilizationInfo_t: version @0, count @4, lastSeen @8, array @16. */
 struct nv_util_info {
     unsigned version;
@@ -62,8 +71,9 @@ struct nv_fns {
     nv_ret (*index)(nv_dev, unsigned *);
     nv_ret (*uuid)(nv_dev, char *, unsigned);
     nv_ret (*memory)(nv_dev, struct nv_memory *);
-    nv_ret (*mig)(nv_dev, unsigned *, unsigned *); /* optional */
-    nv_ret (*pname)(unsigned, char *, unsigned);   /* optional */
+    nv_ret (*memory_v2)(nv_dev, struct nv_memory_v2 *); /* optional (R510+) */
+    nv_ret (*mig)(nv_dev, unsigned *, unsigned *);      /* optional */
+    nv_ret (*pname)(unsigned, char *, unsigned);        /* optional */
     nv_ret (*procs)(nv_dev, unsigned *, void *);
     const char *procs_name;                             /* the symbol found: for messages */
     size_t procs_stride;                                /* its record size */
@@ -79,6 +89,12 @@ struct gpu {
     char uuid[GW_UUID_MAX];
     uint64_t total; /* bytes */
     bool mig;
+    /* With gpu_mem, written by the worker each poll: the memory in use and
+     * the driver's reserved part (bytes; reserved_ok false from the v1 call,
+     * whose used counts it), mem_rc the call's answer. */
+    unsigned long long used, reserved;
+    bool reserved_ok;
+    nv_ret mem_rc;
     bool util_info_off; /* the new utilization call answered NOT_SUPPORTED */
     uint64_t last_seen; /* newest utilization sample used, CPU us */
     int acct;           /* --peaks: accounting mode, 1 on, 0 off (or MIG), -1 unknown */
@@ -128,6 +144,7 @@ struct nvml {
     long pid_max;
     char driver[96];
     bool peaks;        /* --peaks, and the library has both accounting calls */
+    bool gpu_mem;      /* read each GPU's memory in use every poll */
     bool acct_due;     /* this poll job asks the accounting modes again */
     double acct_asked; /* monotonic time of the last mode query */
 

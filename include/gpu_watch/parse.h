@@ -68,6 +68,14 @@ GW_LIST(gpu_list, struct gpu_entry);
 GW_LIST(ps_list, struct ps_entry);
 GW_LIST(acct_list, struct acct_rec);
 
+/* One GPU's memory (--query-gpu=index,memory.used,memory.reserved), MiB. */
+struct smi_gpu_mem {
+    int index;
+    int64_t used_mib;     /* GW_UNKNOWN when not reported */
+    int64_t reserved_mib; /* GW_UNKNOWN when not reported (drivers before R510) */
+};
+GW_LIST(gpu_mem_list, struct smi_gpu_mem);
+
 /* Parse a number field of nvidia-smi output, trimmed of blanks: a decimal
  * integer, optionally followed by " MiB"/" %"; anything else ([N/A], -,
  * [Not Supported], garbage) gives GW_UNKNOWN. */
@@ -93,6 +101,11 @@ int smi_parse_gpus(const char *buf, size_t len, struct gpu_list *out);
  * like smi_parse_gpus, with each GPU's accounting mode ("Enabled" 1,
  * "Disabled" 0, anything else such as [N/A] GW_UNKNOWN). 0 or -ENOMEM. */
 int smi_parse_gpus_acct(const char *buf, size_t len, struct gpu_list *out);
+
+/* Parse --query-gpu=index,memory.used[,memory.reserved]
+ * --format=csv,noheader,nounits: "0, 1234, 512" ("[N/A]" unknown); lines
+ * without an index in out->bad. 0 or -ENOMEM. */
+int smi_parse_gpu_mem(const char *buf, size_t len, struct gpu_mem_list *out);
 
 /* Parse --query-accounted-apps=gpu_uuid,pid,max_memory_usage,time
  * --format=csv (with its header; units or nounits; other columns ignored):

@@ -49,6 +49,12 @@ struct prom_query {
     uint64_t failures; /* failed runs since start */
 };
 
+/* One GPU's memory that no listed process accounts for (sample.gmem). */
+struct prom_gpu_mem {
+    int gpu;
+    int64_t unattributed_mib; /* < 0 unknown: no series */
+};
+
 struct prom_sample {
     const struct prom_proc *procs; /* any order; the same (GPU, UUID, PID) twice is written once */
     size_t n;
@@ -68,8 +74,10 @@ struct prom_sample {
     bool peaks;      /* write the peak-memory series */
     bool who;        /* put user, job_id, container on the info series */
     enum prom_command command;
-    const char *version; /* gpu_watch_build_info's labels; NULL: no build_info */
-    const char *source;  /* the source that answered ("nvidia-smi", "NVML"); NULL: "" */
+    const char *version;             /* gpu_watch_build_info's labels; NULL: no build_info */
+    const char *source;              /* the source that answered ("nvidia-smi", "NVML"); NULL: "" */
+    const struct prom_gpu_mem *gmem; /* gpu_watch_gpu_memory_unattributed_bytes */
+    size_t ngmem;
 };
 
 /* Append the exposition of s to out (LF line ends, last line ending in LF).

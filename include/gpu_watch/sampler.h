@@ -33,6 +33,13 @@ struct sample_row {
 /* The queries of a sample: the source's and the sampler's own (ps). */
 #define SAMPLE_MAX_QUERIES (SOURCE_MAX_QUERIES + 1)
 
+/* One GPU's memory in a sample. */
+struct sample_gpu_mem {
+    int gpu;
+    int64_t used_mib;         /* in use, by anyone; GW_UNKNOWN when not reported */
+    int64_t unattributed_mib; /* see sample.gmem */
+};
+
 struct sample {
     struct sample_row *rows; /* sorted by GPU index, then PID */
     size_t n;
@@ -50,6 +57,10 @@ struct sample {
     /* Set when the source gave up this sample and the run goes on with
      * nvidia-smi: why (for one warning). "" otherwise. */
     char switched[300];
+    /* Set once, the first sample after gpu_watch found itself in a child
+     * PID namespace with a driver that gives host PIDs for some answers:
+     * what that costs (for one warning). "" otherwise. */
+    char pidns_warning[600];
     /* With sampler_opts.host: the machine's used RAM (MemTotal -
      * MemAvailable, MiB; < 0 unknown). */
     int64_t sys_used_mib;
@@ -58,15 +69,26 @@ struct sample {
     bool watched_alive;
     struct host_fields watched;
     int64_t watched_mem_mib; /* its GPU memory summed over GPUs; < 0: on none */
+    /* With sampler_opts.gpu_mem (or in a child PID namespace), per GPU the
+     * source reported, in GPU order: the memory in use that no listed
+     * process accounts for (other containers' processes, a process that
+     * just left, the driver's own), MiB: used minus the processes' memory
+     * (all the source listed, before --pid/--match), minus what the driver
+     * reports as reserved where it does; 0 at least; GW_UNKNOWN when some
+     * figure is not known. */
+    struct sample_gpu_mem *gmem;
+    size_t ngmem;
+    size_t capgmem;
 };
 
 struct sampler_opts {
-    const char *source;    /* "smi", "nvml", "auto" (NULL: "smi") */
-    const char *smi;       /* the nvidia-smi program ("nvidia-smi", looked up in PATH) */
-    const char *ps;        /* the ps program, used only when /proc is missing */
-    const char *proc_root; /* "/proc", or a fixture directory */
-    double timeout;        /* seconds per call */
-    const long *pids;      /* --pid filter; npids == 0: all */
+    const char *source;      /* "smi", "nvml", "auto" (NULL: "smi") */
+    const char *smi;         /* the nvidia-smi program ("nvidia-smi", looked up in PATH) */
+    const char *ps;          /* the ps program, used only when /proc is missing */
+    const char *proc_root;   /* "/proc", or a fixture directory */
+    const char *cgroup_root; /* "/sys/fs/cgroup", or a fixture directory (--who) */
+    double timeout;          /* seconds per call */
+    const long *pids;        /* --pid filter; npids == 0: all */
     size_t npids;
     const char *match; /* --match: POSIX ERE (or a substring if it does not compile) */
     bool match_icase;  /* --ignore-case */
@@ -74,6 +96,8 @@ struct sampler_opts {
     bool peaks;        /* ask the source for the driver's accounting peaks */
     bool who;          /* resolve who owns each process (owner.h), once per process */
     long watch_pid;    /* > 0: read this process's figures every sample (--compact) */
+    bool gpu_mem;      /* read each GPU's memory in use: sample.gmem (also on by
+                          itself in a child PID namespace) */
 };
 
 struct sampler;

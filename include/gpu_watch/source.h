@@ -40,6 +40,14 @@ struct source_query {
 
 #define SOURCE_MAX_QUERIES 8
 
+/* One GPU's memory as the driver counts it (source_config.gpu_mem), MiB;
+ * GW_UNKNOWN when not reported. */
+struct source_gpu_mem {
+    int gpu;              /* GPU index */
+    int64_t used_mib;     /* in use on the GPU, by anyone */
+    int64_t reserved_mib; /* held by the driver itself (R510+), not in used_mib */
+};
+
 /* What one poll yields. The sampler owns it and reuses v between polls;
  * a poll empties it first (source_poll_reset). */
 struct source_poll {
@@ -52,6 +60,10 @@ struct source_poll {
     bool answered;     /* some query gave data (an empty process list counts) */
     uint64_t unlisted; /* bit i: GPU index i (< 64) could not list its processes */
     char gave_up[256]; /* with SOURCE_GIVE_UP: why this source cannot go on */
+    /* With source_config.gpu_mem: each GPU's memory, one entry a GPU. */
+    struct source_gpu_mem *gm;
+    size_t ngm;
+    size_t capgm;
 };
 
 /* How the sampler opens a source. */
@@ -59,6 +71,7 @@ struct source_config {
     const char *smi; /* the nvidia-smi program ("nvidia-smi", looked up in PATH) */
     double timeout;  /* seconds a query may take */
     bool peaks;      /* also read the driver's accounting peaks */
+    bool gpu_mem;    /* also read each GPU's memory in use (source_gpu_mem) */
 };
 
 /* poll's answer when the source must not be used again (a driver that
@@ -80,6 +93,10 @@ struct source_ops {
     /* The index (as nvidia-smi numbers it) of the i-th GPU known, i <
      * gpu_count: indexes need not be 0..n-1 (a GPU fallen off the bus). */
     int (*gpu_index)(const void *state, size_t i);
+    /* The driver's version ("580.95.05"), "" or "unknown" when not known;
+     * NULL where the source has no such call (the sampler asks nvidia-smi
+     * when it needs it: pidns.h). */
+    const char *(*driver)(const void *state);
     void (*close)(void *state);
 };
 
@@ -98,6 +115,9 @@ void source_poll_reset(struct source_poll *out);
 /* A new record at the end of out, every number GW_UNKNOWN, strings "";
  * NULL when out of memory. */
 struct source_proc *source_push(struct source_poll *out, int gpu, long pid);
+
+/* Note GPU gpu's memory in out; 0 or -ENOMEM. */
+int source_gpu_mem_add(struct source_poll *out, int gpu, int64_t used_mib, int64_t reserved_mib);
 
 /* Add a query to out (ignored past SOURCE_MAX_QUERIES); returns it so the
  * caller can mark it failed. */

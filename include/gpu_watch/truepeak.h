@@ -25,6 +25,11 @@ struct truepeak_proc {
     bool start_ok;
     int64_t sampled_mib; /* highest gpu_mem_mib of its samples; GW_UNKNOWN none */
     int64_t driver_mib;  /* after truepeak_finish: its own record's peak; GW_UNKNOWN */
+    /* In a child PID namespace (pidns_of, read when first seen): drivers
+     * from R565 on may never update such a process's accounting peak
+     * (unverified: tests/gpu/check_containers.sh), so an unknown one says
+     * why. */
+    bool in_pidns;
 };
 
 struct truepeak {

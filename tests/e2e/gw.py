@@ -73,6 +73,9 @@ class GwTest(unittest.TestCase):
         e["FAKE_SMI_STATE"] = self.state
         if proc is not None:
             e["GPU_WATCH_PROC_ROOT"] = proc if os.path.isabs(proc) else os.path.join(PROC, proc)
+        # --who checks that root owns a Slurm job's cgroup directory: a tree
+        # with the fixture jobs' directories stands in for /sys/fs/cgroup.
+        e["GPU_WATCH_CGROUP_ROOT"] = os.path.join(ROOT, "tests", "fixtures", "cgroupfs")
         e["TZ"] = "UTC"
         for k, v in extra.items():
             e[k] = str(v)

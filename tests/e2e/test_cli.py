@@ -609,7 +609,7 @@ class Packaging(GwTest):
                  "promtool": "prometheus", "prometheus": "prometheus",
                  "prometheus-node-exporter": "prometheus-node-exporter",
                  "node_exporter": "prometheus-node-exporter", "logrotate": "logrotate",
-                 "systemd-analyze": "systemd"}
+                 "systemd-analyze": "systemd", "unshare": "util-linux"}
         e2e = os.path.join(ROOT, "tests", "e2e")
         used = set()
         for name in os.listdir(e2e):

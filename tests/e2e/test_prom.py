@@ -33,10 +33,10 @@ BUSY = {  # pid: (MiB, SM %, memory-controller %)
     "443": (3590, None, None),
     "444": (1764, 59, 3),
 }
-WHO = {  # pid: (user, job_id, container)
-    "442": ("root", "1392969", ""),
-    "443": ("4242", "777", ""),
-    "444": ("nobody", "", "pod:6b7e2f0a-1c2d-4e5f-8a9b-0c1d2e3f4a5b"),
+WHO = {  # pid: (user, job_id, container, container_pid)
+    "442": ("root", "1392969", "", ""),
+    "443": ("4242", "claimed:777", "", ""),  # only its environ names the job
+    "444": ("nobody", "", "pod:6b7e2f0a-1c2d-4e5f-8a9b-0c1d2e3f4a5b", "7"),
 }
 
 _LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
@@ -349,7 +349,7 @@ class TestPromtool(PromCase):
 
     def test_who(self):
         s = self.check(self.snapshot("--who", "--host"), "--who")
-        for pid, (user, job, container) in WHO.items():
+        for pid, (user, job, container, _) in WHO.items():
             info = find(s, "gpu_watch_process_info", pid=pid)
             self.assertEqual(len(info), 1)
             lab = info[0][1]
@@ -450,7 +450,7 @@ class TestNodeExporter(PromCase):
             return len(result) == 3
         self.assertTrue(wait_for(answered, timeout=60, step=0.5),
                         f"no answer from Prometheus: {result}\n" + self.daemon_log("prometheus"))
-        self.assertEqual(result, {"1392969": 1642 * MIB, "777": 3590 * MIB, "": 1764 * MIB})
+        self.assertEqual(result, {"1392969": 1642 * MIB, "claimed:777": 3590 * MIB, "": 1764 * MIB})
         # The README's examples: by user through the info series, a job's
         # peak, GPUs held by idle processes (443 reports no SM use). A
         # subquery sees a scrape only from its next step on: retried.
@@ -465,8 +465,8 @@ class TestNodeExporter(PromCase):
         eventually("sum by (user) (gpu_watch_process_gpu_memory_bytes * on (instance, pid) "
                    "group_left (user) gpu_watch_process_info)", "user",
                    {"root": 1642 * MIB, "4242": 3590 * MIB, "nobody": 1764 * MIB})
-        eventually('max_over_time(sum(gpu_watch_process_gpu_memory_bytes{job_id="777"})[5m:1s])',
-                   "job_id", {"": 3590 * MIB})
+        eventually('max_over_time(sum(gpu_watch_process_gpu_memory_bytes{job_id="1392969"})[5m:1s])',
+                   "job_id", {"": 1642 * MIB})
         eventually("count by (instance, gpu) (gpu_watch_process_gpu_memory_bytes unless "
                    "on (instance, gpu, pid) (max_over_time("
                    "gpu_watch_process_sm_utilization_ratio[1h]) > 0))", "gpu", {"0": 1})

@@ -26,7 +26,7 @@ class TestWhoCsv(GwTest):
                         proc="who")
         self.assertEqual(r.returncode, 0, r.stderr)
         header, rows = read_csv(self.path("log.csv"))
-        self.assertEqual(header, HEADER + ["user", "job_id", "container"])
+        self.assertEqual(header, HEADER + ["user", "job_id", "container", "container_pid"])
         self.assertEqual(len(rows), 6)
         for row in rows:
             self.assertEqual(tuple(row[7:]), WHO[row[2]])
@@ -45,9 +45,9 @@ class TestWhoCsv(GwTest):
         r = self.run_gw("--who", "--host", "--count", "1", "-q", "-o", "-", proc="busy")
         self.assertEqual(r.returncode, 0, r.stderr)
         header, rows = read_csv(r.stdout.decode())
-        self.assertEqual(header[-7:], ["cpu_pct", "cpu_cores", "rss_mib", "sys_used_mib", "user",
-                                       "job_id", "container"])
-        self.assertEqual([tuple(row[-3:]) for row in rows], [("root", "", "")] * 3)
+        self.assertEqual(header[-8:], ["cpu_pct", "cpu_cores", "rss_mib", "sys_used_mib", "user",
+                                       "job_id", "container", "container_pid"])
+        self.assertEqual([tuple(row[-4:]) for row in rows], [("root", "", "", "")] * 3)
 
 
 
