@@ -449,7 +449,7 @@ int main(int argc, char **argv)
         rc = fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
         goto out;
     case OPTIONS_VERSION:
-        printf("gpu_watch %s\nsources (--source): %s; default smi\n", GPU_WATCH_VERSION,
+        printf("gpu_watch %s\nsources (--source): %s|auto; default smi\n", GPU_WATCH_VERSION,
                source_names());
         rc = fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
         goto out;
@@ -508,9 +508,14 @@ int main(int argc, char **argv)
     if (start.substring)
         report_warn("--match '%s' is not a valid extended regex; matching it as a plain substring",
                     cfg.match);
-    if (strcmp(cfg.source, "auto") == 0 && !cfg.quiet)
+    if (strcmp(cfg.source, "auto") == 0 && !cfg.quiet) {
+        /* The NVML source may already say "NVML: ": one prefix, not two. */
+        const char *why = start.why;
+        if (strncmp(why, "NVML: ", 6) == 0)
+            why += 6;
         fprintf(stderr, "gpu_watch: --source auto: using %s%s%s%s\n", start.source,
-                start.why[0] ? " (NVML: " : "", start.why, start.why[0] ? ")" : "");
+                why[0] ? " (NVML: " : "", why, why[0] ? ")" : "");
+    }
     signals_install(); /* before the header is written: SIGPIPE, SIGXFSZ */
     enum csv_open_mode mode = cfg.append ? CSV_APPEND : cfg.force ? CSV_FORCE : CSV_NEW;
     char header[256];

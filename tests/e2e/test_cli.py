@@ -156,6 +156,8 @@ class BadInput(GwTest):
         self.assertEqual(r.returncode, 0)
         self.assertRegex(r.stdout.decode(),
                          r"^gpu_watch \d+\.\d+\.\d+\nsources \(--source\): smi[|\w]*; default smi\n$")
+        # Issue 19 item 17: every value --source takes, auto included.
+        self.assertIn("smi|nvml|auto;", r.stdout.decode())
         self.assertEqual(self.run_gw("-V").stdout, r.stdout)
 
     def test_messages_name_the_problem(self):
@@ -163,6 +165,11 @@ class BadInput(GwTest):
         self.assertIn("--output given twice ('b.csv' after 'a.csv')", r.stderr.decode())
         r = self.run_gw("--count", "1", "--")
         self.assertIn("'--' must be followed by a command", r.stderr.decode())
+        # Issue 19 item 17: one rule for every single-valued option.
+        r = self.run_gw("--count", "1", "--count", "2", "-o", "-")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--count given twice ('2' after '1')", r.stderr.decode())
+        self.assertEqual(r.stdout, b"")
         r = self.run_gw("--match", "train(?=,v2)")
         self.assertEqual(r.stderr.decode(), "gpu_watch: --match 'train(?=,v2)': the look-ahead "
                          "(?= cannot be translated to a POSIX regular expression\n")
