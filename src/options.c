@@ -162,7 +162,7 @@ static int add_pids(struct gw_config *cfg, const char *arg, char *err, size_t er
     }
 }
 
-static char *expand_home(const char *path, const char *home)
+char *options_expand_home(const char *path, const char *home)
 {
     if (path[0] == '~' && (path[1] == '/' || path[1] == '\0') && home && *home) {
         size_t n = strlen(home) + strlen(path);
@@ -442,7 +442,7 @@ enum options_result options_parse(int argc, char **argv, const char *home, struc
     }
     if (cfg->command && !cfg->interval_set)
         cfg->interval = GW_DEFAULT_WRAP_INTERVAL;
-    cfg->output = expand_home(output, home);
+    cfg->output = options_expand_home(output, home);
     if (!cfg->output) {
         set_err(err, errlen, "out of memory");
         return OPTIONS_USAGE;

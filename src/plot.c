@@ -2,6 +2,7 @@
  * title, writing the output file and the terminal chart. The only part of
  * plot that prints or touches files. */
 #include "gpu_watch/logcheck.h"
+#include "gpu_watch/options.h"
 #include "gpu_watch/plot.h"
 #include "gpu_watch/subcmd.h"
 #include "gpu_watch/text.h"
@@ -28,7 +29,8 @@ static const char plot_usage[] =
     "                     needed); without -o the chart is drawn in the terminal.\n"
     "                     OUT is replaced whole or not at all (a temporary file\n"
     "                     renamed over it)\n"
-    "  --format F         png or svg: the image format, whatever OUT's extension\n"
+    "  --format F         png or svg: the image format of an OUT that does not end\n"
+    "                     in .svg or .png (one that does must agree)\n"
     "  --per-gpu          one line per GPU index (default: the total of all processes)\n"
     "  --per-process      one line per PID, named by its command (not with --per-gpu)\n"
     "  --util             add a panel of SM utilization (%)\n"
@@ -59,6 +61,7 @@ struct plot_args {
     const char *format; /* --format: "png" or "svg"; NULL: by OUT's extension */
     int w, h;           /* 0: default */
     struct plot_opts o;
+    char *log_home, *out_home; /* log and out with "~/" expanded (free()) */
 };
 
 static int usage_error(const char *fmt, const char *arg)
@@ -173,8 +176,28 @@ static int parse_args(int argc, char **argv, struct plot_args *a)
         if (a->show)
             return usage_error("%s", "-o - writes the image to standard output: not with --show");
     }
+    /* "~/x.csv" quoted, or from a script: expanded as the sampler's -o is. */
+    const char *home = getenv("HOME");
+    a->log_home = options_expand_home(a->log, home);
+    a->out_home = a->out ? options_expand_home(a->out, home) : NULL;
+    if (!a->log_home || (a->out && !a->out_home)) {
+        fprintf(stderr, "gpu_watch plot: out of memory\n");
+        return SUBCMD_EXIT_FILE;
+    }
+    a->log = a->log_home;
+    if (a->out)
+        a->out = a->out_home;
     if (a->format) {
         a->svg = strcasecmp(a->format, "svg") == 0;
+        /* "-o out.svg --format png" would put PNG bytes into a .svg file. */
+        const char *dot = a->out ? strrchr(a->out, '.') : NULL;
+        const char *slash = a->out ? strrchr(a->out, '/') : NULL;
+        if (dot && (!slash || dot > slash) &&
+            (strcasecmp(dot, ".svg") == 0 || strcasecmp(dot, ".png") == 0) &&
+            strcasecmp(dot + 1, a->format) != 0)
+            return usage_error("--format %s does not match the output file's extension: "
+                               "give one or the other, or make them agree",
+                               a->format);
     } else if (a->out) {
         const char *dot = strrchr(a->out, '.');
         const char *slash = strrchr(a->out, '/');
@@ -249,8 +272,11 @@ int plot_main(int argc, char **argv)
 {
     struct plot_args a;
     int rc = parse_args(argc, argv, &a);
-    if (rc >= 0)
+    if (rc >= 0) {
+        free(a.log_home);
+        free(a.out_home);
         return rc;
+    }
     struct reading r = {.o = &a.o};
     struct log_header hdr;
     struct log_stats st = {0};
@@ -307,5 +333,7 @@ out:
     buf_free(&out);
     if (r.inited)
         plot_free(&r.p);
+    free(a.log_home);
+    free(a.out_home);
     return status;
 }

@@ -531,6 +531,40 @@ class BadInput(PlotTest):
             f.write("time,memory\n2025-01-10T14:00:00,5\n")
         self.one_line_error(self.plot(p), 1, r"not a gpu_watch log")
 
+    def test_unknown_header_names_every_column(self):
+        # Issue 19 item 17: the message lists every column the sampler can
+        # write (peak_mem_mib was missing), read here from a real log's header.
+        r = self.run_gw("--host", "--peaks", "--who", "--count", "1", "-q", "-o", "all.csv")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(self.path("all.csv")) as f:
+            names = f.readline().strip().split(",")
+        names += ["used_mib", "sys_used_mib", "cpu_cores", "cpu_pct"]  # --compact
+        p = self.path("u.csv")
+        with open(p, "w") as f:
+            f.write("time,memory\n2025-01-10T14:00:00,5\n")
+        err = self.plot(p).stderr.decode()
+        for n in names:
+            self.assertRegex(err, rf"[',]{n}[',]", n)
+
+    def test_tilde_and_format_mismatch(self):
+        # Issue 19 item 17: "~/x.csv" given quoted is expanded as -o's is;
+        # -o out.svg --format png is refused rather than PNG bytes in a .svg.
+        home = self.path("home")
+        os.mkdir(home)
+        shutil.copy(LOGS["busy"], os.path.join(home, "x.csv"))
+        env = self.env()
+        env["HOME"] = home
+        r = self.plot("~/x.csv", "-o", "~/x.svg", env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.svg(os.path.join(home, "x.svg"))
+        r = self.plot("~/x.csv", "-o", "out.svg", "--format", "png", env=env)
+        self.one_line_error(r, 2, r"--format png does not match")
+        self.assertFalse(os.path.exists(self.path("out.svg")))
+        r = self.plot("~/x.csv", "-o", "out.PNG", "--format", "svg", env=env)
+        self.one_line_error(r, 2, r"--format svg does not match")
+        r = self.plot("~/x.csv", "-o", "out.img", "--format", "png", env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
     def test_endless_line(self):
         """plot /dev/zero used to read forever."""
         r = self.plot("/dev/zero", "-o", self.path("z.png"))
