@@ -25,6 +25,7 @@
 #include "gpu_watch/signals.h"
 #include "gpu_watch/source.h"
 #include "gpu_watch/smi_acct.h"
+#include "gpu_watch/subcmd.h"
 #include "gpu_watch/summary.h"
 #include "gpu_watch/truepeak.h"
 #include "gpu_watch/version.h"
@@ -251,7 +252,9 @@ static void print_summary(struct run_state *st)
     struct gw_buf b = {0};
     struct summary_fmt_opts fo = {
         .utc = st->cfg->utc,
-        .width = stderr_columns(),
+        /* As gpu_watch summary: whole commands off a terminal (Slurm's job
+         * output, nohup, the journal) unless COLUMNS says otherwise. */
+        .width = subcmd_text_width(STDERR_FILENO) >= 40 ? subcmd_text_width(STDERR_FILENO) : -1,
         .title = st->out.is_stdout ? "this run" : st->out.path,
     };
     summary_set_interval(st->sum, st->cfg->interval);

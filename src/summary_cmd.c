@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gpu_watch/logcheck.h"
 #include "gpu_watch/logread.h"
@@ -30,9 +31,10 @@ static const char summary_usage[] =
     "  --by KEY           process (default), job or user: with a log written with\n"
     "                     --who, one line per Slurm job or per user, its memory and\n"
     "                     SM utilization summed over its processes, sample by sample\n"
-    "  --width N          text: fit each line into N columns (40 to 1000), shortening\n"
-    "                     commands; the default is the terminal's width, and no\n"
-    "                     shortening when standard output is not a terminal\n"
+    "  --width N          text: fit every line into N columns (40 to 1000),\n"
+    "                     shortening commands and wrapping notes; too narrow for\n"
+    "                     the table, each process takes two lines. The default is\n"
+    "                     the terminal's width, else $COLUMNS, else whole lines\n"
     "  -h, --help         this help\n"
     "\n"
     "Peaks between samples are not seen: a peak is the highest value sampled.\n"
@@ -175,9 +177,9 @@ int summary_main(int argc, char **argv)
         .utc = r.tz == LOG_TZ_UTC,
         .offset = r.tz == LOG_TZ_OFFSET,
         /* Not a terminal: a file or a pipe gets whole commands. */
-        .width = width                       ? width
-                 : subcmd_term_width() >= 40 ? subcmd_term_width()
-                                             : -1,
+        .width = width                                  ? width
+                 : subcmd_text_width(STDOUT_FILENO) >= 40 ? subcmd_text_width(STDOUT_FILENO)
+                                                          : -1,
         .title = name,
         .skipped = st.bad,
     };

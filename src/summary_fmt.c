@@ -13,6 +13,7 @@
 
 #define DEFAULT_WIDTH 120
 #define MIN_CMD_WIDTH 20
+#define MIN_WRAP_WIDTH 20 /* --width is 40 or more; below this, lines are not wrapped */
 
 int summary_parse_format(const char *name, enum summary_format *out)
 {
@@ -220,7 +221,8 @@ static void text_cols(struct gw_buf *b, bool host, int tw, const char *const v[1
 }
 
 static void text_total(struct gw_buf *b, const struct summary_result *r,
-                       const struct summary_fmt_opts *o, bool one_day, int tw, size_t i)
+                       const struct summary_fmt_opts *o, bool one_day, int tw, size_t i,
+                       bool stacked)
 {
     char g[16], peak[32], at[40], f[40], l[40], n[24];
     bool all = i == r->ngpus;
@@ -235,9 +237,73 @@ static void text_total(struct gw_buf *b, const struct summary_result *r,
     short_time(f, sizeof f, r->first_ts, o->utc, one_day);
     short_time(l, sizeof l, r->last_ts, o->utc, one_day);
     snprintf(n, sizeof n, "%lu", r->samples);
+    if (stacked) {
+        buf_printf(b, "Total %s%s: peak %s at %s, %s samples, %s to %s\n",
+                   all ? "of all GPUs" : "on GPU ", all ? "" : g, peak, at, n, f, l);
+        return;
+    }
     const char *const v[11] = {"total", g, peak, at, "", "", n, f, l, "", ""};
     text_cols(b, r->host, tw, v);
     buf_puts(b, all ? "all processes on all GPUs\n" : "all processes on this GPU\n");
+}
+
+/* Append the lines of t to b, each one longer than width columns
+ * word-wrapped (continuation lines indented by two spaces; a word longer
+ * than a line cut between characters), so that every line fits: --width N
+ * is a promise about the whole text, not only the commands. */
+static void put_wrapped(struct gw_buf *b, const char *t, size_t n, size_t width)
+{
+    const size_t indent = 2;
+    const char *end = t + n;
+    while (t < end) {
+        const char *nl = memchr(t, '\n', (size_t)(end - t));
+        size_t len = nl ? (size_t)(nl - t) : (size_t)(end - t);
+        bool first = true;
+        while (len || first) {
+            size_t room = width - (first ? 0 : indent);
+            size_t take = text_utf8_head(t, len, room, SIZE_MAX);
+            if (take < len) {
+                /* Break at the last space that fits, when there is one. */
+                size_t sp = take;
+                while (sp > 0 && t[sp] != ' ')
+                    sp--;
+                if (sp > 0)
+                    take = sp;
+            }
+            if (!first)
+                buf_printf(b, "%*s", (int)indent, "");
+            if (take == 0)
+                take = 1; /* not reached: room >= 1 and a byte is a column */
+            buf_append(b, t, take);
+            t += take;
+            len -= take;
+            while (len && *t == ' ')
+                t++, len--;
+            first = false;
+            if (len)
+                buf_putc(b, '\n');
+        }
+        if (nl) {
+            buf_putc(b, '\n');
+            t = nl + 1;
+        } else {
+            t = end;
+        }
+    }
+}
+
+/* A narrow --width, too narrow for the table: each process as a line of
+ * "name value" pairs (wrapped by put_wrapped), its command on the next. */
+static void text_stacked_proc(struct gw_buf *b, const struct summary_result *r,
+                              const char *const v[11], const char *cmd, size_t cw)
+{
+    buf_printf(b, "PID %s on GPU %s: peak %s at %s, SM mean %s max %s, %s samples, %s to %s",
+               v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]);
+    if (r->host)
+        buf_printf(b, ", peak RSS %s, CPU mean %s", v[9], v[10]);
+    buf_puts(b, "\n  ");
+    put_short(b, cmd, cw);
+    buf_putc(b, '\n');
 }
 
 static void fmt_text(const struct summary_result *r, const struct summary_fmt_opts *o,
@@ -260,11 +326,18 @@ static void fmt_text(const struct summary_result *r, const struct summary_fmt_op
     size_t cw = width < 0                       ? 0
                 : width - used >= MIN_CMD_WIDTH ? (size_t)(width - used)
                                                 : MIN_CMD_WIDTH;
+    /* An explicit width that the table cannot keep: one process per two
+     * lines instead, every line fitted (put_wrapped). */
+    bool stacked = o->width > 0 && width - used < MIN_CMD_WIDTH;
+    if (stacked)
+        cw = (size_t)width - 2;
     static const char *const head[11] = {"PID",     "GPU",      "PEAK MEM", "AT",
                                          "SM MEAN", "SM MAX",   "SAMPLES",  "FIRST",
                                          "LAST",    "PEAK RSS", "CPU MEAN"};
-    text_cols(b, r->host, tw, head);
-    buf_puts(b, "COMMAND\n");
+    if (!stacked) {
+        text_cols(b, r->host, tw, head);
+        buf_puts(b, "COMMAND\n");
+    }
     for (size_t i = 0; i < r->nprocs; i++) {
         const struct summary_proc *p = &r->procs[i];
         char pid[24] = "-", gpus[64], peak[32], at[40], smm[16], smx[16], n[24], f[40], l[40];
@@ -282,13 +355,17 @@ static void fmt_text(const struct summary_result *r, const struct summary_fmt_op
         cell(rss, sizeof rss, p->rss_peak_mib, 0, " MiB");
         cell(cpu, sizeof cpu, p->cpu_mean, 0, " %");
         const char *const v[11] = {pid, gpus, peak, at, smm, smx, n, f, l, rss, cpu};
+        if (stacked) {
+            text_stacked_proc(b, r, v, *p->cmd ? p->cmd : "-", cw);
+            continue;
+        }
         text_cols(b, r->host, tw, v);
         put_short(b, *p->cmd ? p->cmd : "-", cw);
         buf_putc(b, '\n');
     }
     /* Totals: per GPU, then all GPUs together when there are several. */
     for (size_t i = 0; i < r->ngpus + (r->ngpus > 1); i++)
-        text_total(b, r, o, one_day, tw, i);
+        text_total(b, r, o, one_day, tw, i, stacked);
     if (r->nprocs == 0)
         buf_puts(b, "No process was seen on a GPU.\n");
     sfmt_notes(b, r);
@@ -401,7 +478,18 @@ int summary_format(const struct summary_result *r, enum summary_format f,
 {
     switch (f) {
     case SUMMARY_TEXT:
-        fmt_text(r, o, out);
+        if (o->width >= MIN_WRAP_WIDTH) {
+            struct gw_buf t = {0};
+            fmt_text(r, o, &t);
+            int rc = buf_error(&t);
+            if (rc == 0)
+                put_wrapped(out, t.p, t.len, (size_t)o->width);
+            buf_free(&t);
+            if (rc)
+                return rc;
+        } else {
+            fmt_text(r, o, out);
+        }
         break;
     case SUMMARY_CSV:
         sfmt_csv(r, o, out);
