@@ -576,11 +576,17 @@ int main(int argc, char **argv)
     /* With the summary only: a cron run that works prints nothing. */
     if (cfg.peaks && st.sum && (st.samples || cfg.command))
         print_true_peaks(&st);
-    if (st.sum && st.samples && st.rows_written == 0 && st.max_seen > 0) {
+    if (st.samples && st.rows_written == 0 && st.max_seen > 0) {
         char filt[200];
         filter_text(&cfg, filt, sizeof filt);
-        fprintf(stderr, "gpu_watch: %zu process%s on the GPUs, %s\n", st.max_seen,
-                st.max_seen == 1 ? "" : "es", filt);
+        /* From cron (no summary, maybe --quiet): a warning, which cron mails,
+         * or a --match with a typo writes header-only logs for months. */
+        if (st.sum)
+            fprintf(stderr, "gpu_watch: %zu process%s on the GPUs, %s\n", st.max_seen,
+                    st.max_seen == 1 ? "" : "es", filt);
+        else if (cfg.match || cfg.npids)
+            report_warn("%zu process%s on the GPUs, %s: no rows were written", st.max_seen,
+                        st.max_seen == 1 ? "" : "es", filt);
     }
     /* The source never answered: the log says nothing, and that must show. */
     if (rc == 0 && !cfg.command && st.samples && st.answered == 0) {

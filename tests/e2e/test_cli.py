@@ -240,6 +240,22 @@ class Filters(GwTest):
         self.assertIn("3 processes on the GPUs, none matched --match 'idle' and --pid 442",
                       r.stderr.decode())
 
+    def test_none_matched_warns_from_cron(self):
+        # Issue 19 item 7: no terminal, no summary (cron), even --quiet: one
+        # warning on stderr, which cron mails; exit 0, as an unknown --pid.
+        for quiet in ([], ["-q"]):
+            r = self.run_gw("--match", "trian", "--count", "1", "-o", "/dev/null", *quiet)
+            self.assertEqual(r.returncode, 0)
+            self.assertEqual(r.stderr.decode(),
+                             "gpu_watch: warning: 3 processes on the GPUs, none matched --match "
+                             "'trian': no rows were written\n")
+        # A match, or no process on the GPUs: silent as before.
+        r = self.run_gw("--match", "train", "--count", "1", "-o", "/dev/null")
+        self.assertEqual(r.stderr, b"")
+        r = self.run_gw("--match", "trian", "--count", "1", "-o", "/dev/null", fixture="idle",
+                        proc="busy")
+        self.assertEqual(r.stderr, b"", r.stderr)
+
     def test_invalid_regex_is_substring_with_one_warning(self):
         pids, err = self.pids("--match", "train,v2.py 200 [")
         self.assertEqual(pids, [])
