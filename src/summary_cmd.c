@@ -182,6 +182,8 @@ int summary_main(int argc, char **argv)
                                                           : -1,
         .title = name,
         .skipped = st.bad,
+        .by_row = by == SUMMARY_BY_JOB ? "job" : by == SUMMARY_BY_USER ? "user" : NULL,
+        .by_field = by == SUMMARY_BY_JOB ? "job_id" : by == SUMMARY_BY_USER ? "user" : NULL,
     };
     if (summary_result(r.s, &res) < 0) {
         fprintf(stderr, "gpu_watch summary: out of memory\n");

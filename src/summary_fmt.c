@@ -163,6 +163,21 @@ static void put_short(struct gw_buf *b, const char *s, size_t w)
     put_clean(b, s + tail, n - tail);
 }
 
+/* summary --by: the text name of the key column, and a group's key as
+ * text ("(none)": rows without a job or user). Without --by: "COMMAND" and
+ * the command ("-" unknown). */
+static const char *key_head(const struct summary_fmt_opts *o)
+{
+    if (!o->by_field)
+        return "COMMAND";
+    return strcmp(o->by_field, "job_id") == 0 ? "JOB ID" : "USER";
+}
+
+static const char *key_text(const struct summary_proc *p, const struct summary_fmt_opts *o)
+{
+    return *p->cmd ? p->cmd : o->by_field ? "(none)" : "-";
+}
+
 static bool same_day(double a, double b, bool utc)
 {
     if (isnan(a) || isnan(b))
@@ -295,15 +310,23 @@ static void put_wrapped(struct gw_buf *b, const char *t, size_t n, size_t width)
 /* A narrow --width, too narrow for the table: each process as a line of
  * "name value" pairs (wrapped by put_wrapped), its command on the next. */
 static void text_stacked_proc(struct gw_buf *b, const struct summary_result *r,
-                              const char *const v[11], const char *cmd, size_t cw)
+                              const struct summary_fmt_opts *o, const char *const v[11],
+                              const char *cmd, size_t cw)
 {
-    buf_printf(b, "PID %s on GPU %s: peak %s at %s, SM mean %s max %s, %s samples, %s to %s",
-               v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]);
+    if (o->by_field)
+        buf_printf(b, "%s %s", strcmp(o->by_field, "job_id") == 0 ? "Job" : "User", cmd);
+    else
+        buf_printf(b, "PID %s", v[0]);
+    buf_printf(b, " on GPU %s: peak %s at %s, SM mean %s max %s, %s samples, %s to %s", v[1],
+               v[2], v[3], v[4], v[5], v[6], v[7], v[8]);
     if (r->host)
         buf_printf(b, ", peak RSS %s, CPU mean %s", v[9], v[10]);
-    buf_puts(b, "\n  ");
-    put_short(b, cmd, cw);
     buf_putc(b, '\n');
+    if (!o->by_field) {
+        buf_puts(b, "  ");
+        put_short(b, cmd, cw);
+        buf_putc(b, '\n');
+    }
 }
 
 static void fmt_text(const struct summary_result *r, const struct summary_fmt_opts *o,
@@ -336,7 +359,7 @@ static void fmt_text(const struct summary_result *r, const struct summary_fmt_op
                                          "LAST",    "PEAK RSS", "CPU MEAN"};
     if (!stacked) {
         text_cols(b, r->host, tw, head);
-        buf_puts(b, "COMMAND\n");
+        buf_printf(b, "%s\n", key_head(o));
     }
     for (size_t i = 0; i < r->nprocs; i++) {
         const struct summary_proc *p = &r->procs[i];
@@ -356,11 +379,11 @@ static void fmt_text(const struct summary_result *r, const struct summary_fmt_op
         cell(cpu, sizeof cpu, p->cpu_mean, 0, " %");
         const char *const v[11] = {pid, gpus, peak, at, smm, smx, n, f, l, rss, cpu};
         if (stacked) {
-            text_stacked_proc(b, r, v, *p->cmd ? p->cmd : "-", cw);
+            text_stacked_proc(b, r, o, v, key_text(p, o), cw);
             continue;
         }
         text_cols(b, r->host, tw, v);
-        put_short(b, *p->cmd ? p->cmd : "-", cw);
+        put_short(b, key_text(p, o), cw);
         buf_putc(b, '\n');
     }
     /* Totals: per GPU, then all GPUs together when there are several. */
@@ -407,6 +430,12 @@ static void md_row(struct gw_buf *b, const struct summary_result *r,
         cell(cpu, sizeof cpu, p->cpu_mean, 0, " %");
         cmd = *p->cmd ? p->cmd : "-";
         n = p->samples;
+        if (o->by_field) {
+            /* The group's key in the first column, empty for none. */
+            buf_puts(b, "| ");
+            md_str(b, p->cmd);
+            pid[0] = '\0';
+        }
     } else {
         size_t k = i - r->nprocs;
         bool all = k == r->ngpus;
@@ -421,8 +450,10 @@ static void md_row(struct gw_buf *b, const struct summary_result *r,
         sfmt_iso_time(at, sizeof at, all ? r->total_peak_ts : r->gpus[k].peak_ts, o);
         cmd = all ? "all processes on all GPUs" : "all processes on this GPU";
     }
-    buf_printf(b, "| %s | %s | %s | %s | %s | %s | %lu | %s | %s |", pid, gpus, peak,
-               *at ? at : "-", smm, smx, n, f, l);
+    if (!o->by_field || i >= r->nprocs)
+        buf_printf(b, "| %s", pid);
+    buf_printf(b, " | %s | %s | %s | %s | %s | %lu | %s | %s |", gpus, peak, *at ? at : "-", smm,
+               smx, n, f, l);
     if (r->peaks && i < r->nprocs) {
         const struct summary_proc *p = &r->procs[i];
         char sp[32];
@@ -433,9 +464,12 @@ static void md_row(struct gw_buf *b, const struct summary_result *r,
     }
     if (r->host)
         buf_printf(b, " %s | %s |", rss, cpu);
-    buf_putc(b, ' ');
-    md_str(b, cmd);
-    buf_puts(b, " |\n");
+    if (!o->by_field) {
+        buf_putc(b, ' ');
+        md_str(b, cmd);
+        buf_puts(b, " |");
+    }
+    buf_putc(b, '\n');
 }
 
 static void fmt_md(const struct summary_result *r, const struct summary_fmt_opts *o,
@@ -454,18 +488,22 @@ static void fmt_md(const struct summary_result *r, const struct summary_fmt_opts
     }
     buf_printf(b, "\n\n%s to %s (%s, %s), %s.\n\n", *first ? first : "-", *last ? last : "-", span,
                zone, ns);
-    buf_puts(b, "| PID | GPU | Peak GPU memory | At | SM mean | SM max | Samples | "
-                "First seen | Last seen |");
+    buf_printf(b, "| %s | GPU | Peak GPU memory | At | SM mean | SM max | Samples | "
+                  "First seen | Last seen |",
+               !o->by_field                          ? "PID"
+               : strcmp(o->by_field, "job_id") == 0 ? "Job ID"
+                                                    : "User");
     if (r->peaks)
         buf_puts(b, " Peak source | Sampled peak |");
     if (r->host)
         buf_puts(b, " Peak RSS | CPU mean |");
-    buf_puts(b, " Command |\n|---:|---|---:|---|---:|---:|---:|---|---|");
+    buf_puts(b, o->by_field ? "\n|---|---|---:|---|---:|---:|---:|---|---|"
+                            : " Command |\n|---:|---|---:|---|---:|---:|---:|---|---|");
     if (r->peaks)
         buf_puts(b, "---|---:|");
     if (r->host)
         buf_puts(b, "---:|---:|");
-    buf_puts(b, "---|\n");
+    buf_puts(b, o->by_field ? "\n" : "---|\n");
     for (size_t i = 0; i < r->nprocs + r->ngpus + (r->ngpus > 1); i++)
         md_row(b, r, o, i);
     buf_putc(b, '\n');

@@ -134,6 +134,10 @@ struct summary_fmt_opts {
     int width;             /* text: line width to fit the command into (0: 120; < 0: never cut) */
     const char *title;     /* text/md: what was summarised, e.g. the log's name; may be NULL */
     unsigned long skipped; /* malformed rows skipped while reading, for the note */
+    /* summary --by: NULL, or each "process" is a group: by_row its row type
+     * ("job", "user"), by_field its key's field ("job_id", "user"), its cmd
+     * the key's value ("" none: null in JSON, empty in CSV), its pid hidden. */
+    const char *by_row, *by_field;
 };
 
 /* Parse a --format name: "text", "csv", "md" (or "markdown"), "json".

@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 
 from tests.e2e.gw import GwTest, ROOT
@@ -117,6 +118,35 @@ class Summary(GwTest):
             self.assertIn(msg, r.stderr)
             self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
             self.assertEqual(r.stdout, "")
+
+    def test_every_json_field_is_documented(self):
+        """Issue 19 item 8: the README's table names every JSON key that
+        summary writes (per process, --host, driver peaks, --by job/user)."""
+        with open(os.path.join(ROOT, "README.md")) as f:
+            readme = f.read()
+        start = readme.index("#### Fields of `--format json`")
+        table = readme[start:readme.index("\n#", start + 1)]
+        documented = set()
+        for line in table.splitlines():
+            if line.startswith("| `"):
+                documented |= set(re.findall(r"`([a-z_]+)`", line.split("|")[1]))
+
+        def keys(v):
+            if isinstance(v, dict):
+                return set(v) | set().union(*map(keys, v.values()))
+            if isinstance(v, list):
+                return set().union(set(), *map(keys, v))
+            return set()
+
+        seen = set()
+        for log, extra in ((RUN, []), (os.path.join(FIX, "host.csv"), []),
+                           (os.path.join(FIX, "peaks.csv"), []),
+                           (os.path.join(FIX, "who.csv"), ["--by", "job"]),
+                           (os.path.join(FIX, "who.csv"), ["--by", "user"])):
+            r = self.summary(log, "--format", "json", *extra)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            seen |= keys(json.loads(r.stdout))
+        self.assertEqual(sorted(seen - documented), [])
 
     def test_usage(self):
         for args in ([], [RUN, "--format", "xml"], [RUN, "--format"], [RUN, "--bogus"],
