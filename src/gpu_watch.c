@@ -222,27 +222,39 @@ static int wrap_follow(struct run_state *st)
     return rc == -ENOMEM ? rc : 0;
 }
 
-/* --peaks, at the end: with a command, its processes' true peaks (the
- * accounting read once more, now that they ended); else, when accounting is
- * off, how to turn it on. On stderr, after the summary. */
-static void print_true_peaks(struct run_state *st)
+/* The driver's accounting, read once at the end (the records outlive the
+ * processes). With a command, its processes' true peaks go into the summary
+ * whether or not --peaks was given: one call for the true answer. 0 or a
+ * negative errno (-EIO: why says more). */
+static int read_true_peaks(struct run_state *st, struct smi_acct *after, char *why, size_t len)
 {
-    struct smi_acct after = {0};
+    int rc = smi_acct_read("nvidia-smi", st->cfg->timeout, after, why, len);
+    if (rc < 0 || !st->cfg->command)
+        return rc;
+    truepeak_finish(&st->tp, after);
+    for (size_t i = 0; st->sum && i < st->tp.n; i++)
+        if (st->tp.v[i].driver_mib > 0)
+            summary_add_driver_peak(st->sum, st->tp.v[i].pid, (double)st->tp.v[i].driver_mib);
+    return 0;
+}
+
+/* --peaks, at the end: with a command, its processes' true peaks per GPU;
+ * else, when accounting is off, how to turn it on. On stderr, after the
+ * summary. rc: read_true_peaks's. */
+static void print_true_peaks(struct run_state *st, const struct smi_acct *after, int rc,
+                             const char *why)
+{
     struct gw_buf b = {0};
-    char why[200];
-    int rc = smi_acct_read("nvidia-smi", st->cfg->timeout, &after, why, sizeof why);
     if (rc < 0) {
         fprintf(stderr, "gpu_watch: true peaks: cannot read the driver's accounting: %s\n",
                 rc == -EIO ? why : strerror(-rc));
     } else if (st->cfg->command) {
-        truepeak_finish(&st->tp, &after);
-        if (truepeak_format(&st->tp, &after, &b) == 0)
+        if (truepeak_format(&st->tp, after, &b) == 0)
             fwrite(b.p, 1, b.len, stderr);
-    } else if (!truepeak_acct_on(&after) && truepeak_hint(&b) == 0) {
+    } else if (!truepeak_acct_on(after) && truepeak_hint(&b) == 0) {
         fwrite(b.p, 1, b.len, stderr);
     }
     buf_free(&b);
-    smi_acct_free(&after);
 }
 
 /* The summary of the run on stderr, after the command (if any) has ended. */
@@ -321,7 +333,8 @@ static int run(struct run_state *st)
             rc = w > 0 ? w : 0;
             break;
         }
-        if (cfg->peaks && cfg->command && truepeak_add_sample(&st->tp, &st->smp) < 0) {
+        if (cfg->command && (cfg->peaks || st->sum) &&
+            truepeak_add_sample(&st->tp, &st->smp) < 0) {
             fprintf(stderr, "gpu_watch: %s\n", strerror(ENOMEM));
             return 1;
         }
@@ -365,7 +378,10 @@ static int start_targets(struct run_state *st, const char *proc_root)
 {
     const struct gw_config *cfg = st->cfg;
     if (cfg->command && cfg->peaks && !cfg->quiet) {
-        /* The records already finished now are not the command's. */
+        /* The records already finished now are not the command's. (Without
+         * --peaks the summary's driver peaks do without this call, so the
+         * command starts at once: a reused PID's two records then match
+         * ambiguously, and peaks.c says nothing rather than a wrong peak.) */
         struct smi_acct before = {0};
         char why[200];
         if (smi_acct_read("nvidia-smi", cfg->timeout, &before, why, sizeof why) == 0 &&
@@ -571,11 +587,17 @@ int main(int argc, char **argv)
         fputc('\n', stderr);
     report_status_line(false);
     report_summary(monotime_now(), true);
+    /* With the summary only: a cron run that works prints nothing. */
+    struct smi_acct after = {0};
+    char why[200] = "";
+    int acct_rc = -ENODATA;
+    if (st.sum && (cfg.command || (cfg.peaks && st.samples)))
+        acct_rc = read_true_peaks(&st, &after, why, sizeof why);
     if (st.sum && st.samples)
         print_summary(&st);
-    /* With the summary only: a cron run that works prints nothing. */
     if (cfg.peaks && st.sum && (st.samples || cfg.command))
-        print_true_peaks(&st);
+        print_true_peaks(&st, &after, acct_rc, why);
+    smi_acct_free(&after);
     if (st.samples && st.rows_written == 0 && st.max_seen > 0) {
         char filt[200];
         filter_text(&cfg, filt, sizeof filt);

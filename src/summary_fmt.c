@@ -247,7 +247,10 @@ static void text_total(struct gw_buf *b, const struct summary_result *r,
         snprintf(g, sizeof g, "%d", r->gpus[i].gpu);
     else
         snprintf(g, sizeof g, "?");
-    cell(peak, sizeof peak, all ? r->total_peak_mib : r->gpus[i].peak_mib, 0, " MiB");
+    /* Raised to its only process's driver peak: marked as that one is. */
+    bool driver = all ? r->total_peak_driver : r->gpus[i].peak_driver;
+    cell(peak, sizeof peak, all ? r->total_peak_mib : r->gpus[i].peak_mib, 0,
+         driver ? " MiB*" : " MiB");
     short_time(at, sizeof at, all ? r->total_peak_ts : r->gpus[i].peak_ts, o->utc, one_day);
     short_time(f, sizeof f, r->first_ts, o->utc, one_day);
     short_time(l, sizeof l, r->last_ts, o->utc, one_day);
