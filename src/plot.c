@@ -1,17 +1,21 @@
 /* `gpu_watch plot LOG.csv [-o OUT] [...]`: options, reading the log, the
  * title, writing the output file and the terminal chart. The only part of
  * plot that prints or touches files. */
+#include "gpu_watch/atomicio.h"
 #include "gpu_watch/logcheck.h"
 #include "gpu_watch/options.h"
 #include "gpu_watch/plot.h"
+#include "gpu_watch/plot_rank.h"
 #include "gpu_watch/subcmd.h"
 #include "gpu_watch/text.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char plot_usage[] =
@@ -32,7 +36,8 @@ static const char plot_usage[] =
     "  --format F         png or svg: the image format of an OUT that does not end\n"
     "                     in .svg or .png (one that does must agree)\n"
     "  --per-gpu          one line per GPU index (default: the total of all processes)\n"
-    "  --per-process      one line per PID, named by its command (not with --per-gpu)\n"
+    "  --per-process      one line per PID, named by its command (not with --per-gpu):\n"
+    "                     the 31 of highest peak; the others summed in one line\n"
     "  --util             add a panel of SM utilization (%)\n"
     "  --cpu              add a panel of CPU use (% of one core, summed over processes)\n"
     "  --show             also draw the chart in the terminal (Unicode braille)\n"
@@ -268,6 +273,83 @@ static void make_titles(const struct plot *p, const struct plot_args *a, const s
         snprintf(sub + n, ssz - (size_t)n, "; %lu malformed rows skipped", st->bad);
 }
 
+/* --per-process reads the log twice (plot_rank.h): a file is rewound;
+ * standard input, or a pipe, is first copied to an unlinked temporary file
+ * in $TMPDIR (the disk holds the log, not the memory). The descriptor at
+ * offset 0, or a negative errno. */
+static int open_rewindable(const char *log)
+{
+    int src = STDIN_FILENO;
+    if (strcmp(log, "-") != 0) {
+        if ((src = open(log, O_RDONLY | O_CLOEXEC)) < 0)
+            return -errno;
+        struct stat sb;
+        if (fstat(src, &sb) == 0 && !S_ISFIFO(sb.st_mode) && !S_ISSOCK(sb.st_mode) &&
+            !S_ISCHR(sb.st_mode))
+            return src; /* a file (or a directory: reading it says so) */
+    }
+    const char *dir = getenv("TMPDIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/gpu_watch-plot-XXXXXX", dir && *dir ? dir : "/tmp");
+    int rc = 0, t = mkstemp(path);
+    char *chunk = malloc(1 << 16);
+    if (t < 0 || !chunk) {
+        rc = t < 0 ? -errno : -ENOMEM;
+        goto out;
+    }
+    unlink(path);
+    for (;;) {
+        ssize_t n = read(src, chunk, 1 << 16);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = n < 0 ? -errno : 0;
+            break;
+        }
+        if ((rc = atomicio_write_all(t, chunk, (size_t)n)) < 0)
+            break;
+    }
+    if (rc == 0 && lseek(t, 0, SEEK_SET) < 0)
+        rc = -errno;
+out:
+    free(chunk);
+    if (src != STDIN_FILENO)
+        close(src);
+    if (rc < 0 && t >= 0)
+        close(t);
+    return rc < 0 ? rc : t;
+}
+
+/* Read the log into r; with --per-process, a first pass picks the
+ * processes drawn apart (a->o.keep, into keep[]). As logread_file. */
+static int read_log(struct plot_args *a, struct reading *r, long long *keep,
+                    struct log_header *hdr, struct log_stats *st)
+{
+    if (!a->o.per_process)
+        return logread_file(a->log, on_row, r, hdr, st);
+    int fd = open_rewindable(a->log);
+    if (fd < 0)
+        return fd;
+    struct plot_rank rk;
+    plot_rank_init(&rk, &a->o);
+    int rc = logread_fd(fd, plot_rank_row, &rk, NULL, NULL);
+    int n = plot_rank_finish(&rk, keep);
+    plot_rank_free(&rk);
+    if (rc == 0) {
+        a->o.keep = keep;
+        a->o.nkeep = n;
+    }
+    if (lseek(fd, 0, SEEK_SET) < 0) {
+        rc = -errno;
+        close(fd);
+        return rc;
+    }
+    /* A first pass that failed: the second says why, in the usual words. */
+    rc = logread_fd(fd, on_row, r, hdr, st);
+    close(fd);
+    return rc;
+}
+
 int plot_main(int argc, char **argv)
 {
     struct plot_args a;
@@ -283,7 +365,8 @@ int plot_main(int argc, char **argv)
     struct gw_buf out = {0};
     const char *name = strcmp(a.log, "-") == 0 ? "standard input" : a.log;
     int status = SUBCMD_EXIT_FILE;
-    rc = logread_file(a.log, on_row, &r, &hdr, &st);
+    long long keep[PLOT_MAX_PROCS];
+    rc = read_log(&a, &r, keep, &hdr, &st);
     if ((status = logcheck_report("plot", name, rc, r.err, &st, "plotting")) != 0)
         goto out;
     status = SUBCMD_EXIT_FILE;

@@ -6,6 +6,7 @@ import csv
 import io
 import itertools
 import os
+import resource
 import shutil
 import struct
 import subprocess
@@ -404,6 +405,55 @@ class ManySeries(PlotTest):
         looks = {v[0] for v in st.values()}
         self.assertEqual(len(looks), 24, looks)
         self.assertEqual(len({v[0][0] for v in st.values()}), 8)  # the palette, thrice
+
+    def test_thousands_of_processes_stay_bounded(self):
+        """Issue 18 item 12: --per-process keeps the 31 processes of highest
+        peak apart (32 styles, one for the rest) and sums the others into
+        "other processes": memory and output do not grow with the PIDs."""
+        n, samples = 3000, 8
+        p = self.path("pids.csv")
+        with open(p, "w") as f:
+            f.write(SAMPLER_HDR + "\n")
+            for t in range(samples):
+                for k in range(n):
+                    # The highest peak belongs to the last PID, in the last
+                    # sample: a first-come choice would miss it.
+                    mem = 100 + (k * 7919) % 1000
+                    if k == n - 1 and t == samples - 1:
+                        mem = 90000
+                    f.write(f"2025-01-10T14:00:{t:02d}Z,{k % 8},{10000 + k},job{k},{mem},1,1\n")
+        for fmt in ("svg", "png"):
+            out = self.path("pids." + fmt)
+            for src in ("file", "stdin"):
+                with self.subTest(fmt=fmt, src=src):
+                    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+                    if src == "file":
+                        r = self.plot(p, "-o", out, "--per-process", "--util")
+                    else:
+                        with open(p, "rb") as f:
+                            r = self.plot("-", "-o", out, "--per-process", "--util",
+                                          stdin=f.read())
+                    self.assertEqual(r.returncode, 0, r.stderr)
+                    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+                    # KiB: the largest child so far (the log itself is 200 KB).
+                    self.assertLess(max(rss, before), 100 * 1024, "RSS in KiB")
+                    self.assertLess(os.path.getsize(out), 400 * 1024)
+                    if fmt == "svg":
+                        st = self.styles(self.svg(out))
+                        names = set(st)
+                        self.assertLessEqual(len(names), 32, len(names))
+                        self.assertIn(f"{10000 + n - 1} job{n - 1}", names)
+                        self.assertIn("other processes (summed)", names)
+                        looks = {v[0] for v in st.values()}
+                        self.assertEqual(len(looks), len(names))  # all told apart
+        # "other processes" is the per-sample sum of all but the 31 kept:
+        # the last PID (its spike) and the 30 next highest.
+        self.plot(p, "-o", self.path("pids.svg"), "--per-process")
+        base = sorted((100 + (k * 7919) % 1000 for k in range(n - 1)), reverse=True)
+        titles = [g.find(SVG_NS + "title").text
+                  for g in self.series_groups(self.svg(self.path("pids.svg")))]
+        other = next(t for t in titles if t.startswith("other processes"))
+        self.assertIn(f": peak {sum(base[30:])} MiB at", other)
 
     def test_peak_labels_do_not_overlap(self):
         out = self.path("many.svg")
