@@ -3,6 +3,7 @@ and busy replays), and on logs derived from them in the other schemas.
 SVG is checked with a real XML parser, PNG with zlib/struct (chunk CRCs,
 IHDR, inflated IDAT) and pngcheck when installed."""
 import csv
+import hashlib
 import io
 import itertools
 import os
@@ -231,6 +232,26 @@ class Formats(PlotTest):
         root = self.svg(out)
         self.assertEqual((root.get("width"), root.get("height")), ("800", "600"))
         self.assertEqual(root.find(SVG_NS + "title").text, 'a <b> & "c"')
+
+    def test_png_text_beyond_ascii(self):
+        """Issue 19 item 14: PNG text draws Latin-1 and Latin Extended-A
+        (it drew '?' for every non-ASCII character) and one placeholder box,
+        not a '?', for the rest."""
+        def title_png(title):
+            out = self.path("t.png")
+            r = self.plot(LOGS["busy"], "-o", out, "--size", "640x300", "--title", title)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(out, "rb") as f:
+                rows = png_pixels(f.read())[2][:40]  # the title's rows
+            return hashlib.sha256(b"".join(rows)).hexdigest()
+
+        self.assertNotEqual(title_png("Lauf \u00fcn\u00ef"), title_png("Lauf ?n?"))
+        self.assertNotEqual(title_png("\u00fc"), title_png("u"))
+        self.assertNotEqual(title_png("\u0142\u00e9"), title_png("le"))
+        # CJK: the one placeholder, the same for every such character, and
+        # not a '?'.
+        self.assertEqual(title_png("\u8bad\u7ec3"), title_png("\u4e2d\u6587"))
+        self.assertNotEqual(title_png("\u8bad\u7ec3"), title_png("??"))
 
     def test_default_title_names_file_and_span(self):
         out = self.path("t.svg")
