@@ -333,7 +333,8 @@ static const unsigned char latin[224][FONT_ROWS] = {
 };
 
 /* Every other character: a hollow box, never confused with a '?'. */
-static const unsigned char placeholder[FONT_ROWS] = {0x1f, 0x11, 0x11, 0x11, 0x11, 0x11, 0x1f, 0x00, 0x00};
+static const unsigned char placeholder[FONT_ROWS] = {0x1f, 0x11, 0x11, 0x11, 0x11,
+                                                     0x11, 0x1f, 0x00, 0x00};
 
 const unsigned char *font_glyph(uint32_t cp)
 {

@@ -333,8 +333,7 @@ static int run(struct run_state *st)
             rc = w > 0 ? w : 0;
             break;
         }
-        if (cfg->command && (cfg->peaks || st->sum) &&
-            truepeak_add_sample(&st->tp, &st->smp) < 0) {
+        if (cfg->command && (cfg->peaks || st->sum) && truepeak_add_sample(&st->tp, &st->smp) < 0) {
             fprintf(stderr, "gpu_watch: %s\n", strerror(ENOMEM));
             return 1;
         }

@@ -322,8 +322,8 @@ out:
 
 /* Read the log into r; with --per-process, a first pass picks the
  * processes drawn apart (a->o.keep, into keep[]). As logread_file. */
-static int read_log(struct plot_args *a, struct reading *r, long long *keep,
-                    struct log_header *hdr, struct log_stats *st)
+static int read_log(struct plot_args *a, struct reading *r, long long *keep, struct log_header *hdr,
+                    struct log_stats *st)
 {
     if (!a->o.per_process)
         return logread_file(a->log, on_row, r, hdr, st);

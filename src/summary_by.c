@@ -23,7 +23,8 @@ struct acc {
 struct summary_by {
     struct summary *s;
     enum summary_by_key key;
-    char **names; /* group keys, "1392969", "" for none; index + 1 is the PID given to the summary */
+    char *
+        *names; /* group keys, "1392969", "" for none; index + 1 is the PID given to the summary */
     size_t nnames, cap_names;
     size_t *slots; /* open addressing over names: index + 1, 0 empty */
     size_t cap_slots;

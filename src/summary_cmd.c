@@ -177,13 +177,17 @@ int summary_main(int argc, char **argv)
         .utc = r.tz == LOG_TZ_UTC,
         .offset = r.tz == LOG_TZ_OFFSET,
         /* Not a terminal: a file or a pipe gets whole commands. */
-        .width = width                                  ? width
+        .width = width                                    ? width
                  : subcmd_text_width(STDOUT_FILENO) >= 40 ? subcmd_text_width(STDOUT_FILENO)
                                                           : -1,
         .title = name,
         .skipped = st.bad,
-        .by_row = by == SUMMARY_BY_JOB ? "job" : by == SUMMARY_BY_USER ? "user" : NULL,
-        .by_field = by == SUMMARY_BY_JOB ? "job_id" : by == SUMMARY_BY_USER ? "user" : NULL,
+        .by_row = by == SUMMARY_BY_JOB    ? "job"
+                  : by == SUMMARY_BY_USER ? "user"
+                                          : NULL,
+        .by_field = by == SUMMARY_BY_JOB    ? "job_id"
+                    : by == SUMMARY_BY_USER ? "user"
+                                            : NULL,
     };
     if (summary_result(r.s, &res) < 0) {
         fprintf(stderr, "gpu_watch summary: out of memory\n");

@@ -79,14 +79,13 @@ void sfmt_csv(const struct summary_result *r, const struct summary_fmt_opts *o, 
     if (r->peaks)
         buf_puts(b, CSV_COLS_PEAKS);
     buf_puts(b, CSV_COLS_TAIL);
+    /* The row type: a process, or with --by its group ("job", "user"). */
+    const char *kind = o->by_row ? o->by_row : "process";
     for (size_t i = 0; i < r->nprocs; i++) {
         const struct summary_proc *p = &r->procs[i];
         char gpus[64];
         sfmt_gpu_list(gpus, sizeof gpus, p->gpu_mask, p->gpu_other);
-        struct csv_row c = {o->by_row ? o->by_row : "process",
-                            p->cmd,
-                            gpus,
-                            p->pid,
+        struct csv_row c = {kind,        p->cmd,      gpus,       p->pid,
                             p->peak_mib, p->peak_ts,  p->sm_mean, p->sm_max,
                             p->samples,  p->first_ts, p->last_ts, p->rss_peak_mib,
                             p->cpu_mean, NAN,         p,          r->peaks};

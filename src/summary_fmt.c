@@ -11,8 +11,8 @@
 
 #include "gpu_watch/text.h"
 
-#define DEFAULT_WIDTH 120
-#define MIN_CMD_WIDTH 20
+#define DEFAULT_WIDTH  120
+#define MIN_CMD_WIDTH  20
 #define MIN_WRAP_WIDTH 20 /* --width is 40 or more; below this, lines are not wrapped */
 
 int summary_parse_format(const char *name, enum summary_format *out)
@@ -320,8 +320,8 @@ static void text_stacked_proc(struct gw_buf *b, const struct summary_result *r,
         buf_printf(b, "%s %s", strcmp(o->by_field, "job_id") == 0 ? "Job" : "User", cmd);
     else
         buf_printf(b, "PID %s", v[0]);
-    buf_printf(b, " on GPU %s: peak %s at %s, SM mean %s max %s, %s samples, %s to %s", v[1],
-               v[2], v[3], v[4], v[5], v[6], v[7], v[8]);
+    buf_printf(b, " on GPU %s: peak %s at %s, SM mean %s max %s, %s samples, %s to %s", v[1], v[2],
+               v[3], v[4], v[5], v[6], v[7], v[8]);
     if (r->host)
         buf_printf(b, ", peak RSS %s, CPU mean %s", v[9], v[10]);
     buf_putc(b, '\n');
@@ -491,9 +491,10 @@ static void fmt_md(const struct summary_result *r, const struct summary_fmt_opts
     }
     buf_printf(b, "\n\n%s to %s (%s, %s), %s.\n\n", *first ? first : "-", *last ? last : "-", span,
                zone, ns);
-    buf_printf(b, "| %s | GPU | Peak GPU memory | At | SM mean | SM max | Samples | "
-                  "First seen | Last seen |",
-               !o->by_field                          ? "PID"
+    buf_printf(b,
+               "| %s | GPU | Peak GPU memory | At | SM mean | SM max | Samples | "
+               "First seen | Last seen |",
+               !o->by_field                         ? "PID"
                : strcmp(o->by_field, "job_id") == 0 ? "Job ID"
                                                     : "User");
     if (r->peaks)

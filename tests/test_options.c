@@ -188,8 +188,8 @@ static void test_issue14_refused(void **state)
     refused("--match given twice ('b' after 'a')", "--match", "a", "--match", "b", NULL);
     refused("--timeout given twice", "--timeout", "1", "--timeout", "2", NULL);
     refused("--source given twice", "--source", "smi", "--source", "nvml", NULL);
-    refused("--prom-textfile given twice", "--prom-textfile", "a.prom", "--prom-textfile",
-            "b.prom", NULL);
+    refused("--prom-textfile given twice", "--prom-textfile", "a.prom", "--prom-textfile", "b.prom",
+            NULL);
     refused("--output given twice ('b' after 'a')", "-o", "a", "-o", "b", NULL);
     refused("--ignore-case needs --match", "-i", NULL);
     refused("--utc and --tz-offset", "--utc", "--tz-offset", NULL);

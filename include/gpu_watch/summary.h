@@ -50,9 +50,9 @@ struct summary_proc {
 
 /* One GPU: the peak of the memory of all its processes together. */
 struct summary_gpu {
-    int gpu;         /* index; -1 for rows whose GPU is unknown */
-    double peak_mib; /* NAN when no row had a value */
-    double peak_ts;  /* NAN when peak_driver raised it */
+    int gpu;          /* index; -1 for rows whose GPU is unknown */
+    double peak_mib;  /* NAN when no row had a value */
+    double peak_ts;   /* NAN when peak_driver raised it */
     bool peak_driver; /* its only process's driver peak, above every sample */
 };
 
@@ -68,8 +68,8 @@ struct summary_result {
     double total_peak_mib; /* peak of the sum over every GPU; NAN if none */
     double total_peak_ts;
     bool total_peak_driver; /* the only process's driver peak, above every sample */
-    unsigned long samples; /* samples with at least one row (or, when none had
-                              one, the samples taken) */
+    unsigned long samples;  /* samples with at least one row (or, when none had
+                               one, the samples taken) */
     unsigned long rows;
     unsigned long untracked_rows; /* rows of processes past SUMMARY_MAX_PROCS */
     double first_ts, last_ts;     /* the span; NAN when there were no samples */
