@@ -590,7 +590,8 @@ int main(int argc, char **argv)
     struct smi_acct after = {0};
     char why[200] = "";
     int acct_rc = -ENODATA;
-    if (st.sum && (cfg.command || (cfg.peaks && st.samples)))
+    /* Without --peaks, only when a process of the command was on a GPU. */
+    if (st.sum && ((cfg.command && (cfg.peaks || st.tp.n)) || (cfg.peaks && st.samples)))
         acct_rc = read_true_peaks(&st, &after, why, sizeof why);
     if (st.sum && st.samples)
         print_summary(&st);
