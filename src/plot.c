@@ -139,6 +139,13 @@ static int parse_args(int argc, char **argv, struct plot_args *a)
         } else if (!takes && val) {
             return usage_error("%s takes no value", name);
         }
+        /* One value each, as for the sampler's options: a second is refused. */
+        const char *canon = strcmp(name, "-o") == 0 ? "--output" : name;
+        if (takes && ((strcmp(canon, "--output") == 0 && a->out) ||
+                      (strcmp(canon, "--title") == 0 && a->title) ||
+                      (strcmp(canon, "--format") == 0 && a->format) ||
+                      (strcmp(canon, "--size") == 0 && a->w)))
+            return usage_error("%s given twice: give it once", canon);
         if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0) {
             fputs(plot_usage, stdout);
             return subcmd_write_stdout("plot", "", 0);

@@ -101,8 +101,19 @@ int summary_main(int argc, char **argv)
     int width = 0; /* 0: the terminal's, or no shortening */
     enum summary_by_key by = SUMMARY_BY_PROCESS;
     bool dashdash = false;
+    /* One value each, as for the sampler's options: a second is refused. */
+    static const char *const single[] = {"--format", "--width", "--by"};
+    bool seen[3] = {false, false, false};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        for (size_t k = 0; !dashdash && k < 3; k++) {
+            size_t n = strlen(single[k]);
+            if (strncmp(a, single[k], n) != 0 || (a[n] && a[n] != '='))
+                continue;
+            if (seen[k])
+                return usage_error("%s given twice: give it once", single[k]);
+            seen[k] = true;
+        }
         if (!dashdash && strcmp(a, "--") == 0) {
             dashdash = true;
         } else if (!dashdash && (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)) {

@@ -666,6 +666,11 @@ class BadInput(PlotTest):
             ([log, "-o", "-", "--format", "svg", "--show"], r"not with --show"),
             ([log, "-o", "x.png", "--format", "jpg"], r"--format wants png or svg"),
             ([log, "--format", "png"], r"--format is for -o OUT"),
+            # Issue 19 item 17: one value each, as for the sampler's options.
+            ([log, "-o", "a.svg", "--output", "b.svg"], r"--output given twice"),
+            ([log, "-o", "a.png", "--format", "png", "--format=svg"], r"--format given twice"),
+            ([log, "--title", "a", "--title=b"], r"--title given twice"),
+            ([log, "--size", "400x300", "--size=500x400"], r"--size given twice"),
         ]
         for args, pat in cases:
             with self.subTest(args=args):

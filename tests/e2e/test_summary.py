@@ -154,6 +154,13 @@ class Summary(GwTest):
             r = self.summary(*args)
             self.assertEqual(r.returncode, 2, (args, r.stderr))
             self.assertIn("gpu_watch summary:", r.stderr)
+        # Issue 19 item 17: one value each, as for the sampler's options.
+        for args, opt in (([RUN, "--format", "csv", "--format=json"], "--format"),
+                          ([RUN, "--width", "80", "--width", "90"], "--width"),
+                          ([RUN, "--by", "job", "--by=user"], "--by")):
+            r = self.summary(*args)
+            self.assertEqual(r.returncode, 2, (args, r.stderr))
+            self.assertIn(f"{opt} given twice", r.stderr)
         for args in ([RUN, "--width", "39"], [RUN, "--width", "x"], [RUN, "--width"]):
             r = self.summary(*args)
             self.assertEqual(r.returncode, 2, (args, r.stderr))
