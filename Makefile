@@ -136,8 +136,10 @@ coverage:
 	$(MAKE) COVERAGE=1 test
 	@tests/coverage.sh build-cov
 
+# make demo DEMO_OUT=demo.csv: the logs are kept (DEMO_OUT and its -wrap twin).
+DEMO_OUT ?= demo.csv
 demo: gpu_watch $(HELPERS)
-	@tests/demo.sh
+	@DEMO_OUT='$(DEMO_OUT)' tests/demo.sh
 
 # The installed binary is stripped (the build keeps -g, for gdb and the
 # tests); `make install INSTALL_STRIP=` installs it with its symbols.

@@ -26,6 +26,7 @@
 #include "gpu_watch/signals.h"
 #include "gpu_watch/source.h"
 #include "gpu_watch/smi_acct.h"
+#include "gpu_watch/subcmd.h"
 #include "gpu_watch/summary.h"
 #include "gpu_watch/text.h"
 #include "gpu_watch/truepeak.h"
@@ -289,27 +290,39 @@ static int wrap_follow(struct run_state *st)
     return rc == -ENOMEM ? rc : 0;
 }
 
-/* --peaks, at the end: with a command, its processes' true peaks (the
- * accounting read once more, now that they ended); else, when accounting is
- * off, how to turn it on. On stderr, after the summary. */
-static void print_true_peaks(struct run_state *st)
+/* The driver's accounting, read once at the end (the records outlive the
+ * processes). With a command, its processes' true peaks go into the summary
+ * whether or not --peaks was given: one call for the true answer. 0 or a
+ * negative errno (-EIO: why says more). */
+static int read_true_peaks(struct run_state *st, struct smi_acct *after, char *why, size_t len)
 {
-    struct smi_acct after = {0};
+    int rc = smi_acct_read("nvidia-smi", st->cfg->timeout, after, why, len);
+    if (rc < 0 || !st->cfg->command)
+        return rc;
+    truepeak_finish(&st->tp, after);
+    for (size_t i = 0; st->sum && i < st->tp.n; i++)
+        if (st->tp.v[i].driver_mib > 0)
+            summary_add_driver_peak(st->sum, st->tp.v[i].pid, (double)st->tp.v[i].driver_mib);
+    return 0;
+}
+
+/* --peaks, at the end: with a command, its processes' true peaks per GPU;
+ * else, when accounting is off, how to turn it on. On stderr, after the
+ * summary. rc: read_true_peaks's. */
+static void print_true_peaks(struct run_state *st, const struct smi_acct *after, int rc,
+                             const char *why)
+{
     struct gw_buf b = {0};
-    char why[200];
-    int rc = smi_acct_read("nvidia-smi", st->cfg->timeout, &after, why, sizeof why);
     if (rc < 0) {
         fprintf(stderr, "gpu_watch: true peaks: cannot read the driver's accounting: %s\n",
                 rc == -EIO ? why : strerror(-rc));
     } else if (st->cfg->command) {
-        truepeak_finish(&st->tp, &after);
-        if (truepeak_format(&st->tp, &after, &b) == 0)
+        if (truepeak_format(&st->tp, after, &b) == 0)
             fwrite(b.p, 1, b.len, stderr);
-    } else if (!truepeak_acct_on(&after) && truepeak_hint(&b) == 0) {
+    } else if (!truepeak_acct_on(after) && truepeak_hint(&b) == 0) {
         fwrite(b.p, 1, b.len, stderr);
     }
     buf_free(&b);
-    smi_acct_free(&after);
 }
 
 /* The summary of the run on stderr, after the command (if any) has ended. */
@@ -319,7 +332,9 @@ static void print_summary(struct run_state *st)
     struct gw_buf b = {0};
     struct summary_fmt_opts fo = {
         .utc = st->cfg->utc,
-        .width = stderr_columns(),
+        /* As gpu_watch summary: whole commands off a terminal (Slurm's job
+         * output, nohup, the journal) unless COLUMNS says otherwise. */
+        .width = subcmd_text_width(STDERR_FILENO) >= 40 ? subcmd_text_width(STDERR_FILENO) : -1,
         .title = st->out.is_stdout ? "this run" : st->out.path,
     };
     summary_set_interval(st->sum, st->cfg->interval);
@@ -400,7 +415,7 @@ static int run(struct run_state *st)
             rc = w > 0 ? w : 0;
             break;
         }
-        if (cfg->peaks && cfg->command && truepeak_add_sample(&st->tp, &st->smp) < 0) {
+        if (cfg->command && (cfg->peaks || st->sum) && truepeak_add_sample(&st->tp, &st->smp) < 0) {
             fprintf(stderr, "gpu_watch: %s\n", strerror(ENOMEM));
             return 1;
         }
@@ -446,7 +461,10 @@ static int start_targets(struct run_state *st, const char *proc_root)
 {
     const struct gw_config *cfg = st->cfg;
     if (cfg->command && cfg->peaks && !cfg->quiet) {
-        /* The records already finished now are not the command's. */
+        /* The records already finished now are not the command's. (Without
+         * --peaks the summary's driver peaks do without this call, so the
+         * command starts at once: a reused PID's two records then match
+         * ambiguously, and peaks.c says nothing rather than a wrong peak.) */
         struct smi_acct before = {0};
         char why[200];
         if (smi_acct_read("nvidia-smi", cfg->timeout, &before, why, sizeof why) == 0 &&
@@ -535,7 +553,7 @@ int main(int argc, char **argv)
         rc = fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
         goto out;
     case OPTIONS_VERSION:
-        printf("gpu_watch %s\nsources (--source): %s; default smi\n", GPU_WATCH_VERSION,
+        printf("gpu_watch %s\nsources (--source): %s|auto; default smi\n", GPU_WATCH_VERSION,
                source_names());
         rc = fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
         goto out;
@@ -601,9 +619,14 @@ int main(int argc, char **argv)
     if (start.substring)
         report_warn("--match '%s' is not a valid extended regex; matching it as a plain substring",
                     cfg.match);
-    if (strcmp(cfg.source, "auto") == 0 && !cfg.quiet)
+    if (strcmp(cfg.source, "auto") == 0 && !cfg.quiet) {
+        /* The NVML source may already say "NVML: ": one prefix, not two. */
+        const char *why = start.why;
+        if (strncmp(why, "NVML: ", 6) == 0)
+            why += 6;
         fprintf(stderr, "gpu_watch: --source auto: using %s%s%s%s\n", start.source,
-                start.why[0] ? " (NVML: " : "", start.why, start.why[0] ? ")" : "");
+                why[0] ? " (NVML: " : "", why, why[0] ? ")" : "");
+    }
     signals_install(); /* before the header is written: SIGPIPE, SIGXFSZ */
     enum csv_open_mode mode = cfg.append ? CSV_APPEND : cfg.force ? CSV_FORCE : CSV_NEW;
     char header[256];
@@ -662,18 +685,32 @@ int main(int argc, char **argv)
         fputc('\n', stderr);
     report_status_line(false);
     report_summary(monotime_now(), true);
+    /* With the summary only: a cron run that works prints nothing. */
+    struct smi_acct after = {0};
+    char why[200] = "";
+    int acct_rc = -ENODATA;
+    /* Without --peaks, only when a process of the command was on a GPU. */
+    if (st.sum && ((cfg.command && (cfg.peaks || st.tp.n)) || (cfg.peaks && st.samples)))
+        acct_rc = read_true_peaks(&st, &after, why, sizeof why);
     if (st.sum && st.samples)
         print_summary(&st);
-    /* With the summary only: a cron run that works prints nothing. */
     if (cfg.peaks && st.sum && (st.samples || cfg.command))
-        print_true_peaks(&st);
-    if (st.sum && st.samples && st.rows_written == 0 && st.max_seen > 0) {
+        print_true_peaks(&st, &after, acct_rc, why);
+    smi_acct_free(&after);
+    if (st.samples && st.rows_written == 0 && st.max_seen > 0) {
         char filt[200];
         struct gw_buf clean = {0}; /* the pattern, sanitised (text.h) */
         filter_text(&cfg, filt, sizeof filt);
         text_clean(&clean, filt, strlen(filt));
-        fprintf(stderr, "gpu_watch: %zu process%s on the GPUs, %s\n", st.max_seen,
-                st.max_seen == 1 ? "" : "es", clean.p && !clean.err ? clean.p : "none matched");
+        const char *shown = clean.p && !clean.err ? clean.p : "none matched";
+        /* From cron (no summary, maybe --quiet): a warning, which cron mails,
+         * or a --match with a typo writes header-only logs for months. */
+        if (st.sum)
+            fprintf(stderr, "gpu_watch: %zu process%s on the GPUs, %s\n", st.max_seen,
+                    st.max_seen == 1 ? "" : "es", shown);
+        else if (cfg.match || cfg.npids)
+            report_warn("%zu process%s on the GPUs, %s: no rows were written", st.max_seen,
+                        st.max_seen == 1 ? "" : "es", shown);
         buf_free(&clean);
     }
     /* The source never answered: the log says nothing, and that must show. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "gpu_watch/buf.h"
+#include "gpu_watch/csv.h"
 #include "gpu_watch/subcmd.h"
 #include "gpu_watch/text.h"
 
@@ -17,12 +18,17 @@ static int report(const char *prog, const char *name, int rc, int cb_err,
         return SUBCMD_EXIT_FILE;
     }
     if (rc == -EPROTO) {
+        /* From the headers the sampler writes, so a new column is named here
+         * too: the base, then each optional group as a suffix of it. */
+        const size_t base = strlen(CSV_HEADER);
+        const char *compact_opt = strchr(strchr(CSV_HEADER_COMPACT, ',') + 1, ',');
         fprintf(stderr,
-                "gpu_watch %s: %s is not a gpu_watch log: its header is none of "
-                "'timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct' (optionally "
-                "with ',cpu_pct,cpu_cores,rss_mib,sys_used_mib', then ',user,job_id,container') or "
-                "'timestamp,used_mib[,sys_used_mib][,cpu_cores][,cpu_pct]'\n",
-                prog, name);
+                "gpu_watch %s: %s is not a gpu_watch log: its header is none of '%s' "
+                "(optionally with '%s', then '%s', then '%s') or '%.*s' (optionally with "
+                "the columns of '%s', in that order)\n",
+                prog, name, CSV_HEADER, csv_header(true, false) + base,
+                csv_header(false, true) + base, CSV_WHO_COLUMNS,
+                (int)(compact_opt - CSV_HEADER_COMPACT), CSV_HEADER_COMPACT, compact_opt);
         return SUBCMD_EXIT_FILE;
     }
     if (rc == -EMSGSIZE) {

@@ -488,6 +488,14 @@ int logread_file(const char *path, log_row_fn fn, void *ctx, struct log_header *
     int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
+    int rc = logread_fd(fd, fn, ctx, hdr, st);
+    if (!is_stdin)
+        close(fd);
+    return rc;
+}
+
+int logread_fd(int fd, log_row_fn fn, void *ctx, struct log_header *hdr, struct log_stats *st)
+{
     struct log_parser p;
     log_parser_init(&p, fn, ctx);
     int rc = 0;
@@ -517,7 +525,5 @@ out:
         *st = p.st;
     free(chunk);
     log_parser_free(&p);
-    if (!is_stdin)
-        close(fd);
     return rc;
 }

@@ -171,7 +171,7 @@ static int add_pids(struct gw_config *cfg, const char *arg, char *err, size_t er
     }
 }
 
-static char *expand_home(const char *path, const char *home)
+char *options_expand_home(const char *path, const char *home)
 {
     if (path[0] == '~' && (path[1] == '/' || path[1] == '\0') && home && *home) {
         size_t n = strlen(home) + strlen(path);
@@ -248,11 +248,25 @@ enum options_result options_parse(int argc, char **argv, const char *home, struc
     opterr = 0;
     optind = 0; /* full re-initialisation (glibc), so tests can parse repeatedly */
     int c;
-    bool output_set = false;
     const char *last_arg = NULL; /* the value of the last option, to tell it from a "--" */
     /* '+': stop at the first non-option, so "-- cmd -x" keeps -x for cmd. */
-    while ((c = getopt_long(argc, argv, "+:o:qhiV", long_opts, NULL)) != -1) {
+    /* Each option that takes one value may be given once (one rule for all,
+     * as for -o): the value of the first, by index into long_opts. */
+    const char *seen[sizeof long_opts / sizeof long_opts[0]] = {NULL};
+    int li;
+    while ((li = -1, c = getopt_long(argc, argv, "+:o:qhiV", long_opts, &li)) != -1) {
         last_arg = optarg;
+        for (int k = 0; li < 0 && c == 'o' && long_opts[k].name; k++)
+            if (long_opts[k].val == 'o')
+                li = k; /* the short form -o: the row of --output */
+        if (li >= 0 && long_opts[li].has_arg == required_argument && c != OPT_PID) {
+            if (seen[li]) {
+                set_err(err, errlen, "--%s given twice ('%s' after '%s'): give it once",
+                        long_opts[li].name, optarg, seen[li]);
+                return OPTIONS_USAGE;
+            }
+            seen[li] = optarg;
+        }
         switch (c) {
         case OPT_PID:
             if (add_pids(cfg, optarg, err, errlen) < 0)
@@ -262,11 +276,6 @@ enum options_result options_parse(int argc, char **argv, const char *home, struc
             cfg->match = optarg;
             break;
         case OPT_INTERVAL:
-            if (cfg->interval_set) {
-                set_err(err, errlen, "--interval given twice ('%s' after '%g'): give it once",
-                        optarg, cfg->interval);
-                return OPTIONS_USAGE;
-            }
             if (!options_parse_seconds(optarg, MAX_INTERVAL, &cfg->interval)) {
                 set_err(err, errlen,
                         "invalid --interval '%s': expected seconds > 0 (fractions allowed, at most "
@@ -281,13 +290,7 @@ enum options_result options_parse(int argc, char **argv, const char *home, struc
                 set_err(err, errlen, "invalid --output '': expected a path or '-'");
                 return OPTIONS_USAGE;
             }
-            if (output_set) {
-                set_err(err, errlen, "--output given twice ('%s' after '%s'): give it once", optarg,
-                        output);
-                return OPTIONS_USAGE;
-            }
             output = optarg;
-            output_set = true;
             break;
         case OPT_APPEND:
             cfg->append = true;
@@ -463,7 +466,7 @@ enum options_result options_parse(int argc, char **argv, const char *home, struc
     }
     if (cfg->command && !cfg->interval_set)
         cfg->interval = GW_DEFAULT_WRAP_INTERVAL;
-    cfg->output = expand_home(output, home);
+    cfg->output = options_expand_home(output, home);
     if (!cfg->output) {
         set_err(err, errlen, "out of memory");
         return OPTIONS_USAGE;

@@ -1,16 +1,21 @@
 /* `gpu_watch plot LOG.csv [-o OUT] [...]`: options, reading the log, the
  * title, writing the output file and the terminal chart. The only part of
  * plot that prints or touches files. */
+#include "gpu_watch/atomicio.h"
 #include "gpu_watch/logcheck.h"
+#include "gpu_watch/options.h"
 #include "gpu_watch/plot.h"
+#include "gpu_watch/plot_rank.h"
 #include "gpu_watch/subcmd.h"
 #include "gpu_watch/text.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char plot_usage[] =
@@ -28,9 +33,11 @@ static const char plot_usage[] =
     "                     needed); without -o the chart is drawn in the terminal.\n"
     "                     OUT is replaced whole or not at all (a temporary file\n"
     "                     renamed over it)\n"
-    "  --format F         png or svg: the image format, whatever OUT's extension\n"
+    "  --format F         png or svg: the image format of an OUT that does not end\n"
+    "                     in .svg or .png (one that does must agree)\n"
     "  --per-gpu          one line per GPU index (default: the total of all processes)\n"
-    "  --per-process      one line per PID, named by its command (not with --per-gpu)\n"
+    "  --per-process      one line per PID, named by its command (not with --per-gpu):\n"
+    "                     the 31 of highest peak; the others summed in one line\n"
     "  --util             add a panel of SM utilization (%)\n"
     "  --cpu              add a panel of CPU use (% of one core, summed over processes)\n"
     "  --show             also draw the chart in the terminal (Unicode braille)\n"
@@ -59,6 +66,7 @@ struct plot_args {
     const char *format; /* --format: "png" or "svg"; NULL: by OUT's extension */
     int w, h;           /* 0: default */
     struct plot_opts o;
+    char *log_home, *out_home; /* log and out with "~/" expanded (free()) */
 };
 
 static int usage_error(const char *fmt, const char *arg)
@@ -131,6 +139,13 @@ static int parse_args(int argc, char **argv, struct plot_args *a)
         } else if (!takes && val) {
             return usage_error("%s takes no value", name);
         }
+        /* One value each, as for the sampler's options: a second is refused. */
+        const char *canon = strcmp(name, "-o") == 0 ? "--output" : name;
+        if (takes && ((strcmp(canon, "--output") == 0 && a->out) ||
+                      (strcmp(canon, "--title") == 0 && a->title) ||
+                      (strcmp(canon, "--format") == 0 && a->format) ||
+                      (strcmp(canon, "--size") == 0 && a->w)))
+            return usage_error("%s given twice: give it once", canon);
         if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0) {
             fputs(plot_usage, stdout);
             return subcmd_write_stdout("plot", "", 0);
@@ -173,8 +188,28 @@ static int parse_args(int argc, char **argv, struct plot_args *a)
         if (a->show)
             return usage_error("%s", "-o - writes the image to standard output: not with --show");
     }
+    /* "~/x.csv" quoted, or from a script: expanded as the sampler's -o is. */
+    const char *home = getenv("HOME");
+    a->log_home = options_expand_home(a->log, home);
+    a->out_home = a->out ? options_expand_home(a->out, home) : NULL;
+    if (!a->log_home || (a->out && !a->out_home)) {
+        fprintf(stderr, "gpu_watch plot: out of memory\n");
+        return SUBCMD_EXIT_FILE;
+    }
+    a->log = a->log_home;
+    if (a->out)
+        a->out = a->out_home;
     if (a->format) {
         a->svg = strcasecmp(a->format, "svg") == 0;
+        /* "-o out.svg --format png" would put PNG bytes into a .svg file. */
+        const char *dot = a->out ? strrchr(a->out, '.') : NULL;
+        const char *slash = a->out ? strrchr(a->out, '/') : NULL;
+        if (dot && (!slash || dot > slash) &&
+            (strcasecmp(dot, ".svg") == 0 || strcasecmp(dot, ".png") == 0) &&
+            strcasecmp(dot + 1, a->format) != 0)
+            return usage_error("--format %s does not match the output file's extension: "
+                               "give one or the other, or make them agree",
+                               a->format);
     } else if (a->out) {
         const char *dot = strrchr(a->out, '.');
         const char *slash = strrchr(a->out, '/');
@@ -245,19 +280,100 @@ static void make_titles(const struct plot *p, const struct plot_args *a, const s
         snprintf(sub + n, ssz - (size_t)n, "; %lu malformed rows skipped", st->bad);
 }
 
+/* --per-process reads the log twice (plot_rank.h): a file is rewound;
+ * standard input, or a pipe, is first copied to an unlinked temporary file
+ * in $TMPDIR (the disk holds the log, not the memory). The descriptor at
+ * offset 0, or a negative errno. */
+static int open_rewindable(const char *log)
+{
+    int src = STDIN_FILENO;
+    if (strcmp(log, "-") != 0) {
+        if ((src = open(log, O_RDONLY | O_CLOEXEC)) < 0)
+            return -errno;
+        struct stat sb;
+        if (fstat(src, &sb) == 0 && !S_ISFIFO(sb.st_mode) && !S_ISSOCK(sb.st_mode) &&
+            !S_ISCHR(sb.st_mode))
+            return src; /* a file (or a directory: reading it says so) */
+    }
+    const char *dir = getenv("TMPDIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/gpu_watch-plot-XXXXXX", dir && *dir ? dir : "/tmp");
+    int rc = 0, t = mkstemp(path);
+    char *chunk = malloc(1 << 16);
+    if (t < 0 || !chunk) {
+        rc = t < 0 ? -errno : -ENOMEM;
+        goto out;
+    }
+    unlink(path);
+    for (;;) {
+        ssize_t n = read(src, chunk, 1 << 16);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = n < 0 ? -errno : 0;
+            break;
+        }
+        if ((rc = atomicio_write_all(t, chunk, (size_t)n)) < 0)
+            break;
+    }
+    if (rc == 0 && lseek(t, 0, SEEK_SET) < 0)
+        rc = -errno;
+out:
+    free(chunk);
+    if (src != STDIN_FILENO)
+        close(src);
+    if (rc < 0 && t >= 0)
+        close(t);
+    return rc < 0 ? rc : t;
+}
+
+/* Read the log into r; with --per-process, a first pass picks the
+ * processes drawn apart (a->o.keep, into keep[]). As logread_file. */
+static int read_log(struct plot_args *a, struct reading *r, long long *keep, struct log_header *hdr,
+                    struct log_stats *st)
+{
+    if (!a->o.per_process)
+        return logread_file(a->log, on_row, r, hdr, st);
+    int fd = open_rewindable(a->log);
+    if (fd < 0)
+        return fd;
+    struct plot_rank rk;
+    plot_rank_init(&rk, &a->o);
+    int rc = logread_fd(fd, plot_rank_row, &rk, NULL, NULL);
+    int n = plot_rank_finish(&rk, keep);
+    plot_rank_free(&rk);
+    if (rc == 0) {
+        a->o.keep = keep;
+        a->o.nkeep = n;
+    }
+    if (lseek(fd, 0, SEEK_SET) < 0) {
+        rc = -errno;
+        close(fd);
+        return rc;
+    }
+    /* A first pass that failed: the second says why, in the usual words. */
+    rc = logread_fd(fd, on_row, r, hdr, st);
+    close(fd);
+    return rc;
+}
+
 int plot_main(int argc, char **argv)
 {
     struct plot_args a;
     int rc = parse_args(argc, argv, &a);
-    if (rc >= 0)
+    if (rc >= 0) {
+        free(a.log_home);
+        free(a.out_home);
         return rc;
+    }
     struct reading r = {.o = &a.o};
     struct log_header hdr;
     struct log_stats st = {0};
     struct gw_buf out = {0};
     const char *name = strcmp(a.log, "-") == 0 ? "standard input" : a.log;
     int status = SUBCMD_EXIT_FILE;
-    rc = logread_file(a.log, on_row, &r, &hdr, &st);
+    long long keep[PLOT_MAX_PROCS];
+    rc = read_log(&a, &r, keep, &hdr, &st);
     if ((status = logcheck_report("plot", name, rc, r.err, &st, "plotting")) != 0)
         goto out;
     status = SUBCMD_EXIT_FILE;
@@ -307,5 +423,7 @@ out:
     buf_free(&out);
     if (r.inited)
         plot_free(&r.p);
+    free(a.log_home);
+    free(a.out_home);
     return status;
 }

@@ -51,7 +51,10 @@ int plot_order_by_peak(const struct plot_panel *pn, int *order)
     if (!v)
         return -ENOMEM;
     for (int i = 0; i < pn->ns; i++)
-        v[i] = (struct peak_idx){isnan(pn->s[i].peak) ? -INFINITY : pn->s[i].peak, i};
+        /* "other processes" (a sum of many) last: the legend lists the
+         * processes by their own peaks first. */
+        v[i] = (struct peak_idx){
+            isnan(pn->s[i].peak) || pn->s[i].key == PLOT_KEY_OTHER ? -INFINITY : pn->s[i].peak, i};
     qsort(v, (size_t)pn->ns, sizeof *v, cmp_peak_desc);
     for (int i = 0; i < pn->ns; i++)
         order[i] = v[i].i;

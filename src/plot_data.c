@@ -205,6 +205,8 @@ static struct plot_series *series_get(struct plot *p, struct plot_panel *pn, lon
         snprintf(s->name, sizeof s->name, "system");
     else if (schema == LOG_COMPACT)
         snprintf(s->name, sizeof s->name, "the process");
+    else if (per_proc && key == PLOT_KEY_OTHER)
+        snprintf(s->name, sizeof s->name, "other processes (summed)");
     else if (per_proc && per_gpu)
         snprintf(s->name, sizeof s->name, "%s %ld %s", gpu, row->pid, cmd);
     else if (per_proc)
@@ -226,6 +228,9 @@ static int pend(struct plot *p, struct plot_panel *pn, long long key, const stru
                 double v)
 {
     if (isnan(v)) {
+        /* One of the folded processes unreported: the others' sum goes on. */
+        if (key == PLOT_KEY_OTHER)
+            return 0;
         /* Not reported: a hole in a series that has values, not a new one. */
         struct plot_series *h = series_find(pn, key);
         return h ? plot_series_hole(p, h, p->cur_t) : 0;
@@ -364,6 +369,39 @@ static int seen_again(struct plot *p, long long key, bool *again)
     return 0;
 }
 
+long long plot_process_key(bool per_gpu, const struct log_row *row)
+{
+    long long gk = row->gpu, pk = row->pid;
+    return per_gpu ? (gk + 1) << 32 | (pk & 0xffffffffLL) : pk;
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return (x > y) - (x < y);
+}
+
+/* --per-process: whether key (of the GPU memory and SM panels; with
+ * pid_only, a PID of the CPU panel) is drawn apart, else PLOT_KEY_OTHER. */
+static long long kept_key(struct plot *p, long long key, bool pid_only)
+{
+    if (p->o.keep) {
+        if (!pid_only)
+            return bsearch(&key, p->o.keep, (size_t)p->o.nkeep, sizeof key, cmp_ll)
+                       ? key
+                       : PLOT_KEY_OTHER;
+        for (int i = 0; i < p->o.nkeep; i++)
+            if ((p->o.per_gpu ? p->o.keep[i] & 0xffffffffLL : p->o.keep[i]) == (key & 0xffffffffLL))
+                return key;
+        return PLOT_KEY_OTHER;
+    }
+    /* No ranking (a caller that read the log once): the first ones seen. */
+    const struct plot_panel *pn = &p->panel[pid_only ? PANEL_CPU : PANEL_GPU_MEM];
+    if (series_find(pn, key) || pn->ns < PLOT_MAX_PROCS)
+        return key;
+    return PLOT_KEY_OTHER;
+}
+
 int plot_add_row(const struct log_row *row, void *ctx)
 {
     struct plot *p = ctx;
@@ -415,20 +453,18 @@ int plot_add_row(const struct log_row *row, void *ctx)
     long long gk = row->gpu;
     long long pk = row->pid;
     long long key = 0;
-    if (!compact && p->o.per_process && p->o.per_gpu)
-        key = (gk + 1) << 32 | (pk & 0xffffffffLL);
-    else if (!compact && p->o.per_process)
-        key = pk;
+    if (!compact && p->o.per_process)
+        key = kept_key(p, plot_process_key(p->o.per_gpu, row), false);
     else if (!compact && p->o.per_gpu)
         key = gk;
     rc = pend(p, &p->panel[PANEL_GPU_MEM], key, row, row->gpu_mem_mib);
     /* --peaks logs, one line per process: the driver's peak beside its
      * sampled memory (0: unknown). A sum over processes of peaks reached at
      * different times would mean nothing, so totals get none. */
-    struct plot_series *ds =
-        !rc && !compact && p->o.per_process && !isnan(row->gpu_mem_mib) && row->peak_mem_mib > 0
-            ? series_find(&p->panel[PANEL_GPU_MEM], key)
-            : NULL;
+    struct plot_series *ds = !rc && !compact && p->o.per_process && key != PLOT_KEY_OTHER &&
+                                     !isnan(row->gpu_mem_mib) && row->peak_mem_mib > 0
+                                 ? series_find(&p->panel[PANEL_GPU_MEM], key)
+                                 : NULL;
     if (ds) {
         ds->drv_pend = (ds->drv_set ? ds->drv_pend : 0) + row->peak_mem_mib;
         ds->drv_set = true;
@@ -442,8 +478,8 @@ int plot_add_row(const struct log_row *row, void *ctx)
         }
     }
     if (!rc && p->o.cpu && !p->panel[PANEL_CPU].missing)
-        rc =
-            pend(p, &p->panel[PANEL_CPU], !compact && p->o.per_process ? pk : 0, row, row->cpu_pct);
+        rc = pend(p, &p->panel[PANEL_CPU], !compact && p->o.per_process ? kept_key(p, pk, true) : 0,
+                  row, row->cpu_pct);
     /* System-wide: the same on every row of a sample. */
     if (!isnan(row->sys_used_mib) && (isnan(p->sys) || row->sys_used_mib > p->sys))
         p->sys = row->sys_used_mib;

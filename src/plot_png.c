@@ -9,6 +9,7 @@
 
 #include "gpu_watch/font.h"
 #include "gpu_watch/png.h"
+#include "gpu_watch/text.h"
 
 struct raster {
     int w, h;
@@ -154,20 +155,29 @@ static void png_rect(void *c, double x, double y, double w, double h, uint32_t f
 static void png_text(void *c, double x, double y, const char *s, uint32_t rgb, int size, int anchor)
 {
     struct raster *r = c;
-    /* One glyph per character: UTF-8 continuation bytes take no room
-     * (the font has ASCII; anything else is drawn as '?'). */
+    /* One glyph per character (a UTF-8 sequence; a byte that is not part of
+     * one is a character too): the font has ASCII, Latin-1 and Latin
+     * Extended-A, and draws a placeholder box for the rest. */
+    size_t len = strlen(s);
     int n = 0;
-    for (const char *q = s; *q; q++)
-        n += ((unsigned char)*q & 0xC0) != 0x80;
+    for (size_t at = 0; at < len; n++) {
+        size_t k = text_utf8_len(s + at, len - at);
+        at += k ? k : 1;
+    }
     double width = (double)n * FONT_ADV * size - size;
     int left = (int)lrint(anchor == 1 ? x - width / 2 : anchor == 2 ? x - width : x);
     int top = (int)lrint(y) - FONT_H * size;
     int i = -1;
-    for (const char *q = s; *q; q++) {
-        if (((unsigned char)*q & 0xC0) == 0x80)
-            continue;
+    for (size_t at = 0; at < len;) {
+        size_t k = text_utf8_len(s + at, len - at);
+        const unsigned char *u = (const unsigned char *)s + at;
+        /* The code point: k bytes, 6 bits from each after the first. */
+        uint32_t cp = k == 0 ? 0xFFFD : k == 1 ? u[0] : u[0] & (0x7Fu >> k);
+        for (size_t j = 1; j < k; j++)
+            cp = cp << 6 | (u[j] & 0x3Fu);
+        at += k ? k : 1;
         i++;
-        const unsigned char *g = font_glyph((unsigned char)*q);
+        const unsigned char *g = font_glyph(cp);
         int gx = left + i * FONT_ADV * size;
         for (int row = 0; row < FONT_ROWS; row++)
             for (int col = 0; col < FONT_W; col++) {

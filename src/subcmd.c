@@ -30,6 +30,18 @@ int subcmd_term_width(void)
     return 0;
 }
 
+int subcmd_text_width(int fd)
+{
+    struct winsize ws;
+    if (isatty(fd) && ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    const char *c = getenv("COLUMNS");
+    char *end;
+    errno = 0;
+    long n = c ? strtol(c, &end, 10) : 0;
+    return c && !errno && end != c && !*end && n >= 40 && n <= 1000 ? (int)n : 0;
+}
+
 int subcmd_write_stdout(const char *cmd, const void *p, size_t n)
 {
     if (n)

@@ -21,6 +21,7 @@ struct proc_acc {
     double cur_mib;           /* this sample's total over its GPUs */
     double cur_driver;        /* this sample's total of the driver's peaks over its GPUs */
     double driver_peak;       /* the highest cur_driver; NAN none */
+    double end_driver;        /* summary_add_driver_peak's sum over its GPUs; NAN none */
     double sm_sum;
     unsigned long sm_n;
     double cpu_sum;
@@ -60,6 +61,10 @@ struct summary {
     double first_ts, last_ts, prev_ts; /* NAN before the first sample */
     bool frac_ts;                      /* a timestamp had a fraction of a second */
     unsigned long sample;              /* current sample number, 1-based; 0: none yet */
+    /* summary_add_sample's samples without rows: not counted (the log has
+     * no row of them), unless no sample had rows. */
+    unsigned long empty;
+    double empty_first, empty_last;
     double sample_ts;
     double total_cur, total_peak, total_peak_ts;
     unsigned long rows;
@@ -245,6 +250,7 @@ static struct proc_acc *find_proc(struct summary *s, const struct summary_row *r
     a->p.pid = r->pid;
     a->p.peak_mib = a->p.peak_ts = NAN;
     a->driver_peak = NAN;
+    a->end_driver = NAN;
     a->p.sm_max = NAN;
     a->p.rss_peak_mib = NAN;
     a->p.first_ts = r->ts;
@@ -345,6 +351,16 @@ int summary_add_log(struct summary *s, const struct summary_row *r)
     return summary_add(s, r);
 }
 
+int summary_add_driver_peak(struct summary *s, long pid, double mib)
+{
+    struct proc_acc *a = map_get(s, pid);
+    if (!a)
+        return -ENOENT;
+    if (!isnan(mib) && mib > 0) /* 0 is the driver's "unknown" */
+        a->end_driver = (isnan(a->end_driver) ? 0 : a->end_driver) + mib;
+    return 0;
+}
+
 static double known(int64_t v)
 {
     return v < 0 ? NAN : (double)v;
@@ -357,6 +373,14 @@ static double known_pct(double v)
 
 int summary_add_sample(struct summary *s, double ts, const struct sample *smp, bool host)
 {
+    if (smp->n == 0) {
+        /* No row written: gpu_watch summary of the log cannot see this
+         * sample, and the two summaries of one run must agree. */
+        if (!s->empty++)
+            s->empty_first = ts;
+        s->empty_last = ts;
+        return 0;
+    }
     if (summary_sample(s, ts) < 0)
         return -ENOMEM;
     for (size_t i = 0; i < smp->n; i++) {
@@ -400,6 +424,30 @@ static int cmp_gpu(const void *a, const void *b)
     return (x->gpu > y->gpu) - (x->gpu < y->gpu);
 }
 
+/* A GPU whose only process was on it alone: the GPU's peak is that
+ * process's, so a driver's peak above the samples raises the total too (a
+ * total below its only process's peak would read as a contradiction). */
+static void raise_by_only_proc(const struct summary *s, struct summary_gpu *g)
+{
+    const struct summary_proc *only = NULL;
+    if (g->gpu < 0 || g->gpu >= 64 || s->untracked)
+        return;
+    for (size_t i = 0; i < s->nprocs; i++) {
+        const struct summary_proc *p = &s->out_procs[i];
+        if (!(p->gpu_mask >> g->gpu & 1))
+            continue;
+        if (only)
+            return; /* two processes: the samples' sum is all we know */
+        only = p;
+    }
+    if (only && only->peak_driver && only->gpu_mask == 1ull << g->gpu && !only->gpu_other &&
+        (isnan(g->peak_mib) || only->peak_mib > g->peak_mib)) {
+        g->peak_mib = only->peak_mib;
+        g->peak_ts = NAN;
+        g->peak_driver = true;
+    }
+}
+
 int summary_result(struct summary *s, struct summary_result *out)
 {
     memset(out, 0, sizeof *out);
@@ -418,16 +466,23 @@ int summary_result(struct summary *s, struct summary_result *out)
         p->cpu_mean = a->cpu_n ? a->cpu_sum / (double)a->cpu_n : NAN;
         p->sampled_peak_mib = a->p.peak_mib;
         p->peak_driver = false;
-        if (!isnan(a->driver_peak) && (isnan(p->peak_mib) || a->driver_peak >= p->peak_mib)) {
-            p->peak_mib = a->driver_peak;
-            p->peak_ts = NAN; /* the driver does not say when */
+        double driver = a->driver_peak;
+        if (!isnan(a->end_driver) && (isnan(driver) || a->end_driver > driver))
+            driver = a->end_driver;
+        if (!isnan(driver) && (isnan(p->peak_mib) || driver >= p->peak_mib)) {
+            /* Equal: a sample saw the true peak, and says when. */
+            if (isnan(p->peak_mib) || driver > p->peak_mib)
+                p->peak_ts = NAN; /* the driver does not say when */
+            p->peak_mib = driver;
             p->peak_driver = true;
             out->driver_peaks++;
         }
     }
     qsort(s->out_procs, s->nprocs, sizeof *s->out_procs, cmp_proc);
-    for (size_t i = 0; i < s->ngpus; i++)
+    for (size_t i = 0; i < s->ngpus; i++) {
         s->out_gpus[i] = s->gpus[i].g;
+        raise_by_only_proc(s, &s->out_gpus[i]);
+    }
     qsort(s->out_gpus, s->ngpus, sizeof *s->out_gpus, cmp_gpu);
 
     out->procs = s->out_procs;
@@ -436,6 +491,14 @@ int summary_result(struct summary *s, struct summary_result *out)
     out->ngpus = s->ngpus;
     out->total_peak_mib = s->total_peak;
     out->total_peak_ts = s->total_peak_ts;
+    /* One process in all: the run's total is its peak, the driver's too. */
+    const struct summary_proc *one = s->nprocs == 1 && !s->untracked ? &s->out_procs[0] : NULL;
+    if (one && one->peak_driver &&
+        (isnan(out->total_peak_mib) || one->peak_mib > out->total_peak_mib)) {
+        out->total_peak_mib = one->peak_mib;
+        out->total_peak_ts = NAN;
+        out->total_peak_driver = true;
+    }
     out->samples = s->sample;
     out->rows = s->rows;
     out->untracked_rows = s->untracked;
@@ -444,6 +507,12 @@ int summary_result(struct summary *s, struct summary_result *out)
     out->interval = s->interval;
     out->first_ts = s->first_ts;
     out->last_ts = s->last_ts;
+    if (!s->sample && s->empty) {
+        /* Samples, none with rows: the span the sampler ran. */
+        out->samples = s->empty;
+        out->first_ts = s->empty_first;
+        out->last_ts = s->empty_last;
+    }
     if (!s->ngaps)
         return 0;
     /* The median gap: the bin that holds the (n/2)th smallest gap. */

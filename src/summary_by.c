@@ -23,7 +23,8 @@ struct acc {
 struct summary_by {
     struct summary *s;
     enum summary_by_key key;
-    char **names; /* group labels, "job 1392969"; index + 1 is the PID given to the summary */
+    char *
+        *names; /* group keys, "1392969", "" for none; index + 1 is the PID given to the summary */
     size_t nnames, cap_names;
     size_t *slots; /* open addressing over names: index + 1, 0 empty */
     size_t cap_slots;
@@ -170,13 +171,9 @@ int summary_by_add(struct summary_by *b, const struct log_row *row)
     b->last_gpu = row->gpu;
     b->last_pid = row->pid;
 
+    /* The key itself, "" for none: the renderings name it (summary_fmt_opts.by_row). */
     const char *v = b->key == SUMMARY_BY_JOB ? row->job_id : row->user;
-    char name[160];
-    if (!*v)
-        snprintf(name, sizeof name, "%s", b->key == SUMMARY_BY_JOB ? "(no job)" : "(unknown user)");
-    else
-        snprintf(name, sizeof name, "%s %s", b->key == SUMMARY_BY_JOB ? "job" : "user", v);
-    long g = group_of(b, name);
+    long g = group_of(b, v);
     if (g < 0)
         return -ENOMEM;
     size_t i = 0;

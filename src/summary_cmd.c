@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gpu_watch/logcheck.h"
 #include "gpu_watch/logread.h"
@@ -20,7 +21,8 @@ static const char summary_usage[] =
     "GPU memory and when it was reached, mean and max SM utilization, samples, first\n"
     "and last seen (with --host columns also peak RSS and mean CPU); per GPU the peak\n"
     "of the memory of all its processes together; the span and the interval. The\n"
-    "same summary ends every run of gpu_watch (on stderr, unless --quiet). Reads all\n"
+    "same summary ends a run of gpu_watch on stderr (on a terminal or with a command\n"
+    "unless --quiet, and always with --summary). Reads all\n"
     "three log schemas (with or without --host columns, and --compact logs); LOG.csv\n"
     "may be '-' for standard input.\n"
     "\n"
@@ -29,9 +31,10 @@ static const char summary_usage[] =
     "  --by KEY           process (default), job or user: with a log written with\n"
     "                     --who, one line per Slurm job or per user, its memory and\n"
     "                     SM utilization summed over its processes, sample by sample\n"
-    "  --width N          text: fit each line into N columns (40 to 1000), shortening\n"
-    "                     commands; the default is the terminal's width, and no\n"
-    "                     shortening when standard output is not a terminal\n"
+    "  --width N          text: fit every line into N columns (40 to 1000),\n"
+    "                     shortening commands and wrapping notes; too narrow for\n"
+    "                     the table, each process takes two lines. The default is\n"
+    "                     the terminal's width, else $COLUMNS, else whole lines\n"
     "  -h, --help         this help\n"
     "\n"
     "Peaks between samples are not seen: a peak is the highest value sampled.\n"
@@ -98,8 +101,19 @@ int summary_main(int argc, char **argv)
     int width = 0; /* 0: the terminal's, or no shortening */
     enum summary_by_key by = SUMMARY_BY_PROCESS;
     bool dashdash = false;
+    /* One value each, as for the sampler's options: a second is refused. */
+    static const char *const single[] = {"--format", "--width", "--by"};
+    bool seen[3] = {false, false, false};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        for (size_t k = 0; !dashdash && k < 3; k++) {
+            size_t n = strlen(single[k]);
+            if (strncmp(a, single[k], n) != 0 || (a[n] && a[n] != '='))
+                continue;
+            if (seen[k])
+                return usage_error("%s given twice: give it once", single[k]);
+            seen[k] = true;
+        }
         if (!dashdash && strcmp(a, "--") == 0) {
             dashdash = true;
         } else if (!dashdash && (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)) {
@@ -174,11 +188,17 @@ int summary_main(int argc, char **argv)
         .utc = r.tz == LOG_TZ_UTC,
         .offset = r.tz == LOG_TZ_OFFSET,
         /* Not a terminal: a file or a pipe gets whole commands. */
-        .width = width                       ? width
-                 : subcmd_term_width() >= 40 ? subcmd_term_width()
-                                             : -1,
+        .width = width                                    ? width
+                 : subcmd_text_width(STDOUT_FILENO) >= 40 ? subcmd_text_width(STDOUT_FILENO)
+                                                          : -1,
         .title = name,
         .skipped = st.bad,
+        .by_row = by == SUMMARY_BY_JOB    ? "job"
+                  : by == SUMMARY_BY_USER ? "user"
+                                          : NULL,
+        .by_field = by == SUMMARY_BY_JOB    ? "job_id"
+                    : by == SUMMARY_BY_USER ? "user"
+                                            : NULL,
     };
     if (summary_result(r.s, &res) < 0) {
         fprintf(stderr, "gpu_watch summary: out of memory\n");

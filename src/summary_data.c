@@ -53,9 +53,12 @@ static void csv_text(struct gw_buf *b, const char *s)
 static void csv_line(struct gw_buf *b, const struct csv_row *c, const struct summary_fmt_opts *o)
 {
     buf_printf(b, "%s,", c->row);
-    if (c->pid >= 0)
-        buf_printf(b, "%ld", c->pid);
-    buf_putc(b, ',');
+    if (!o->by_field) {
+        if (c->pid >= 0)
+            buf_printf(b, "%ld", c->pid);
+        buf_putc(b, ',');
+    }
+    /* The command, or with --by the group's key (empty: none). */
     csv_text(b, c->cmd);
     buf_putc(b, ',');
     csv_field(b, c->gpus, strlen(c->gpus)); /* "0,1" is quoted */
@@ -87,15 +90,20 @@ static void csv_line(struct gw_buf *b, const struct csv_row *c, const struct sum
 
 void sfmt_csv(const struct summary_result *r, const struct summary_fmt_opts *o, struct gw_buf *b)
 {
-    buf_puts(b, CSV_COLS_HEAD);
+    if (o->by_field)
+        buf_printf(b, "row,%s,gpus,peak_gpu_mem_mib,", o->by_field);
+    else
+        buf_puts(b, CSV_COLS_HEAD);
     if (r->peaks)
         buf_puts(b, CSV_COLS_PEAKS);
     buf_puts(b, CSV_COLS_TAIL);
+    /* The row type: a process, or with --by its group ("job", "user"). */
+    const char *kind = o->by_row ? o->by_row : "process";
     for (size_t i = 0; i < r->nprocs; i++) {
         const struct summary_proc *p = &r->procs[i];
         char gpus[64];
         sfmt_gpu_list(gpus, sizeof gpus, p->gpu_mask, p->gpu_other);
-        struct csv_row c = {"process",   p->cmd,      gpus,       p->pid,
+        struct csv_row c = {kind,        p->cmd,      gpus,       p->pid,
                             p->peak_mib, p->peak_ts,  p->sm_mean, p->sm_max,
                             p->samples,  p->first_ts, p->last_ts, p->rss_peak_mib,
                             p->cpu_mean, NAN,         p,          r->peaks};
@@ -147,11 +155,20 @@ static void json_time(struct gw_buf *b, const char *sep, const char *key, double
 static void json_proc(struct gw_buf *b, const struct summary_proc *p, bool peaks,
                       const struct summary_fmt_opts *o)
 {
-    if (p->pid >= 0)
-        buf_printf(b, "{\"pid\": %ld, \"cmd\": ", p->pid);
-    else
-        buf_puts(b, "{\"pid\": null, \"cmd\": ");
-    json_str(b, p->cmd);
+    if (o->by_field) {
+        /* A group of summary --by: its key, null for none; no pid, no cmd. */
+        buf_printf(b, "{\"%s\": ", o->by_field);
+        if (*p->cmd)
+            json_str(b, p->cmd);
+        else
+            buf_puts(b, "null");
+    } else {
+        if (p->pid >= 0)
+            buf_printf(b, "{\"pid\": %ld, \"cmd\": ", p->pid);
+        else
+            buf_puts(b, "{\"pid\": null, \"cmd\": ");
+        json_str(b, p->cmd);
+    }
     buf_puts(b, ", \"gpus\": [");
     bool any = false;
     for (int g = 0; g < 64; g++)
@@ -191,8 +208,9 @@ void sfmt_json(const struct summary_result *r, const struct summary_fmt_opts *o,
     json_num(b, ",\n  ", "interval_s", r->interval, 3);
     buf_printf(b,
                ",\n  \"samples\": %lu,\n  \"rows\": %lu,\n  \"skipped_rows\": %lu,\n  "
-               "\"gaps\": %lu,\n  \"gap_s\": %.0f,\n  \"processes\": [",
-               r->samples, r->rows, o->skipped, r->gaps, r->gap_s);
+               "\"gaps\": %lu,\n  \"gap_s\": %.0f,\n  \"%s%s\": [",
+               r->samples, r->rows, o->skipped, r->gaps, r->gap_s,
+               o->by_row ? o->by_row : "processes", o->by_row ? "s" : "");
     for (size_t i = 0; i < r->nprocs; i++) {
         buf_puts(b, i ? ",\n    " : "\n    ");
         json_proc(b, &r->procs[i], r->peaks, o);

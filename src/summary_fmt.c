@@ -11,8 +11,9 @@
 
 #include "gpu_watch/text.h"
 
-#define DEFAULT_WIDTH 120
-#define MIN_CMD_WIDTH 20
+#define DEFAULT_WIDTH  120
+#define MIN_CMD_WIDTH  20
+#define MIN_WRAP_WIDTH 20 /* --width is 40 or more; below this, lines are not wrapped */
 
 int summary_parse_format(const char *name, enum summary_format *out)
 {
@@ -161,6 +162,21 @@ static void put_short(struct gw_buf *b, const char *s, size_t w)
     put_clean(b, s + tail, n - tail);
 }
 
+/* summary --by: the text name of the key column, and a group's key as
+ * text ("(none)": rows without a job or user). Without --by: "COMMAND" and
+ * the command ("-" unknown). */
+static const char *key_head(const struct summary_fmt_opts *o)
+{
+    if (!o->by_field)
+        return "COMMAND";
+    return strcmp(o->by_field, "job_id") == 0 ? "JOB ID" : "USER";
+}
+
+static const char *key_text(const struct summary_proc *p, const struct summary_fmt_opts *o)
+{
+    return *p->cmd ? p->cmd : o->by_field ? "(none)" : "-";
+}
+
 static bool same_day(double a, double b, bool utc)
 {
     if (isnan(a) || isnan(b))
@@ -219,7 +235,8 @@ static void text_cols(struct gw_buf *b, bool host, int tw, const char *const v[1
 }
 
 static void text_total(struct gw_buf *b, const struct summary_result *r,
-                       const struct summary_fmt_opts *o, bool one_day, int tw, size_t i)
+                       const struct summary_fmt_opts *o, bool one_day, int tw, size_t i,
+                       bool stacked)
 {
     char g[16], peak[32], at[40], f[40], l[40], n[24];
     bool all = i == r->ngpus;
@@ -229,14 +246,89 @@ static void text_total(struct gw_buf *b, const struct summary_result *r,
         snprintf(g, sizeof g, "%d", r->gpus[i].gpu);
     else
         snprintf(g, sizeof g, "?");
-    cell(peak, sizeof peak, all ? r->total_peak_mib : r->gpus[i].peak_mib, 0, " MiB");
+    /* Raised to its only process's driver peak: marked as that one is. */
+    bool driver = all ? r->total_peak_driver : r->gpus[i].peak_driver;
+    cell(peak, sizeof peak, all ? r->total_peak_mib : r->gpus[i].peak_mib, 0,
+         driver ? " MiB*" : " MiB");
     short_time(at, sizeof at, all ? r->total_peak_ts : r->gpus[i].peak_ts, o->utc, one_day);
     short_time(f, sizeof f, r->first_ts, o->utc, one_day);
     short_time(l, sizeof l, r->last_ts, o->utc, one_day);
     snprintf(n, sizeof n, "%lu", r->samples);
+    if (stacked) {
+        buf_printf(b, "Total %s%s: peak %s at %s, %s samples, %s to %s\n",
+                   all ? "of all GPUs" : "on GPU ", all ? "" : g, peak, at, n, f, l);
+        return;
+    }
     const char *const v[11] = {"total", g, peak, at, "", "", n, f, l, "", ""};
     text_cols(b, r->host, tw, v);
     buf_puts(b, all ? "all processes on all GPUs\n" : "all processes on this GPU\n");
+}
+
+/* Append the lines of t to b, each one longer than width columns
+ * word-wrapped (continuation lines indented by two spaces; a word longer
+ * than a line cut between characters), so that every line fits: --width N
+ * is a promise about the whole text, not only the commands. */
+static void put_wrapped(struct gw_buf *b, const char *t, size_t n, size_t width)
+{
+    const size_t indent = 2;
+    const char *end = t + n;
+    while (t < end) {
+        const char *nl = memchr(t, '\n', (size_t)(end - t));
+        size_t len = nl ? (size_t)(nl - t) : (size_t)(end - t);
+        bool first = true;
+        while (len || first) {
+            size_t room = width - (first ? 0 : indent);
+            size_t take = text_utf8_head(t, len, room, SIZE_MAX);
+            if (take < len) {
+                /* Break at the last space that fits, when there is one. */
+                size_t sp = take;
+                while (sp > 0 && t[sp] != ' ')
+                    sp--;
+                if (sp > 0)
+                    take = sp;
+            }
+            if (!first)
+                buf_printf(b, "%*s", (int)indent, "");
+            if (take == 0)
+                take = 1; /* not reached: room >= 1 and a byte is a column */
+            buf_append(b, t, take);
+            t += take;
+            len -= take;
+            while (len && *t == ' ')
+                t++, len--;
+            first = false;
+            if (len)
+                buf_putc(b, '\n');
+        }
+        if (nl) {
+            buf_putc(b, '\n');
+            t = nl + 1;
+        } else {
+            t = end;
+        }
+    }
+}
+
+/* A narrow --width, too narrow for the table: each process as a line of
+ * "name value" pairs (wrapped by put_wrapped), its command on the next. */
+static void text_stacked_proc(struct gw_buf *b, const struct summary_result *r,
+                              const struct summary_fmt_opts *o, const char *const v[11],
+                              const char *cmd, size_t cw)
+{
+    if (o->by_field)
+        buf_printf(b, "%s %s", strcmp(o->by_field, "job_id") == 0 ? "Job" : "User", cmd);
+    else
+        buf_printf(b, "PID %s", v[0]);
+    buf_printf(b, " on GPU %s: peak %s at %s, SM mean %s max %s, %s samples, %s to %s", v[1], v[2],
+               v[3], v[4], v[5], v[6], v[7], v[8]);
+    if (r->host)
+        buf_printf(b, ", peak RSS %s, CPU mean %s", v[9], v[10]);
+    buf_putc(b, '\n');
+    if (!o->by_field) {
+        buf_puts(b, "  ");
+        put_short(b, cmd, cw);
+        buf_putc(b, '\n');
+    }
 }
 
 static void fmt_text(const struct summary_result *r, const struct summary_fmt_opts *o,
@@ -263,11 +355,18 @@ static void fmt_text(const struct summary_result *r, const struct summary_fmt_op
     size_t cw = width < 0                       ? 0
                 : width - used >= MIN_CMD_WIDTH ? (size_t)(width - used)
                                                 : MIN_CMD_WIDTH;
+    /* An explicit width that the table cannot keep: one process per two
+     * lines instead, every line fitted (put_wrapped). */
+    bool stacked = o->width > 0 && width - used < MIN_CMD_WIDTH;
+    if (stacked)
+        cw = (size_t)width - 2;
     static const char *const head[11] = {"PID",     "GPU",      "PEAK MEM", "AT",
                                          "SM MEAN", "SM MAX",   "SAMPLES",  "FIRST",
                                          "LAST",    "PEAK RSS", "CPU MEAN"};
-    text_cols(b, r->host, tw, head);
-    buf_puts(b, "COMMAND\n");
+    if (!stacked) {
+        text_cols(b, r->host, tw, head);
+        buf_printf(b, "%s\n", key_head(o));
+    }
     for (size_t i = 0; i < r->nprocs; i++) {
         const struct summary_proc *p = &r->procs[i];
         char pid[24] = "-", gpus[64], peak[32], at[40], smm[16], smx[16], n[24], f[40], l[40];
@@ -285,13 +384,17 @@ static void fmt_text(const struct summary_result *r, const struct summary_fmt_op
         cell(rss, sizeof rss, p->rss_peak_mib, 0, " MiB");
         cell(cpu, sizeof cpu, p->cpu_mean, 0, " %");
         const char *const v[11] = {pid, gpus, peak, at, smm, smx, n, f, l, rss, cpu};
+        if (stacked) {
+            text_stacked_proc(b, r, o, v, key_text(p, o), cw);
+            continue;
+        }
         text_cols(b, r->host, tw, v);
-        put_short(b, *p->cmd ? p->cmd : "-", cw);
+        put_short(b, key_text(p, o), cw);
         buf_putc(b, '\n');
     }
     /* Totals: per GPU, then all GPUs together when there are several. */
     for (size_t i = 0; i < r->ngpus + (r->ngpus > 1); i++)
-        text_total(b, r, o, one_day, tw, i);
+        text_total(b, r, o, one_day, tw, i, stacked);
     if (r->nprocs == 0)
         buf_puts(b, "No process was seen on a GPU.\n");
     sfmt_notes(b, r);
@@ -359,6 +462,13 @@ static void md_row(struct gw_buf *b, const struct summary_result *r,
         cell(cpu, sizeof cpu, p->cpu_mean, 0, " %");
         cmd = *p->cmd ? p->cmd : "-";
         n = p->samples;
+        if (o->by_field) {
+            /* The group's key in the first column, empty for none. */
+            buf_puts(b, "| ");
+            if (*p->cmd)
+                md_code(b, p->cmd);
+            pid[0] = '\0';
+        }
     } else {
         size_t k = i - r->nprocs;
         bool all = k == r->ngpus;
@@ -373,8 +483,10 @@ static void md_row(struct gw_buf *b, const struct summary_result *r,
         sfmt_iso_time(at, sizeof at, all ? r->total_peak_ts : r->gpus[k].peak_ts, o);
         cmd = all ? "all processes on all GPUs" : "all processes on this GPU";
     }
-    buf_printf(b, "| %s | %s | %s | %s | %s | %s | %lu | %s | %s |", pid, gpus, peak,
-               *at ? at : "-", smm, smx, n, f, l);
+    if (!o->by_field || i >= r->nprocs)
+        buf_printf(b, "| %s", pid);
+    buf_printf(b, " | %s | %s | %s | %s | %s | %lu | %s | %s |", gpus, peak, *at ? at : "-", smm,
+               smx, n, f, l);
     if (r->peaks && i < r->nprocs) {
         const struct summary_proc *p = &r->procs[i];
         char sp[32];
@@ -385,12 +497,15 @@ static void md_row(struct gw_buf *b, const struct summary_result *r,
     }
     if (r->host)
         buf_printf(b, " %s | %s |", rss, cpu);
-    buf_putc(b, ' ');
-    if (i < r->nprocs)
-        md_code(b, cmd);
-    else
-        buf_puts(b, cmd); /* our own words */
-    buf_puts(b, " |\n");
+    if (!o->by_field) {
+        buf_putc(b, ' ');
+        if (i < r->nprocs)
+            md_code(b, cmd);
+        else
+            buf_puts(b, cmd); /* our own words */
+        buf_puts(b, " |");
+    }
+    buf_putc(b, '\n');
 }
 
 static void fmt_md(const struct summary_result *r, const struct summary_fmt_opts *o,
@@ -409,18 +524,23 @@ static void fmt_md(const struct summary_result *r, const struct summary_fmt_opts
     }
     buf_printf(b, "\n\n%s to %s (%s, %s), %s.\n\n", *first ? first : "-", *last ? last : "-", span,
                zone, ns);
-    buf_puts(b, "| PID | GPU | Peak GPU memory | At | SM mean | SM max | Samples | "
-                "First seen | Last seen |");
+    buf_printf(b,
+               "| %s | GPU | Peak GPU memory | At | SM mean | SM max | Samples | "
+               "First seen | Last seen |",
+               !o->by_field                         ? "PID"
+               : strcmp(o->by_field, "job_id") == 0 ? "Job ID"
+                                                    : "User");
     if (r->peaks)
         buf_puts(b, " Peak source | Sampled peak |");
     if (r->host)
         buf_puts(b, " Peak RSS | CPU mean |");
-    buf_puts(b, " Command |\n|---:|---|---:|---|---:|---:|---:|---|---|");
+    buf_puts(b, o->by_field ? "\n|---|---|---:|---|---:|---:|---:|---|---|"
+                            : " Command |\n|---:|---|---:|---|---:|---:|---:|---|---|");
     if (r->peaks)
         buf_puts(b, "---|---:|");
     if (r->host)
         buf_puts(b, "---:|---:|");
-    buf_puts(b, "---|\n");
+    buf_puts(b, o->by_field ? "\n" : "---|\n");
     for (size_t i = 0; i < r->nprocs + r->ngpus + (r->ngpus > 1); i++)
         md_row(b, r, o, i);
     buf_putc(b, '\n');
@@ -433,7 +553,18 @@ int summary_format(const struct summary_result *r, enum summary_format f,
 {
     switch (f) {
     case SUMMARY_TEXT:
-        fmt_text(r, o, out);
+        if (o->width >= MIN_WRAP_WIDTH) {
+            struct gw_buf t = {0};
+            fmt_text(r, o, &t);
+            int rc = buf_error(&t);
+            if (rc == 0)
+                put_wrapped(out, t.p, t.len, (size_t)o->width);
+            buf_free(&t);
+            if (rc)
+                return rc;
+        } else {
+            fmt_text(r, o, out);
+        }
         break;
     case SUMMARY_CSV:
         sfmt_csv(r, o, out);

@@ -191,6 +191,14 @@ static void test_issue14_refused(void **state)
     refused("--output given twice ('b' after 'a')", "-o", "a", "--output", "b", NULL);
     refused("--interval given twice ('2' after '1')", "--interval", "1", "--interval", "2", NULL);
     refused("'--' must be followed by a command", "--count", "1", "--", NULL);
+    /* Issue 19 item 17: one rule for every option that takes one value. */
+    refused("--count given twice ('2' after '1')", "--count", "1", "--count", "2", NULL);
+    refused("--match given twice ('b' after 'a')", "--match", "a", "--match", "b", NULL);
+    refused("--timeout given twice", "--timeout", "1", "--timeout", "2", NULL);
+    refused("--source given twice", "--source", "smi", "--source", "nvml", NULL);
+    refused("--prom-textfile given twice", "--prom-textfile", "a.prom", "--prom-textfile", "b.prom",
+            NULL);
+    refused("--output given twice ('b' after 'a')", "-o", "a", "-o", "b", NULL);
     refused("--ignore-case needs --match", "-i", NULL);
     refused("--utc and --tz-offset", "--utc", "--tz-offset", NULL);
     refused("--match 'a(?=b)': the look-ahead (?= cannot be translated", "--match", "a(?=b)", NULL);

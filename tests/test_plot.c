@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "gpu_watch/plot.h"
+#include "gpu_watch/plot_rank.h"
 
 /* 2025-01-10T14:22:30Z */
 #define T0 1736518950.0
@@ -352,18 +353,41 @@ static void test_format_helpers(void **state)
 
 /* 70 processes, PID k with peak 10 * k MiB: the terminal legend lists the
  * six largest (PIDs 70 down to 65), as SVG and PNG do; it used to sort only
- * up to 64 series and list the first six seen. */
+ * up to 64 series and list the first six seen. Read as plot_main does:
+ * plot_rank first keeps the 31 largest apart (issue 18 item 12), the 39
+ * others are summed into "other processes", listed last. */
 static void test_term_legend_many(void **state)
 {
     struct plot *p = *state;
     struct log_header h = header(SAMPLER_HDR);
     struct plot_opts o = {.per_process = true};
+    struct plot_rank rk;
+    plot_rank_init(&rk, &o);
+    for (long pid = 1; pid <= 70; pid++) {
+        struct log_row r = row(&h, T0, 0, pid, 10.0 * (double)pid, NAN);
+        assert_int_equal(plot_rank_row(&r, &rk), 0);
+    }
+    long long keep[PLOT_MAX_PROCS];
+    o.nkeep = plot_rank_finish(&rk, keep);
+    o.keep = keep;
+    plot_rank_free(&rk);
+    assert_int_equal(o.nkeep, 31);
+    assert_true(keep[0] == 40 && keep[30] == 70);
     assert_int_equal(plot_init(p, &o, &h), 0);
     for (long pid = 1; pid <= 70; pid++) {
         struct log_row r = row(&h, T0, 0, pid, 10.0 * (double)pid, NAN);
         assert_int_equal(plot_add_row(&r, p), 0);
     }
     assert_int_equal(plot_finish(p), 0);
+    const struct plot_panel *gm = &p->panel[PANEL_GPU_MEM];
+    assert_int_equal(gm->ns, 32);
+    const struct plot_series *other = NULL;
+    for (int i = 0; i < gm->ns; i++)
+        if (gm->s[i].key == PLOT_KEY_OTHER)
+            other = &gm->s[i];
+    assert_non_null(other);
+    assert_true(other->peak == 10.0 * 39 * 40 / 2); /* PIDs 1..39 summed */
+    assert_string_equal(other->name, "other processes (summed)");
     int order[70];
     assert_int_equal(plot_order_by_peak(&p->panel[PANEL_GPU_MEM], order), 0);
     assert_string_equal(p->panel[PANEL_GPU_MEM].s[order[0]].name, "70 python3 train.py --x 1");
@@ -378,7 +402,7 @@ static void test_term_legend_many(void **state)
         assert_non_null(at);
         leg = at; /* in this order */
     }
-    assert_non_null(strstr(leg, "... and 64 more"));
+    assert_non_null(strstr(leg, "... and 26 more"));
     assert_null(strstr(b.p, "\xe2\x96\xa0 1 python3"));
     buf_free(&b);
 }

@@ -186,18 +186,35 @@ static void test_font(void **state)
     assert_int_equal(g[0], 0x11);
     assert_int_equal(g[3], 0x1f);
     assert_int_equal(g[7], 0);
-    /* Descenders reach row 8; non-ASCII falls back to '?'. */
+    /* Descenders reach row 8. */
     assert_int_not_equal(font_glyph('g')[8], 0);
-    assert_ptr_equal(font_glyph(200), font_glyph('?'));
-    /* Every printable glyph but the space has ink, within 5 columns. */
-    for (int c = 33; c < 127; c++) {
+    /* Every printable glyph but the spaces has ink, within 5 columns:
+     * ASCII, and (issue 19 item 14) Latin-1 and Latin Extended-A. */
+    const unsigned char *box = font_glyph(0x8BAD); /* a CJK character */
+    for (uint32_t c = 33; c <= 0x17F; c++) {
+        if (c >= 127 && c <= 0xA0)
+            continue; /* DEL, C1 controls, no-break space */
         int ink = 0;
         for (int r = 0; r < FONT_ROWS; r++) {
-            assert_int_equal(font_glyph((unsigned char)c)[r] & ~0x1f, 0);
-            ink |= font_glyph((unsigned char)c)[r];
+            assert_int_equal(font_glyph(c)[r] & ~0x1f, 0);
+            ink |= font_glyph(c)[r];
         }
         assert_int_not_equal(ink, 0);
+        assert_ptr_not_equal(font_glyph(c), box);
     }
+    /* Accented letters are not their base letter: the accent has ink on a
+     * row where the letter has none. */
+    assert_memory_not_equal(font_glyph(0xFC), font_glyph('u'), FONT_ROWS); /* u diaeresis */
+    assert_int_equal(font_glyph('u')[1], 0);
+    assert_int_not_equal(font_glyph(0xFC)[1], 0);
+    assert_memory_not_equal(font_glyph(0x142), font_glyph('l'), FONT_ROWS); /* l stroke */
+    /* The rest: one placeholder, a hollow box, not a '?'. */
+    assert_ptr_equal(font_glyph(0x7EC3), box);
+    assert_ptr_equal(font_glyph(0x20AC), box); /* euro sign: past Latin Extended-A */
+    assert_ptr_equal(font_glyph(0xFFFD), box);
+    assert_ptr_not_equal(box, font_glyph('?'));
+    assert_int_equal(box[0], 0x1f);
+    assert_int_equal(box[3], 0x11);
 }
 
 int main(void)

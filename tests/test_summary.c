@@ -190,7 +190,9 @@ static void test_samples_from_the_sampler(void **state)
     summary_set_interval(s, 1.0);
     struct summary_result r;
     assert_int_equal(summary_result(s, &r), 0);
-    assert_int_equal(r.samples, 3);
+    /* Issue 19 item 9: the empty sample left no row in the log, so the
+     * summary of the log counts 2: so does this one. */
+    assert_int_equal(r.samples, 2);
     assert_int_equal(r.nprocs, 1);
     assert_near(r.procs[0].peak_mib, 1500);
     assert_near(r.procs[0].peak_ts, T0 + 2);
@@ -202,6 +204,21 @@ static void test_samples_from_the_sampler(void **state)
     assert_int_equal(r.ngpus, 2);
     assert_true(isnan(r.gpus[1].peak_mib)); /* GPU 1 never had a value */
     assert_near(r.last_ts - r.first_ts, 2);
+    /* The last sample of a wrapped command, after it exited, is empty: the
+     * end stays that of the last row, as the log's summary says. */
+    assert_int_equal(summary_add_sample(s, T0 + 3, &empty, false), 0);
+    assert_int_equal(summary_result(s, &r), 0);
+    assert_int_equal(r.samples, 2);
+    assert_near(r.last_ts, T0 + 2);
+    summary_free(s);
+    /* No sample had rows: the samples taken, and their span. */
+    s = *state = summary_new();
+    assert_int_equal(summary_add_sample(s, T0, &empty, false), 0);
+    assert_int_equal(summary_add_sample(s, T0 + 5, &empty, false), 0);
+    assert_int_equal(summary_result(s, &r), 0);
+    assert_int_equal(r.samples, 2);
+    assert_near(r.last_ts - r.first_ts, 5);
+    assert_int_equal(r.nprocs, 0);
 }
 
 static void test_samples_with_host_figures(void **state)
@@ -448,6 +465,74 @@ static void test_all_driver_peaks(void **state)
     free(t);
 }
 
+/* Issue 19 item 9: a driver's peak equal to the highest sample keeps the
+ * sample's time (the driver does not say when; the sample does). */
+static void test_driver_peak_equal_keeps_time(void **state)
+{
+    struct summary *s = *state = summary_new();
+    assert_non_null(s);
+    summary_set_peaks(s);
+    struct summary_row a = {T0, 0, 5, "x", 900, 10, NAN, NAN, 900};
+    struct summary_row z = {T0 + 1, 0, 5, "x", 100, 10, NAN, NAN, 900};
+    assert_int_equal(summary_add_log(s, &a), 0);
+    assert_int_equal(summary_add_log(s, &z), 0);
+    struct summary_result r;
+    assert_int_equal(summary_result(s, &r), 0);
+    assert_true(r.procs[0].peak_driver && r.procs[0].peak_mib == 900);
+    assert_near(r.procs[0].peak_ts, T0);
+    char *t = render(s, SUMMARY_TEXT, 0);
+    assert_null(strstr(t, "900 MiB*  -"));
+    free(t);
+}
+
+/* Issue 19 items 5 and 9: the driver's peaks read at the end of a wrapped
+ * command (summary_add_driver_peak, summed over a process's GPUs), and a GPU
+ * total that is not below its only process's peak. */
+static void test_driver_peaks_at_the_end(void **state)
+{
+    struct summary *s = *state = summary_new();
+    assert_non_null(s);
+    struct summary_row a = {T0, 0, 5, "x", 100, 10, NAN, NAN, NAN};
+    struct summary_row b = {T0, 1, 6, "y", 200, 10, NAN, NAN, NAN};
+    struct summary_row c = {T0, 2, 6, "y", 300, 10, NAN, NAN, NAN};
+    struct summary_row d = {T0, 3, 7, "z", 50, 10, NAN, NAN, NAN};
+    struct summary_row e = {T0, 3, 8, "w", 60, 10, NAN, NAN, NAN};
+    assert_int_equal(summary_add_log(s, &a), 0);
+    assert_int_equal(summary_add_log(s, &b), 0);
+    assert_int_equal(summary_add_log(s, &c), 0);
+    assert_int_equal(summary_add_log(s, &d), 0);
+    assert_int_equal(summary_add_log(s, &e), 0);
+    assert_int_equal(summary_add_driver_peak(s, 5, 9826), 0);
+    assert_int_equal(summary_add_driver_peak(s, 6, 1000), 0); /* GPU 1 */
+    assert_int_equal(summary_add_driver_peak(s, 6, 2000), 0); /* GPU 2 */
+    assert_int_equal(summary_add_driver_peak(s, 7, 700), 0);
+    assert_int_equal(summary_add_driver_peak(s, 99, 1), -ENOENT);
+    struct summary_result r;
+    assert_int_equal(summary_result(s, &r), 0);
+    assert_int_equal(r.driver_peaks, 3);
+    assert_true(r.procs[0].pid == 5 && r.procs[0].peak_mib == 9826 && r.procs[0].peak_driver);
+    assert_true(isnan(r.procs[0].peak_ts));
+    assert_true(r.procs[1].pid == 6 && r.procs[1].peak_mib == 3000); /* its GPUs summed */
+    assert_int_equal(r.ngpus, 4);
+    /* GPU 0: one process, on it alone: its total is that peak. */
+    assert_true(r.gpus[0].peak_mib == 9826 && r.gpus[0].peak_driver && isnan(r.gpus[0].peak_ts));
+    /* GPUs 1, 2: their process is on two GPUs; GPU 3: two processes. */
+    assert_true(r.gpus[1].peak_mib == 200 && !r.gpus[1].peak_driver);
+    assert_true(r.gpus[2].peak_mib == 300 && !r.gpus[2].peak_driver);
+    assert_true(r.gpus[3].peak_mib == 110 && !r.gpus[3].peak_driver);
+    assert_true(r.total_peak_mib == 710 && !r.total_peak_driver);
+    char *t = render(s, SUMMARY_TEXT, 0);
+    assert_non_null(strstr(t, "  total 0      9826 MiB*  -"));
+    free(t);
+    summary_free(s);
+    /* One process in all: the run's total too. */
+    s = *state = summary_new();
+    assert_int_equal(summary_add_log(s, &a), 0);
+    assert_int_equal(summary_add_driver_peak(s, 5, 9826), 0);
+    assert_int_equal(summary_result(s, &r), 0);
+    assert_true(r.total_peak_mib == 9826 && r.total_peak_driver);
+}
+
 static void test_text_cut_utf8(void **state)
 {
     /* "é" is 2 bytes, "日" 3: 60 characters, 150 bytes. */
@@ -665,6 +750,8 @@ int main(void)
         cmocka_unit_test_teardown(test_bounded_memory, teardown),
         cmocka_unit_test_teardown(test_peaks_log, teardown),
         cmocka_unit_test_teardown(test_all_driver_peaks, teardown),
+        cmocka_unit_test_teardown(test_driver_peak_equal_keeps_time, teardown),
+        cmocka_unit_test_teardown(test_driver_peaks_at_the_end, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -178,6 +178,10 @@ void log_parser_free(struct log_parser *p);
 int logread_file(const char *path, log_row_fn fn, void *ctx, struct log_header *hdr,
                  struct log_stats *st);
 
+/* logread_file on an open descriptor, read from its current offset to its
+ * end; fd stays open. */
+int logread_fd(int fd, log_row_fn fn, void *ctx, struct log_header *hdr, struct log_stats *st);
+
 /* The name of a schema, for messages: "sampler", "sampler+host", "compact". */
 const char *log_schema_name(enum log_schema s);
 

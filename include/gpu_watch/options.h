@@ -65,4 +65,9 @@ const char *options_help(void);
  * negatives, NaN or values above max. */
 bool options_parse_seconds(const char *s, double max, double *out);
 
+/* PATH with a leading "~" or "~/" replaced by HOME (when HOME is set and not
+ * empty), as a shell would for an unquoted path; other paths copied. Returns
+ * a string the caller frees with free(), or NULL when out of memory. */
+char *options_expand_home(const char *path, const char *home);
+
 #endif

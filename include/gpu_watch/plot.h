@@ -73,12 +73,26 @@ struct plot_panel {
     size_t tcap;
 };
 
+/* --per-process: processes drawn apart at most. Styles are told apart up
+ * to 8 colours x 4 dashes = 32 (plot_series_style): one is left for the
+ * "other processes" series that sums the rest, so memory and output stay
+ * bounded whatever the log holds. */
+#define PLOT_MAX_PROCS 31
+/* The key of that series. */
+#define PLOT_KEY_OTHER (-2LL)
+
 /* How rows become series. */
 struct plot_opts {
     bool per_gpu;     /* one line per GPU index */
     bool per_process; /* one line per PID */
     bool util;        /* SM utilization panel */
     bool cpu;         /* CPU panel */
+    /* per_process: the keys (plot_process_key) drawn apart, sorted
+     * ascending (plot_rank_finish); rows of other keys are summed into
+     * "other processes". NULL: every key apart (at most PLOT_MAX_PROCS;
+     * the next ones are folded, in order of appearance). Not owned. */
+    const long long *keep;
+    int nkeep;
 };
 
 /* Reservoir of sample intervals, for the median that decides breaks. */
@@ -118,6 +132,10 @@ struct plot {
     long tz_off;      /* its offset, s east of UTC (LOG_TZ_OFFSET) */
     int err;          /* first -ENOMEM */
 };
+
+/* The series key of a row's process in a --per-process plot: its PID, or
+ * with per_gpu its (GPU, PID) pair. */
+long long plot_process_key(bool per_gpu, const struct log_row *row);
 
 /* Set up an empty plot for a log laid out as h (its columns decide which
  * panels have data). 0 or -ENOMEM. */

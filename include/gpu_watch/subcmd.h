@@ -24,6 +24,11 @@ int subcmd_usage_error(const char *cmd, const char *fmt, const char *arg);
 /* Columns of the terminal on standard output, or 0 when it is not one. */
 int subcmd_term_width(void);
 
+/* The width a text summary on fd is fitted into: the terminal's columns
+ * when fd is one, else $COLUMNS when it holds 40 to 1000, else 0: not a
+ * terminal, whole lines (a file, a pipe, Slurm's job output, the journal). */
+int subcmd_text_width(int fd);
+
 /* Write n bytes to standard output and flush; on failure print "gpu_watch
  * CMD: cannot write to standard output: ..." (not for EPIPE: the reader
  * left). SUBCMD_OK or SUBCMD_EXIT_FILE. */

@@ -50,9 +50,10 @@ struct summary_proc {
 
 /* One GPU: the peak of the memory of all its processes together. */
 struct summary_gpu {
-    int gpu;         /* index; -1 for rows whose GPU is unknown */
-    double peak_mib; /* NAN when no row had a value */
-    double peak_ts;
+    int gpu;          /* index; -1 for rows whose GPU is unknown */
+    double peak_mib;  /* NAN when no row had a value */
+    double peak_ts;   /* NAN when peak_driver raised it */
+    bool peak_driver; /* its only process's driver peak, above every sample */
 };
 
 /* Processes listed at most: a machine-wide run of weeks must not grow
@@ -66,7 +67,9 @@ struct summary_result {
     size_t ngpus;
     double total_peak_mib; /* peak of the sum over every GPU; NAN if none */
     double total_peak_ts;
-    unsigned long samples; /* samples with at least one row, or taken */
+    bool total_peak_driver; /* the only process's driver peak, above every sample */
+    unsigned long samples;  /* samples with at least one row (or, when none had
+                               one, the samples taken) */
     unsigned long rows;
     unsigned long untracked_rows; /* rows of processes past SUMMARY_MAX_PROCS */
     double first_ts, last_ts;     /* the span; NAN when there were no samples */
@@ -104,8 +107,16 @@ int summary_add_log_row(struct summary *s, const struct log_row *row);
 /* Add one sample of the running sampler, taken at ts (epoch seconds): the
  * rows gpu_watch has just written, without reading the log back. host: the
  * rows carry --host figures; otherwise those of the --compact process
- * (smp->watched) are used when it is alive. 0 or -ENOMEM. */
+ * (smp->watched) are used when it is alive. A sample without rows is not
+ * counted, as the log (which has no row of it) cannot count it, unless no
+ * sample had rows: then they give the count and span. 0 or -ENOMEM. */
 int summary_add_sample(struct summary *s, double ts, const struct sample *smp, bool host);
+
+/* The driver's peak (MiB) of process pid on one of its GPUs, read once
+ * after the run (wrap mode reads the accounting when the command has
+ * ended): summed over its GPUs, it stands beside the highest sample as the
+ * peak_mem_mib of rows does. 0, or -ENOENT when no process has that PID. */
+int summary_add_driver_peak(struct summary *s, long pid, double mib);
 
 /* The rows carry the driver's peaks (a --peaks run): the renderings say
  * where each peak came from. A log with peak_mem_mib sets it by itself. */
@@ -134,6 +145,10 @@ struct summary_fmt_opts {
     int width;             /* text: line width to fit the command into (0: 120; < 0: never cut) */
     const char *title;     /* text/md: what was summarised, e.g. the log's name; may be NULL */
     unsigned long skipped; /* malformed rows skipped while reading, for the note */
+    /* summary --by: NULL, or each "process" is a group: by_row its row type
+     * ("job", "user"), by_field its key's field ("job_id", "user"), its cmd
+     * the key's value ("" none: null in JSON, empty in CSV), its pid hidden. */
+    const char *by_row, *by_field;
 };
 
 /* Parse a --format name: "text", "csv", "md" (or "markdown"), "json".

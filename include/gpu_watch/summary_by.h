@@ -1,6 +1,7 @@
 /* `gpu_watch summary --by job|user`: the rows of a --who log summed per
  * Slurm job or per user, sample by sample, then fed to the summary as one
- * "process" per group (its command "job 1392969", "user ana"). */
+ * "process" per group (its command the key, "1392969" or "ana"; "" for rows
+ * without one), rendered with summary_fmt_opts.by_row/by_field. */
 #ifndef GPU_WATCH_SUMMARY_BY_H
 #define GPU_WATCH_SUMMARY_BY_H
 

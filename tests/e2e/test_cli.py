@@ -173,6 +173,8 @@ class BadInput(GwTest):
         self.assertEqual(r.returncode, 0)
         self.assertRegex(r.stdout.decode(),
                          r"^gpu_watch \d+\.\d+\.\d+\nsources \(--source\): smi[|\w]*; default smi\n$")
+        # Issue 19 item 17: every value --source takes, auto included.
+        self.assertIn("smi|nvml|auto;", r.stdout.decode())
         self.assertEqual(self.run_gw("-V").stdout, r.stdout)
 
     def test_messages_name_the_problem(self):
@@ -180,6 +182,11 @@ class BadInput(GwTest):
         self.assertIn("--output given twice ('b.csv' after 'a.csv')", r.stderr.decode())
         r = self.run_gw("--count", "1", "--")
         self.assertIn("'--' must be followed by a command", r.stderr.decode())
+        # Issue 19 item 17: one rule for every single-valued option.
+        r = self.run_gw("--count", "1", "--count", "2", "-o", "-")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--count given twice ('2' after '1')", r.stderr.decode())
+        self.assertEqual(r.stdout, b"")
         r = self.run_gw("--match", "train(?=,v2)")
         self.assertEqual(r.stderr.decode(), "gpu_watch: --match 'train(?=,v2)': the look-ahead "
                          "(?= cannot be translated to a POSIX regular expression\n")
@@ -249,6 +256,22 @@ class Filters(GwTest):
                         "--summary")
         self.assertIn("3 processes on the GPUs, none matched --match 'idle' and --pid 442",
                       r.stderr.decode())
+
+    def test_none_matched_warns_from_cron(self):
+        # Issue 19 item 7: no terminal, no summary (cron), even --quiet: one
+        # warning on stderr, which cron mails; exit 0, as an unknown --pid.
+        for quiet in ([], ["-q"]):
+            r = self.run_gw("--match", "trian", "--count", "1", "-o", "/dev/null", *quiet)
+            self.assertEqual(r.returncode, 0)
+            self.assertEqual(r.stderr.decode(),
+                             "gpu_watch: warning: 3 processes on the GPUs, none matched --match "
+                             "'trian': no rows were written\n")
+        # A match, or no process on the GPUs: silent as before.
+        r = self.run_gw("--match", "train", "--count", "1", "-o", "/dev/null")
+        self.assertEqual(r.stderr, b"")
+        r = self.run_gw("--match", "trian", "--count", "1", "-o", "/dev/null", fixture="idle",
+                        proc="busy")
+        self.assertEqual(r.stderr, b"", r.stderr)
 
     def test_invalid_regex_is_substring_with_one_warning(self):
         pids, err = self.pids("--match", "train,v2.py 200 [")

@@ -92,6 +92,19 @@ class ManPage(unittest.TestCase):
         for status in ("0", "1", "2", "126", "127"):
             self.assertIsNotNone(re.search(rf"(?m)^\.TP\n{status}$", text), status)
 
+    def test_when_the_summary_is_printed(self):
+        # Issue 19 item 17: off a terminal, a run without a command prints no
+        # summary (cron): neither the page nor summary --help says "every run".
+        with open(MAN) as f:
+            text = " ".join(deroff(l) for l in f.read().splitlines())
+        self.assertNotRegex(text, r"(?i)end of every run")
+        start = text.index(".SH DESCRIPTION")
+        self.assertIn("--summary", text[start:text.index(".SH OPTIONS", start)])
+        out = subprocess.run([BIN, "summary", "--help"], capture_output=True, text=True,
+                             timeout=10).stdout
+        self.assertNotIn("every run", out)
+        self.assertIn("--summary", out)
+
     @unittest.skipUnless(shutil.which("groff"), "groff is not installed")
     def test_renders_without_warnings(self):
         r = subprocess.run(["groff", "-man", "-Tutf8", "-z", "-ww", MAN], capture_output=True,

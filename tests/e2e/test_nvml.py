@@ -317,6 +317,9 @@ class Nvml(GwTest):
         self.assertEqual(err.count("--source auto: using nvidia-smi"), 1, err)
         self.assertIn("Driver/library version mismatch", err)
         self.assertEqual(len(body(b.stdout.decode())), 3)
+        # Issue 19 item 17: one "NVML: " prefix, not "NVML: NVML: ...".
+        self.assertNotIn("NVML: NVML:", err)
+        self.assertIn("(NVML: ", err)
 
     @unittest.skipIf(system_nvml(), "this machine has a real libnvidia-ml.so.1")
     def test_library_missing(self):

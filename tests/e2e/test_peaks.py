@@ -4,6 +4,7 @@ accounting scenario: on, off, [N/A], a driver without the field, MIG with
 stale records, a reused PID with two records, a record of 0 MiB, a failing
 query."""
 import os
+import re
 import signal
 
 from tests.e2e.gw import HEADER, ROOT, GwTest, read_csv, wait_for
@@ -136,11 +137,11 @@ class WrapPeaksTest(WrapBase):
             f.write(ACCT_HEADER + "".join(f"{UUID}, {p}, {m} MiB, {t} ms\n" for p, m, t in records))
         os.replace(tmp, os.path.join(self.fx, "acct.txt"))
 
-    def run_job(self, *opts):
+    def run_job(self, *opts, peaks=True):
         self.set_acct()
         e = self.env(self.fx, None, FAKE_SMI_ACCT="on")
-        p = self.start_gw("--peaks", "-o", "out.csv", "--interval", "0.2", *opts, "--", "sh",
-                          "-c", JOB, env=e)
+        p = self.start_gw(*(["--peaks"] if peaks else []), "-o", "out.csv", "--interval", "0.2",
+                          *opts, "--", "sh", "-c", JOB, env=e)
         pid = self.pidfile("pid")
         self.addCleanup(self.stop_job, pid)
         # While it runs: its running record (time 0), and a finished record of
@@ -183,6 +184,31 @@ class WrapPeaksTest(WrapBase):
     def test_quiet_prints_nothing(self):
         pid, err = self.run_job("-q")
         self.assertEqual(err, "")
+
+    def test_summary_has_the_true_peak_without_peaks(self):
+        """Issue 19 item 5: wrap mode reads the accounting once after the
+        command ended, --peaks or not: the summary gives the driver's peak."""
+        pid, err = self.run_job(peaks=False)
+        header, rows = read_csv(self.path("out.csv"))
+        self.assertNotIn("peak_mem_mib", header)  # the column stays --peaks's
+        line = next(l for l in err.splitlines() if l.split()[:1] == [str(pid)])
+        self.assertIn("9826 MiB*", line)
+        self.assertNotIn("Peaks between samples are not seen", err)
+        self.assertIn("Peaks are true peaks from the driver's accounting.", err)
+        self.assertNotIn("50000", err)  # the earlier process's record
+        self.assertNotIn("read after the command ended", err)  # --peaks's report
+        # Issue 19 item 9: the GPU's total is not below its only process's peak.
+        total = next(l for l in err.splitlines() if l.split()[:2] == ["total", "0"])
+        self.assertIn("9826 MiB*", total)
+        # One read of the accounting, after the command ended.
+        acct = [c for c in self.calls() if c[0] == "acct"]
+        self.assertEqual(len(acct), 1, self.calls())
+        # Issue 19 item 9: the summary of the log agrees with the end of
+        # the run on the samples and the end (the last sample, after the
+        # command ended, was empty and left no row).
+        back = self.run_gw("summary", "out.csv", env=self.env(self.fx, None)).stdout.decode()
+        head = re.compile(r"to (\S+) \(.*\), (\d+) samples?")
+        self.assertEqual(head.search(err).groups(), head.search(back).groups(), (err, back))
 
 
 class SummaryPeaksTest(GwTest):

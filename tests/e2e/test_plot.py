@@ -3,6 +3,7 @@ and busy replays), and on logs derived from them in the other schemas.
 SVG is checked with a real XML parser, PNG with zlib/struct (chunk CRCs,
 IHDR, inflated IDAT) and pngcheck when installed."""
 import csv
+import hashlib
 import io
 import itertools
 import os
@@ -231,6 +232,26 @@ class Formats(PlotTest):
         self.assertEqual((root.get("width"), root.get("height")), ("800", "600"))
         self.assertEqual(root.find(SVG_NS + "title").text, 'a <b> & "c"')
 
+    def test_png_text_beyond_ascii(self):
+        """Issue 19 item 14: PNG text draws Latin-1 and Latin Extended-A
+        (it drew '?' for every non-ASCII character) and one placeholder box,
+        not a '?', for the rest."""
+        def title_png(title):
+            out = self.path("t.png")
+            r = self.plot(LOGS["busy"], "-o", out, "--size", "640x300", "--title", title)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(out, "rb") as f:
+                rows = png_pixels(f.read())[2][:40]  # the title's rows
+            return hashlib.sha256(b"".join(rows)).hexdigest()
+
+        self.assertNotEqual(title_png("Lauf \u00fcn\u00ef"), title_png("Lauf ?n?"))
+        self.assertNotEqual(title_png("\u00fc"), title_png("u"))
+        self.assertNotEqual(title_png("\u0142\u00e9"), title_png("le"))
+        # CJK: the one placeholder, the same for every such character, and
+        # not a '?'.
+        self.assertEqual(title_png("\u8bad\u7ec3"), title_png("\u4e2d\u6587"))
+        self.assertNotEqual(title_png("\u8bad\u7ec3"), title_png("??"))
+
     def test_default_title_names_file_and_span(self):
         out = self.path("t.svg")
         r = self.plot(LOGS["spaced"], "-o", out)
@@ -405,6 +426,58 @@ class ManySeries(PlotTest):
         self.assertEqual(len(looks), 24, looks)
         self.assertEqual(len({v[0][0] for v in st.values()}), 8)  # the palette, thrice
 
+    def test_thousands_of_processes_stay_bounded(self):
+        """Issue 18 item 12: --per-process keeps the 31 processes of highest
+        peak apart (32 styles, one for the rest) and sums the others into
+        "other processes": memory and output do not grow with the PIDs."""
+        n, samples = 3000, 8
+        p = self.path("pids.csv")
+        with open(p, "w") as f:
+            f.write(SAMPLER_HDR + "\n")
+            for t in range(samples):
+                for k in range(n):
+                    # The highest peak belongs to the last PID, in the last
+                    # sample: a first-come choice would miss it.
+                    mem = 100 + (k * 7919) % 1000
+                    if k == n - 1 and t == samples - 1:
+                        mem = 90000
+                    f.write(f"2025-01-10T14:00:{t:02d}Z,{k % 8},{10000 + k},job{k},{mem},1,1\n")
+        for fmt in ("svg", "png"):
+            out = self.path("pids." + fmt)
+            for src in ("file", "stdin"):
+                with self.subTest(fmt=fmt, src=src):
+                    # The plot's own peak RSS (KiB), from wait4 of that child.
+                    with open(p, "rb") as f:
+                        child = subprocess.Popen(
+                            [BIN, "plot", p if src == "file" else "-", "-o", out,
+                             "--per-process", "--util"],
+                            env=self.env(), cwd=self.tmp, stdin=f, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+                        _, status, usage = os.wait4(child.pid, 0)
+                        child.returncode = os.waitstatus_to_exitcode(status)
+                    self.assertEqual(child.returncode, 0)
+                    # 1.3 GB before; the log itself is 200 KB. (A sanitizer
+                    # build keeps freed memory in quarantine: not measured.)
+                    if "build-san" not in BIN:
+                        self.assertLess(usage.ru_maxrss, 100 * 1024, "RSS in KiB")
+                    self.assertLess(os.path.getsize(out), 400 * 1024)
+                    if fmt == "svg":
+                        st = self.styles(self.svg(out))
+                        names = set(st)
+                        self.assertLessEqual(len(names), 32, len(names))
+                        self.assertIn(f"{10000 + n - 1} job{n - 1}", names)
+                        self.assertIn("other processes (summed)", names)
+                        looks = {v[0] for v in st.values()}
+                        self.assertEqual(len(looks), len(names))  # all told apart
+        # "other processes" is the per-sample sum of all but the 31 kept:
+        # the last PID (its spike) and the 30 next highest.
+        self.plot(p, "-o", self.path("pids.svg"), "--per-process")
+        base = sorted((100 + (k * 7919) % 1000 for k in range(n - 1)), reverse=True)
+        titles = [g.find(SVG_NS + "title").text
+                  for g in self.series_groups(self.svg(self.path("pids.svg")))]
+        other = next(t for t in titles if t.startswith("other processes"))
+        self.assertIn(f": peak {sum(base[30:])} MiB at", other)
+
     def test_peak_labels_do_not_overlap(self):
         out = self.path("many.svg")
         r = self.plot(self.many_log(), "-o", out, "--per-process")
@@ -531,6 +604,40 @@ class BadInput(PlotTest):
             f.write("time,memory\n2025-01-10T14:00:00,5\n")
         self.one_line_error(self.plot(p), 1, r"not a gpu_watch log")
 
+    def test_unknown_header_names_every_column(self):
+        # Issue 19 item 17: the message lists every column the sampler can
+        # write (peak_mem_mib was missing), read here from a real log's header.
+        r = self.run_gw("--host", "--peaks", "--who", "--count", "1", "-q", "-o", "all.csv")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(self.path("all.csv")) as f:
+            names = f.readline().strip().split(",")
+        names += ["used_mib", "sys_used_mib", "cpu_cores", "cpu_pct"]  # --compact
+        p = self.path("u.csv")
+        with open(p, "w") as f:
+            f.write("time,memory\n2025-01-10T14:00:00,5\n")
+        err = self.plot(p).stderr.decode()
+        for n in names:
+            self.assertRegex(err, rf"[',]{n}[',]", n)
+
+    def test_tilde_and_format_mismatch(self):
+        # Issue 19 item 17: "~/x.csv" given quoted is expanded as -o's is;
+        # -o out.svg --format png is refused rather than PNG bytes in a .svg.
+        home = self.path("home")
+        os.mkdir(home)
+        shutil.copy(LOGS["busy"], os.path.join(home, "x.csv"))
+        env = self.env()
+        env["HOME"] = home
+        r = self.plot("~/x.csv", "-o", "~/x.svg", env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.svg(os.path.join(home, "x.svg"))
+        r = self.plot("~/x.csv", "-o", "out.svg", "--format", "png", env=env)
+        self.one_line_error(r, 2, r"--format png does not match")
+        self.assertFalse(os.path.exists(self.path("out.svg")))
+        r = self.plot("~/x.csv", "-o", "out.PNG", "--format", "svg", env=env)
+        self.one_line_error(r, 2, r"--format svg does not match")
+        r = self.plot("~/x.csv", "-o", "out.img", "--format", "png", env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
     def test_endless_line(self):
         """plot /dev/zero used to read forever."""
         r = self.plot("/dev/zero", "-o", self.path("z.png"))
@@ -559,6 +666,11 @@ class BadInput(PlotTest):
             ([log, "-o", "-", "--format", "svg", "--show"], r"not with --show"),
             ([log, "-o", "x.png", "--format", "jpg"], r"--format wants png or svg"),
             ([log, "--format", "png"], r"--format is for -o OUT"),
+            # Issue 19 item 17: one value each, as for the sampler's options.
+            ([log, "-o", "a.svg", "--output", "b.svg"], r"--output given twice"),
+            ([log, "-o", "a.png", "--format", "png", "--format=svg"], r"--format given twice"),
+            ([log, "--title", "a", "--title=b"], r"--title given twice"),
+            ([log, "--size", "400x300", "--size=500x400"], r"--size given twice"),
         ]
         for args, pat in cases:
             with self.subTest(args=args):

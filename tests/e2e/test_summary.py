@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 
 from tests.e2e.gw import GwTest, ROOT
@@ -118,12 +119,48 @@ class Summary(GwTest):
             self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
             self.assertEqual(r.stdout, "")
 
+    def test_every_json_field_is_documented(self):
+        """Issue 19 item 8: the README's table names every JSON key that
+        summary writes (per process, --host, driver peaks, --by job/user)."""
+        with open(os.path.join(ROOT, "README.md")) as f:
+            readme = f.read()
+        start = readme.index("#### Fields of `--format json`")
+        table = readme[start:readme.index("\n#", start + 1)]
+        documented = set()
+        for line in table.splitlines():
+            if line.startswith("| `"):
+                documented |= set(re.findall(r"`([a-z_]+)`", line.split("|")[1]))
+
+        def keys(v):
+            if isinstance(v, dict):
+                return set(v) | set().union(*map(keys, v.values()))
+            if isinstance(v, list):
+                return set().union(set(), *map(keys, v))
+            return set()
+
+        seen = set()
+        for log, extra in ((RUN, []), (os.path.join(FIX, "host.csv"), []),
+                           (os.path.join(FIX, "peaks.csv"), []),
+                           (os.path.join(FIX, "who.csv"), ["--by", "job"]),
+                           (os.path.join(FIX, "who.csv"), ["--by", "user"])):
+            r = self.summary(log, "--format", "json", *extra)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            seen |= keys(json.loads(r.stdout))
+        self.assertEqual(sorted(seen - documented), [])
+
     def test_usage(self):
         for args in ([], [RUN, "--format", "xml"], [RUN, "--format"], [RUN, "--bogus"],
                      [RUN, RUN]):
             r = self.summary(*args)
             self.assertEqual(r.returncode, 2, (args, r.stderr))
             self.assertIn("gpu_watch summary:", r.stderr)
+        # Issue 19 item 17: one value each, as for the sampler's options.
+        for args, opt in (([RUN, "--format", "csv", "--format=json"], "--format"),
+                          ([RUN, "--width", "80", "--width", "90"], "--width"),
+                          ([RUN, "--by", "job", "--by=user"], "--by")):
+            r = self.summary(*args)
+            self.assertEqual(r.returncode, 2, (args, r.stderr))
+            self.assertIn(f"{opt} given twice", r.stderr)
         for args in ([RUN, "--width", "39"], [RUN, "--width", "x"], [RUN, "--width"]):
             r = self.summary(*args)
             self.assertEqual(r.returncode, 2, (args, r.stderr))
@@ -138,12 +175,41 @@ class Summary(GwTest):
         r = self.run_gw("--count", "3", "--interval", "1", "-o", "out.csv")
         self.assertEqual(r.returncode, 0, r.stderr)
         long_cmd = '--lr=3e-4 --note=a "quoted" arg'
-        whole = self.run_gw("summary", "out.csv", COLUMNS="80")
+        env = self.env()
+        env.pop("COLUMNS", None)
+        whole = self.run_gw("summary", "out.csv", env=env)
         self.assertEqual(whole.returncode, 0, whole.stderr)
         self.assertIn(long_cmd, whole.stdout.decode())
         cut = self.run_gw("summary", "out.csv", "--width", "100")
         self.assertNotIn(long_cmd, cut.stdout.decode())
         self.assertIn("...", cut.stdout.decode())
+        # Issue 19 item 6: COLUMNS, when set, says how wide (as for the end
+        # of a run).
+        cols = self.run_gw("summary", "out.csv", COLUMNS="60").stdout.decode()
+        self.assertNotIn(long_cmd, cols)
+        self.assertLessEqual(max(len(l) for l in cols.splitlines()), 60, cols)
+
+    def test_width_bounds_every_line(self):
+        """Issue 19 item 6: --width N keeps every line within N columns (it
+        used to cut only the command: --width 80 printed 104-column lines)."""
+        r = self.run_gw("--count", "3", "--interval", "1", "--host", "-o", "out.csv")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        logs = [RUN, os.path.join(FIX, "host.csv"), self.path("out.csv")]
+        for log in logs:
+            whole = self.summary(log).stdout
+            for n in (40, 57, 80, 100, 132):
+                with self.subTest(log=os.path.basename(log), width=n):
+                    r = self.summary(log, "--width", str(n))
+                    self.assertEqual(r.returncode, 0, r.stderr)
+                    lines = r.stdout.splitlines()
+                    self.assertLessEqual(max(len(l) for l in lines), n, r.stdout)
+                    # Nothing lost: each PID and every number of the whole
+                    # rendering is still there.
+                    words = set(r.stdout.split())
+                    for pid in {l.split()[0] for l in whole.splitlines()[2:]
+                                if l.split() and l.split()[0].isdigit()}:
+                        self.assertIn(pid, words)
+                    self.assertIn("MiB", r.stdout)
 
 
 HDR = "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct\n"
@@ -203,11 +269,18 @@ class EndOfRun(GwTest):
         err = r.stderr.decode()
         self.assertIn("gpu_watch summary of out.csv", err)
         self.assertIn("3590 MiB", err)  # PID 443's memory in the busy capture
-        # The same numbers as reading the log back (at the width of the
-        # end-of-run summary on a stderr that is not a terminal).
-        back = self.run_gw("summary", "out.csv", "--width", "120")
+        # The same text as reading the log back: off a terminal both give
+        # whole commands (issue 19 item 6: the end of a run cut them to ~20
+        # characters).
+        back = self.run_gw("summary", "out.csv")
         self.assertEqual(back.returncode, 0, back.stderr)
         self.assertEqual(err, back.stdout.decode())
+        self.assertIn('--lr=3e-4 --note=a "quoted" arg', err)
+        # COLUMNS set: the end of a run fits it, as gpu_watch summary does.
+        r = self.run_gw("--count", "3", "--interval", "1", "-o", "out2.csv", "--summary",
+                        COLUMNS="70")
+        err = r.stderr.decode()
+        self.assertLessEqual(max(len(l) for l in err.splitlines()), 70, err)
 
     def test_quiet_has_no_summary(self):
         r = self.run_gw("--count", "1", "-q", "-o", "out.csv")

@@ -53,18 +53,25 @@ class TestWhoCsv(GwTest):
 
 class TestSummaryBy(unittest.TestCase):
     def groups(self, by):
+        # Issue 19 item 8: the key in its own field (job_id, user), never in
+        # cmd; a group has no pid or cmd; "no job" is null.
         r = summary(WHO_LOG, "--by", by, "--format", "json")
         self.assertEqual(r.returncode, 0, r.stderr)
         doc = json.loads(r.stdout)
-        return {p["cmd"]: (p["peak_gpu_mem_mib"], p["peak_at"], p["gpus"], p["pid"])
-                for p in doc["processes"]}, doc
+        field = {"job": "job_id", "user": "user"}[by]
+        self.assertNotIn("processes", doc)
+        for p in doc[by + "s"]:
+            self.assertNotIn("cmd", p)
+            self.assertNotIn("pid", p)
+        return {p[field]: (p["peak_gpu_mem_mib"], p["peak_at"], p["gpus"])
+                for p in doc[by + "s"]}, doc
 
     def test_by_job(self):
         got, doc = self.groups("job")
         self.assertEqual(got, {
-            "job 100": (2300, "2026-12-01T10:00:30Z", [0, 1], None),
-            "job 200": (3000, "2026-12-01T10:00:00Z", [1], None),
-            "(no job)": (100, "2026-12-01T10:00:00Z", [1], None),
+            "100": (2300, "2026-12-01T10:00:30Z", [0, 1]),
+            "200": (3000, "2026-12-01T10:00:00Z", [1]),
+            None: (100, "2026-12-01T10:00:00Z", [1]),
         })
         self.assertEqual(doc["samples"], 2)
         # The GPU totals are the same as per process.
@@ -74,8 +81,8 @@ class TestSummaryBy(unittest.TestCase):
     def test_by_user(self):
         got, _ = self.groups("user")
         self.assertEqual(got, {
-            "user ana": (4700, "2026-12-01T10:00:00Z", [0, 1], None),
-            "user bob": (100, "2026-12-01T10:00:00Z", [1], None),
+            "ana": (4700, "2026-12-01T10:00:00Z", [0, 1]),
+            "bob": (100, "2026-12-01T10:00:00Z", [1]),
         })
 
     def test_by_process_is_the_default(self):
@@ -88,9 +95,36 @@ class TestSummaryBy(unittest.TestCase):
         r = summary(WHO_LOG, "--by", "job", "--format", "csv")
         self.assertEqual(r.returncode, 0, r.stderr)
         header, rows = read_csv(r.stdout)
-        job100 = [row for row in rows if row[2] == "job 100"][0]
+        # Issue 19 item 8: a job_id column, row type "job", no pid or cmd;
+        # the job of processes outside Slurm is empty.
+        self.assertEqual(header[:3], ["row", "job_id", "gpus"])
+        self.assertNotIn("cmd", header)
+        jobs = {row[1]: row for row in rows if row[0] == "job"}
+        self.assertEqual(sorted(jobs), ["", "100", "200"])
+        self.assertEqual([row[0] for row in rows].count("process"), 0)
+        job100 = jobs["100"]
         # SM on GPU 0: 20+30 then 40 (30 not reported); GPU 1: none, then 10.
         self.assertEqual(job100[header.index("sm_max_pct")], "50")
+
+    def test_markdown_and_text_name_the_key(self):
+        r = summary(WHO_LOG, "--by", "user", "--format", "md")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = [l for l in r.stdout.splitlines() if l.startswith("|")]
+        self.assertTrue(lines[0].startswith("| User | GPU |"), lines[0])
+        self.assertNotIn("Command", lines[0])
+        cells = {l.split("|")[1].strip() for l in lines[2:]}
+        # User names are text from the system: code spans (never Markdown).
+        self.assertEqual(cells, {"`ana`", "`bob`", "**total**"})
+        ncols = lines[0].count("|")
+        self.assertTrue(all(l.count("|") == ncols for l in lines), r.stdout)
+        r = summary(WHO_LOG, "--by", "job", "--format", "md")
+        cells = [l.split("|")[1].strip() for l in r.stdout.splitlines()[6:9]]
+        self.assertEqual(sorted(cells), ["", "100", "200"])
+        t = summary(WHO_LOG, "--by", "job").stdout
+        self.assertIn("JOB ID", t)
+        self.assertNotIn("job 100", t)
+        self.assertRegex(t, r"(?m) 100$")
+        self.assertRegex(t, r"(?m) \(none\)$")
 
     def test_needs_who_columns(self):
         log = os.path.join(ROOT, "tests", "fixtures", "summary", "run.csv")
