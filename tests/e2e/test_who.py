@@ -119,7 +119,7 @@ class TestSummaryBy(unittest.TestCase):
         self.assertTrue(all(l.count("|") == ncols for l in lines), r.stdout)
         r = summary(WHO_LOG, "--by", "job", "--format", "md")
         cells = [l.split("|")[1].strip() for l in r.stdout.splitlines()[6:9]]
-        self.assertEqual(sorted(cells), ["", "100", "200"])
+        self.assertEqual(sorted(cells), ["", "`100`", "`200`"])
         t = summary(WHO_LOG, "--by", "job").stdout
         self.assertIn("JOB ID", t)
         self.assertNotIn("job 100", t)
