@@ -91,6 +91,9 @@ static void test_bad_input(void **state)
         {"--interval", "abc", NULL, "--interval 'abc'"},
         {"--interval", "inf", NULL, "--interval 'inf'"},
         {"--interval", "1e3", NULL, "--interval"},
+        /* Issue 18 item 9: a floor, so that the loop cannot busy-wait a core. */
+        {"--interval", "0.000001", NULL, "shortest interval is 0.01 s"},
+        {"--interval", "0.0099", NULL, "shortest interval is 0.01 s"},
         {"--pid", "12x", NULL, "'12x'"},
         {"--pid", "1,,2", NULL, "--pid"},
         {"--pid", "0", NULL, "--pid"},
@@ -119,6 +122,17 @@ static void test_bad_input(void **state)
                      bad[i].b ? bad[i].b : "", r, err);
         options_free(&c);
     }
+}
+
+/* Issue 18 item 9: 0.01 s, the floor itself, is accepted. */
+static void test_interval_floor(void **state)
+{
+    (void)state;
+    struct gw_config c;
+    char err[256] = "";
+    assert_int_equal(parse(&c, err, "--interval", "0.01", NULL), OPTIONS_OK);
+    assert_true(c.interval == 0.01);
+    options_free(&c);
 }
 
 static void test_command_after_dashes(void **state)
@@ -194,7 +208,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_issue14_flags), cmocka_unit_test(test_issue14_refused),
         cmocka_unit_test(test_defaults),      cmocka_unit_test(test_all_flags),
-        cmocka_unit_test(test_bad_input),     cmocka_unit_test(test_command_after_dashes),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_interval_floor),     cmocka_unit_test(test_command_after_dashes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
