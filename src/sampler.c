@@ -12,6 +12,7 @@
 #include "gpu_watch/cmdline.h"
 #include "gpu_watch/filter.h"
 #include "gpu_watch/pidtab.h"
+#include "gpu_watch/procfs.h"
 
 struct sampler {
     struct sampler_opts o;
@@ -168,11 +169,30 @@ static int poll_source(struct sampler *s, struct sample *out, const volatile sig
     return s->ops->poll(s->src, &s->poll, cancel);
 }
 
+/* e's start time from /proc: a new one means the PID was reused, and all
+ * that was known of the old process (command line, verdict, owner, --host
+ * readings) goes. A process gone meanwhile keeps what is known. */
+static int check_start(struct sampler *s, struct pid_entry *e)
+{
+    uint64_t start = 0;
+    int rc = procfs_starttime(s->o.proc_root, e->pid, &start, &s->scratch);
+    if (rc == -ENOMEM)
+        return rc;
+    if (rc < 0 || start == 0)
+        return 0;
+    if (e->start != 0 && e->start != start)
+        pidtab_renew(e);
+    e->start = start;
+    return 0;
+}
+
 /* One PID-table entry per distinct process of the poll (records sorted by
  * PID): ents[], with the driver's name of each in names[]. */
 static int find_entries(struct sampler *s)
 {
     const struct source_poll *p = &s->poll;
+    const bool have_proc = procfs_available(s->o.proc_root);
+    int rc;
     s->nents = 0;
     if (array_reserve(&s->ents, &s->cap_ents, p->n, sizeof(struct pid_entry *)) < 0 ||
         array_reserve(&s->names, &s->cap_names, p->n, sizeof *s->names) < 0 ||
@@ -188,6 +208,8 @@ static int find_entries(struct sampler *s)
         if (!e)
             return -ENOMEM;
         e->gen = s->gen;
+        if (have_proc && (rc = check_start(s, e)) < 0)
+            return rc;
         s->names[s->nents] = p->v[i].name;
         s->ents[s->nents++] = e;
     }
@@ -224,6 +246,7 @@ static int keep_rows(struct sampler *s, struct sample *out)
             .mem_pct = r->mem_pct,
             .peak_mib = r->peak_mib,
             .host = host_unknown,
+            .start = e->start,
         };
     }
     return 0;
@@ -248,7 +271,7 @@ static int read_host(struct sampler *s, struct sample *out)
 }
 
 /* --who: the owner of each kept process, read once per process (again
- * when --host sees a new start time: a reused PID). */
+ * for a new start time: a reused PID). */
 static int read_who(struct sampler *s, struct sample *out)
 {
     size_t k = 0;
@@ -257,8 +280,7 @@ static int read_who(struct sampler *s, struct sample *out)
             k++;
         struct pid_entry *e = s->ents[k];
         const struct owner *o;
-        int rc = owner_get(s->o.proc_root, e, s->o.host && e->ticks_ok ? e->starttime : 0,
-                           &s->scratch, &o);
+        int rc = owner_get(s->o.proc_root, e, e->start, &s->scratch, &o);
         if (rc < 0)
             return rc;
         for (; i < out->n && out->rows[i].pid == e->pid; i++)

@@ -593,6 +593,84 @@ static void test_who_once_per_process(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Write len bytes to root/rel (a command line holds NULs). */
+static void put_bytes(const char *root, const char *rel, const char *bytes, size_t len)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", root, rel);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(bytes, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void test_reused_pid_is_a_new_process(void **state)
+{
+    /* Issue 18 item 7: PID 442 exits and a new process takes its PID
+     * between two samples (a new start time in /proc/442/stat, another
+     * command line and owner). Without --host, the new process gets its
+     * own command line, --match verdict and owner, and the row says which
+     * process it is (its start time). */
+    use("busy", NULL, NULL);
+    char root[] = "/tmp/gw-reuse-XXXXXX", cmd[128];
+    assert_non_null(mkdtemp(root));
+    snprintf(cmd, sizeof cmd, "cp -r tests/fixtures/proc/who/. %s/", root);
+    assert_int_equal(system(cmd), 0);
+    struct sampler_opts o = {.proc_root = root, .timeout = 5, .who = true, .match = "train"};
+    struct sampler_start st;
+    struct sampler *s = open_sampler(&o, &st);
+    struct sample smp = {0};
+    assert_int_equal(sampler_run(s, &smp, NULL), 0);
+    const struct sample_row *r = row(&smp, 0, 442);
+    assert_non_null(r);
+    assert_string_equal(r->who->job_id, "1392969");
+    const char *old_cmd = r->cmd;
+    assert_non_null(strstr(old_cmd, "train"));
+    const uint64_t old_start = r->start;
+    assert_true(old_start > 0);
+    /* The same process: nothing read again, so a changed file is not seen. */
+    put_file(root, "442/cgroup", "0::/system.slice/slurmstepd.scope/job_5/step_0\n");
+    static const char other[] = "python3\0serve.py";
+    put_bytes(root, "442/cmdline", other, sizeof other);
+    assert_int_equal(sampler_run(s, &smp, NULL), 0);
+    assert_non_null(row(&smp, 0, 442));
+    assert_string_equal(row(&smp, 0, 442)->who->job_id, "1392969");
+    assert_non_null(strstr(row(&smp, 0, 442)->cmd, "train"));
+    /* A new start time: another process, which does not match "train". */
+    put_file(root, "442/stat",
+             "442 (python3) R 396 395 395 0 -1 4194560 112368 0 142 0 1796 64 0 0 20 0 18 0 "
+             "9999 19029991424 182081\n");
+    assert_int_equal(sampler_run(s, &smp, NULL), 0);
+    assert_null(row(&smp, 0, 442));
+    /* Without the filter it is logged with its own command, owner, start. */
+    sampler_free(s);
+    o.match = NULL;
+    put_file(root, "442/stat",
+             "442 (python3) R 396 395 395 0 -1 4194560 112368 0 142 0 1796 64 0 0 20 0 18 0 "
+             "2241 19029991424 182081\n");
+    static const char train[] = "python3\0train.py";
+    put_bytes(root, "442/cmdline", train, sizeof train);
+    put_file(root, "442/cgroup", "0::/system.slice/slurmstepd.scope/job_1/step_0\n");
+    s = open_sampler(&o, &st);
+    assert_int_equal(sampler_run(s, &smp, NULL), 0);
+    assert_string_equal(row(&smp, 0, 442)->cmd, "python3 train.py");
+    assert_string_equal(row(&smp, 0, 442)->who->job_id, "1");
+    assert_int_equal(row(&smp, 0, 442)->start, 2241);
+    put_file(root, "442/stat",
+             "442 (python3) R 396 395 395 0 -1 4194560 112368 0 142 0 1796 64 0 0 20 0 18 0 "
+             "9999 19029991424 182081\n");
+    put_bytes(root, "442/cmdline", other, sizeof other);
+    put_file(root, "442/cgroup", "0::/system.slice/slurmstepd.scope/job_5/step_0\n");
+    assert_int_equal(sampler_run(s, &smp, NULL), 0);
+    assert_string_equal(row(&smp, 0, 442)->cmd, "python3 serve.py");
+    assert_string_equal(row(&smp, 0, 442)->who->job_id, "5");
+    assert_int_equal(row(&smp, 0, 442)->start, 9999);
+    sample_free(&smp);
+    sampler_free(s);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", root);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_unknown_source(void **state)
 {
     struct sampler_opts o = {.source = "nope", .proc_root = "/proc", .timeout = 1};
@@ -626,6 +704,7 @@ int main(void)
         cmocka_unit_test_setup(test_filtered_out_still_seen, test_setup),
         cmocka_unit_test_setup(test_proc_miss_remembered, test_setup),
         cmocka_unit_test_setup(test_who_once_per_process, test_setup),
+        cmocka_unit_test_setup(test_reused_pid_is_a_new_process, test_setup),
         cmocka_unit_test_setup(test_unknown_source, test_setup),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

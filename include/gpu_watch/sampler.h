@@ -28,6 +28,9 @@ struct sample_row {
     /* With sampler_opts.who: who owns the process (fields "" when not
      * known); NULL without. Valid until the next sample. */
     const struct owner *who;
+    /* The process's start time (clock ticks after boot, from /proc; 0
+     * unknown): with pid, which process this is (a PID can be reused). */
+    uint64_t start;
 };
 
 /* The queries of a sample: the source's and the sampler's own (ps). */
