@@ -42,7 +42,8 @@ static int open_source(struct sampler *s, struct sampler_start *st)
 {
     const char *name = s->o.source ? s->o.source : "smi";
     bool automatic = strcmp(name, "auto") == 0;
-    const struct source_ops *ops = source_find(automatic ? "nvml" : name);
+    const struct source_ops *ops =
+        s->o.source_ops ? s->o.source_ops : source_find(automatic ? "nvml" : name);
     int rc = -EINVAL;
     st->why[0] = '\0';
     if (ops)

@@ -27,7 +27,9 @@
  *                                       INSUFFICIENT_SIZE), util_not_found,
  *                                       util_info_not_supported, hang N (the
  *                                       Nth process-list call on the first GPU
- *                                       never returns), procs_error N [M]
+ *                                       never returns), slow N MS (the Nth
+ *                                       process-list call on the first GPU
+ *                                       takes MS ms more), procs_error N [M]
  *                                       (calls N to M, or N on, of the first
  *                                       GPU's process list answer UNKNOWN, 999),
  *                                       acct_mode_error N [M] (calls N to M,
@@ -95,6 +97,7 @@ static struct fproc procs[MAX_PROCS];
 static int nproc;
 static char driver[64] = "580.159.04";
 static int f_init_mismatch, f_v1_stride, f_insufficient, f_util_not_found, f_info_unsupported;
+static int f_slow, f_slow_ms;
 static int f_hang, f_procs_error, f_procs_error_until, f_acct_error, f_acct_error_until;
 static int loaded;
 
@@ -182,6 +185,10 @@ static void load(void)
                 f_info_unsupported = 1;
             else if (!strcmp(b, "hang"))
                 f_hang = arg;
+            else if (!strcmp(b, "slow")) {
+                f_slow = arg;
+                f_slow_ms = n >= 4 ? atoi(d) : 100;
+            }
             else if (!strcmp(b, "acct_mode_error")) {
                 f_acct_error = arg;
                 f_acct_error_until = n >= 4 ? atoi(d) : 0;
@@ -309,6 +316,8 @@ static int running(void *dev, unsigned *count, unsigned char *buf, size_t stride
     if (g == &gpus[0] && f_hang && call >= f_hang)
         for (;;)
             sleep(1000); /* a call stuck in the driver */
+    if (g == &gpus[0] && f_slow && call == f_slow)
+        usleep((useconds_t)f_slow_ms * 1000);
     if (g == &gpus[0] && f_procs_error && call >= f_procs_error &&
         (!f_procs_error_until || call <= f_procs_error_until))
         return 999;

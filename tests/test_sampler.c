@@ -671,6 +671,67 @@ static void test_reused_pid_is_a_new_process(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A source of two records of PID 77: on GPU 0 without the driver's name,
+ * on GPU 1 with it (a source may know the name on one GPU only). */
+static int two_gpus_open(const struct source_config *cfg, void **state, char *why, size_t whylen)
+{
+    static int dummy;
+    *state = &dummy;
+    return 0;
+}
+
+static int two_gpus_poll(void *state, struct source_poll *out, const volatile sig_atomic_t *cancel)
+{
+    source_poll_reset(out);
+    struct source_proc *a = source_push(out, 0, 77), *b = a ? source_push(out, 1, 77) : NULL;
+    if (!b)
+        return -ENOMEM;
+    out->v[0].mem_mib = 10;
+    b->mem_mib = 20;
+    b->name = "trainer";
+    out->answered = true;
+    return 0;
+}
+
+static size_t two_gpus_count(const void *state)
+{
+    return 2;
+}
+
+static void two_gpus_close(void *state)
+{
+}
+
+static const struct source_ops two_gpus = {
+    .name = "two",
+    .title = "two GPUs",
+    .open = two_gpus_open,
+    .poll = two_gpus_poll,
+    .gpu_count = two_gpus_count,
+    .close = two_gpus_close,
+};
+
+static void test_driver_name_from_any_gpu(void **state)
+{
+    /* Issue 18: a process that neither /proc (an empty tree: another PID
+     * namespace) nor ps knows takes the driver's name, from whichever of
+     * its GPU records has one, on every row. */
+    char root[] = "/tmp/gw-name-XXXXXX";
+    assert_non_null(mkdtemp(root));
+    struct sampler_opts o = {.source_ops = &two_gpus, .proc_root = root, .timeout = 5};
+    struct sampler_start st;
+    struct sampler *s = NULL;
+    assert_int_equal(sampler_new(&o, &s, &st), 0);
+    struct sample smp = {0};
+    assert_int_equal(sampler_run(s, &smp, NULL), 0);
+    assert_int_equal(smp.n, 2);
+    assert_string_equal(row(&smp, 0, 77)->cmd, "trainer");
+    assert_string_equal(row(&smp, 1, 77)->cmd, "trainer");
+    sample_free(&smp);
+    sampler_free(s);
+    assert_int_equal(rmdir(root), 0);
+}
+
 static void test_unknown_source(void **state)
 {
     struct sampler_opts o = {.source = "nope", .proc_root = "/proc", .timeout = 1};
@@ -705,6 +766,7 @@ int main(void)
         cmocka_unit_test_setup(test_proc_miss_remembered, test_setup),
         cmocka_unit_test_setup(test_who_once_per_process, test_setup),
         cmocka_unit_test_setup(test_reused_pid_is_a_new_process, test_setup),
+        cmocka_unit_test(test_driver_name_from_any_gpu),
         cmocka_unit_test_setup(test_unknown_source, test_setup),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

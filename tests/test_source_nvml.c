@@ -285,6 +285,31 @@ static void test_peaks_mode_error_fails_the_query(void **state)
     source_nvml.close(st);
 }
 
+static void test_cancelled_job_collected_first(void **state)
+{
+    /* Issue 18: poll 2 is cancelled (a signal) while its process-list call
+     * takes 300 ms more, having read the list of three; then process 445
+     * starts. Poll 3 must collect job 2 and run a job of its own, which
+     * lists 445: handing job 3 to a busy worker would lose it, and poll 3
+     * would take job 2's stale answer. */
+    scenario("busy", "fault slow 2 300\n");
+    setenv("FAKE_NVML_RELOAD", "1", 1);
+    void *st = open_ok(5);
+    struct source_poll p = {0};
+    assert_int_equal(source_nvml.poll(st, &p, NULL), 0);
+    assert_int_equal(p.n, 3);
+    volatile sig_atomic_t cancel = 1;
+    assert_int_equal(source_nvml.poll(st, &p, &cancel), -ECANCELED);
+    usleep(100 * 1000); /* the worker is inside the slow call */
+    scenario("busy", "proc 0 445 100 - -\n");
+    assert_int_equal(source_nvml.poll(st, &p, NULL), 0);
+    assert_int_equal(p.n, 4);
+    assert_non_null(find(&p, 0, 445));
+    unsetenv("FAKE_NVML_RELOAD");
+    poll_free(&p);
+    source_nvml.close(st);
+}
+
 /* Last: the stuck thread stays in the fake for the rest of the process. */
 static void test_stuck_call_gives_up_in_time(void **state)
 {
@@ -332,6 +357,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_peaks_running_records),
         cmocka_unit_test(test_peaks_unknown_rows_and_modes),
         cmocka_unit_test(test_peaks_mode_error_fails_the_query),
+        cmocka_unit_test(test_cancelled_job_collected_first),
         cmocka_unit_test(test_stuck_call_gives_up_in_time),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

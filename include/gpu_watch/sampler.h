@@ -63,6 +63,8 @@ struct sample {
 
 struct sampler_opts {
     const char *source;    /* "smi", "nvml", "auto" (NULL: "smi") */
+    /* Tests only: this source instead of the one named by source (NULL). */
+    const struct source_ops *source_ops;
     const char *smi;       /* the nvidia-smi program ("nvidia-smi", looked up in PATH) */
     const char *ps;        /* the ps program, used only when /proc is missing */
     const char *proc_root; /* "/proc", or a fixture directory */
