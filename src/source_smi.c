@@ -145,7 +145,10 @@ static size_t smi_gpu_count(const void *state)
 }
 
 /* The calls of this sample: compute-apps, and pmon once per group of four
- * GPUs (one plain run when there are at most four, or the map is not known). */
+ * GPUs (one plain run when there are at most four, or the map is not known).
+ * The calls are allocated again only when the number of groups changes; the
+ * groups' -i lists are written each sample from the current map, so a map
+ * that changed with the same count (a GPU replaced) gets fresh ones. */
 static int plan_calls(struct smi *s)
 {
     size_t ng = 1;
@@ -153,17 +156,17 @@ static int plan_calls(struct smi *s)
         ng = (s->gpus.n + PMON_GROUP - 1) / PMON_GROUP;
     if (ng > MAX_PMON_GROUPS)
         ng = MAX_PMON_GROUPS;
-    if (s->calls && s->ngroups == ng)
-        return 0;
-    free_calls(s);
-    s->calls = calloc(ng + 2, sizeof *s->calls);
-    s->groups = calloc(ng, sizeof *s->groups);
-    if (!s->calls || !s->groups) {
+    if (!s->calls || s->ngroups != ng) {
         free_calls(s);
-        return -ENOMEM;
+        s->calls = calloc(ng + 2, sizeof *s->calls);
+        s->groups = calloc(ng, sizeof *s->groups);
+        if (!s->calls || !s->groups) {
+            free_calls(s);
+            return -ENOMEM;
+        }
+        s->ncalls = ng + 1;
+        s->ngroups = ng;
     }
-    s->ncalls = ng + 1;
-    s->ngroups = ng;
     s->calls[0].argv = s->apps_argv;
     s->calls[0].key = "apps";
     s->calls[ng + 1].argv = s->acct_argv;
@@ -177,6 +180,7 @@ static int plan_calls(struct smi *s)
         pg->argv[k++] = "1";
         pg->argv[k++] = "-s";
         pg->argv[k++] = "um";
+        pg->ids[0] = '\0';
         if (ng > 1) {
             size_t len = 0;
             for (size_t i = g * PMON_GROUP; i < s->gpus.n && i < (g + 1) * PMON_GROUP; i++)

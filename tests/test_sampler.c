@@ -282,6 +282,47 @@ static void test_16_gpus(void **state)
     check_multi(16);
 }
 
+static void put_file(const char *root, const char *rel, const char *text);
+
+static void test_pmon_groups_follow_the_map(void **state)
+{
+    /* Issue 18 item 8: on the 8-GPU machine, GPU 7 is replaced by a GPU
+     * with index 9 (the same count of GPUs, so the same number of pmon
+     * groups): once the map is read again (an unknown UUID), the second
+     * group is "-i 4,5,6,9", and GPU 9's process has its utilization. */
+    char tmp[] = "/tmp/gw-map-XXXXXX", cmd[512], dirfile[64];
+    assert_non_null(mkdtemp(tmp));
+    snprintf(cmd, sizeof cmd,
+             "cp -r tests/fixtures/replay/gpu8 %s/a && cp -r tests/fixtures/replay/gpu8 %s/b && "
+             "cd %s/b && sed -i 's/^7, GPU-00000007/9, GPU-00000009/' gpus.txt && "
+             "sed -i 's/GPU-00000007/GPU-00000009/' apps.txt && "
+             "sed -i 's/^    7 /    9 /' pmon.txt",
+             tmp, tmp, tmp);
+    assert_int_equal(system(cmd), 0);
+    use("gpu8", NULL, NULL);
+    snprintf(dirfile, sizeof dirfile, "%s/dir", tmp);
+    char dir[64];
+    snprintf(dir, sizeof dir, "%s/a", tmp);
+    put_file(tmp, "dir", dir);
+    setenv("FAKE_SMI_DIR_FILE", dirfile, 1);
+    struct sampler *s = make("gpu8", NULL, 0, NULL);
+    struct sample smp = {0};
+    assert_int_equal(sampler_run(s, &smp, NULL), 0);
+    assert_int_equal(row(&smp, 7, 5007)->sm_pct, 17);
+    snprintf(dir, sizeof dir, "%s/b", tmp);
+    put_file(tmp, "dir", dir);
+    for (int i = 0; i < 2; i++) /* the map is read again; then the new groups */
+        assert_int_equal(sampler_run(s, &smp, NULL), 0);
+    assert_non_null(row(&smp, 9, 5007));
+    assert_int_equal(row(&smp, 9, 5007)->sm_pct, 17);
+    assert_true(calls("pmon", "-i 4,5,6,9") >= 1);
+    unsetenv("FAKE_SMI_DIR_FILE");
+    sample_free(&smp);
+    sampler_free(s);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_mig_falls_back_to_pmon_gpu(void **state)
 {
     use("mig", NULL, NULL);
@@ -754,6 +795,7 @@ int main(void)
         cmocka_unit_test_setup(test_idle_gpus_skip_pmon, test_setup),
         cmocka_unit_test_setup(test_8_gpus, test_setup),
         cmocka_unit_test_setup(test_16_gpus, test_setup),
+        cmocka_unit_test_setup(test_pmon_groups_follow_the_map, test_setup),
         cmocka_unit_test_setup(test_mig_falls_back_to_pmon_gpu, test_setup),
         cmocka_unit_test_setup(test_apps_fails_rows_from_pmon, test_setup),
         cmocka_unit_test_setup(test_pmon_fails_util_empty, test_setup),
