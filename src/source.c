@@ -2,6 +2,7 @@
  * poll. A new source adds one line to sources[]. */
 #include "gpu_watch/source.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +13,19 @@ static const struct source_ops *const sources[] = {
     &source_nvml,
 };
 #define NSOURCES (sizeof sources / sizeof(const struct source_ops *))
+
+/* Set from the thread that gave up on the stuck one; read at exit. */
+static atomic_bool left_stuck;
+
+void source_mark_stuck(void)
+{
+    atomic_store(&left_stuck, true);
+}
+
+bool source_left_stuck(void)
+{
+    return atomic_load(&left_stuck);
+}
 
 const struct source_ops *source_find(const char *name)
 {

@@ -36,6 +36,11 @@
  *                                       or N on, of the first GPU's
  *                                       accounting mode answer UNKNOWN, 999)
  *
+ * A hung call holds the library's lock, which the library's destructor
+ * (run by exit()) takes, as a driver's library may: a process that calls
+ * exit() with a thread stuck inside hangs (issue 18), so the tests must
+ * leave with _exit then.
+ *
  * With FAKE_NVML_RELOAD set the proc lines are read again at each
  * process-list call of the first GPU.
  *
@@ -48,6 +53,7 @@
  * down, as nvidia-smi shows it. Utilization answers mimic the driver: the count is the buffer's
  * size (72 at least), the unused entries are garbage (PID 0), with stale, older and out-of-range
  * samples around the real ones. */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,6 +106,14 @@ static int f_init_mismatch, f_v1_stride, f_insufficient, f_util_not_found, f_inf
 static int f_slow, f_slow_ms;
 static int f_hang, f_procs_error, f_procs_error_until, f_acct_error, f_acct_error_until;
 static int loaded;
+/* Held by a hung call for ever; taken by the destructor. */
+static pthread_mutex_t lib_lock = PTHREAD_MUTEX_INITIALIZER;
+
+__attribute__((destructor)) static void fake_fini(void)
+{
+    pthread_mutex_lock(&lib_lock);
+    pthread_mutex_unlock(&lib_lock);
+}
 
 /* The gpus[] entry of a GPU index, or -1. */
 static int gpu_at(unsigned index)
@@ -313,7 +327,7 @@ static int running(void *dev, unsigned *count, unsigned char *buf, size_t stride
     if (g == &gpus[0])
         load();
     int call = ++g->procs_calls;
-    if (g == &gpus[0] && f_hang && call >= f_hang)
+    if (g == &gpus[0] && f_hang && call >= f_hang && pthread_mutex_lock(&lib_lock) == 0)
         for (;;)
             sleep(1000); /* a call stuck in the driver */
     if (g == &gpus[0] && f_slow && call == f_slow)

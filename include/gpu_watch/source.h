@@ -82,6 +82,14 @@ struct source_ops {
 extern const struct source_ops source_smi;
 extern const struct source_ops source_nvml;
 
+/* A source that leaves a thread behind inside a library call that never
+ * returned (NVML stuck in the driver) says so here, once for the process:
+ * exit() would then run that library's destructors beside the stuck
+ * thread, which may wait for it forever. The top level finishes its files
+ * and leaves with _exit when source_left_stuck() is true. */
+void source_mark_stuck(void);
+bool source_left_stuck(void);
+
 /* The source called name ("smi", ...), or NULL. */
 const struct source_ops *source_find(const char *name);
 
