@@ -42,7 +42,7 @@ static const char help_text[] =
     "  --append           add rows to an existing log (its header must match)\n"
     "  --force            overwrite an existing log\n"
     "  --count N          stop after N samples\n"
-    "  --timeout SEC      upper bound on each nvidia-smi call or NVML sample\n"
+    "  --timeout SEC      upper bound on one sample, all its calls together\n"
     "                     (default 10)\n"
     "  --source SRC       where samples come from: smi (nvidia-smi, the default),\n"
     "                     nvml (the NVIDIA library, in-process), auto (NVML if it\n"

@@ -201,6 +201,32 @@ static int drain_fd(struct cmd_call *c, struct slot *s)
 
 int run_cmd(struct cmd_call *calls, size_t n, double timeout_s, const volatile sig_atomic_t *cancel)
 {
+    struct cmd_call *stack_ptrs[8] = {NULL};
+    struct cmd_call **ptrs = n > 8 ? calloc(n, sizeof *ptrs) : stack_ptrs;
+    if (!ptrs)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        ptrs[i] = &calls[i];
+    int rc = run_cmd_batch(ptrs, n, timeout_s, cancel);
+    if (ptrs != stack_ptrs)
+        free(ptrs);
+    return rc;
+}
+
+int run_cmd_batch(struct cmd_call *const *calls, size_t n, double timeout_s,
+                  const volatile sig_atomic_t *cancel)
+{
+    /* No time left (a sample's budget spent by earlier calls): nothing is
+     * started, each call timed out. */
+    if (timeout_s <= 0) {
+        for (size_t i = 0; i < n; i++) {
+            buf_clear(&calls[i]->out);
+            calls[i]->state = CMD_NO_TIME;
+            calls[i]->status = calls[i]->err = 0;
+            calls[i]->elapsed_ms = 0;
+        }
+        return 0;
+    }
     struct slot stack_slots[8];
     struct pollfd stack_pfd[8];
     struct slot *slots = stack_slots;
@@ -218,7 +244,7 @@ int run_cmd(struct cmd_call *calls, size_t n, double timeout_s, const volatile s
     double t0 = monotime_now() * 1e3;
     double deadline = t0 + timeout_s * 1e3;
     for (size_t i = 0; i < n; i++) {
-        struct cmd_call *c = &calls[i];
+        struct cmd_call *c = calls[i];
         memset(&slots[i], 0, sizeof slots[i]);
         slots[i].fd = -1;
         buf_clear(&c->out);
@@ -247,7 +273,7 @@ int run_cmd(struct cmd_call *calls, size_t n, double timeout_s, const volatile s
                 nfds++;
             }
             if (!slots[i].reaped) {
-                try_reap(&calls[i], &slots[i]);
+                try_reap(calls[i], &slots[i]);
                 if (!slots[i].reaped)
                     alive++;
             }
@@ -271,7 +297,7 @@ int run_cmd(struct cmd_call *calls, size_t n, double timeout_s, const volatile s
         for (size_t i = 0, k = 0; i < n; i++) {
             if (slots[i].fd < 0)
                 continue;
-            if (pr > 0 && k < nfds && pfd[k].revents && drain_fd(&calls[i], &slots[i])) {
+            if (pr > 0 && k < nfds && pfd[k].revents && drain_fd(calls[i], &slots[i])) {
                 if (slots[i].fd >= 0) {
                     close(slots[i].fd);
                     slots[i].fd = -1;
@@ -285,7 +311,7 @@ int run_cmd(struct cmd_call *calls, size_t n, double timeout_s, const volatile s
     for (;;) {
         int left = 0;
         for (size_t i = 0; i < n; i++) {
-            try_reap(&calls[i], &slots[i]);
+            try_reap(calls[i], &slots[i]);
             if (!slots[i].reaped)
                 left++;
         }
@@ -298,11 +324,11 @@ int run_cmd(struct cmd_call *calls, size_t n, double timeout_s, const volatile s
         if (slots[i].fd >= 0)
             close(slots[i].fd);
         if (!slots[i].reaped) {
-            calls[i].state = slots[i].kill_reason;
-            remember_stuck(slots[i].pid, calls[i].key);
+            calls[i]->state = slots[i].kill_reason;
+            remember_stuck(slots[i].pid, calls[i]->key);
         }
         if (slots[i].pid > 0)
-            calls[i].elapsed_ms = t1 - t0;
+            calls[i]->elapsed_ms = t1 - t0;
     }
     if (slots != stack_slots) {
         free(slots);
@@ -354,6 +380,10 @@ void run_cmd_describe(const struct cmd_call *c, double timeout_s, char *dst, siz
         break;
     case CMD_CANCELLED:
         snprintf(dst, len, "cancelled");
+        break;
+    case CMD_NO_TIME:
+        snprintf(dst, len, "not started: the sample's %g s were spent by the calls before it",
+                 timeout_s);
         break;
     }
 }

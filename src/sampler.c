@@ -11,6 +11,7 @@
 #include "gpu_watch/buf.h"
 #include "gpu_watch/cmdline.h"
 #include "gpu_watch/filter.h"
+#include "gpu_watch/monotime.h"
 #include "gpu_watch/pidtab.h"
 #include "gpu_watch/procfs.h"
 
@@ -167,6 +168,12 @@ static int poll_source(struct sampler *s, struct sample *out, const volatile sig
     if ((rc = source_smi.open(&s->cfg, &s->src, why, sizeof why)) < 0)
         return rc;
     s->ops = &source_smi;
+    /* In what is left of the sample; nothing left (the stuck call took it
+     * all): nvidia-smi starts with the next sample. */
+    if (source_time_left(&s->poll, s->o.timeout) <= 0) {
+        source_poll_reset(&s->poll);
+        return 0;
+    }
     return s->ops->poll(s->src, &s->poll, cancel);
 }
 
@@ -318,6 +325,8 @@ int sampler_run(struct sampler *s, struct sample *out, const volatile sig_atomic
     out->watched_mem_mib = GW_UNKNOWN;
     out->switched[0] = '\0';
     s->gen++;
+    /* --timeout bounds the whole sample: every call shares this deadline. */
+    s->poll.deadline = monotime_now() + s->o.timeout;
 
     if ((rc = poll_source(s, out, cancel)) < 0)
         return rc;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gpu_watch/array.h"
+#include "gpu_watch/monotime.h"
 
 static const struct source_ops *const sources[] = {
     &source_smi,
@@ -45,6 +46,14 @@ const char *source_names(void)
                                     sources[i]->name);
     }
     return names;
+}
+
+double source_time_left(const struct source_poll *p, double timeout)
+{
+    if (p->deadline <= 0)
+        return timeout;
+    double left = p->deadline - monotime_now();
+    return left <= 0 ? 0 : left < timeout ? left : timeout;
 }
 
 void source_poll_reset(struct source_poll *out)

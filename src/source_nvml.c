@@ -303,8 +303,9 @@ static int nvml_poll(void *state, struct source_poll *out, const volatile sig_at
     struct source_query *qa =
         s->peaks ? source_query_add(out, "nvml:acct", "NVML accounting mode query", lost_peaks)
                  : NULL;
-    /* A job a cancelled poll left running is collected first. */
-    if (s->busy && (rc = nvml_wait(s, s->timeout, cancel)) < 0)
+    /* A job a cancelled poll left running is collected first. Both waits
+     * share the sample's deadline: --timeout bounds the sample. */
+    if (s->busy && (rc = nvml_wait(s, source_time_left(out, s->timeout), cancel)) < 0)
         goto late;
     /* --peaks: the modes again once a minute, and each poll while one fails. */
     s->acct_due = false;
@@ -315,7 +316,7 @@ static int nvml_poll(void *state, struct source_poll *out, const volatile sig_at
         s->acct_asked = monotime_now();
     }
     nvml_give(s, JOB_POLL);
-    if ((rc = nvml_wait(s, s->timeout, cancel)) < 0)
+    if ((rc = nvml_wait(s, source_time_left(out, s->timeout), cancel)) < 0)
         goto late;
     for (size_t i = 0; i < s->ngpu; i++)
         if ((rc = gpu_records(s, &s->g[i], out, qp, qu, qa)) != 0)

@@ -51,7 +51,16 @@ struct source_poll {
     size_t spawned;    /* processes started for this poll */
     bool answered;     /* some query gave data (an empty process list counts) */
     char gave_up[256]; /* with SOURCE_GIVE_UP: why this source cannot go on */
+    /* Set by the sampler before a poll, kept by source_poll_reset: the
+     * monotonic time (monotime_now, s) by which the whole sample must be
+     * done, whatever hangs (--timeout bounds one sample, not one call);
+     * 0: each call gets the source's timeout. */
+    double deadline;
 };
+
+/* Seconds left before p->deadline, at most timeout (0 when it has passed);
+ * timeout when p has no deadline. */
+double source_time_left(const struct source_poll *p, double timeout);
 
 /* How the sampler opens a source. */
 struct source_config {

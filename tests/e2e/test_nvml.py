@@ -299,7 +299,22 @@ class Nvml(GwTest):
         self.assertEqual(a.returncode, 0, err)
         self.assertEqual(err.count("did not return within 1 s"), 1, err)
         self.assertIn("the run goes on with nvidia-smi", err)
-        self.assertEqual(len(body(a.stdout.decode())), 3 * 3)
+        # The stuck call took the second sample's --timeout whole (issue 18
+        # item 6: the bound of one sample): nvidia-smi starts with the third.
+        self.assertEqual(len(body(a.stdout.decode())), 2 * 3)
+        self.assertNotIn("nvidia-smi compute-apps query failed", err)
+
+    def test_stuck_call_and_hung_smi_one_timeout(self):
+        """Issue 18 item 6: the NVML call that never returns takes the
+        sample's --timeout; nvidia-smi, hung too, gets no second and third
+        --timeout in the same sample (before: about 3 s here)."""
+        t0 = time.monotonic()
+        a = self.nvml("--source", "nvml", "--count", "2", "--interval", "0.05", "--timeout", "1",
+                      "-o", "-", extra_scen="fault hang 2\n", FAKE_SMI_FAULT="hang", timeout=20)
+        took = time.monotonic() - t0
+        self.assertEqual(a.returncode, 0, a.stderr.decode())
+        self.assertLess(took, 1.7, a.stderr.decode())
+        self.assertEqual(len(body(a.stdout.decode())), 3)  # the first sample's
 
     def test_stuck_call_does_not_hang_the_exit(self):
         """Issue 18 item 5: the call that never returns holds the library's
@@ -321,7 +336,7 @@ class Nvml(GwTest):
         self.assertIn("did not return within 1 s", a.stderr.decode())
         self.assertFalse(os.path.exists(prom))
         with open(csv) as f:
-            self.assertGreaterEqual(len(body(f.read())), 3)
+            self.assertEqual(len(body(f.read())), 3)  # the first sample's
 
     # ---- the library cannot be used ----
 
