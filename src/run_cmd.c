@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,24 +85,20 @@ static int spawn_one(struct cmd_call *c, struct slot *s)
         return -errno;
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
+    bool fa_ok = false, at_ok = false;
     int rc = posix_spawn_file_actions_init(&fa);
-    if (rc) {
-        close(pfd[0]);
-        close(pfd[1]);
-        return -rc;
-    }
-    rc = posix_spawnattr_init(&at);
-    if (rc) {
-        posix_spawn_file_actions_destroy(&fa);
-        close(pfd[0]);
-        close(pfd[1]);
-        return -rc;
-    }
+    if (rc)
+        goto out;
+    fa_ok = true;
+    if ((rc = posix_spawnattr_init(&at)) != 0)
+        goto out;
+    at_ok = true;
     /* stdin and stderr to /dev/null (nvidia-smi prints its errors on
      * stdout), stdout to the pipe. */
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    if ((rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)) != 0 ||
+        (rc = posix_spawn_file_actions_adddup2(&fa, pfd[1], 1)) != 0 ||
+        (rc = posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0)) != 0)
+        goto out;
     /* Own process group, so a kill reaches its helpers too and a Ctrl+C on
      * the terminal reaches only us; default signal dispositions, since we
      * ignore SIGPIPE and ignored signals survive exec. */
@@ -113,24 +110,40 @@ static int spawn_one(struct cmd_call *c, struct slot *s)
     sigaddset(&def, SIGINT);
     sigaddset(&def, SIGTERM);
     sigaddset(&def, SIGHUP);
-    posix_spawnattr_setsigdefault(&at, &def);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setpgroup(&at, 0);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
-                                      POSIX_SPAWN_SETSIGMASK);
+    if ((rc = posix_spawnattr_setsigdefault(&at, &def)) != 0 ||
+        (rc = posix_spawnattr_setsigmask(&at, &none)) != 0 ||
+        (rc = posix_spawnattr_setpgroup(&at, 0)) != 0 ||
+        (rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
+                                                POSIX_SPAWN_SETSIGMASK)) != 0)
+        goto out;
     pid_t pid;
     rc = posix_spawnp(&pid, c->argv[0], &fa, &at, (char *const *)c->argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
-    close(pfd[1]);
-    if (rc) {
-        close(pfd[0]);
-        return -rc;
+    if (rc)
+        goto out;
+    /* Non-blocking reads: without them one child's pipe could block the
+     * batch. This cannot fail on a pipe of ours; if it did, the child goes
+     * at once, and the call did not start. */
+    int fl = fcntl(pfd[0], F_GETFL);
+    if (fl < 0 || fcntl(pfd[0], F_SETFL, fl | O_NONBLOCK) < 0) {
+        rc = errno;
+        kill(-pid, SIGKILL);
+        kill(pid, SIGKILL);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        goto out;
     }
-    fcntl(pfd[0], F_SETFL, O_NONBLOCK);
     s->pid = pid;
     s->fd = pfd[0];
-    return 0;
+    pfd[0] = -1;
+out:
+    if (fa_ok)
+        posix_spawn_file_actions_destroy(&fa);
+    if (at_ok)
+        posix_spawnattr_destroy(&at);
+    close(pfd[1]);
+    if (pfd[0] >= 0)
+        close(pfd[0]);
+    return -rc;
 }
 
 static void kill_slot(struct slot *s, enum cmd_state why)

@@ -150,6 +150,26 @@ static void nvml_close(void *state)
     free_state(s);
 }
 
+/* The worker's mutex and conditions (done_cv on the monotonic clock, for
+ * nvml_wait's deadline): 0, or an errno with none left initialized. */
+static int init_sync(struct nvml *s)
+{
+    pthread_condattr_t ca;
+    int rc = pthread_condattr_init(&ca);
+    if (rc != 0)
+        return rc;
+    if ((rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC)) == 0 &&
+        (rc = pthread_mutex_init(&s->mu, NULL)) == 0) {
+        if ((rc = pthread_cond_init(&s->wake, NULL)) == 0 &&
+            (rc = pthread_cond_init(&s->done_cv, &ca)) != 0)
+            pthread_cond_destroy(&s->wake);
+        if (rc != 0)
+            pthread_mutex_destroy(&s->mu);
+    }
+    pthread_condattr_destroy(&ca);
+    return rc;
+}
+
 static int nvml_open(const struct source_config *cfg, void **state, char *why, size_t whylen)
 {
     struct nvml *s = calloc(1, sizeof *s);
@@ -159,14 +179,13 @@ static int nvml_open(const struct source_config *cfg, void **state, char *why, s
     }
     s->timeout = cfg->timeout;
     s->pid_max = read_pid_max();
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->wake, NULL);
-    pthread_cond_init(&s->done_cv, &ca);
-    pthread_condattr_destroy(&ca);
-    int rc = load(s, why, whylen);
+    int rc = init_sync(s);
+    if (rc != 0) {
+        snprintf(why, whylen, "cannot start the NVML thread: %s", strerror(rc));
+        free(s);
+        return -rc;
+    }
+    rc = load(s, why, whylen);
     if (rc < 0) {
         free_state(s);
         return rc;

@@ -11,7 +11,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -311,6 +313,37 @@ static void test_cancelled_job_collected_first(void **state)
     source_nvml.close(st);
 }
 
+/* Interposed on libc's: answers fail_setclock while it is non-zero. */
+static int fail_setclock;
+
+int pthread_condattr_setclock(pthread_condattr_t *a, clockid_t clock)
+{
+    if (fail_setclock)
+        return fail_setclock;
+    int (*real)(pthread_condattr_t *, clockid_t);
+    *(void **)&real = dlsym(RTLD_NEXT, "pthread_condattr_setclock");
+    return real ? real(a, clock) : ENOSYS;
+}
+
+static void test_sync_init_failure_refuses_to_open(void **state)
+{
+    /* Issue 18 item 10: without a monotonic clock for the wait, the
+     * deadline would be read on the wrong clock: the source does not open,
+     * and says why. */
+    scenario("busy", "");
+    struct source_config cfg = {.smi = "nvidia-smi", .timeout = 5};
+    char why[256] = "";
+    void *st = NULL;
+    fail_setclock = EINVAL;
+    int rc = source_nvml.open(&cfg, &st, why, sizeof why);
+    fail_setclock = 0;
+    assert_int_equal(rc, -EINVAL);
+    assert_null(st);
+    assert_non_null(strstr(why, "cannot start the NVML thread"));
+    st = open_ok(5); /* and then it opens */
+    source_nvml.close(st);
+}
+
 /* Last: the stuck thread stays in the fake for the rest of the process. */
 static void test_stuck_call_gives_up_in_time(void **state)
 {
@@ -359,6 +392,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_peaks_unknown_rows_and_modes),
         cmocka_unit_test(test_peaks_mode_error_fails_the_query),
         cmocka_unit_test(test_cancelled_job_collected_first),
+        cmocka_unit_test(test_sync_init_failure_refuses_to_open),
         cmocka_unit_test(test_stuck_call_gives_up_in_time),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
