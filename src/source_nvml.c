@@ -195,9 +195,11 @@ static int nvml_open(const struct source_config *cfg, void **state, char *why, s
     /* The worker takes no signals: they stay with the main thread. */
     sigset_t all, old;
     sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    rc = pthread_create(&s->thread, NULL, nvml_worker, s);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if ((rc = pthread_sigmask(SIG_SETMASK, &all, &old)) == 0) {
+        rc = pthread_create(&s->thread, NULL, nvml_worker, s);
+        /* Restoring a mask that was in force cannot fail. */
+        (void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+    }
     if (rc != 0) {
         snprintf(why, whylen, "cannot start the NVML thread: %s", strerror(rc));
         free_state(s);
