@@ -202,8 +202,7 @@ static void load(void)
             else if (!strcmp(b, "slow")) {
                 f_slow = arg;
                 f_slow_ms = n >= 4 ? atoi(d) : 100;
-            }
-            else if (!strcmp(b, "acct_mode_error")) {
+            } else if (!strcmp(b, "acct_mode_error")) {
                 f_acct_error = arg;
                 f_acct_error_until = n >= 4 ? atoi(d) : 0;
             } else if (!strcmp(b, "procs_error")) {

@@ -37,8 +37,8 @@ static void put_stat(const char *root, long pid, unsigned long long start)
     char rel[32], text[256];
     snprintf(rel, sizeof rel, "%ld/stat", pid);
     snprintf(text, sizeof text,
-             "%ld (python3) R 1 %ld %ld 0 -1 4194560 0 0 0 0 10 5 0 0 20 0 1 0 %llu 1000 100\n", pid,
-             pid, pid, start);
+             "%ld (python3) R 1 %ld %ld 0 -1 4194560 0 0 0 0 10 5 0 0 20 0 1 0 %llu 1000 100\n",
+             pid, pid, pid, start);
     put_file(root, rel, text);
 }
 
@@ -131,8 +131,12 @@ static void test_same_process_one_record(void **state)
     put_stat(e->root, 700, 300);
     struct truepeak t;
     truepeak_init(&t, e->root);
-    struct sample_row rows[1] = {
-        {.gpu = 0, .pid = 700, .cmd = "python3 a.py", .uuid = "GPU-a", .mem_mib = 100, .start = 300}};
+    struct sample_row rows[1] = {{.gpu = 0,
+                                  .pid = 700,
+                                  .cmd = "python3 a.py",
+                                  .uuid = "GPU-a",
+                                  .mem_mib = 100,
+                                  .start = 300}};
     struct sample smp = {.rows = rows, .n = 1};
     assert_int_equal(truepeak_add_sample(&t, &smp), 0);
     rows[0].mem_mib = 700;

@@ -62,7 +62,7 @@ struct sample {
 };
 
 struct sampler_opts {
-    const char *source;    /* "smi", "nvml", "auto" (NULL: "smi") */
+    const char *source; /* "smi", "nvml", "auto" (NULL: "smi") */
     /* Tests only: this source instead of the one named by source (NULL). */
     const struct source_ops *source_ops;
     const char *smi;       /* the nvidia-smi program ("nvidia-smi", looked up in PATH) */
