@@ -117,7 +117,7 @@ class Output(GwTest):
 class BadInput(GwTest):
     CASES = [
         ["--bogus"], ["--interval"], ["--interval", "0"], ["--interval", "-5"],
-        ["--interval", "abc"], ["--interval", "0.001"], ["--pid", "12x"], ["--count", "-1"], ["--append", "--force"],
+        ["--interval", "abc"], ["--interval", "0.0005"], ["--pid", "12x"], ["--count", "-1"], ["--append", "--force"],
         ["--timeout", "x"], ["-o"], ["extra-arg"], ["--compact"], ["--until-exit"],
         # Issue 14: a repeated -o or --interval is refused, not silently the last.
         ["-o", "a.csv", "-o", "b.csv"], ["--interval", "1", "--interval", "2"],
