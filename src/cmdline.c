@@ -95,7 +95,7 @@ static int ask_ps(struct cmdline *c, struct pid_entry *const *ents, size_t n, st
         return -ENOMEM;
     const char *argv[] = {c->ps, "-o", "pid=,args=", "-p", c->pids.p, NULL};
     c->ps_call.argv = argv;
-    rc = run_cmd(&c->ps_call, 1, c->timeout, cancel);
+    rc = run_cmd(&c->ps_call, 1, source_time_left(q, c->timeout), cancel);
     c->ps_call.argv = NULL;
     if (rc < 0)
         return rc;

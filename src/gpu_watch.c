@@ -746,5 +746,14 @@ out:
     sample_free(&st.smp);
     buf_free(&st.rows);
     options_free(&cfg);
+    if (source_left_stuck()) {
+        /* An NVML call never returned and its thread is still inside the
+         * library: exit() would run the library's destructors beside it,
+         * which may wait for it forever (issue 18). The files are finished
+         * (the log closed, the textfile removed, the summary printed). */
+        if (fflush(NULL) != 0 && rc == 0)
+            rc = 1;
+        _exit(rc);
+    }
     return rc;
 }

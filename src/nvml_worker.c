@@ -13,6 +13,7 @@
 #include "gpu_watch/array.h"
 #include "gpu_watch/monotime.h"
 #include "gpu_watch/nvml_state.h"
+#include "gpu_watch/source.h"
 
 const char *nvml_error(const struct nvml *s, nv_ret rc)
 {
@@ -329,6 +330,7 @@ int nvml_wait(struct nvml *s, double limit, const volatile sig_atomic_t *cancel)
         if (t >= deadline) {
             rc = -ETIMEDOUT;
             s->stuck = true;
+            source_mark_stuck(); /* the thread stays inside the library */
             break;
         }
         double until = fmin(deadline, t + 0.05);

@@ -14,6 +14,10 @@
 #include "gpu_watch/pattern.h"
 
 #define MAX_INTERVAL 86400.0 /* one sample a day at most */
+/* The shortest --interval, seconds: below it the loop only wakes to find
+ * its slot gone (one sample takes milliseconds at best); the timestamps
+ * have milliseconds. 1 ms keeps the stress tests (soak) possible. */
+#define MIN_INTERVAL 0.001
 #define MAX_TIMEOUT  3600.0
 #define MAX_PIDS     4096
 
@@ -38,12 +42,12 @@ static const char help_text[] =
     "                     invalid regex is used as a plain substring\n"
     "  -i, --ignore-case  --match ignores case\n"
     "  --interval SEC     seconds between samples (default 30; 1 when wrapping a\n"
-    "                     command); fractions allowed\n"
+    "                     command); fractions allowed, at least 0.001\n"
     "  -o, --output PATH  CSV file (default ./gpu_log.csv); '-' writes to stdout\n"
     "  --append           add rows to an existing log (its header must match)\n"
     "  --force            overwrite an existing log\n"
     "  --count N          stop after N samples\n"
-    "  --timeout SEC      upper bound on each nvidia-smi call or NVML sample\n"
+    "  --timeout SEC      upper bound on one sample, all its calls together\n"
     "                     (default 10)\n"
     "  --source SRC       where samples come from: smi (nvidia-smi, the default),\n"
     "                     nvml (the NVIDIA library, in-process), auto (NVML if it\n"
@@ -281,6 +285,13 @@ enum options_result options_parse(int argc, char **argv, const char *home, struc
                         "invalid --interval '%s': expected seconds > 0 (fractions allowed, at most "
                         "%g)",
                         optarg, MAX_INTERVAL);
+                return OPTIONS_USAGE;
+            }
+            if (cfg->interval < MIN_INTERVAL) {
+                set_err(err, errlen,
+                        "invalid --interval '%s': the shortest interval is %g s (a shorter one "
+                        "only keeps a core busy)",
+                        optarg, MIN_INTERVAL);
                 return OPTIONS_USAGE;
             }
             cfg->interval_set = true;

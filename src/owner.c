@@ -2,7 +2,6 @@
  * database; the parsing is in owner_parse.c. */
 #include "gpu_watch/owner.h"
 #include "gpu_watch/procfs.h"
-#include "gpu_watch/procparse.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -155,16 +154,11 @@ out:
     return rc == -ENOMEM ? rc : 0;
 }
 
-/* The start time of pid (field 22 of stat), 0 when it cannot be read. */
+/* The start time of pid, 0 when it cannot be read. */
 static uint64_t start_time(const char *root, long pid, struct gw_buf *scratch)
 {
-    char rel[64];
-    struct proc_stat ps;
-    snprintf(rel, sizeof rel, "%ld/stat", pid);
-    if (procfs_read_file(root, rel, scratch, 4096) < 0 ||
-        procparse_stat(scratch->p, scratch->len, &ps) < 0)
-        return 0;
-    return ps.starttime;
+    uint64_t start = 0;
+    return procfs_starttime(root, pid, &start, scratch) == 0 ? start : 0;
 }
 
 int owner_get(const char *root, const char *cgroot, struct pid_entry *e, uint64_t start,

@@ -103,6 +103,19 @@ struct pid_entry *pidtab_get(struct pidtab *t, long pid, bool *created)
     return e;
 }
 
+void pidtab_renew(struct pid_entry *e)
+{
+    const long pid = e->pid;
+    const unsigned gen = e->gen;
+    free(e->cmd);
+    free(e->cores);
+    free(e->who);
+    memset(e, 0, sizeof *e);
+    e->pid = pid;
+    e->gen = gen;
+    e->match = -1;
+}
+
 struct pid_entry *pidtab_find(const struct pidtab *t, long pid)
 {
     if (pid <= 0)

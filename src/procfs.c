@@ -119,6 +119,20 @@ static int format_cores(const unsigned char *seen, size_t n, struct gw_buf *b)
 /* Logical CPUs we track per process; Linux numbers them densely from 0. */
 #define MAX_CPUS 4096
 
+int procfs_starttime(const char *root, long pid, uint64_t *start, struct gw_buf *scratch)
+{
+    char rel[32];
+    struct proc_stat st;
+    snprintf(rel, sizeof rel, "%ld/stat", pid);
+    int rc = procfs_read_file(root, rel, scratch, 4096);
+    if (rc < 0)
+        return rc;
+    if (procparse_stat(scratch->p, scratch->len, &st) < 0)
+        return -ESRCH; /* a process between fork and exec, or gone */
+    *start = st.starttime;
+    return 0;
+}
+
 int procfs_host(const char *root, long pid, struct proc_host *out, struct gw_buf *scratch)
 {
     char dir[4096];

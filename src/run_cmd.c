@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,24 +85,20 @@ static int spawn_one(struct cmd_call *c, struct slot *s)
         return -errno;
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
+    bool fa_ok = false, at_ok = false;
     int rc = posix_spawn_file_actions_init(&fa);
-    if (rc) {
-        close(pfd[0]);
-        close(pfd[1]);
-        return -rc;
-    }
-    rc = posix_spawnattr_init(&at);
-    if (rc) {
-        posix_spawn_file_actions_destroy(&fa);
-        close(pfd[0]);
-        close(pfd[1]);
-        return -rc;
-    }
+    if (rc)
+        goto out;
+    fa_ok = true;
+    if ((rc = posix_spawnattr_init(&at)) != 0)
+        goto out;
+    at_ok = true;
     /* stdin and stderr to /dev/null (nvidia-smi prints its errors on
      * stdout), stdout to the pipe. */
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    if ((rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)) != 0 ||
+        (rc = posix_spawn_file_actions_adddup2(&fa, pfd[1], 1)) != 0 ||
+        (rc = posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0)) != 0)
+        goto out;
     /* Own process group, so a kill reaches its helpers too and a Ctrl+C on
      * the terminal reaches only us; default signal dispositions, since we
      * ignore SIGPIPE and ignored signals survive exec. */
@@ -113,24 +110,40 @@ static int spawn_one(struct cmd_call *c, struct slot *s)
     sigaddset(&def, SIGINT);
     sigaddset(&def, SIGTERM);
     sigaddset(&def, SIGHUP);
-    posix_spawnattr_setsigdefault(&at, &def);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setpgroup(&at, 0);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
-                                      POSIX_SPAWN_SETSIGMASK);
+    if ((rc = posix_spawnattr_setsigdefault(&at, &def)) != 0 ||
+        (rc = posix_spawnattr_setsigmask(&at, &none)) != 0 ||
+        (rc = posix_spawnattr_setpgroup(&at, 0)) != 0 ||
+        (rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
+                                                POSIX_SPAWN_SETSIGMASK)) != 0)
+        goto out;
     pid_t pid;
     rc = posix_spawnp(&pid, c->argv[0], &fa, &at, (char *const *)c->argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
-    close(pfd[1]);
-    if (rc) {
-        close(pfd[0]);
-        return -rc;
+    if (rc)
+        goto out;
+    /* Non-blocking reads: without them one child's pipe could block the
+     * batch. This cannot fail on a pipe of ours; if it did, the child goes
+     * at once, and the call did not start. */
+    int fl = fcntl(pfd[0], F_GETFL);
+    if (fl < 0 || fcntl(pfd[0], F_SETFL, fl | O_NONBLOCK) < 0) {
+        rc = errno;
+        kill(-pid, SIGKILL);
+        kill(pid, SIGKILL);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        goto out;
     }
-    fcntl(pfd[0], F_SETFL, O_NONBLOCK);
     s->pid = pid;
     s->fd = pfd[0];
-    return 0;
+    pfd[0] = -1;
+out:
+    if (fa_ok)
+        posix_spawn_file_actions_destroy(&fa);
+    if (at_ok)
+        posix_spawnattr_destroy(&at);
+    close(pfd[1]);
+    if (pfd[0] >= 0)
+        close(pfd[0]);
+    return -rc;
 }
 
 static void kill_slot(struct slot *s, enum cmd_state why)
@@ -201,6 +214,32 @@ static int drain_fd(struct cmd_call *c, struct slot *s)
 
 int run_cmd(struct cmd_call *calls, size_t n, double timeout_s, const volatile sig_atomic_t *cancel)
 {
+    struct cmd_call *stack_ptrs[8] = {NULL};
+    struct cmd_call **ptrs = n > 8 ? calloc(n, sizeof *ptrs) : stack_ptrs;
+    if (!ptrs)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        ptrs[i] = &calls[i];
+    int rc = run_cmd_batch(ptrs, n, timeout_s, cancel);
+    if (ptrs != stack_ptrs)
+        free(ptrs);
+    return rc;
+}
+
+int run_cmd_batch(struct cmd_call *const *calls, size_t n, double timeout_s,
+                  const volatile sig_atomic_t *cancel)
+{
+    /* No time left (a sample's budget spent by earlier calls): nothing is
+     * started, each call timed out. */
+    if (timeout_s <= 0) {
+        for (size_t i = 0; i < n; i++) {
+            buf_clear(&calls[i]->out);
+            calls[i]->state = CMD_NO_TIME;
+            calls[i]->status = calls[i]->err = 0;
+            calls[i]->elapsed_ms = 0;
+        }
+        return 0;
+    }
     struct slot stack_slots[8];
     struct pollfd stack_pfd[8];
     struct slot *slots = stack_slots;
@@ -218,7 +257,7 @@ int run_cmd(struct cmd_call *calls, size_t n, double timeout_s, const volatile s
     double t0 = monotime_now() * 1e3;
     double deadline = t0 + timeout_s * 1e3;
     for (size_t i = 0; i < n; i++) {
-        struct cmd_call *c = &calls[i];
+        struct cmd_call *c = calls[i];
         memset(&slots[i], 0, sizeof slots[i]);
         slots[i].fd = -1;
         buf_clear(&c->out);
@@ -247,7 +286,7 @@ int run_cmd(struct cmd_call *calls, size_t n, double timeout_s, const volatile s
                 nfds++;
             }
             if (!slots[i].reaped) {
-                try_reap(&calls[i], &slots[i]);
+                try_reap(calls[i], &slots[i]);
                 if (!slots[i].reaped)
                     alive++;
             }
@@ -271,7 +310,7 @@ int run_cmd(struct cmd_call *calls, size_t n, double timeout_s, const volatile s
         for (size_t i = 0, k = 0; i < n; i++) {
             if (slots[i].fd < 0)
                 continue;
-            if (pr > 0 && k < nfds && pfd[k].revents && drain_fd(&calls[i], &slots[i])) {
+            if (pr > 0 && k < nfds && pfd[k].revents && drain_fd(calls[i], &slots[i])) {
                 if (slots[i].fd >= 0) {
                     close(slots[i].fd);
                     slots[i].fd = -1;
@@ -285,7 +324,7 @@ int run_cmd(struct cmd_call *calls, size_t n, double timeout_s, const volatile s
     for (;;) {
         int left = 0;
         for (size_t i = 0; i < n; i++) {
-            try_reap(&calls[i], &slots[i]);
+            try_reap(calls[i], &slots[i]);
             if (!slots[i].reaped)
                 left++;
         }
@@ -298,11 +337,11 @@ int run_cmd(struct cmd_call *calls, size_t n, double timeout_s, const volatile s
         if (slots[i].fd >= 0)
             close(slots[i].fd);
         if (!slots[i].reaped) {
-            calls[i].state = slots[i].kill_reason;
-            remember_stuck(slots[i].pid, calls[i].key);
+            calls[i]->state = slots[i].kill_reason;
+            remember_stuck(slots[i].pid, calls[i]->key);
         }
         if (slots[i].pid > 0)
-            calls[i].elapsed_ms = t1 - t0;
+            calls[i]->elapsed_ms = t1 - t0;
     }
     if (slots != stack_slots) {
         free(slots);
@@ -354,6 +393,10 @@ void run_cmd_describe(const struct cmd_call *c, double timeout_s, char *dst, siz
         break;
     case CMD_CANCELLED:
         snprintf(dst, len, "cancelled");
+        break;
+    case CMD_NO_TIME:
+        snprintf(dst, len, "not started: the sample's %g s were spent by the calls before it",
+                 timeout_s);
         break;
     }
 }

@@ -11,8 +11,10 @@
 #include "gpu_watch/buf.h"
 #include "gpu_watch/cmdline.h"
 #include "gpu_watch/filter.h"
+#include "gpu_watch/monotime.h"
 #include "gpu_watch/pidns.h"
 #include "gpu_watch/pidtab.h"
+#include "gpu_watch/procfs.h"
 #include "gpu_watch/run_cmd.h"
 #include "gpu_watch/valid.h"
 
@@ -51,7 +53,8 @@ static int open_source(struct sampler *s, struct sampler_start *st)
 {
     const char *name = s->o.source ? s->o.source : "smi";
     bool automatic = strcmp(name, "auto") == 0;
-    const struct source_ops *ops = source_find(automatic ? "nvml" : name);
+    const struct source_ops *ops =
+        s->o.source_ops ? s->o.source_ops : source_find(automatic ? "nvml" : name);
     int rc = -EINVAL;
     st->why[0] = '\0';
     if (ops)
@@ -187,7 +190,30 @@ static int poll_source(struct sampler *s, struct sample *out, const volatile sig
     if ((rc = source_smi.open(&s->cfg, &s->src, why, sizeof why)) < 0)
         return rc;
     s->ops = &source_smi;
+    /* In what is left of the sample; nothing left (the stuck call took it
+     * all): nvidia-smi starts with the next sample. */
+    if (source_time_left(&s->poll, s->o.timeout) <= 0) {
+        source_poll_reset(&s->poll);
+        return 0;
+    }
     return s->ops->poll(s->src, &s->poll, cancel);
+}
+
+/* e's start time from /proc: a new one means the PID was reused, and all
+ * that was known of the old process (command line, verdict, owner, --host
+ * readings) goes. A process gone meanwhile keeps what is known. */
+static int check_start(struct sampler *s, struct pid_entry *e)
+{
+    uint64_t start = 0;
+    int rc = procfs_starttime(s->o.proc_root, e->pid, &start, &s->scratch);
+    if (rc == -ENOMEM)
+        return rc;
+    if (rc < 0 || start == 0)
+        return 0;
+    if (e->start != 0 && e->start != start)
+        pidtab_renew(e);
+    e->start = start;
+    return 0;
 }
 
 /* One PID-table entry per distinct process of the poll (records sorted by
@@ -195,6 +221,8 @@ static int poll_source(struct sampler *s, struct sample *out, const volatile sig
 static int find_entries(struct sampler *s)
 {
     const struct source_poll *p = &s->poll;
+    const bool have_proc = procfs_available(s->o.proc_root);
+    int rc;
     s->nents = 0;
     if (array_reserve(&s->ents, &s->cap_ents, p->n, sizeof(struct pid_entry *)) < 0 ||
         array_reserve(&s->names, &s->cap_names, p->n, sizeof *s->names) < 0 ||
@@ -210,6 +238,8 @@ static int find_entries(struct sampler *s)
         if (!e)
             return -ENOMEM;
         e->gen = s->gen;
+        if (have_proc && !s->foreign && (rc = check_start(s, e)) < 0)
+            return rc;
         s->names[s->nents] = p->v[i].name;
         s->ents[s->nents++] = e;
     }
@@ -342,6 +372,7 @@ static int keep_rows(struct sampler *s, struct sample *out)
             .mem_pct = gw_valid(r->mem_pct, GW_VALID_MAX_PCT),
             .peak_mib = gw_valid(r->peak_mib, GW_VALID_MAX_MIB),
             .host = host_unknown,
+            .start = e->start,
         };
     }
     return 0;
@@ -366,7 +397,7 @@ static int read_host(struct sampler *s, struct sample *out)
 }
 
 /* --who: the owner of each kept process, read once per process (again
- * when --host sees a new start time: a reused PID). */
+ * for a new start time: a reused PID). */
 static int read_who(struct sampler *s, struct sample *out)
 {
     size_t k = 0;
@@ -375,8 +406,7 @@ static int read_who(struct sampler *s, struct sample *out)
             k++;
         struct pid_entry *e = s->ents[k];
         const struct owner *o;
-        int rc = owner_get(s->o.proc_root, s->o.cgroup_root, e,
-                           s->o.host && e->ticks_ok ? e->starttime : 0, &s->scratch, &o);
+        int rc = owner_get(s->o.proc_root, s->o.cgroup_root, e, e->start, &s->scratch, &o);
         if (rc < 0)
             return rc;
         for (; i < out->n && out->rows[i].pid == e->pid; i++)
@@ -414,6 +444,8 @@ int sampler_run(struct sampler *s, struct sample *out, const volatile sig_atomic
     out->switched[0] = '\0';
     out->pidns_warning[0] = '\0';
     s->gen++;
+    /* --timeout bounds the whole sample: every call shares this deadline. */
+    s->poll.deadline = monotime_now() + s->o.timeout;
 
     if ((rc = poll_source(s, out, cancel)) < 0)
         return rc;

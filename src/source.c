@@ -3,16 +3,31 @@
 #include "gpu_watch/source.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "gpu_watch/array.h"
+#include "gpu_watch/monotime.h"
 
 static const struct source_ops *const sources[] = {
     &source_smi,
     &source_nvml,
 };
 #define NSOURCES (sizeof sources / sizeof(const struct source_ops *))
+
+/* Set from the thread that gave up on the stuck one; read at exit. */
+static atomic_bool left_stuck;
+
+void source_mark_stuck(void)
+{
+    atomic_store(&left_stuck, true);
+}
+
+bool source_left_stuck(void)
+{
+    return atomic_load(&left_stuck);
+}
 
 const struct source_ops *source_find(const char *name)
 {
@@ -32,6 +47,14 @@ const char *source_names(void)
                                     sources[i]->name);
     }
     return names;
+}
+
+double source_time_left(const struct source_poll *p, double timeout)
+{
+    if (p->deadline <= 0)
+        return timeout;
+    double left = p->deadline - monotime_now();
+    return left <= 0 ? 0 : left < timeout ? left : timeout;
 }
 
 void source_poll_reset(struct source_poll *out)

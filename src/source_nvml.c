@@ -151,6 +151,26 @@ static void nvml_close(void *state)
     free_state(s);
 }
 
+/* The worker's mutex and conditions (done_cv on the monotonic clock, for
+ * nvml_wait's deadline): 0, or an errno with none left initialized. */
+static int init_sync(struct nvml *s)
+{
+    pthread_condattr_t ca;
+    int rc = pthread_condattr_init(&ca);
+    if (rc != 0)
+        return rc;
+    if ((rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC)) == 0 &&
+        (rc = pthread_mutex_init(&s->mu, NULL)) == 0) {
+        if ((rc = pthread_cond_init(&s->wake, NULL)) == 0 &&
+            (rc = pthread_cond_init(&s->done_cv, &ca)) != 0)
+            pthread_cond_destroy(&s->wake);
+        if (rc != 0)
+            pthread_mutex_destroy(&s->mu);
+    }
+    pthread_condattr_destroy(&ca);
+    return rc;
+}
+
 static int nvml_open(const struct source_config *cfg, void **state, char *why, size_t whylen)
 {
     struct nvml *s = calloc(1, sizeof *s);
@@ -160,14 +180,13 @@ static int nvml_open(const struct source_config *cfg, void **state, char *why, s
     }
     s->timeout = cfg->timeout;
     s->pid_max = read_pid_max();
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->wake, NULL);
-    pthread_cond_init(&s->done_cv, &ca);
-    pthread_condattr_destroy(&ca);
-    int rc = load(s, why, whylen);
+    int rc = init_sync(s);
+    if (rc != 0) {
+        snprintf(why, whylen, "cannot start the NVML thread: %s", strerror(rc));
+        free(s);
+        return -rc;
+    }
+    rc = load(s, why, whylen);
     if (rc < 0) {
         free_state(s);
         return rc;
@@ -178,9 +197,11 @@ static int nvml_open(const struct source_config *cfg, void **state, char *why, s
     /* The worker takes no signals: they stay with the main thread. */
     sigset_t all, old;
     sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    rc = pthread_create(&s->thread, NULL, nvml_worker, s);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if ((rc = pthread_sigmask(SIG_SETMASK, &all, &old)) == 0) {
+        rc = pthread_create(&s->thread, NULL, nvml_worker, s);
+        /* Restoring a mask that was in force cannot fail. */
+        (void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+    }
     if (rc != 0) {
         snprintf(why, whylen, "cannot start the NVML thread: %s", strerror(rc));
         free_state(s);
@@ -319,8 +340,9 @@ static int nvml_poll(void *state, struct source_poll *out, const volatile sig_at
     struct source_query *qa =
         s->peaks ? source_query_add(out, "nvml:acct", "NVML accounting mode query", lost_peaks)
                  : NULL;
-    /* A job a cancelled poll left running is collected first. */
-    if (s->busy && (rc = nvml_wait(s, s->timeout, cancel)) < 0)
+    /* A job a cancelled poll left running is collected first. Both waits
+     * share the sample's deadline: --timeout bounds the sample. */
+    if (s->busy && (rc = nvml_wait(s, source_time_left(out, s->timeout), cancel)) < 0)
         goto late;
     /* --peaks: the modes again once a minute, and each poll while one fails. */
     s->acct_due = false;
@@ -331,7 +353,7 @@ static int nvml_poll(void *state, struct source_poll *out, const volatile sig_at
         s->acct_asked = monotime_now();
     }
     nvml_give(s, JOB_POLL);
-    if ((rc = nvml_wait(s, s->timeout, cancel)) < 0)
+    if ((rc = nvml_wait(s, source_time_left(out, s->timeout), cancel)) < 0)
         goto late;
     for (size_t i = 0; i < s->ngpu; i++)
         if ((rc = gpu_records(s, &s->g[i], out, qp, qu, qa)) != 0)

@@ -73,6 +73,8 @@ struct smi {
     struct cmd_call *calls; /* [0] compute-apps, [1..ncalls) pmon groups, [ncalls] accounted-apps */
     size_t ncalls;          /* compute-apps and pmon: the accounted-apps call is apart */
     bool run_acct;          /* this sample runs calls[ncalls] too */
+    bool map_asked;         /* this sample ran the GPU query (no second one) */
+    bool pmon_ran;          /* this sample ran pmon (not skipped while idle) */
     struct pmon_group *groups;
     size_t ngroups;
     const char *apps_argv[4];
@@ -170,7 +172,10 @@ static int smi_gpu_index(const void *state, size_t i)
 }
 
 /* The calls of this sample: compute-apps, and pmon once per group of four
- * GPUs (one plain run when there are at most four, or the map is not known). */
+ * GPUs (one plain run when there are at most four, or the map is not known).
+ * The calls are allocated again only when the number of groups changes; the
+ * groups' -i lists are written each sample from the current map, so a map
+ * that changed with the same count (a GPU replaced) gets fresh ones. */
 static int plan_calls(struct smi *s)
 {
     size_t ng = 1;
@@ -178,17 +183,26 @@ static int plan_calls(struct smi *s)
         ng = (s->gpus.n + PMON_GROUP - 1) / PMON_GROUP;
     if (ng > MAX_PMON_GROUPS)
         ng = MAX_PMON_GROUPS;
-    if (s->calls && s->ngroups == ng)
-        return 0;
-    free_calls(s);
-    s->calls = calloc(ng + 2, sizeof *s->calls);
-    s->groups = calloc(ng, sizeof *s->groups);
-    if (!s->calls || !s->groups) {
+    if (!s->calls || s->ngroups != ng) {
+        /* compute-apps' call moves over with its answer: the groups can
+         * change after it ran, when the sample's GPU query gave the map. */
+        struct cmd_call *calls = calloc(ng + 2, sizeof *calls);
+        struct pmon_group *groups = calloc(ng, sizeof *groups);
+        if (!calls || !groups) {
+            free(calls);
+            free(groups);
+            return -ENOMEM;
+        }
+        if (s->calls) {
+            calls[0] = s->calls[0];
+            s->calls[0].out = (struct gw_buf){0};
+        }
         free_calls(s);
-        return -ENOMEM;
+        s->calls = calls;
+        s->groups = groups;
+        s->ncalls = ng + 1;
+        s->ngroups = ng;
     }
-    s->ncalls = ng + 1;
-    s->ngroups = ng;
     s->calls[0].argv = s->apps_argv;
     s->calls[0].key = "apps";
     s->calls[ng + 1].argv = s->acct_argv;
@@ -202,6 +216,7 @@ static int plan_calls(struct smi *s)
         pg->argv[k++] = "1";
         pg->argv[k++] = "-s";
         pg->argv[k++] = "um";
+        pg->ids[0] = '\0';
         if (ng > 1) {
             size_t len = 0;
             for (size_t i = g * PMON_GROUP; i < s->gpus.n && i < (g + 1) * PMON_GROUP; i++)
@@ -248,17 +263,19 @@ static int cmp_gpu_index(const void *a, const void *b)
 }
 
 /* With --peaks, a driver that does not know accounting.mode fails the whole
- * GPU query: ask without it from then on (every mode unknown: no peaks). */
-static int gpus_call_plain(struct smi *s, const volatile sig_atomic_t *cancel)
+ * GPU query: ask without it from then on (every mode unknown: no peaks).
+ * After the GPU query ran; the retry gets what is left of the sample. */
+static int gpus_retry_plain(struct smi *s, struct source_poll *out,
+                            const volatile sig_atomic_t *cancel)
 {
-    int rc = run_cmd(&s->gpus_call, 1, s->timeout, cancel);
-    if (rc < 0 || !s->peaks || s->acct_refused)
-        return rc;
+    if (!s->peaks || s->acct_refused)
+        return 0;
     s->acct_asked = monotime_now();
     if (s->gpus_call.state == CMD_EXIT_NONZERO) {
         s->acct_refused = true;
         s->gpus_argv[1] = gpus_query;
-        if ((rc = run_cmd(&s->gpus_call, 1, s->timeout, cancel)) < 0)
+        int rc = run_cmd(&s->gpus_call, 1, source_time_left(out, s->timeout), cancel);
+        if (rc < 0)
             return rc;
         if (s->gpus_call.state != CMD_OK) { /* not the field: nvidia-smi fails */
             s->acct_refused = false;
@@ -275,14 +292,16 @@ static int parse_gpu_map(const struct smi *s, struct gpu_list *out)
                                         : smi_parse_gpus(o->p, o->len, out);
 }
 
-/* Query the index/UUID map; on failure the old map (if any) stays in use. */
-static int refresh_gpus(struct smi *s, struct source_poll *out, const volatile sig_atomic_t *cancel)
+/* The GPU query's answer (it ran, alone or in the sample's batch): the
+ * index/UUID map; on failure the old map (if any) stays in use. */
+static int gpus_answer(struct smi *s, struct source_poll *out, const volatile sig_atomic_t *cancel)
 {
-    int rc = gpus_call_plain(s, cancel);
+    int rc = gpus_retry_plain(s, out, cancel);
     if (rc < 0)
         return rc;
     if (was_cancelled(&s->gpus_call, 1))
         return -ECANCELED;
+    s->map_asked = true;
     struct source_query *q =
         source_query_add(out, "smi:gpus", "nvidia-smi GPU index query", lost_cols);
     out->spawned++;
@@ -314,6 +333,13 @@ static int refresh_gpus(struct smi *s, struct source_poll *out, const volatile s
     return 0;
 }
 
+/* Query the index/UUID map alone, in what is left of the sample. */
+static int refresh_gpus(struct smi *s, struct source_poll *out, const volatile sig_atomic_t *cancel)
+{
+    int rc = run_cmd(&s->gpus_call, 1, source_time_left(out, s->timeout), cancel);
+    return rc < 0 ? rc : gpus_answer(s, out, cancel);
+}
+
 static int remember_unmapped(struct smi *s, const char *uuid)
 {
     if (gpu_list_index(&s->unmapped, uuid) >= 0)
@@ -327,18 +353,36 @@ static int remember_unmapped(struct smi *s, const char *uuid)
     return 0;
 }
 
-/* Run the calls: all at once while busy; while idle compute-apps alone, and
- * pmon only if it lists someone. */
-static int run_calls(struct smi *s, struct source_poll *out, const volatile sig_atomic_t *cancel)
+static bool some_acct_on(const struct gpu_list *gpus)
+{
+    for (size_t i = 0; i < gpus->n; i++)
+        if (gpus->v[i].acct == 1)
+            return true;
+    return false;
+}
+
+/* Run the calls: all at once while busy (with the GPU query when the map is
+ * asked for: one wait, not one after another); while idle compute-apps
+ * alone (and the GPU query), and pmon only if it lists someone, in what is
+ * left of the sample. */
+static int run_calls(struct smi *s, struct source_poll *out, bool with_map,
+                     const volatile sig_atomic_t *cancel)
 {
     int rc;
+    struct cmd_call *batch[MAX_PMON_GROUPS + 3];
+    size_t n = 0;
     const size_t acct = s->run_acct ? 1 : 0;
     size_t first = s->busy ? s->ncalls + acct : 1;
-    if ((rc = run_cmd(s->calls, first, s->timeout, cancel)) < 0)
+    if (with_map)
+        batch[n++] = &s->gpus_call;
+    for (size_t i = 0; i < first; i++)
+        batch[n++] = &s->calls[i];
+    if ((rc = run_cmd_batch(batch, n, source_time_left(out, s->timeout), cancel)) < 0)
         return rc;
     out->spawned += first;
-    if (was_cancelled(s->calls, first))
+    if (was_cancelled(s->calls, first) || (with_map && was_cancelled(&s->gpus_call, 1)))
         return -ECANCELED;
+    s->pmon_ran = s->busy;
     if (s->busy)
         return 0;
     const struct cmd_call *a = &s->calls[0];
@@ -350,10 +394,42 @@ static int run_calls(struct smi *s, struct source_poll *out, const volatile sig_
         }
         return 0;
     }
-    if ((rc = run_cmd(s->calls + 1, s->ncalls - 1 + acct, s->timeout, cancel)) < 0)
+    s->pmon_ran = true;
+    if ((rc = run_cmd(s->calls + 1, s->ncalls - 1 + acct, source_time_left(out, s->timeout),
+                      cancel)) < 0)
         return rc;
     out->spawned += s->ncalls - 1 + acct;
     return was_cancelled(s->calls + 1, s->ncalls - 1 + acct) ? -ECANCELED : 0;
+}
+
+/* The map was not known before this sample's GPU query: the calls that
+ * need it run now, in what is left of the sample: pmon per group of four
+ * GPUs (a plain pmon shows four at most), and with --peaks the
+ * accounted-apps call when some GPU has accounting on. */
+static int run_after_map(struct smi *s, struct source_poll *out,
+                         const volatile sig_atomic_t *cancel)
+{
+    int rc;
+    const size_t ng = s->ngroups;
+    if ((rc = plan_calls(s)) < 0)
+        return rc;
+    struct cmd_call *batch[MAX_PMON_GROUPS + 1];
+    size_t n = 0;
+    if (s->ngroups != ng && s->pmon_ran)
+        for (size_t g = 0; g < s->ngroups; g++)
+            batch[n++] = &s->calls[1 + g];
+    s->run_acct = s->peaks && some_acct_on(&s->gpus);
+    if (s->run_acct)
+        batch[n++] = &s->calls[s->ncalls];
+    if (n == 0)
+        return 0;
+    if ((rc = run_cmd_batch(batch, n, source_time_left(out, s->timeout), cancel)) < 0)
+        return rc;
+    out->spawned += n;
+    for (size_t i = 0; i < n; i++)
+        if (batch[i]->state == CMD_CANCELLED)
+            return -ECANCELED;
+    return 0;
 }
 
 /* Every pmon group's rows into pmon_all. */
@@ -436,8 +512,9 @@ static int app_records(struct smi *s, struct source_poll *out, struct source_que
             unknown_uuid = true;
     }
     if (unknown_uuid) {
-        /* A GPU was replaced or a MIG layout changed: ask once more. */
-        if ((rc = refresh_gpus(s, out, cancel)) < 0)
+        /* A GPU was replaced or a MIG layout changed: ask once more,
+         * unless this sample's map is already fresh. */
+        if (!s->map_asked && (rc = refresh_gpus(s, out, cancel)) < 0)
             return rc;
         for (size_t i = 0; i < s->apps.n; i++)
             if (gpu_list_index(&s->gpus, s->apps.v[i].uuid) < 0 &&
@@ -516,14 +593,6 @@ static void join_pmon(struct smi *s, struct source_poll *out)
                 match->mem_mib = p->fb_mib;
         }
     }
-}
-
-static bool some_acct_on(const struct gpu_list *gpus)
-{
-    for (size_t i = 0; i < gpus->n; i++)
-        if (gpus->v[i].acct == 1)
-            return true;
-    return false;
 }
 
 /* The GPU's entry for a record: by UUID, else by index (pmon's rows). */
@@ -608,15 +677,19 @@ static int smi_poll(void *state, struct source_poll *out, const volatile sig_ato
         source_query_add(out, "smi:apps", "nvidia-smi compute-apps query", lost_cols);
     struct source_query *qp = source_query_add(out, "smi:pmon", "nvidia-smi pmon", lost_cols);
     bool recheck = s->peaks && !s->acct_refused && monotime_now() - s->acct_asked >= ACCT_RECHECK_S;
-    if ((!s->gpus_ok || recheck) && (rc = refresh_gpus(s, out, cancel)) < 0)
-        return rc;
+    const bool with_map = !s->gpus_ok || recheck, was_known = s->gpus_ok;
+    s->map_asked = false;
     s->run_acct = s->peaks && s->gpus_ok && some_acct_on(&s->gpus);
+    if ((rc = plan_calls(s)) < 0 || (rc = run_calls(s, out, with_map, cancel)) < 0)
+        return rc;
+    if (with_map && (rc = gpus_answer(s, out, cancel)) < 0)
+        return rc;
+    if (!was_known && s->gpus_ok && (rc = run_after_map(s, out, cancel)) < 0)
+        return rc;
     struct source_query *qacct =
         s->run_acct
             ? source_query_add(out, "smi:acct", "nvidia-smi accounted-apps query", lost_peaks)
             : NULL;
-    if ((rc = plan_calls(s)) < 0 || (rc = run_calls(s, out, cancel)) < 0)
-        return rc;
     if ((rc = merge_pmon(s, out, qp)) < 0 || (rc = app_records(s, out, qa, cancel)) < 0)
         return rc;
     join_pmon(s, out);
@@ -643,7 +716,7 @@ int smi_acct_read(const char *smi, double timeout, struct smi_acct *out, char *w
     struct smi *s = state;
     struct source_poll poll = {0};
     out->gpus.n = out->recs.n = 0;
-    if ((rc = refresh_gpus(s, &poll, NULL)) < 0)
+    if ((rc = plan_calls(s)) < 0 || (rc = refresh_gpus(s, &poll, NULL)) < 0)
         goto done;
     rc = -EIO;
     if (poll.nq && poll.q[0].failed) {

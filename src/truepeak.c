@@ -44,10 +44,13 @@ int truepeak_set_before(struct truepeak *t, const struct acct_list *recs)
     return 0;
 }
 
-static struct truepeak_proc *find(struct truepeak *t, long pid, int gpu)
+/* The process of a row: same PID and GPU, and the same start time when
+ * both are known (a reused PID is another process, with its own record). */
+static struct truepeak_proc *find(struct truepeak *t, long pid, int gpu, uint64_t start)
 {
     for (size_t i = 0; i < t->n; i++)
-        if (t->v[i].pid == pid && t->v[i].gpu == gpu)
+        if (t->v[i].pid == pid && t->v[i].gpu == gpu &&
+            (!start || !t->v[i].start_ok || t->v[i].start == start))
             return &t->v[i];
     return NULL;
 }
@@ -56,7 +59,7 @@ int truepeak_add_sample(struct truepeak *t, const struct sample *smp)
 {
     for (size_t i = 0; i < smp->n; i++) {
         const struct sample_row *r = &smp->rows[i];
-        struct truepeak_proc *p = find(t, r->pid, r->gpu);
+        struct truepeak_proc *p = find(t, r->pid, r->gpu, r->start);
         if (!p) {
             if (array_reserve(&t->v, &t->cap, t->n + 1, sizeof *t->v) < 0)
                 return -ENOMEM;
@@ -69,7 +72,10 @@ int truepeak_add_sample(struct truepeak *t, const struct sample *smp)
             if (!(p->cmd = strdup(r->cmd ? r->cmd : "")))
                 return -ENOMEM;
             struct proc_stat st;
-            if (proctree_read_stat(t->proc_root, r->pid, &st) == 0) {
+            if (r->start) {
+                p->start = r->start;
+                p->start_ok = true;
+            } else if (proctree_read_stat(t->proc_root, r->pid, &st) == 0) {
                 p->start = st.starttime;
                 p->start_ok = true;
             }

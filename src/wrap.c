@@ -3,7 +3,8 @@
 #include "gpu_watch/wrap.h"
 
 #include <errno.h>
-#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,8 @@
 
 #include "gpu_watch/monotime.h"
 #include "gpu_watch/proctree.h"
+
+extern char **environ;
 
 struct target {
     long pid;
@@ -68,21 +71,47 @@ int wrap_exec_status(int err)
     return err == ENOENT || err == ENOTDIR ? 127 : 126;
 }
 
-/* In the child between fork and exec: signals back to their defaults (we
- * ignore SIGPIPE and SIGXFSZ; the command must not inherit that), none
- * blocked. */
-static void child_reset_signals(void)
+/* The command's signals: back to their defaults (we ignore SIGPIPE and
+ * SIGXFSZ; the command must not inherit that), none blocked. posix_spawn,
+ * not fork: this process may run the NVML thread, and a forked child of a
+ * threaded process may only call async-signal-safe functions before exec
+ * (execvp's PATH search is not one). 0 or an errno. */
+static int spawn_attr(posix_spawnattr_t *at)
 {
     static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGCHLD, SIGQUIT, SIGXFSZ};
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_DFL;
-    sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-        sigaction(sigs[i], &sa, NULL);
-    sigset_t none;
+    sigset_t def, none;
+    sigemptyset(&def);
     sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        sigaddset(&def, sigs[i]);
+    int rc = posix_spawnattr_init(at);
+    if (rc)
+        return rc;
+    if ((rc = posix_spawnattr_setsigdefault(at, &def)) != 0 ||
+        (rc = posix_spawnattr_setsigmask(at, &none)) != 0 ||
+        (rc = posix_spawnattr_setflags(at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)) != 0)
+        posix_spawnattr_destroy(at);
+    return rc;
+}
+
+/* A file without "#!" (ENOEXEC): run by the shell, as execvp and the
+ * shells do: sh -c 'exec "$0" "$@"' CMD ARGS, whose exec, failing with
+ * ENOEXEC, runs CMD as a script (POSIX). 0 or an errno. */
+static int spawn_script(pid_t *pid, char *const argv[], const posix_spawnattr_t *at)
+{
+    size_t argc = 0;
+    while (argv[argc])
+        argc++;
+    char **sh = calloc(argc + 4, sizeof *sh);
+    if (!sh)
+        return ENOMEM;
+    sh[0] = "sh";
+    sh[1] = "-c";
+    sh[2] = "exec \"$0\" \"$@\"";
+    memcpy(sh + 3, argv, argc * sizeof *sh);
+    int rc = posix_spawn(pid, "/bin/sh", NULL, at, sh, environ);
+    free(sh);
+    return rc;
 }
 
 static struct wrap *wrap_alloc(const char *proc_root)
@@ -99,42 +128,22 @@ int wrap_spawn(char *const argv[], const char *proc_root, struct wrap **out)
     struct wrap *w = wrap_alloc(proc_root);
     if (!w)
         return -ENOMEM;
-    int pfd[2];
-    if (pipe2(pfd, O_CLOEXEC) < 0) {
-        int e = errno;
+    posix_spawnattr_t at;
+    int rc = spawn_attr(&at);
+    if (rc) {
         free(w);
-        return -e;
+        return -rc;
     }
-    pid_t pid = fork();
-    if (pid < 0) {
-        int e = errno;
-        close(pfd[0]);
-        close(pfd[1]);
+    /* glibc's posix_spawnp returns exec's errno (ENOENT, EACCES, ...): the
+     * child never runs when exec fails. */
+    pid_t pid;
+    rc = posix_spawnp(&pid, argv[0], NULL, &at, argv, environ);
+    if (rc == ENOEXEC)
+        rc = spawn_script(&pid, argv, &at);
+    posix_spawnattr_destroy(&at);
+    if (rc) {
         free(w);
-        return -e;
-    }
-    if (pid == 0) {
-        close(pfd[0]);
-        child_reset_signals();
-        execvp(argv[0], argv);
-        int e = errno;
-        ssize_t r = write(pfd[1], &e, sizeof e);
-        (void)r;
-        _exit(127);
-    }
-    close(pfd[1]);
-    /* EOF: exec worked (the pipe closed on exec); an int: exec's errno. */
-    int e = 0;
-    ssize_t r;
-    do
-        r = read(pfd[0], &e, sizeof e);
-    while (r < 0 && errno == EINTR);
-    close(pfd[0]);
-    if (r == (ssize_t)sizeof e) {
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-        free(w);
-        return -(e ? e : ENOEXEC);
+        return -rc;
     }
     w->child = pid;
     struct proc_stat st;

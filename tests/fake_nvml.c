@@ -37,12 +37,19 @@
  *                                       INSUFFICIENT_SIZE), util_not_found,
  *                                       util_info_not_supported, hang N (the
  *                                       Nth process-list call on the first GPU
- *                                       never returns), procs_error N [M]
+ *                                       never returns), slow N MS (the Nth
+ *                                       process-list call on the first GPU
+ *                                       takes MS ms more), procs_error N [M]
  *                                       (calls N to M, or N on, of the first
  *                                       GPU's process list answer UNKNOWN, 999),
  *                                       acct_mode_error N [M] (calls N to M,
  *                                       or N on, of the first GPU's
  *                                       accounting mode answer UNKNOWN, 999)
+ *
+ * A hung call holds the library's lock, which the library's destructor
+ * (run by exit()) takes, as a driver's library may: a process that calls
+ * exit() with a thread stuck inside hangs (issue 18), so the tests must
+ * leave with _exit then.
  *
  * With FAKE_NVML_RELOAD set the proc lines are read again at each
  * process-list call of the first GPU.
@@ -56,6 +63,7 @@
  * down, as nvidia-smi shows it. Utilization answers mimic the driver: the count is the buffer's
  * size (72 at least), the unused entries are garbage (PID 0), with stale, older and out-of-range
  * samples around the real ones. */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,8 +116,17 @@ static struct fproc procs[MAX_PROCS];
 static int nproc;
 static char driver[64] = "580.159.04";
 static int f_init_mismatch, f_v1_stride, f_insufficient, f_util_not_found, f_info_unsupported;
+static int f_slow, f_slow_ms;
 static int f_hang, f_procs_error, f_procs_error_until, f_acct_error, f_acct_error_until;
 static int loaded;
+/* Held by a hung call for ever; taken by the destructor. */
+static pthread_mutex_t lib_lock = PTHREAD_MUTEX_INITIALIZER;
+
+__attribute__((destructor)) static void fake_fini(void)
+{
+    pthread_mutex_lock(&lib_lock);
+    pthread_mutex_unlock(&lib_lock);
+}
 
 /* The gpus[] entry of a GPU index, or -1. */
 static int gpu_at(unsigned index)
@@ -203,7 +220,10 @@ static void load(void)
                 f_info_unsupported = 1;
             else if (!strcmp(b, "hang"))
                 f_hang = arg;
-            else if (!strcmp(b, "acct_mode_error")) {
+            else if (!strcmp(b, "slow")) {
+                f_slow = arg;
+                f_slow_ms = n >= 4 ? atoi(d) : 100;
+            } else if (!strcmp(b, "acct_mode_error")) {
                 f_acct_error = arg;
                 f_acct_error_until = n >= 4 ? atoi(d) : 0;
             } else if (!strcmp(b, "procs_error")) {
@@ -350,9 +370,11 @@ static int running(void *dev, unsigned *count, unsigned char *buf, size_t stride
     if (g == &gpus[0])
         load();
     int call = ++g->procs_calls;
-    if (g == &gpus[0] && f_hang && call >= f_hang)
+    if (g == &gpus[0] && f_hang && call >= f_hang && pthread_mutex_lock(&lib_lock) == 0)
         for (;;)
             sleep(1000); /* a call stuck in the driver */
+    if (g == &gpus[0] && f_slow && call == f_slow)
+        usleep((useconds_t)f_slow_ms * 1000);
     if (g == &gpus[0] && f_procs_error && call >= f_procs_error &&
         (!f_procs_error_until || call <= f_procs_error_until))
         return 999;

@@ -16,7 +16,8 @@
  *                     vanish (deletes this executable, as an uninstall or a
  *                     driver update would, and exits 127: later calls cannot
  *                     start until the test puts it back)
- *   FAKE_SMI_FAULT_ON apps | pmon | gpus | acct | all (default all)
+ *   FAKE_SMI_FAULT_ON apps | pmon | gpus | acct | all (default all), or a
+ *                     comma-separated list of them ("gpus,pmon")
  *   FAKE_SMI_FAULT_FROM, FAKE_SMI_FAULT_UNTIL  calls of that kind (1-based,
  *                     inclusive) that get the fault (default: from 1, forever)
  *   FAKE_SMI_SLOW_MS  delay of the slow fault (default 3000)
@@ -75,6 +76,19 @@ static const char *kind_of(int argc, char **argv)
             return "q";
     }
     return "smi";
+}
+
+/* Whether word is one of the comma-separated words of list. */
+static int in_list(const char *list, const char *word)
+{
+    size_t len = strlen(word);
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, ",");
+        if (n == len && strncmp(p, word, len) == 0)
+            return 1;
+        p += n + (p[n] == ',');
+    }
+    return 0;
 }
 
 static long bump_counter(const char *state, const char *kind)
@@ -301,7 +315,7 @@ int main(int argc, char **argv)
     const char *on = getenv("FAKE_SMI_FAULT_ON");
     long from = getenv("FAKE_SMI_FAULT_FROM") ? atol(getenv("FAKE_SMI_FAULT_FROM")) : 1;
     long until = getenv("FAKE_SMI_FAULT_UNTIL") ? atol(getenv("FAKE_SMI_FAULT_UNTIL")) : -1;
-    int faulty = fault && *fault && (!on || strcmp(on, "all") == 0 || strcmp(on, kind) == 0) &&
+    int faulty = fault && *fault && (!on || strcmp(on, "all") == 0 || in_list(on, kind)) &&
                  n >= from && (until < 0 || n <= until);
     if (!faulty)
         fault = "";

@@ -51,8 +51,8 @@ static void test_numbers(void **state)
 static void test_sample_rows(void **state)
 {
     struct sample_row rows[2] = {
-        {0, 442, "python3 a,b.py", 1642, 39, 2, {95.64, "8/9/11", 712}, "", 9826, NULL},
-        {-1, 443, "", 3590, -1, -1, {-1, NULL, -1}, "", -1, NULL},
+        {0, 442, "python3 a,b.py", 1642, 39, 2, {95.64, "8/9/11", 712}, "", 9826, NULL, 0},
+        {-1, 443, "", 3590, -1, -1, {-1, NULL, -1}, "", -1, NULL, 0},
     };
     struct sample smp = {.rows = rows, .n = 2, .sys_used_mib = 1979};
     struct gw_buf b = {0};

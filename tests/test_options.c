@@ -97,6 +97,9 @@ static void test_bad_input(void **state)
         {"--interval", "abc", NULL, "--interval 'abc'"},
         {"--interval", "inf", NULL, "--interval 'inf'"},
         {"--interval", "1e3", NULL, "--interval"},
+        /* Issue 18 item 9: a floor, so that the loop cannot busy-wait a core. */
+        {"--interval", "0.000001", NULL, "shortest interval is 0.001 s"},
+        {"--interval", "0.00099", NULL, "shortest interval is 0.001 s"},
         {"--pid", "12x", NULL, "'12x'"},
         {"--pid", "1,,2", NULL, "--pid"},
         {"--pid", "0", NULL, "--pid"},
@@ -127,6 +130,17 @@ static void test_bad_input(void **state)
                      bad[i].b ? bad[i].b : "", r, err);
         options_free(&c);
     }
+}
+
+/* Issue 18 item 9: 0.001 s, the floor itself, is accepted. */
+static void test_interval_floor(void **state)
+{
+    (void)state;
+    struct gw_config c;
+    char err[256] = "";
+    assert_int_equal(parse(&c, err, "--interval", "0.001", NULL), OPTIONS_OK);
+    assert_true(c.interval == 0.001);
+    options_free(&c);
 }
 
 static void test_command_after_dashes(void **state)
@@ -208,9 +222,13 @@ static void test_issue14_refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_issue14_flags), cmocka_unit_test(test_issue14_refused),
-        cmocka_unit_test(test_defaults),      cmocka_unit_test(test_all_flags),
-        cmocka_unit_test(test_bad_input),     cmocka_unit_test(test_command_after_dashes),
+        cmocka_unit_test(test_issue14_flags),
+        cmocka_unit_test(test_issue14_refused),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_all_flags),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_interval_floor),
+        cmocka_unit_test(test_command_after_dashes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

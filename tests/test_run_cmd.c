@@ -7,7 +7,9 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <spawn.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -30,6 +32,42 @@ static int open_fds(void)
     if (d)
         closedir(d);
     return n;
+}
+
+/* Interposed on libc's (this executable's symbol wins for libgw.a too):
+ * answers fail_dup2 while it is non-zero, else calls the real one. */
+static int fail_dup2;
+
+int posix_spawn_file_actions_adddup2(posix_spawn_file_actions_t *fa, int fd, int newfd)
+{
+    if (fail_dup2)
+        return fail_dup2;
+    int (*real)(posix_spawn_file_actions_t *, int, int);
+    *(void **)&real = dlsym(RTLD_NEXT, "posix_spawn_file_actions_adddup2");
+    return real ? real(fa, fd, newfd) : ENOSYS;
+}
+
+static void test_file_action_failure_starts_nothing(void **state)
+{
+    /* Issue 18 item 10: a spawn whose stdout cannot be redirected to the
+     * pipe is not started (it would print on our stdout, and its answer
+     * would read as empty): the call says why, no descriptor leaks, no
+     * child is left. */
+    const char *argv[] = {"printf", "x\n", NULL};
+    struct cmd_call c = {.argv = argv, .key = "dup2"};
+    int fds = open_fds();
+    fail_dup2 = ENOMEM;
+    assert_int_equal(run_cmd(&c, 1, 5, NULL), 0);
+    fail_dup2 = 0;
+    assert_int_equal(c.state, CMD_SPAWN_FAILED);
+    assert_int_equal(c.err, ENOMEM);
+    assert_int_equal(open_fds(), fds);
+    assert_int_equal(waitpid(-1, NULL, WNOHANG), -1); /* no child at all */
+    assert_int_equal(errno, ECHILD);
+    assert_int_equal(run_cmd(&c, 1, 5, NULL), 0); /* and the next one works */
+    assert_int_equal(c.state, CMD_OK);
+    assert_string_equal(c.out.p, "x\n");
+    buf_free(&c.out);
 }
 
 static void test_output_and_status(void **state)
@@ -136,6 +174,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_output_and_status),
         cmocka_unit_test(test_not_found),
+        cmocka_unit_test(test_file_action_failure_starts_nothing),
         cmocka_unit_test(test_timeout_kills_whole_group),
         cmocka_unit_test(test_parallel),
         cmocka_unit_test(test_overflow),

@@ -282,6 +282,47 @@ static void test_16_gpus(void **state)
     check_multi(16);
 }
 
+static void put_file(const char *root, const char *rel, const char *text);
+
+static void test_pmon_groups_follow_the_map(void **state)
+{
+    /* Issue 18 item 8: on the 8-GPU machine, GPU 7 is replaced by a GPU
+     * with index 9 (the same count of GPUs, so the same number of pmon
+     * groups): once the map is read again (an unknown UUID), the second
+     * group is "-i 4,5,6,9", and GPU 9's process has its utilization. */
+    char tmp[] = "/tmp/gw-map-XXXXXX", cmd[512], dirfile[64];
+    assert_non_null(mkdtemp(tmp));
+    snprintf(cmd, sizeof cmd,
+             "cp -r tests/fixtures/replay/gpu8 %s/a && cp -r tests/fixtures/replay/gpu8 %s/b && "
+             "cd %s/b && sed -i 's/^7, GPU-00000007/9, GPU-00000009/' gpus.txt && "
+             "sed -i 's/GPU-00000007/GPU-00000009/' apps.txt && "
+             "sed -i 's/^    7 /    9 /' pmon.txt",
+             tmp, tmp, tmp);
+    assert_int_equal(system(cmd), 0);
+    use("gpu8", NULL, NULL);
+    snprintf(dirfile, sizeof dirfile, "%s/dir", tmp);
+    char dir[64];
+    snprintf(dir, sizeof dir, "%s/a", tmp);
+    put_file(tmp, "dir", dir);
+    setenv("FAKE_SMI_DIR_FILE", dirfile, 1);
+    struct sampler *s = make("gpu8", NULL, 0, NULL);
+    struct sample smp = {0};
+    assert_int_equal(sampler_run(s, &smp, NULL), 0);
+    assert_int_equal(row(&smp, 7, 5007)->sm_pct, 17);
+    snprintf(dir, sizeof dir, "%s/b", tmp);
+    put_file(tmp, "dir", dir);
+    for (int i = 0; i < 2; i++) /* the map is read again; then the new groups */
+        assert_int_equal(sampler_run(s, &smp, NULL), 0);
+    assert_non_null(row(&smp, 9, 5007));
+    assert_int_equal(row(&smp, 9, 5007)->sm_pct, 17);
+    assert_true(calls("pmon", "-i 4,5,6,9") >= 1);
+    unsetenv("FAKE_SMI_DIR_FILE");
+    sample_free(&smp);
+    sampler_free(s);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_mig_falls_back_to_pmon_gpu(void **state)
 {
     use("mig", NULL, NULL);
@@ -293,11 +334,13 @@ static void test_mig_falls_back_to_pmon_gpu(void **state)
     assert_int_equal(smp.rows[0].pid, 7001);
     assert_int_equal(smp.rows[0].mem_mib, 4864);
     assert_int_equal(smp.rows[0].sm_pct, GW_UNKNOWN); /* MIG: no utilization */
-    /* The unknown MIG UUIDs asked the map once more, then not again. */
-    assert_int_equal(calls("gpus", NULL), 2);
+    /* The map was asked beside compute-apps in the first sample: the MIG
+     * UUIDs it does not know are remembered, not asked for again (one GPU
+     * query, not two one after the other: issue 18 item 6). */
+    assert_int_equal(calls("gpus", NULL), 1);
     assert_int_equal(sampler_run(s, &smp, NULL), 0);
     assert_int_equal(sampler_run(s, &smp, NULL), 0);
-    assert_int_equal(calls("gpus", NULL), 2);
+    assert_int_equal(calls("gpus", NULL), 1);
     sample_free(&smp);
     sampler_free(s);
 }
@@ -603,6 +646,154 @@ static void test_who_once_per_process(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Write len bytes to root/rel (a command line holds NULs). */
+static void put_bytes(const char *root, const char *rel, const char *bytes, size_t len)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", root, rel);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(bytes, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void test_reused_pid_is_a_new_process(void **state)
+{
+    /* Issue 18 item 7: PID 442 exits and a new process takes its PID
+     * between two samples (a new start time in /proc/442/stat, another
+     * command line and owner). Without --host, the new process gets its
+     * own command line, --match verdict and owner, and the row says which
+     * process it is (its start time). */
+    use("busy", NULL, NULL);
+    char root[] = "/tmp/gw-reuse-XXXXXX", cmd[128];
+    assert_non_null(mkdtemp(root));
+    snprintf(cmd, sizeof cmd, "cp -r tests/fixtures/proc/who/. %s/", root);
+    assert_int_equal(system(cmd), 0);
+    /* The cgroup tree: root owns the jobs' directories, as Slurm makes them. */
+    char cg[64], mk[512];
+    snprintf(cg, sizeof cg, "%s/cg", root);
+    snprintf(mk, sizeof mk,
+             "mkdir -p %s/system.slice/slurmstepd.scope/job_1392969 "
+             "%s/system.slice/slurmstepd.scope/job_5 %s/system.slice/slurmstepd.scope/job_1",
+             cg, cg, cg);
+    assert_int_equal(system(mk), 0);
+    struct sampler_opts o = {
+        .proc_root = root, .cgroup_root = cg, .timeout = 5, .who = true, .match = "train"};
+    struct sampler_start st;
+    struct sampler *s = open_sampler(&o, &st);
+    struct sample smp = {0};
+    assert_int_equal(sampler_run(s, &smp, NULL), 0);
+    const struct sample_row *r = row(&smp, 0, 442);
+    assert_non_null(r);
+    assert_string_equal(r->who->job_id, "1392969");
+    const char *old_cmd = r->cmd;
+    assert_non_null(strstr(old_cmd, "train"));
+    const uint64_t old_start = r->start;
+    assert_true(old_start > 0);
+    /* The same process: nothing read again, so a changed file is not seen. */
+    put_file(root, "442/cgroup", "0::/system.slice/slurmstepd.scope/job_5/step_0\n");
+    static const char other[] = "python3\0serve.py";
+    put_bytes(root, "442/cmdline", other, sizeof other);
+    assert_int_equal(sampler_run(s, &smp, NULL), 0);
+    assert_non_null(row(&smp, 0, 442));
+    assert_string_equal(row(&smp, 0, 442)->who->job_id, "1392969");
+    assert_non_null(strstr(row(&smp, 0, 442)->cmd, "train"));
+    /* A new start time: another process, which does not match "train". */
+    put_file(root, "442/stat",
+             "442 (python3) R 396 395 395 0 -1 4194560 112368 0 142 0 1796 64 0 0 20 0 18 0 "
+             "9999 19029991424 182081\n");
+    assert_int_equal(sampler_run(s, &smp, NULL), 0);
+    assert_null(row(&smp, 0, 442));
+    /* Without the filter it is logged with its own command, owner, start. */
+    sampler_free(s);
+    o.match = NULL;
+    put_file(root, "442/stat",
+             "442 (python3) R 396 395 395 0 -1 4194560 112368 0 142 0 1796 64 0 0 20 0 18 0 "
+             "2241 19029991424 182081\n");
+    static const char train[] = "python3\0train.py";
+    put_bytes(root, "442/cmdline", train, sizeof train);
+    put_file(root, "442/cgroup", "0::/system.slice/slurmstepd.scope/job_1/step_0\n");
+    s = open_sampler(&o, &st);
+    assert_int_equal(sampler_run(s, &smp, NULL), 0);
+    assert_string_equal(row(&smp, 0, 442)->cmd, "python3 train.py");
+    assert_string_equal(row(&smp, 0, 442)->who->job_id, "1");
+    assert_int_equal(row(&smp, 0, 442)->start, 2241);
+    put_file(root, "442/stat",
+             "442 (python3) R 396 395 395 0 -1 4194560 112368 0 142 0 1796 64 0 0 20 0 18 0 "
+             "9999 19029991424 182081\n");
+    put_bytes(root, "442/cmdline", other, sizeof other);
+    put_file(root, "442/cgroup", "0::/system.slice/slurmstepd.scope/job_5/step_0\n");
+    assert_int_equal(sampler_run(s, &smp, NULL), 0);
+    assert_string_equal(row(&smp, 0, 442)->cmd, "python3 serve.py");
+    assert_string_equal(row(&smp, 0, 442)->who->job_id, "5");
+    assert_int_equal(row(&smp, 0, 442)->start, 9999);
+    sample_free(&smp);
+    sampler_free(s);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", root);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* A source of two records of PID 77: on GPU 0 without the driver's name,
+ * on GPU 1 with it (a source may know the name on one GPU only). */
+static int two_gpus_open(const struct source_config *cfg, void **state, char *why, size_t whylen)
+{
+    static int dummy;
+    *state = &dummy;
+    return 0;
+}
+
+static int two_gpus_poll(void *state, struct source_poll *out, const volatile sig_atomic_t *cancel)
+{
+    source_poll_reset(out);
+    struct source_proc *a = source_push(out, 0, 77), *b = a ? source_push(out, 1, 77) : NULL;
+    if (!b)
+        return -ENOMEM;
+    out->v[0].mem_mib = 10;
+    b->mem_mib = 20;
+    b->name = "trainer";
+    out->answered = true;
+    return 0;
+}
+
+static size_t two_gpus_count(const void *state)
+{
+    return 2;
+}
+
+static void two_gpus_close(void *state)
+{
+}
+
+static const struct source_ops two_gpus = {
+    .name = "two",
+    .title = "two GPUs",
+    .open = two_gpus_open,
+    .poll = two_gpus_poll,
+    .gpu_count = two_gpus_count,
+    .close = two_gpus_close,
+};
+
+static void test_driver_name_from_any_gpu(void **state)
+{
+    /* Issue 18: a process that neither /proc (an empty tree: another PID
+     * namespace) nor ps knows takes the driver's name, from whichever of
+     * its GPU records has one, on every row. */
+    char root[] = "/tmp/gw-name-XXXXXX";
+    assert_non_null(mkdtemp(root));
+    struct sampler_opts o = {.source_ops = &two_gpus, .proc_root = root, .timeout = 5};
+    struct sampler_start st;
+    struct sampler *s = NULL;
+    assert_int_equal(sampler_new(&o, &s, &st), 0);
+    struct sample smp = {0};
+    assert_int_equal(sampler_run(s, &smp, NULL), 0);
+    assert_int_equal(smp.n, 2);
+    assert_string_equal(row(&smp, 0, 77)->cmd, "trainer");
+    assert_string_equal(row(&smp, 1, 77)->cmd, "trainer");
+    sample_free(&smp);
+    sampler_free(s);
+    assert_int_equal(rmdir(root), 0);
+}
+
 static void test_unknown_source(void **state)
 {
     struct sampler_opts o = {.source = "nope", .proc_root = "/proc", .timeout = 1};
@@ -625,6 +816,7 @@ int main(void)
         cmocka_unit_test_setup(test_idle_gpus_skip_pmon, test_setup),
         cmocka_unit_test_setup(test_8_gpus, test_setup),
         cmocka_unit_test_setup(test_16_gpus, test_setup),
+        cmocka_unit_test_setup(test_pmon_groups_follow_the_map, test_setup),
         cmocka_unit_test_setup(test_mig_falls_back_to_pmon_gpu, test_setup),
         cmocka_unit_test_setup(test_apps_fails_rows_from_pmon, test_setup),
         cmocka_unit_test_setup(test_pmon_fails_util_empty, test_setup),
@@ -636,6 +828,8 @@ int main(void)
         cmocka_unit_test_setup(test_filtered_out_still_seen, test_setup),
         cmocka_unit_test_setup(test_proc_miss_remembered, test_setup),
         cmocka_unit_test_setup(test_who_once_per_process, test_setup),
+        cmocka_unit_test_setup(test_reused_pid_is_a_new_process, test_setup),
+        cmocka_unit_test(test_driver_name_from_any_gpu),
         cmocka_unit_test_setup(test_unknown_source, test_setup),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

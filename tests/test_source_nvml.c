@@ -3,14 +3,17 @@
  * make test) answering scenarios of tests/fixtures/nvml with faults added.
  * The loader reads LD_LIBRARY_PATH once at start, so main() sets it and
  * executes this test again. The stuck-call test runs last: it leaves the
- * fake loaded with a thread inside it, as the source must. */
+ * fake loaded with a thread inside it, as the source must (and main leaves
+ * with _exit, as gpu_watch does then). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -285,19 +288,79 @@ static void test_peaks_mode_error_fails_the_query(void **state)
     source_nvml.close(st);
 }
 
+static void test_cancelled_job_collected_first(void **state)
+{
+    /* Issue 18: poll 2 is cancelled (a signal) while its process-list call
+     * takes 300 ms more, having read the list of three; then process 445
+     * starts. Poll 3 must collect job 2 and run a job of its own, which
+     * lists 445: handing job 3 to a busy worker would lose it, and poll 3
+     * would take job 2's stale answer. */
+    scenario("busy", "fault slow 2 300\n");
+    setenv("FAKE_NVML_RELOAD", "1", 1);
+    void *st = open_ok(5);
+    struct source_poll p = {0};
+    assert_int_equal(source_nvml.poll(st, &p, NULL), 0);
+    assert_int_equal(p.n, 3);
+    volatile sig_atomic_t cancel = 1;
+    assert_int_equal(source_nvml.poll(st, &p, &cancel), -ECANCELED);
+    usleep(100 * 1000); /* the worker is inside the slow call */
+    scenario("busy", "proc 0 445 100 - -\n");
+    assert_int_equal(source_nvml.poll(st, &p, NULL), 0);
+    assert_int_equal(p.n, 4);
+    assert_non_null(find(&p, 0, 445));
+    unsetenv("FAKE_NVML_RELOAD");
+    poll_free(&p);
+    source_nvml.close(st);
+}
+
+/* Interposed on libc's: answers fail_setclock while it is non-zero. */
+static int fail_setclock;
+
+int pthread_condattr_setclock(pthread_condattr_t *a, clockid_t clock)
+{
+    if (fail_setclock)
+        return fail_setclock;
+    int (*real)(pthread_condattr_t *, clockid_t);
+    *(void **)&real = dlsym(RTLD_NEXT, "pthread_condattr_setclock");
+    return real ? real(a, clock) : ENOSYS;
+}
+
+static void test_sync_init_failure_refuses_to_open(void **state)
+{
+    /* Issue 18 item 10: without a monotonic clock for the wait, the
+     * deadline would be read on the wrong clock: the source does not open,
+     * and says why. */
+    scenario("busy", "");
+    struct source_config cfg = {.smi = "nvidia-smi", .timeout = 5};
+    char why[256] = "";
+    void *st = NULL;
+    fail_setclock = EINVAL;
+    int rc = source_nvml.open(&cfg, &st, why, sizeof why);
+    fail_setclock = 0;
+    assert_int_equal(rc, -EINVAL);
+    assert_null(st);
+    assert_non_null(strstr(why, "cannot start the NVML thread"));
+    st = open_ok(5); /* and then it opens */
+    source_nvml.close(st);
+}
+
 /* Last: the stuck thread stays in the fake for the rest of the process. */
 static void test_stuck_call_gives_up_in_time(void **state)
 {
+    /* The sample's deadline (issue 18 item 6: --timeout bounds the
+     * sample) is the bound, not a --timeout of its own per wait: here the
+     * sampler's 0.3 s, with a source opened for 5 s. */
     scenario("busy", "fault hang 2\n");
-    void *st = open_ok(0.3);
+    void *st = open_ok(5);
     struct source_poll p = {0};
     assert_int_equal(source_nvml.poll(st, &p, NULL), 0);
     double t0 = monotime_now();
+    p.deadline = t0 + 0.3;
     assert_int_equal(source_nvml.poll(st, &p, NULL), SOURCE_GIVE_UP);
     double took = monotime_now() - t0;
     assert_true(took >= 0.29 && took < 2);
     assert_string_equal(p.gave_up, "driver 580.159.04: nvmlDeviceGetComputeRunningProcesses_v3 "
-                                   "did not return within 0.3 s");
+                                   "did not return within 5 s");
     assert_int_equal(p.n, 0);
     t0 = monotime_now();
     source_nvml.close(st); /* must not wait for the stuck thread */
@@ -332,9 +395,14 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_peaks_running_records),
         cmocka_unit_test(test_peaks_unknown_rows_and_modes),
         cmocka_unit_test(test_peaks_mode_error_fails_the_query),
+        cmocka_unit_test(test_cancelled_job_collected_first),
+        cmocka_unit_test(test_sync_init_failure_refuses_to_open),
         cmocka_unit_test(test_stuck_call_gives_up_in_time),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     unlink(scen);
-    return rc;
+    /* The stuck thread holds the fake's lock, which its destructor wants:
+     * leave as gpu_watch does, without running exit()'s destructors. */
+    fflush(NULL);
+    _exit(rc);
 }

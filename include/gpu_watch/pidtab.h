@@ -37,6 +37,10 @@ struct pid_entry {
      * unknown), so that a reused PID is read again. */
     struct owner *who;
     uint64_t who_start;
+    /* The process's start time (ticks after boot; 0 unknown), read each
+     * sample from /proc: a new one is a new process with a reused PID
+     * (pidtab_renew). */
+    uint64_t start;
 };
 
 struct pidtab;
@@ -60,6 +64,11 @@ struct pid_entry *pidtab_get(struct pidtab *t, long pid, bool *created);
  * neither fail nor move entries: pointers they return stay valid together
  * (until pidtab_sweep). 0 or -ENOMEM. */
 int pidtab_reserve(struct pidtab *t, size_t extra);
+
+/* Forget what e says about its process (command line, verdict, owner,
+ * --host readings), keeping its PID and generation: the PID now belongs to
+ * another process. */
+void pidtab_renew(struct pid_entry *e);
 
 /* The entry for pid, or NULL. */
 struct pid_entry *pidtab_find(const struct pidtab *t, long pid);

@@ -39,6 +39,11 @@ struct proc_host {
  * -ENOMEM, or another negative errno. */
 int procfs_host(const char *root, long pid, struct proc_host *out, struct gw_buf *scratch);
 
+/* The start time of pid (field 22 of /proc/<pid>/stat: clock ticks after
+ * boot), which tells a reused PID apart: one small read. scratch is a
+ * reusable buffer. 0, -ENOENT/-ESRCH when the process is gone, -ENOMEM. */
+int procfs_starttime(const char *root, long pid, uint64_t *start, struct gw_buf *scratch);
+
 /* MemTotal - MemAvailable from root/meminfo, in kB. 0 or -errno. */
 int procfs_mem_used_kb(const char *root, int64_t *kb, struct gw_buf *scratch);
 

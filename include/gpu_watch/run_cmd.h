@@ -22,6 +22,7 @@ enum cmd_state {
     CMD_SPAWN_FAILED, /* could not be started; err holds the errno (ENOENT: not in PATH) */
     CMD_BUSY,         /* an earlier call with the same key is still stuck; not started */
     CMD_CANCELLED,    /* *cancel became non-zero while it ran; killed */
+    CMD_NO_TIME,      /* not started: the sample's time (--timeout) was spent */
 };
 
 /* One command of a batch. The caller fills argv and key and keeps the struct
@@ -45,6 +46,11 @@ struct cmd_call {
  * Returns 0 (each call's own state says how it went) or -ENOMEM. */
 int run_cmd(struct cmd_call *calls, size_t n, double timeout_s,
             const volatile sig_atomic_t *cancel);
+
+/* run_cmd on calls that need not be adjacent: calls[0..n) point at them.
+ * timeout_s <= 0 (no time left) starts none: each is CMD_NO_TIME. */
+int run_cmd_batch(struct cmd_call *const *calls, size_t n, double timeout_s,
+                  const volatile sig_atomic_t *cancel);
 
 /* Reap remembered stuck children without blocking; returns how many remain. */
 size_t run_cmd_pending(void);

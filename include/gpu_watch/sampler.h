@@ -28,6 +28,9 @@ struct sample_row {
     /* With sampler_opts.who: who owns the process (fields "" when not
      * known); NULL without. Valid until the next sample. */
     const struct owner *who;
+    /* The process's start time (clock ticks after boot, from /proc; 0
+     * unknown): with pid, which process this is (a PID can be reused). */
+    uint64_t start;
 };
 
 /* The queries of a sample: the source's and the sampler's own (ps). */
@@ -82,7 +85,9 @@ struct sample {
 };
 
 struct sampler_opts {
-    const char *source;      /* "smi", "nvml", "auto" (NULL: "smi") */
+    const char *source; /* "smi", "nvml", "auto" (NULL: "smi") */
+    /* Tests only: this source instead of the one named by source (NULL). */
+    const struct source_ops *source_ops;
     const char *smi;         /* the nvidia-smi program ("nvidia-smi", looked up in PATH) */
     const char *ps;          /* the ps program, used only when /proc is missing */
     const char *proc_root;   /* "/proc", or a fixture directory */

@@ -64,7 +64,16 @@ struct source_poll {
     struct source_gpu_mem *gm;
     size_t ngm;
     size_t capgm;
+    /* Set by the sampler before a poll, kept by source_poll_reset: the
+     * monotonic time (monotime_now, s) by which the whole sample must be
+     * done, whatever hangs (--timeout bounds one sample, not one call);
+     * 0: each call gets the source's timeout. */
+    double deadline;
 };
+
+/* Seconds left before p->deadline, at most timeout (0 when it has passed);
+ * timeout when p has no deadline. */
+double source_time_left(const struct source_poll *p, double timeout);
 
 /* How the sampler opens a source. */
 struct source_config {
@@ -102,6 +111,14 @@ struct source_ops {
 
 extern const struct source_ops source_smi;
 extern const struct source_ops source_nvml;
+
+/* A source that leaves a thread behind inside a library call that never
+ * returned (NVML stuck in the driver) says so here, once for the process:
+ * exit() would then run that library's destructors beside the stuck
+ * thread, which may wait for it forever. The top level finishes its files
+ * and leaves with _exit when source_left_stuck() is true. */
+void source_mark_stuck(void);
+bool source_left_stuck(void);
 
 /* The source called name ("smi", ...), or NULL. */
 const struct source_ops *source_find(const char *name);

@@ -17,12 +17,13 @@
 
 struct wrap;
 
-/* Start argv (argv[0] looked up in PATH, no shell) with gpu_watch's stdin,
- * stdout, stderr, environment and process group, signals at their
- * defaults. Whether exec worked is known on return (a close-on-exec pipe
- * carries exec's errno back). Returns 0 and *out (free with wrap_free), or
- * a negative errno: the error of exec (-ENOENT not found, -EACCES not
- * executable, ...) or of fork/pipe. */
+/* Start argv (argv[0] looked up in PATH, no shell; a file without "#!"
+ * runs in /bin/sh, as with execvp) with gpu_watch's stdin, stdout, stderr,
+ * environment and process group, signals at their defaults, through
+ * posix_spawnp (no fork: the NVML thread may be running). Whether exec
+ * worked is known on return (posix_spawnp answers exec's errno). Returns 0
+ * and *out (free with wrap_free), or a negative errno: the error of exec
+ * (-ENOENT not found, -EACCES not executable, ...) or of the spawn. */
 int wrap_spawn(char *const argv[], const char *proc_root, struct wrap **out);
 
 /* Follow existing processes (--pid with --until-exit). *running says how

@@ -117,7 +117,7 @@ class Output(GwTest):
 class BadInput(GwTest):
     CASES = [
         ["--bogus"], ["--interval"], ["--interval", "0"], ["--interval", "-5"],
-        ["--interval", "abc"], ["--pid", "12x"], ["--count", "-1"], ["--append", "--force"],
+        ["--interval", "abc"], ["--interval", "0.0005"], ["--pid", "12x"], ["--count", "-1"], ["--append", "--force"],
         ["--timeout", "x"], ["-o"], ["extra-arg"], ["--compact"], ["--until-exit"],
         # Issue 14: a repeated -o or --interval is refused, not silently the last.
         ["-o", "a.csv", "-o", "b.csv"], ["--interval", "1", "--interval", "2"],
@@ -374,6 +374,22 @@ class Faults(GwTest):
         self.assertEqual(err.count("warning: nvidia-smi pmon failed: timed out"), 1, err)
         self.assertIn("nvidia-smi pmon failed: recovered after 2 times", err)
 
+    def test_timeout_bounds_one_sample(self):
+        """Issue 18 item 6: --timeout bounds one sample, whatever hangs: the
+        GPU query hung (it ran before compute-apps and again for the UUIDs
+        it did not know: 2x --timeout), or the GPU query and pmon (3x), or
+        everything. compute-apps still names the processes when it answers."""
+        for on, rows_expected in (("gpus", 3), ("gpus,pmon", 3), ("pmon", 3), ("all", 0)):
+            with self.subTest(on=on):
+                t0 = time.monotonic()
+                r = self.run_gw("--count", "1", "--timeout", "1", "-q", "-o", "-",
+                                FAKE_SMI_FAULT="hang", FAKE_SMI_FAULT_ON=on)
+                took = time.monotonic() - t0
+                self.assertLess(took, 1.6, (on, r.stderr.decode()))
+                header, rows = read_csv(r.stdout.decode())
+                self.assertEqual(len(rows), rows_expected, r.stderr.decode())
+                self.assertTrue(all(row[4] for row in rows))  # memory from compute-apps
+
     def test_error_exit_is_not_data(self):
         r = self.run_gw("--count", "4", "--interval", "0.02", "-o", "-", FAKE_SMI_FAULT="fail_driver")
         # No sample got any data: that is a failed run (issue 14), said at the end.
@@ -556,7 +572,12 @@ class Fixtures(GwTest):
         kinds = [c[0] for c in self.calls()]
         self.assertEqual(kinds.count("gpus"), 1)
         self.assertEqual(kinds.count("apps"), 2)
-        self.assertEqual(kinds.count("pmon"), 4)
+        # The first sample asks the map beside compute-apps and a plain pmon
+        # (one wait: issue 18 item 6), then pmon per group once the map says
+        # there are eight GPUs; the second sample, the groups only.
+        pmon = [" ".join(c[1:-1]) for c in self.calls() if c[0] == "pmon"]
+        self.assertEqual(sorted(pmon), ["pmon -c 1 -s um"] + ["pmon -c 1 -s um -i 0,1,2,3"] * 2 +
+                         ["pmon -c 1 -s um -i 4,5,6,7"] * 2)
 
     def test_sixteen_gpus_four_pmon_runs(self):
         r = self.run_gw("--count", "1", "--host", "-o", "-", fixture="gpu16", proc="gpu16")
@@ -571,8 +592,10 @@ class Fixtures(GwTest):
         self.assertEqual(got[(0, 9000)][4:6], ["700", "77"])
         self.assertEqual(got[(15, 9000)][4:6], ["900", "88"])
         pmon = sorted(" ".join(c[1:-1]) for c in self.calls() if c[0] == "pmon")
-        self.assertEqual(pmon, ["pmon -c 1 -s um -i 0,1,2,3", "pmon -c 1 -s um -i 12,13,14,15",
-                                "pmon -c 1 -s um -i 4,5,6,7", "pmon -c 1 -s um -i 8,9,10,11"])
+        # A plain pmon beside the first GPU query, then one per group.
+        self.assertEqual(pmon, ["pmon -c 1 -s um", "pmon -c 1 -s um -i 0,1,2,3",
+                                "pmon -c 1 -s um -i 12,13,14,15", "pmon -c 1 -s um -i 4,5,6,7",
+                                "pmon -c 1 -s um -i 8,9,10,11"])
 
     def test_random_command_lines_round_trip(self):
         """Property: any bytes in /proc/<pid>/cmdline come out as one CSV

@@ -7,6 +7,7 @@ the library missing."""
 import os
 import shutil
 import subprocess
+import time
 import unittest
 
 from tests.e2e.gw import BIN, FAKE_DIR, GwTest, ROOT, read_csv, strip_seam
@@ -300,7 +301,44 @@ class Nvml(GwTest):
         self.assertEqual(a.returncode, 0, err)
         self.assertEqual(err.count("did not return within 1 s"), 1, err)
         self.assertIn("the run goes on with nvidia-smi", err)
-        self.assertEqual(len(body(a.stdout.decode())), 3 * 3)
+        # The stuck call took the second sample's --timeout whole (issue 18
+        # item 6: the bound of one sample): nvidia-smi starts with the third.
+        self.assertEqual(len(body(a.stdout.decode())), 2 * 3)
+        self.assertNotIn("nvidia-smi compute-apps query failed", err)
+
+    def test_stuck_call_and_hung_smi_one_timeout(self):
+        """Issue 18 item 6: the NVML call that never returns takes the
+        sample's --timeout; nvidia-smi, hung too, gets no second and third
+        --timeout in the same sample (before: about 3 s here)."""
+        t0 = time.monotonic()
+        a = self.nvml("--source", "nvml", "--count", "2", "--interval", "0.05", "--timeout", "1",
+                      "-o", "-", extra_scen="fault hang 2\n", FAKE_SMI_FAULT="hang", timeout=20)
+        took = time.monotonic() - t0
+        self.assertEqual(a.returncode, 0, a.stderr.decode())
+        self.assertLess(took, 1.7, a.stderr.decode())
+        self.assertEqual(len(body(a.stdout.decode())), 3)  # the first sample's
+
+    def test_stuck_call_does_not_hang_the_exit(self):
+        """Issue 18 item 5: the call that never returns holds the library's
+        lock, which the library's destructor wants (as the fake's does). The
+        run finishes its files (rows of both samples, the textfile removed)
+        and exits within --timeout + 1 s instead of hanging in exit()."""
+        prom = self.path("gw.prom")
+        csv = self.path("s.csv")
+        t0 = time.monotonic()
+        try:
+            a = self.nvml("--source", "nvml", "--count", "2", "--interval", "0.05", "--timeout",
+                          "1", "-o", csv, "--prom-textfile", prom, extra_scen="fault hang 2\n",
+                          timeout=10)
+        except subprocess.TimeoutExpired:
+            self.fail("gpu_watch hung at exit after the NVML call got stuck")
+        took = time.monotonic() - t0
+        self.assertEqual(a.returncode, 0, a.stderr.decode())
+        self.assertLess(took, 2.0)
+        self.assertIn("did not return within 1 s", a.stderr.decode())
+        self.assertFalse(os.path.exists(prom))
+        with open(csv) as f:
+            self.assertEqual(len(body(f.read())), 3)  # the first sample's
 
     # ---- the library cannot be used ----
 

@@ -388,6 +388,29 @@ class WrapErrors(WrapBase):
         r = self.run_gw("-o", "out.csv", "--", self.tmp, fixture=self.fx, proc=None)
         self.assertEqual(r.returncode, 126, r.stderr)
 
+    def test_exec_errno_reported(self):
+        """Issue 18 item 10 (posix_spawn instead of fork and execvp): exec's
+        own error still comes back: an interpreter that does not exist is
+        ENOENT (127)."""
+        p = self.path("badinterp.sh")
+        with open(p, "w") as f:
+            f.write("#!/nonexistent/interpreter\nexit 0\n")
+        os.chmod(p, 0o755)
+        r = self.run_gw("-o", "out.csv", "--", p, fixture=self.fx, proc=None)
+        self.assertEqual(r.returncode, 127, r.stderr)
+        self.assertIn(b"No such file or directory", r.stderr)
+
+    def test_script_without_shebang_runs_in_sh(self):
+        """A script without "#!" runs in the shell, as execvp and the shells
+        run it; its arguments and exit status come through."""
+        p = self.path("plain.sh")
+        with open(p, "w") as f:
+            f.write('echo "args:$1,$2"\nexit 3\n')
+        os.chmod(p, 0o755)
+        r = self.run_gw("-q", "-o", "out.csv", "--", p, "a b", "c", fixture=self.fx, proc=None)
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertIn(b"args:a b,c", r.stdout)
+
     def test_usage(self):
         r = self.run_gw("--pid", "1", "--", "true", fixture=self.fx, proc=None)
         self.assertEqual(r.returncode, 2)
