@@ -3,6 +3,7 @@
  * plot that prints or touches files. */
 #include "gpu_watch/logcheck.h"
 #include "gpu_watch/plot.h"
+#include "gpu_watch/safefile.h"
 #include "gpu_watch/subcmd.h"
 #include "gpu_watch/text.h"
 
@@ -284,7 +285,7 @@ int plot_main(int argc, char **argv)
                 goto out;
             status = SUBCMD_EXIT_FILE;
         } else if ((rc = subcmd_write_file(a.out, out.p, out.len)) < 0) {
-            fprintf(stderr, "gpu_watch plot: cannot write %s: %s%s\n", a.out, strerror(-rc),
+            fprintf(stderr, "gpu_watch plot: cannot write %s: %s%s\n", a.out, safefile_strerror(rc),
                     rc == -EFBIG ? " (over the file-size limit, ulimit -f)" : "");
             goto out;
         }
