@@ -41,8 +41,8 @@ int atomicio_write_stop(int fd, const void *p, size_t n, bool sock,
     size_t d = 0;
     int rc = 0;
     while (d < n) {
-        ssize_t w = sock ? send(fd, c + d, n - d, MSG_DONTWAIT | MSG_NOSIGNAL)
-                         : write(fd, c + d, n - d);
+        ssize_t w =
+            sock ? send(fd, c + d, n - d, MSG_DONTWAIT | MSG_NOSIGNAL) : write(fd, c + d, n - d);
         if (w > 0) {
             d += (size_t)w;
             continue;

@@ -528,8 +528,8 @@ int main(int argc, char **argv)
     }
     if (st.prom && (rc = promfile_open(st.prom, &sig_stop)) < 0) {
         if (rc != -EINTR)
-            fprintf(stderr, "gpu_watch: cannot use %s for --prom-textfile: %s\n",
-                    cfg.prom_textfile, safefile_strerror(rc));
+            fprintf(stderr, "gpu_watch: cannot use %s for --prom-textfile: %s\n", cfg.prom_textfile,
+                    safefile_strerror(rc));
         rc = rc == -EINTR ? 0 : 1; /* a stop while waiting for a lock: a quiet end */
         goto out;
     }

@@ -140,8 +140,8 @@ int promfile_close(struct promfile *pf)
     /* Only our own regular file: not a device, nor what another user put at
      * the name in a shared directory (safefile_check). */
     if (pf->lock.fd >= 0 && safefile_resolve(pf->o.path, &r) == 0) {
-        if (r.exists && !r.magic && S_ISREG(r.st.st_mode) &&
-            safefile_check(&r) == 0 && unlinkat(r.dirfd, r.name, 0) < 0 && errno != ENOENT)
+        if (r.exists && !r.magic && S_ISREG(r.st.st_mode) && safefile_check(&r) == 0 &&
+            unlinkat(r.dirfd, r.name, 0) < 0 && errno != ENOENT)
             rc = -errno;
         safefile_path_close(&r);
     }

@@ -293,8 +293,8 @@ int safefile_lock(const struct safefile_path *r, double wait_s, const volatile s
         return -errno;
     int rc = 0;
     for (int tries = 0; tries < 8; tries++) {
-        int fd = openat(dirfd, l->name, O_RDONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
-                        0600);
+        int fd =
+            openat(dirfd, l->name, O_RDONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
         struct stat st, now;
         if (fd < 0) {
             rc = errno == ELOOP ? -SAFEFILE_ELINK : -errno;

@@ -58,12 +58,12 @@ int csv_compact_row(struct gw_buf *b, const char *ts, const struct sample *smp);
 
 /* An open CSV output. */
 struct csv_out {
-    int fd;             /* -1 when closed */
-    bool is_stdout;     /* path "-": fd 1, never closed or reopened */
-    bool regular;       /* a regular file: fdatasync applies */
-    const char *path;   /* as given (after ~ expansion); not owned */
-    const char *header; /* the header line without newline; not owned */
-    bool sock;          /* fd is a socket: written with MSG_DONTWAIT */
+    int fd;                            /* -1 when closed */
+    bool is_stdout;                    /* path "-": fd 1, never closed or reopened */
+    bool regular;                      /* a regular file: fdatasync applies */
+    const char *path;                  /* as given (after ~ expansion); not owned */
+    const char *header;                /* the header line without newline; not owned */
+    bool sock;                         /* fd is a socket: written with MSG_DONTWAIT */
     const volatile sig_atomic_t *stop; /* set by a signal: a stalled write gives up */
     struct safefile_lock lock;         /* held from csv_open to csv_close */
 };
