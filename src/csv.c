@@ -259,8 +259,8 @@ static int open_log(struct csv_out *o, enum csv_open_mode mode, bool lock)
          * not both write the header: a lock file only we can open (anyone
          * may open the 0644 log and hold a lock on it), the log itself where
          * its directory takes no new file. Held until csv_close. */
-        rc = safefile_lock(&r, CSV_LOCK_WAIT_S, o->stop, &o->lock);
-        if (rc == -EACCES || rc == -EROFS) {
+        rc = r.magic ? -EACCES : safefile_lock(&r, CSV_LOCK_WAIT_S, o->stop, &o->lock);
+        if (rc == -EACCES || rc == -EROFS) { /* no lock file in /proc/self/fd either */
             rc = safefile_lock_fd(fd, CSV_LOCK_WAIT_S, o->stop);
             if (rc == 0 && (o->lock.fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0)
                 rc = -errno;

@@ -375,10 +375,8 @@ class Files(GwTest):
         self.assertFalse(os.path.exists(prom), "the text file was left behind")
 
     def test_stopped_reader_on_stdout_pipe(self):
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        for sig in (signal.SIGTERM, signal.SIGINT):
             p, prom = self.stalled(["-o", "-"])
-            if sig == signal.SIGHUP:
-                sig = signal.SIGTERM  # kill -HUP asks for a reopen: a terminal's ends the run
             self.assert_ends_at_once(p, prom, sig)
 
     def test_stopped_reader_on_a_fifo(self):
@@ -395,6 +393,20 @@ class Files(GwTest):
         self.addCleanup(b.close)
         p, prom = self.stalled(["-o", "-"], stdout=a.fileno())
         self.assert_ends_at_once(p, prom)
+
+    def test_dev_stdout_as_the_log(self):
+        """/dev/stdout is a link of root's to /proc/self/fd/1: the run's own
+        descriptor, whatever it is (a pipe here, then a regular file)."""
+        r = self.run_gw("--count", "1", "-q", "-o", "/dev/stdout")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(read_csv(r.stdout.decode())[1]), 3)
+        out = self.path("out.csv")
+        with open(out, "w") as f:
+            r = subprocess.run([BIN, "--count", "1", "-q", "-o", "/dev/stdout"], stdout=f,
+                               stderr=subprocess.PIPE, env=self.env(), timeout=30, cwd=self.tmp)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(read_csv(out)[0], HEADER)
+        self.assertEqual(len(read_csv(out)[1]), 3)
 
     # --- issue 18 item 1: plot -o on what is not a regular file -----------------
 
