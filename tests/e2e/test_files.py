@@ -424,6 +424,18 @@ class Files(GwTest):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertTrue(stat.S_ISCHR(os.lstat(dev).st_mode), "the device was replaced")
 
+    def test_plot_to_dev_null_as_a_normal_user(self):
+        """As a normal user plot -o /dev/null used to fail ("Permission
+        denied": a temporary file in /dev); now it writes to the device."""
+        log = self.path("log.csv")
+        with open(LOG, "rb") as f, open(log, "wb") as out:
+            out.write(f.read())
+        os.chmod(log, 0o644)
+        r = subprocess.run(NOBODY_CMD + [BIN, "plot", log, "-o", "/dev/null", "--format", "png"],
+                           capture_output=True, timeout=60, cwd=self.tmp, env=self.env())
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(stat.S_ISCHR(os.lstat("/dev/null").st_mode))
+
     def test_plot_to_a_fifo_and_dev_stdout(self):
         fifo = self.path("chart.fifo")
         os.mkfifo(fifo)
