@@ -346,11 +346,22 @@ int csv_reopen(struct csv_out *o)
         return 0;
     struct csv_out n = *o;
     n.fd = -1;
-    int rc = open_log(&n, CSV_APPEND, false); /* the lock (by path) stays held */
+    int rc = open_log(&n, CSV_APPEND, false); /* a lock file (by path) stays held */
+    int lock = -1;
+    /* Without a lock file the lock was on the old file itself: take it on
+     * the new one, or a second run could start on it. */
+    if (rc == 0 && o->lock.fd >= 0 && o->lock.dirfd < 0 && n.regular &&
+        (rc = safefile_lock_fd(n.fd, 0, o->stop)) == 0 &&
+        (lock = fcntl(n.fd, F_DUPFD_CLOEXEC, 0)) < 0)
+        rc = -errno;
     if (rc < 0) {
         if (n.fd >= 0)
             close(n.fd);
         return rc;
+    }
+    if (lock >= 0) {
+        close(o->lock.fd);
+        o->lock.fd = lock;
     }
     close(o->fd);
     o->fd = n.fd;

@@ -318,10 +318,21 @@ class Files(GwTest):
         r = subprocess.run(NOBODY_CMD + [BIN, "--count", "1", "-q", "--append", "-o", log],
                            env=env, capture_output=True, timeout=20, cwd=self.tmp)
         self.assert_refused(r, r"locked by another process")
+        # Rotated (by root, as logrotate would), reopened on SIGHUP: the lock
+        # moves to the new file.
+        os.rename(log, log + ".1")
+        with open(log, "w"):
+            pass
+        os.chown(log, NOBODY, NOBODY)
+        first.send_signal(signal.SIGHUP)
+        self.assertTrue(wait_for(lambda: os.path.getsize(log) > len(HEADER_LINE) + 1))
+        r = subprocess.run(NOBODY_CMD + [BIN, "--count", "1", "-q", "--append", "-o", log],
+                           env=env, capture_output=True, timeout=20, cwd=self.tmp)
+        self.assert_refused(r, r"locked by another process")
         first.send_signal(signal.SIGTERM)
         first.communicate(timeout=10)
         self.assertEqual(first.returncode, 0)
-        self.assertEqual(os.listdir(d), ["log.csv"])
+        self.assertEqual(sorted(os.listdir(d)), ["log.csv", "log.csv.1"])
 
     def test_two_watchers_on_one_textfile(self):
         prom = self.path("gpu.prom")
