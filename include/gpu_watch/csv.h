@@ -106,7 +106,9 @@ int csv_write(struct csv_out *o, const char *rows, size_t len);
 int csv_sync(struct csv_out *o);
 
 /* Close and reopen the path in append mode (after logrotate moved it);
- * a new file gets the header. On failure the old descriptor is kept. */
+ * a new file gets the header. The lock file stays held; a lock on the old
+ * file itself (no lock file) moves to the new one. On failure the old
+ * descriptor is kept. */
 int csv_reopen(struct csv_out *o);
 
 /* Whether the log was deleted while open (rm, its directory removed): if
