@@ -6,13 +6,13 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "gpu_watch/atomicio.h"
 #include "gpu_watch/text.h"
+#include "gpu_watch/safefile.h"
 
 /* "2025-01-10T14:22:30" in local time, or "...Z" in UTC. With ms, the
  * milliseconds: "2025-01-10T14:22:30.250". With offset (--tz-offset, and
@@ -207,102 +207,141 @@ static int check_append(int fd, const char *hdr, off_t size)
     if (pread(fd, &last, 1, size - 1) != 1)
         return -EIO;
     if (last != '\n')
-        return atomicio_write_all(fd, "\n", 1);
+        return atomicio_write_all(fd, "\n", 1); /* a regular file: no wait */
     return 0;
 }
 
-static int write_header(int fd, const char *hdr)
+static int write_header(struct csv_out *o)
 {
     char line[1024];
-    int n = snprintf(line, sizeof line, "%s\n", hdr);
+    int n = snprintf(line, sizeof line, "%s\n", o->header);
     if (n < 0 || (size_t)n >= sizeof line)
         return -EINVAL;
-    return atomicio_write_all(fd, line, (size_t)n);
+    return atomicio_write_stop(o->fd, line, (size_t)n, o->sock, o->stop, NULL);
 }
 
-int csv_open(struct csv_out *o, const char *path, const char *header, enum csv_open_mode mode)
+/* Whether a regular file holds nothing but hdr and a newline: what a run
+ * that got no sample leaves behind (a failing driver), as good as empty. */
+static bool only_header(int fd, const char *hdr, off_t size)
+{
+    char first[1024];
+    size_t hl = strlen(hdr);
+    if (size != (off_t)hl + 1 || hl + 1 > sizeof first)
+        return false;
+    return pread(fd, first, hl + 1, 0) == (ssize_t)(hl + 1) && memcmp(first, hdr, hl) == 0 &&
+           first[hl] == '\n';
+}
+
+/* -o -: fd 1 is shared with whoever started us (and a wrapped command), so
+ * its flags are not ours to change; a pipe, FIFO or terminal is opened
+ * again through /proc as a description of our own, non-blocking, so that a
+ * reader that stops reading cannot hold a signal back (atomicio.h); a
+ * socket (the journal) is written with MSG_DONTWAIT. Without /proc, fd 1
+ * as it is. */
+static int stdout_fd(bool *sock)
+{
+    struct stat st;
+    if (fstat(STDOUT_FILENO, &st) < 0)
+        return -errno;
+    *sock = S_ISSOCK(st.st_mode);
+    if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
+        int fd = open("/proc/self/fd/1", O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd >= 0)
+            return fd;
+        if (errno == ENXIO)
+            return -EPIPE; /* a FIFO whose reader is gone */
+    }
+    return STDOUT_FILENO;
+}
+
+/* Open (or reopen, with the lock already held: lock false) the log. */
+static int open_log(struct csv_out *o, enum csv_open_mode mode, bool lock)
+{
+    struct safefile_path r;
+    struct stat st;
+    int fd = -1;
+    int rc = safefile_open(o->path, O_RDWR | O_APPEND, 0644, &fd, &st, &r);
+    if (rc < 0)
+        return rc;
+    o->fd = fd;
+    o->regular = S_ISREG(st.st_mode);
+    if (o->regular && lock) {
+        /* One gpu_watch per log, and two runs starting on one new file must
+         * not both write the header: a lock file only we can open (anyone
+         * may open the 0644 log and hold a lock on it), the log itself where
+         * its directory takes no new file. Held until csv_close. */
+        rc = r.magic ? -EACCES : safefile_lock(&r, CSV_LOCK_WAIT_S, o->stop, &o->lock);
+        if (rc == -EACCES || rc == -EROFS) { /* no lock file in /proc/self/fd either */
+            rc = safefile_lock_fd(fd, CSV_LOCK_WAIT_S, o->stop);
+            if (rc == 0 && (o->lock.fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0)
+                rc = -errno;
+        }
+    }
+    safefile_path_close(&r);
+    if (rc == 0 && fstat(fd, &st) < 0)
+        rc = -errno;
+    if (rc < 0)
+        return rc;
+    if (o->regular && st.st_size > 0) {
+        if (mode == CSV_NEW && only_header(fd, o->header, st.st_size))
+            return 0;
+        if (mode == CSV_NEW)
+            return -EEXIST;
+        if (mode == CSV_FORCE) {
+            if (ftruncate(fd, 0) < 0)
+                return -errno;
+            return write_header(o);
+        }
+        return check_append(fd, o->header, st.st_size);
+    }
+    if (mode != CSV_APPEND || o->regular)
+        return write_header(o); /* new or empty, or a FIFO/device not appended to */
+    return 0;
+}
+
+int csv_open(struct csv_out *o, const char *path, const char *header, enum csv_open_mode mode,
+             const volatile sig_atomic_t *stop)
 {
     o->fd = -1;
     o->path = path;
     o->header = header;
     o->is_stdout = strcmp(path, "-") == 0;
     o->regular = false;
+    o->sock = false;
+    o->stop = stop;
+    o->lock = (struct safefile_lock){.fd = -1, .dirfd = -1};
+    int rc;
     if (o->is_stdout) {
-        o->fd = STDOUT_FILENO;
-        if (mode != CSV_APPEND)
-            return write_header(o->fd, header);
-        return 0;
-    }
-    int flags = O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC;
-    int fd = open(path, flags, 0644);
-    if (fd < 0 && errno == EACCES)
-        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -errno;
-    struct stat st;
-    int rc = 0;
-    /* Two runs starting on one new file must not both write the header. */
-    flock(fd, LOCK_EX);
-    if (fstat(fd, &st) < 0) {
-        rc = -errno;
-        goto out;
-    }
-    o->regular = S_ISREG(st.st_mode);
-    if (o->regular && st.st_size > 0) {
-        if (mode == CSV_NEW) {
-            rc = -EEXIST;
-            goto out;
+        if ((rc = o->fd = stdout_fd(&o->sock)) < 0) {
+            o->fd = -1;
+            return rc;
         }
-        if (mode == CSV_FORCE) {
-            if (ftruncate(fd, 0) < 0) {
-                rc = -errno;
-                goto out;
-            }
-            rc = write_header(fd, header);
-        } else {
-            rc = check_append(fd, header, st.st_size);
-        }
-    } else if (mode != CSV_APPEND || o->regular) {
-        /* New or empty file, or a pipe/FIFO/device not appended to. */
-        rc = write_header(fd, header);
+        rc = mode != CSV_APPEND ? write_header(o) : 0;
+    } else {
+        rc = open_log(o, mode, true);
     }
-out:
-    flock(fd, LOCK_UN);
-    if (rc < 0) {
-        close(fd);
-        return rc;
-    }
-    o->fd = fd;
-    return 0;
+    if (rc < 0)
+        csv_close(o);
+    return rc;
 }
 
 int csv_write(struct csv_out *o, const char *rows, size_t len)
 {
     size_t done = 0;
-    while (done < len) {
-        ssize_t w = write(o->fd, rows + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w > 0) {
-            done += (size_t)w;
-            continue;
-        }
-        int err = w < 0 ? errno : ENOSPC;
-        if (done > 0 && o->regular) {
-            /* Undo the partial tail so the file keeps only whole lines. */
-            struct stat st;
-            char prev = '\n';
-            if (fstat(o->fd, &st) == 0 && st.st_size >= (off_t)done) {
-                off_t cut = st.st_size - (off_t)done;
-                if (cut == 0 || pread(o->fd, &prev, 1, cut - 1) == 1) {
-                    if (prev == '\n' && ftruncate(o->fd, cut) < 0)
-                        err = errno;
-                }
+    int rc = atomicio_write_stop(o->fd, rows, len, o->sock, o->stop, &done);
+    if (rc < 0 && done > 0 && o->regular) {
+        /* Undo the partial tail so the file keeps only whole lines. */
+        struct stat st;
+        char prev = '\n';
+        if (fstat(o->fd, &st) == 0 && st.st_size >= (off_t)done) {
+            off_t cut = st.st_size - (off_t)done;
+            if (cut == 0 || pread(o->fd, &prev, 1, cut - 1) == 1) {
+                if (prev == '\n' && ftruncate(o->fd, cut) < 0)
+                    rc = -errno;
             }
         }
-        return -err;
     }
-    return 0;
+    return rc;
 }
 
 int csv_sync(struct csv_out *o)
@@ -316,10 +355,25 @@ int csv_reopen(struct csv_out *o)
 {
     if (o->is_stdout)
         return 0;
-    struct csv_out n;
-    int rc = csv_open(&n, o->path, o->header, CSV_APPEND);
-    if (rc < 0)
+    struct csv_out n = *o;
+    n.fd = -1;
+    int rc = open_log(&n, CSV_APPEND, false); /* a lock file (by path) stays held */
+    int lock = -1;
+    /* Without a lock file the lock was on the old file itself: take it on
+     * the new one, or a second run could start on it. */
+    if (rc == 0 && o->lock.fd >= 0 && o->lock.dirfd < 0 && n.regular &&
+        (rc = safefile_lock_fd(n.fd, 0, o->stop)) == 0 &&
+        (lock = fcntl(n.fd, F_DUPFD_CLOEXEC, 0)) < 0)
+        rc = -errno;
+    if (rc < 0) {
+        if (n.fd >= 0)
+            close(n.fd);
         return rc;
+    }
+    if (lock >= 0) {
+        close(o->lock.fd);
+        o->lock.fd = lock;
+    }
     close(o->fd);
     o->fd = n.fd;
     o->regular = n.regular;
@@ -341,11 +395,10 @@ int csv_check(struct csv_out *o)
 
 int csv_close(struct csv_out *o)
 {
-    if (o->fd < 0 || o->is_stdout) {
-        o->fd = -1;
-        return 0;
-    }
-    int rc = close(o->fd);
+    int rc = 0;
+    if (o->fd >= 0 && o->fd != STDOUT_FILENO && close(o->fd) < 0)
+        rc = -errno;
     o->fd = -1;
-    return rc < 0 ? -errno : 0;
+    safefile_unlock(&o->lock);
+    return rc;
 }

@@ -21,6 +21,7 @@
 #include "gpu_watch/plot.h"
 #include "gpu_watch/promfile.h"
 #include "gpu_watch/report.h"
+#include "gpu_watch/safefile.h"
 #include "gpu_watch/run_cmd.h"
 #include "gpu_watch/sampler.h"
 #include "gpu_watch/signals.h"
@@ -145,8 +146,8 @@ static int write_sample(struct run_state *st, const struct timespec *wall)
         return 1;
     }
     rc = csv_write(&st->out, st->rows.p, st->rows.len);
-    if (rc == -EPIPE)
-        return -1; /* reader went away: a quiet, successful end */
+    if (rc == -EPIPE || (rc == -EINTR && sig_stop))
+        return -1; /* reader went away, or a stop while it stalled: a quiet end */
     if (rc < 0) {
         fprintf(stderr, "gpu_watch: cannot write to %s: %s\n",
                 st->out.is_stdout ? "standard output" : st->out.path, strerror(-rc));
@@ -544,6 +545,7 @@ int main(int argc, char **argv)
     struct run_state st;
     memset(&st, 0, sizeof st);
     st.out.fd = -1;
+    st.out.lock = (struct safefile_lock){.fd = -1, .dirfd = -1};
     st.cfg = &cfg;
     char err[512];
     int rc = 0;
@@ -633,7 +635,27 @@ int main(int argc, char **argv)
     snprintf(header, sizeof header, "%s%s",
              cfg.compact ? CSV_HEADER_COMPACT : csv_header(cfg.host, cfg.peaks),
              cfg.who ? CSV_WHO_COLUMNS : "");
-    rc = csv_open(&st.out, cfg.output, header, mode);
+    /* The text file first: a refused one leaves no log behind. */
+    struct promfile_opts po = {
+        .path = cfg.prom_textfile,
+        .host = cfg.host,
+        .peaks = so.peaks,
+        .command = prom_command_mode(cfg.prom_command),
+        .version = GPU_WATCH_VERSION,
+    };
+    if (cfg.prom_textfile && !(st.prom = promfile_new(&po))) {
+        fprintf(stderr, "gpu_watch: out of memory\n");
+        rc = 1;
+        goto out;
+    }
+    if (st.prom && (rc = promfile_open(st.prom, &sig_stop)) < 0) {
+        if (rc != -EINTR)
+            fprintf(stderr, "gpu_watch: cannot use %s for --prom-textfile: %s\n", cfg.prom_textfile,
+                    safefile_strerror(rc));
+        rc = rc == -EINTR ? 0 : 1; /* a stop while waiting for a lock: a quiet end */
+        goto out;
+    }
+    rc = csv_open(&st.out, cfg.output, header, mode, &sig_stop);
     if (rc == -EEXIST) {
         fprintf(stderr,
                 "gpu_watch: %s already exists and is not empty; use --append to add to it or "
@@ -644,11 +666,13 @@ int main(int argc, char **argv)
                 "gpu_watch: %s has a different header than this run's (%s); it was not changed. "
                 "Use another file, or --force to overwrite it instead of --append\n",
                 cfg.output, header);
-    } else if (rc < 0 && rc != -EPIPE) {
-        fprintf(stderr, "gpu_watch: cannot open %s for writing: %s\n", cfg.output, strerror(-rc));
+    } else if (rc < 0 && rc != -EPIPE && rc != -EINTR) {
+        fprintf(stderr, "gpu_watch: cannot open %s for writing: %s\n", cfg.output,
+                safefile_strerror(rc));
     }
     if (rc < 0) {
-        rc = rc == -EPIPE ? 0 : 1; /* a reader gone before the header: a quiet end */
+        /* A reader gone before the header, or a stop meanwhile: a quiet end. */
+        rc = rc == -EPIPE || rc == -EINTR ? 0 : 1;
         goto out;
     }
     if (!cfg.until_exit)
@@ -663,19 +687,7 @@ int main(int argc, char **argv)
     if (st.sum && cfg.peaks)
         summary_set_peaks(st.sum);
     st.last_sync = monotime_now();
-    struct promfile_opts po = {
-        .path = cfg.prom_textfile,
-        .host = cfg.host,
-        .peaks = so.peaks,
-        .command = prom_command_mode(cfg.prom_command),
-        .version = GPU_WATCH_VERSION,
-    };
-    if (cfg.prom_textfile && !(st.prom = promfile_new(&po))) {
-        fprintf(stderr, "gpu_watch: out of memory\n");
-        rc = 1;
-    } else {
-        rc = run(&st);
-    }
+    rc = run(&st);
     if (st.wrap) {
         wrap_wait(st.wrap); /* the run stopped early (--count, a write error) */
         if (cfg.command && (rc == 0 || wrap_status(st.wrap) != 0))
@@ -732,6 +744,7 @@ int main(int argc, char **argv)
      * (an admin alerts on node_textfile_mtime_seconds for a sampler that
      * died without this). */
     int pr = promfile_close(st.prom);
+    st.prom = NULL;
     if (pr < 0 && rc == 0) {
         fprintf(stderr, "gpu_watch: cannot remove %s: %s\n", cfg.prom_textfile, strerror(-pr));
         rc = 1;
@@ -739,6 +752,7 @@ int main(int argc, char **argv)
     run_cmd_drain(200);
 out:
     csv_close(&st.out); /* on the early ways out; closed above otherwise */
+    promfile_close(st.prom);
     wrap_free(st.wrap);
     summary_free(st.sum);
     truepeak_free(&st.tp);

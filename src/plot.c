@@ -6,6 +6,7 @@
 #include "gpu_watch/options.h"
 #include "gpu_watch/plot.h"
 #include "gpu_watch/plot_rank.h"
+#include "gpu_watch/safefile.h"
 #include "gpu_watch/subcmd.h"
 #include "gpu_watch/text.h"
 
@@ -400,7 +401,7 @@ int plot_main(int argc, char **argv)
                 goto out;
             status = SUBCMD_EXIT_FILE;
         } else if ((rc = subcmd_write_file(a.out, out.p, out.len)) < 0) {
-            fprintf(stderr, "gpu_watch plot: cannot write %s: %s%s\n", a.out, strerror(-rc),
+            fprintf(stderr, "gpu_watch plot: cannot write %s: %s%s\n", a.out, safefile_strerror(rc),
                     rc == -EFBIG ? " (over the file-size limit, ulimit -f)" : "");
             goto out;
         }

@@ -7,10 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gpu_watch/array.h"
+#include "gpu_watch/atomicio.h"
 #include "gpu_watch/buf.h"
 #include "gpu_watch/prom.h"
+#include "gpu_watch/safefile.h"
 
 /* One query ever made: its key, last outcome and failures since start. */
 struct qhist {
@@ -29,14 +32,36 @@ struct promfile {
     struct qhist hist[SAMPLE_MAX_QUERIES * 2];
     struct prom_query q[SAMPLE_MAX_QUERIES * 2];
     size_t nq;
+    struct safefile_lock lock;         /* "<path>.lock", from promfile_open */
+    const volatile sig_atomic_t *stop; /* a write to a stalled FIFO gives up */
 };
 
 struct promfile *promfile_new(const struct promfile_opts *o)
 {
     struct promfile *pf = calloc(1, sizeof *pf);
-    if (pf)
+    if (pf) {
         pf->o = *o;
+        pf->lock = (struct safefile_lock){.fd = -1, .dirfd = -1};
+    }
     return pf;
+}
+
+int promfile_open(struct promfile *pf, const volatile sig_atomic_t *stop)
+{
+    struct safefile_path r;
+    pf->stop = stop;
+    int rc = safefile_resolve(pf->o.path, &r);
+    if (rc == 0)
+        rc = safefile_check(&r);
+    if (rc == 0 && !r.exists && r.via_link)
+        rc = -SAFEFILE_EDANGLING;
+    /* One gpu_watch per text file: two would flip the metrics between
+     * their views, and the first to end would remove the other's file. A
+     * FIFO or device (written in place) has nothing to remove. */
+    if (rc == 0 && !r.magic && (!r.exists || S_ISREG(r.st.st_mode)))
+        rc = safefile_lock(&r, PROMFILE_LOCK_WAIT_S, stop, &pf->lock);
+    safefile_path_close(&r);
+    return rc;
 }
 
 /* Record this sample's queries; a query not made this time keeps its last
@@ -114,14 +139,27 @@ int promfile_write(struct promfile *pf, const struct sample *smp, double wall, d
     int rc = prom_format(&ps, &pf->text);
     if (rc < 0)
         return rc;
-    return prom_publish(pf->o.path, pf->text.p, pf->text.len);
+    /* A name node_exporter skips for the temporary file (not *.prom); 0644
+     * for a new file (node_exporter runs as another user); no fsync: it is
+     * rewritten every sample. */
+    return atomicio_replace_stop(pf->o.path, pf->text.p, pf->text.len, 0644, false, pf->stop);
 }
 
 int promfile_close(struct promfile *pf)
 {
     if (!pf)
         return 0;
-    int rc = prom_remove(pf->o.path);
+    int rc = 0;
+    struct safefile_path r;
+    /* Only our own regular file: not a device, nor what another user put at
+     * the name in a shared directory (safefile_check). */
+    if (pf->lock.fd >= 0 && safefile_resolve(pf->o.path, &r) == 0) {
+        if (r.exists && !r.magic && S_ISREG(r.st.st_mode) && safefile_check(&r) == 0 &&
+            unlinkat(r.dirfd, r.name, 0) < 0 && errno != ENOENT)
+            rc = -errno;
+        safefile_path_close(&r);
+    }
+    safefile_unlock(&pf->lock);
     buf_free(&pf->text);
     free(pf->procs);
     free(pf->gmem);

@@ -6,8 +6,12 @@
 #include "gpu_watch/signals.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
+
+#include "gpu_watch/monotime.h"
 
 volatile sig_atomic_t sig_stop;
 volatile sig_atomic_t sig_hup;
@@ -38,21 +42,33 @@ static void on_winch(int sig)
     sig_winch = 1;
 }
 
-/* Sleep until monotonic time t (seconds), or until a signal sets a flag. */
+/* Sleep until monotonic time t (seconds), or until a signal sets a flag.
+ * The stop signals are blocked while the flags are looked at and let in
+ * only inside ppoll(): one that lands between the look and the sleep is
+ * not lost for a whole --interval. */
 void signals_sleep_until(double t)
 {
-    struct timespec ts;
-    ts.tv_sec = (time_t)t;
-    ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    sigset_t stops, old;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGTERM);
+    sigaddset(&stops, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &stops, &old);
     while (!sig_stop && !sig_hup) {
-        int rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
-        if (rc == 0 || rc != EINTR)
+        double left = t - monotime_now();
+        if (left <= 0)
+            break;
+        struct timespec ts;
+        ts.tv_sec = (time_t)left;
+        ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        if (ppoll(NULL, 0, &ts, &old) < 0 && errno != EINTR)
             break;
     }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 void signals_install(void)

@@ -158,15 +158,15 @@ static void test_new_file(void **state)
 {
     struct files *f = *state;
     struct csv_out o;
-    assert_int_equal(csv_open(&o, f->path, CSV_HEADER, CSV_NEW), 0);
+    assert_int_equal(csv_open(&o, f->path, CSV_HEADER, CSV_NEW, NULL), 0);
     assert_int_equal(csv_write(&o, "r1\n", 3), 0);
     assert_int_equal(csv_close(&o), 0);
     assert_string_equal(get(f->path), CSV_HEADER "\nr1\n");
     /* Now it exists: refused, untouched. */
-    assert_int_equal(csv_open(&o, f->path, CSV_HEADER, CSV_NEW), -EEXIST);
+    assert_int_equal(csv_open(&o, f->path, CSV_HEADER, CSV_NEW, NULL), -EEXIST);
     assert_string_equal(get(f->path), CSV_HEADER "\nr1\n");
     /* --force truncates and writes the header again. */
-    assert_int_equal(csv_open(&o, f->path, CSV_HEADER, CSV_FORCE), 0);
+    assert_int_equal(csv_open(&o, f->path, CSV_HEADER, CSV_FORCE, NULL), 0);
     assert_int_equal(csv_close(&o), 0);
     assert_string_equal(get(f->path), CSV_HEADER "\n");
 }
@@ -176,7 +176,7 @@ static void test_empty_existing_file_is_new(void **state)
     struct files *f = *state;
     put(f->path, "");
     struct csv_out o;
-    assert_int_equal(csv_open(&o, f->path, CSV_HEADER, CSV_NEW), 0);
+    assert_int_equal(csv_open(&o, f->path, CSV_HEADER, CSV_NEW, NULL), 0);
     assert_int_equal(csv_close(&o), 0);
     assert_string_equal(get(f->path), CSV_HEADER "\n");
 }
@@ -186,22 +186,22 @@ static void test_append(void **state)
     struct files *f = *state;
     struct csv_out o;
     /* Appending to a missing file creates it with a header. */
-    assert_int_equal(csv_open(&o, f->path, CSV_HEADER, CSV_APPEND), 0);
+    assert_int_equal(csv_open(&o, f->path, CSV_HEADER, CSV_APPEND, NULL), 0);
     assert_int_equal(csv_write(&o, "a\n", 2), 0);
     assert_int_equal(csv_close(&o), 0);
-    assert_int_equal(csv_open(&o, f->path, CSV_HEADER, CSV_APPEND), 0);
+    assert_int_equal(csv_open(&o, f->path, CSV_HEADER, CSV_APPEND, NULL), 0);
     assert_int_equal(csv_write(&o, "b\n", 2), 0);
     assert_int_equal(csv_close(&o), 0);
     assert_string_equal(get(f->path), CSV_HEADER "\na\nb\n");
     /* A crash elsewhere left half a line: we start on a new line. */
     put(f->path, CSV_HEADER "\nhalf,a,li");
-    assert_int_equal(csv_open(&o, f->path, CSV_HEADER, CSV_APPEND), 0);
+    assert_int_equal(csv_open(&o, f->path, CSV_HEADER, CSV_APPEND, NULL), 0);
     assert_int_equal(csv_write(&o, "c\n", 2), 0);
     assert_int_equal(csv_close(&o), 0);
     assert_string_equal(get(f->path), CSV_HEADER "\nhalf,a,li\nc\n");
     /* CRLF header written by another tool is still ours. */
     put(f->path, CSV_HEADER "\r\nx\r\n");
-    assert_int_equal(csv_open(&o, f->path, CSV_HEADER, CSV_APPEND), 0);
+    assert_int_equal(csv_open(&o, f->path, CSV_HEADER, CSV_APPEND, NULL), 0);
     assert_int_equal(csv_close(&o), 0);
 }
 
@@ -211,20 +211,20 @@ static void test_append_other_schema_refused(void **state)
     const char *other = "timestamp,used_mib,sys_used_mib,cpu_cores,cpu_pct\n1,2,3,4,5\n";
     put(f->path, other);
     struct csv_out o;
-    assert_int_equal(csv_open(&o, f->path, CSV_HEADER, CSV_APPEND), -EPROTO);
+    assert_int_equal(csv_open(&o, f->path, CSV_HEADER, CSV_APPEND, NULL), -EPROTO);
     assert_string_equal(get(f->path), other);
     /* A prefix of our header, or ours plus more columns, is not ours. */
     put(f->path, "timestamp,gpu_index\n");
-    assert_int_equal(csv_open(&o, f->path, CSV_HEADER, CSV_APPEND), -EPROTO);
+    assert_int_equal(csv_open(&o, f->path, CSV_HEADER, CSV_APPEND, NULL), -EPROTO);
     put(f->path, CSV_HEADER ",cpu_pct,cpu_cores,rss_mib,sys_used_mib\n");
-    assert_int_equal(csv_open(&o, f->path, CSV_HEADER, CSV_APPEND), -EPROTO);
+    assert_int_equal(csv_open(&o, f->path, CSV_HEADER, CSV_APPEND, NULL), -EPROTO);
 }
 
 static void test_unwritable(void **state)
 {
     struct csv_out o;
-    assert_int_equal(csv_open(&o, "/nonexistent-dir/x.csv", CSV_HEADER, CSV_NEW), -ENOENT);
-    assert_int_equal(csv_open(&o, "/dev/full", CSV_HEADER, CSV_NEW), -ENOSPC);
+    assert_int_equal(csv_open(&o, "/nonexistent-dir/x.csv", CSV_HEADER, CSV_NEW, NULL), -ENOENT);
+    assert_int_equal(csv_open(&o, "/dev/full", CSV_HEADER, CSV_NEW, NULL), -ENOSPC);
 }
 
 static void test_reopen_after_rotation(void **state)
@@ -233,7 +233,7 @@ static void test_reopen_after_rotation(void **state)
     struct csv_out o;
     char moved[160];
     snprintf(moved, sizeof moved, "%s.1", f->path);
-    assert_int_equal(csv_open(&o, f->path, CSV_HEADER, CSV_NEW), 0);
+    assert_int_equal(csv_open(&o, f->path, CSV_HEADER, CSV_NEW, NULL), 0);
     assert_int_equal(csv_write(&o, "a\n", 2), 0);
     assert_int_equal(rename(f->path, moved), 0);
     assert_int_equal(csv_reopen(&o), 0);

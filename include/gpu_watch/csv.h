@@ -6,9 +6,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <time.h>
 
 #include "gpu_watch/buf.h"
+#include "gpu_watch/safefile.h"
 #include "gpu_watch/sampler.h"
 
 /* The sampler's header, the same with --host, with --peaks (peak_mem_mib
@@ -59,12 +61,19 @@ int csv_compact_row(struct gw_buf *b, const char *ts, const struct sample *smp);
 
 /* An open CSV output. */
 struct csv_out {
-    int fd;             /* -1 when closed */
-    bool is_stdout;     /* path "-": fd 1, never closed or reopened */
-    bool regular;       /* a regular file: fdatasync applies */
-    const char *path;   /* as given (after ~ expansion); not owned */
-    const char *header; /* the header line without newline; not owned */
+    int fd;                            /* -1 when closed */
+    bool is_stdout;                    /* path "-": fd 1, never closed or reopened */
+    bool regular;                      /* a regular file: fdatasync applies */
+    const char *path;                  /* as given (after ~ expansion); not owned */
+    const char *header;                /* the header line without newline; not owned */
+    bool sock;                         /* fd is a socket: written with MSG_DONTWAIT */
+    const volatile sig_atomic_t *stop; /* set by a signal: a stalled write gives up */
+    struct safefile_lock lock;         /* held from csv_open to csv_close */
 };
+
+/* How long csv_open waits for another process's lock on the log (s):
+ * enough for a cron run that ends as the next starts, then a refusal. */
+#define CSV_LOCK_WAIT_S 2.0
 
 enum csv_open_mode {
     CSV_NEW,    /* refuse an existing non-empty file */
@@ -72,24 +81,37 @@ enum csv_open_mode {
     CSV_APPEND, /* append; the existing header must equal ours */
 };
 
-/* Open path for writing rows with the given header, following mode. Writes
- * the header when the file is new or empty, and a newline first when an
- * appended file's last line lacks one. Returns 0, or:
+/* Open path for writing rows with the given header, following mode. The
+ * path is opened as safefile.h says (no untrusted link, no FIFO or device of
+ * another user, no hang on a FIFO nobody reads), and a regular file is
+ * locked for the whole run (a lock file "<path>.lock" only we can open,
+ * CSV_LOCK_WAIT_S at most). Writes the header when the file is new or empty,
+ * and a newline first when an appended file's last line lacks one; a file
+ * that holds only this header counts as empty. Writes give up when *stop
+ * is set (stop may be NULL). Returns 0, or:
  *   -EEXIST   CSV_NEW and the file exists and is not empty
  *   -EPROTO   CSV_APPEND and the file's first line is not our header
- *   other     a negative errno from open/read/write (not writable, ...) */
-int csv_open(struct csv_out *o, const char *path, const char *header, enum csv_open_mode mode);
+ *   SAFEFILE_EBUSY  another process holds the lock
+ *   -EINTR    *stop was set while waiting
+ *   other     a negative errno from open/read/write (not writable, ...) or
+ *             one of safefile.h's refusals (safefile_strerror) */
+int csv_open(struct csv_out *o, const char *path, const char *header, enum csv_open_mode mode,
+             const volatile sig_atomic_t *stop);
 
-/* Write rows (whole lines, each ending in '\n') in one write(2). A write
- * that fails part way is undone (the partial tail truncated) when nothing
- * else was appended after it. 0 or a negative errno (-EPIPE, -ENOSPC, ...). */
+/* Write rows (whole lines, each ending in '\n') in one write(2) (in more
+ * only to a reader that stalls: the wait ends with -EINTR once *o->stop is
+ * set). A write that fails part way is undone (the partial tail truncated)
+ * when nothing else was appended after it. 0 or a negative errno (-EPIPE,
+ * -ENOSPC, -EINTR, ...). */
 int csv_write(struct csv_out *o, const char *rows, size_t len);
 
 /* Flush rows to the disk (fdatasync) for regular files. 0 or -errno. */
 int csv_sync(struct csv_out *o);
 
 /* Close and reopen the path in append mode (after logrotate moved it);
- * a new file gets the header. On failure the old descriptor is kept. */
+ * a new file gets the header. The lock file stays held; a lock on the old
+ * file itself (no lock file) moves to the new one. On failure the old
+ * descriptor is kept. */
 int csv_reopen(struct csv_out *o);
 
 /* Whether the log was deleted while open (rm, its directory removed): if
@@ -98,7 +120,7 @@ int csv_reopen(struct csv_out *o);
  * deleted and cannot be created again (-ENOENT: the directory is gone). */
 int csv_check(struct csv_out *o);
 
-/* Close; returns 0 or the negative errno of close(2). */
+/* Close and release the lock; returns 0 or the negative errno of close(2). */
 int csv_close(struct csv_out *o);
 
 #endif

@@ -1,5 +1,5 @@
 """End-to-end: the log is never lost or mangled. kill -9 at random moments,
-concurrent appenders on one file, a full disk and a file-size limit, the
+concurrent appenders on one file (one runs, the others are refused), a full disk and a file-size limit, the
 output's directory removed or made read-only, SIGHUP storms and logrotate,
 and --match patterns holding shell syntax."""
 import os
@@ -101,8 +101,10 @@ class Durability(GwTest):
     # --- concurrent appenders ------------------------------------------------
 
     def appenders(self, n, samples=2000):
-        """n runs appending samples each to one file at once; each run sees
-        its own /proc tree, so its rows carry its own command lines."""
+        """n runs started at once on one file with --append: one writes, the
+        others are refused (issue 24 item 8: two runs on one log doubled the
+        summary's counts) with one clear line and exit 1, within the lock's
+        bounded wait; the one that ran wrote whole rows of its own."""
         procs, cmds = [], {}
         for i in range(n):
             root = self.path(f"proc{i}")
@@ -115,9 +117,17 @@ class Durability(GwTest):
                 cmds[cmd] = (i, pid)
             procs.append(self.start_gw("--interval", "0.001", "--count", str(samples),
                                        "--append", "-q", "-o", "log.csv", proc=root))
-        for p in procs:
+        ran, refused = [], 0
+        for i, p in enumerate(procs):
             out, err = p.communicate(timeout=600)
-            self.assertEqual(p.returncode, 0, err)
+            if p.returncode == 0:
+                ran.append(i)
+                continue
+            self.assertEqual(p.returncode, 1, err)
+            self.assertEqual(err.decode(), "gpu_watch: cannot open log.csv for writing: locked "
+                             "by another process (is another gpu_watch writing it?)\n")
+            refused += 1
+        self.assertEqual((len(ran), refused), (1, n - 1))
         per_run = {}
 
         def known(r):
@@ -128,7 +138,8 @@ class Durability(GwTest):
             return True
 
         self.assert_whole(self.path("log.csv"), known)
-        self.assertEqual(per_run, {i: 3 * samples for i in range(n)})
+        self.assertEqual(per_run, {ran[0]: 3 * samples})
+        self.assertFalse(os.path.exists(self.path("log.csv.lock")), "lock file left behind")
 
     def test_two_appenders(self):
         self.appenders(2)
