@@ -35,6 +35,8 @@ static const char *const col_names[LOG_NCOLS] = {
     [LOG_COL_RSS_MIB] = "rss_mib",
     [LOG_COL_SYS_USED_MIB] = "sys_used_mib",
     [LOG_COL_PEAK_MEM_MIB] = "peak_mem_mib",
+    [LOG_COL_PEAK_RATE_HZ] = "peak_rate_hz",
+    [LOG_COL_MIG_INSTANCE] = "mig_instance",
     [LOG_COL_USER] = "user",
     [LOG_COL_JOB_ID] = "job_id",
     [LOG_COL_CONTAINER] = "container",
@@ -49,6 +51,8 @@ static const char *const col_names[LOG_NCOLS] = {
      BIT(LOG_COL_SYS_USED_MIB))
 /* --who: all three or none, after the others. */
 #define WHO_COLS         (BIT(LOG_COL_USER) | BIT(LOG_COL_JOB_ID) | BIT(LOG_COL_CONTAINER))
+/* --peak-rate: both, with peak_mem_mib. */
+#define DENSE_COLS       (BIT(LOG_COL_PEAK_RATE_HZ) | BIT(LOG_COL_MIG_INSTANCE))
 #define COMPACT_OPTIONAL (BIT(LOG_COL_SYS_USED_MIB) | BIT(LOG_COL_CPU_CORES) | BIT(LOG_COL_CPU_PCT))
 
 const char *log_schema_name(enum log_schema s)
@@ -161,8 +165,12 @@ int logread_parse_header(const char *line, size_t len, struct log_header *h)
     unsigned who = h->have & WHO_COLS;
     if (who && who != WHO_COLS)
         return -EPROTO;
-    /* --peaks adds peak_mem_mib, --who its three columns, to either sampler schema. */
-    unsigned base = h->have & ~(WHO_COLS | BIT(LOG_COL_PEAK_MEM_MIB));
+    /* --peaks adds peak_mem_mib, --peak-rate peak_rate_hz and mig_instance,
+     * --who its three columns, to either sampler schema. */
+    unsigned dense = h->have & DENSE_COLS;
+    if (dense && (dense != DENSE_COLS || !(h->have & BIT(LOG_COL_PEAK_MEM_MIB))))
+        return -EPROTO;
+    unsigned base = h->have & ~(WHO_COLS | DENSE_COLS | BIT(LOG_COL_PEAK_MEM_MIB));
     if (gpu_mem_mib && base == SAMPLER_COLS)
         h->schema = LOG_SAMPLER;
     else if (gpu_mem_mib && base == (SAMPLER_COLS | HOST_COLS))
@@ -189,6 +197,7 @@ static const double col_max[LOG_NCOLS] = {
     [LOG_COL_RSS_MIB] = 1024.0 * 1024 * 1024,
     [LOG_COL_SYS_USED_MIB] = 1024.0 * 1024 * 1024,
     [LOG_COL_PEAK_MEM_MIB] = 1024.0 * 1024 * 1024,
+    [LOG_COL_PEAK_RATE_HZ] = 1000,
 };
 
 /* A non-negative decimal number ("1642", "12.5", " 3 "); empty is unknown
@@ -241,6 +250,8 @@ int logread_parse_row(const struct log_header *h, char *line, size_t len, struct
     row->cmd_len = 0;
     row->gpu_mem_mib = row->sm_util_pct = row->mem_util_pct = NAN;
     row->cpu_pct = row->rss_mib = row->sys_used_mib = row->peak_mem_mib = NAN;
+    row->peak_rate_hz = NAN;
+    row->mig_instance = "";
     row->cpu_cores = "";
     row->cpu_cores_len = 0;
     row->user = row->job_id = row->container = "";
@@ -267,6 +278,9 @@ int logread_parse_row(const struct log_header *h, char *line, size_t len, struct
             continue;
         case LOG_COL_CONTAINER:
             row->container = f[i];
+            continue;
+        case LOG_COL_MIG_INSTANCE:
+            row->mig_instance = f[i];
             continue;
         default:
             break;
@@ -307,6 +321,9 @@ int logread_parse_row(const struct log_header *h, char *line, size_t len, struct
             break;
         case LOG_COL_PEAK_MEM_MIB:
             row->peak_mem_mib = v;
+            break;
+        case LOG_COL_PEAK_RATE_HZ:
+            row->peak_rate_hz = v;
             break;
         default:
             break;

@@ -16,6 +16,7 @@
 #define MAX_INTERVAL 86400.0 /* one sample a day at most */
 #define MAX_TIMEOUT  3600.0
 #define MAX_PIDS     4096
+#define MAX_PEAK_RATE 1000 /* Hz: a poll every millisecond at most */
 
 static const char help_text[] =
     "Usage: gpu_watch [OPTIONS]\n"
@@ -53,6 +54,9 @@ static const char help_text[] =
     "  --host             add cpu_pct,cpu_cores,rss_mib,sys_used_mib columns\n"
     "  --peaks            add peak_mem_mib (last): each process's true peak GPU memory\n"
     "                     from the driver's accounting (empty while accounting is off)\n"
+    "  --peak-rate [HZ]   NVML (--source nvml or auto): between rows, read the process\n"
+    "                     lists HZ times a second (default 50) and keep each process's\n"
+    "                     highest memory in peak_mem_mib; adds peak_rate_hz,mig_instance\n"
     "  --who              add user,job_id,container columns: the process's user, its\n"
     "                     Slurm job and its container or Kubernetes pod\n"
     "  --prom-textfile PATH  after each sample, write the Prometheus metrics of that\n"
@@ -129,6 +133,16 @@ static bool parse_long(const char *s, long min, long max, long *out)
     return true;
 }
 
+/* --peak-rate: a whole number of Hz, 1 to MAX_PEAK_RATE. */
+static bool parse_hz(const char *s, int *out)
+{
+    long v;
+    if (!parse_long(s, 1, MAX_PEAK_RATE, &v))
+        return false;
+    *out = (int)v;
+    return true;
+}
+
 static int add_pids(struct gw_config *cfg, const char *arg, char *err, size_t errlen)
 {
     const char *p = arg;
@@ -192,6 +206,7 @@ enum {
     OPT_SUMMARY,
     OPT_SOURCE,
     OPT_PEAKS,
+    OPT_PEAK_RATE,
     OPT_WHO,
     OPT_PROM_TEXTFILE,
 };
@@ -219,6 +234,7 @@ static const struct option long_opts[] = {
     {"summary", no_argument, NULL, OPT_SUMMARY},
     {"source", required_argument, NULL, OPT_SOURCE},
     {"peaks", no_argument, NULL, OPT_PEAKS},
+    {"peak-rate", optional_argument, NULL, OPT_PEAK_RATE},
     {"who", no_argument, NULL, OPT_WHO},
     {"prom-textfile", required_argument, NULL, OPT_PROM_TEXTFILE},
     {NULL, 0, NULL, 0},
@@ -317,6 +333,24 @@ enum options_result options_parse(int argc, char **argv, const char *home, struc
         case OPT_PEAKS:
             cfg->peaks = true;
             break;
+        case OPT_PEAK_RATE: {
+            /* "--peak-rate 100" as well as "--peak-rate=100": getopt gives
+             * an optional value only after '='; a number next is taken. */
+            const char *v = optarg;
+            if (!v && optind < argc && parse_hz(argv[optind], &cfg->peak_rate)) {
+                v = argv[optind++];
+                last_arg = v;
+            }
+            if (!v)
+                cfg->peak_rate = GW_DEFAULT_PEAK_RATE;
+            else if (!parse_hz(v, &cfg->peak_rate)) {
+                set_err(err, errlen,
+                        "invalid --peak-rate '%s': expected a whole number of Hz from 1 to %d", v,
+                        MAX_PEAK_RATE);
+                return OPTIONS_USAGE;
+            }
+            break;
+        }
         case OPT_WHO:
             cfg->who = true;
             break;
@@ -402,6 +436,16 @@ enum options_result options_parse(int argc, char **argv, const char *home, struc
     }
     if (cfg->compact && cfg->peaks) {
         set_err(err, errlen, "--compact cannot be combined with --peaks");
+        return OPTIONS_USAGE;
+    }
+    if (cfg->peak_rate && strcmp(cfg->source, "smi") == 0) {
+        set_err(err, errlen,
+                "--peak-rate needs --source nvml or auto: nvidia-smi cannot poll the process "
+                "lists that often at a bearable cost");
+        return OPTIONS_USAGE;
+    }
+    if (cfg->compact && cfg->peak_rate) {
+        set_err(err, errlen, "--compact cannot be combined with --peak-rate");
         return OPTIONS_USAGE;
     }
     if (cfg->until_exit && cfg->npids == 0) {

@@ -76,6 +76,7 @@ int sampler_new(const struct sampler_opts *o, struct sampler **out, struct sampl
     s->cfg.smi = o->smi;
     s->cfg.timeout = o->timeout;
     s->cfg.peaks = o->peaks;
+    s->cfg.peak_rate = o->peak_rate;
     if (!(s->tab = pidtab_new(64)) || !(s->host = host_new(o->proc_root)) ||
         !(s->cmdline = cmdline_new(o->proc_root, o->ps, o->timeout)) ||
         (rc = filter_new(o->pids, o->npids, o->match, o->match_icase, &s->filter, &st->substring)) <
@@ -223,6 +224,8 @@ static int keep_rows(struct sampler *s, struct sample *out)
             .sm_pct = r->sm_pct,
             .mem_pct = r->mem_pct,
             .peak_mib = r->peak_mib,
+            .peak_hz = r->peak_hz,
+            .mig = r->mig,
             .host = host_unknown,
         };
     }
@@ -316,6 +319,7 @@ int sampler_run(struct sampler *s, struct sample *out, const volatile sig_atomic
         out->sys_used_mib = host_sys_used_mib(s->host);
     }
     out->who = s->o.who;
+    out->dense = s->o.peak_rate > 0;
     if ((s->o.host && (rc = read_host(s, out)) < 0) || (s->o.who && (rc = read_who(s, out)) < 0) ||
         (s->o.watch_pid > 0 && (rc = read_watched(s, out)) < 0))
         return rc;
