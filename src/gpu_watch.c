@@ -87,9 +87,9 @@ static int write_sample(struct run_state *st, const struct timespec *wall)
     char ts[48];
     csv_format_time(ts, sizeof ts, wall, cfg->utc, cfg->compact || cfg->tz_offset, want_ms(cfg));
     buf_clear(&st->rows);
-    int r = st->cfg->compact
-                ? csv_compact_row(&st->rows, ts, &st->smp)
-                : csv_sample_rows(&st->rows, ts, &st->smp, st->cfg->host, st->cfg->peaks || st->cfg->peak_rate > 0);
+    int r = st->cfg->compact ? csv_compact_row(&st->rows, ts, &st->smp)
+                             : csv_sample_rows(&st->rows, ts, &st->smp, st->cfg->host,
+                                               st->cfg->peaks || st->cfg->peak_rate > 0);
     if (r < 0) {
         fprintf(stderr, "gpu_watch: out of memory\n");
         return 1;

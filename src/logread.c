@@ -51,9 +51,9 @@ static const char *const col_names[LOG_NCOLS] = {
      BIT(LOG_COL_SYS_USED_MIB))
 /* --who: all three or none, after the others. */
 #define WHO_COLS         (BIT(LOG_COL_USER) | BIT(LOG_COL_JOB_ID) | BIT(LOG_COL_CONTAINER))
-/* --peak-rate: both, with peak_mem_mib. */
-#define DENSE_COLS       (BIT(LOG_COL_PEAK_RATE_HZ) | BIT(LOG_COL_MIG_INSTANCE))
 #define COMPACT_OPTIONAL (BIT(LOG_COL_SYS_USED_MIB) | BIT(LOG_COL_CPU_CORES) | BIT(LOG_COL_CPU_PCT))
+/* --peak-rate: both, with peak_mem_mib. */
+#define DENSE_COLS (BIT(LOG_COL_PEAK_RATE_HZ) | BIT(LOG_COL_MIG_INSTANCE))
 
 const char *log_schema_name(enum log_schema s)
 {

@@ -16,7 +16,7 @@
 #define MAX_INTERVAL 86400.0 /* one sample a day at most */
 #define MAX_TIMEOUT  3600.0
 #define MAX_PIDS     4096
-#define MAX_PEAK_RATE 1000 /* Hz: a poll every millisecond at most */
+#define MAX_HZ       1000 /* --peak-rate: a reading every millisecond at most */
 
 static const char help_text[] =
     "Usage: gpu_watch [OPTIONS]\n"
@@ -133,11 +133,11 @@ static bool parse_long(const char *s, long min, long max, long *out)
     return true;
 }
 
-/* --peak-rate: a whole number of Hz, 1 to MAX_PEAK_RATE. */
+/* --peak-rate: a whole number of Hz, 1 to MAX_HZ. */
 static bool parse_hz(const char *s, int *out)
 {
     long v;
-    if (!parse_long(s, 1, MAX_PEAK_RATE, &v))
+    if (!parse_long(s, 1, MAX_HZ, &v))
         return false;
     *out = (int)v;
     return true;
@@ -346,7 +346,7 @@ enum options_result options_parse(int argc, char **argv, const char *home, struc
             else if (!parse_hz(v, &cfg->peak_rate)) {
                 set_err(err, errlen,
                         "invalid --peak-rate '%s': expected a whole number of Hz from 1 to %d", v,
-                        MAX_PEAK_RATE);
+                        MAX_HZ);
                 return OPTIONS_USAGE;
             }
             break;

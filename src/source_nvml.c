@@ -305,8 +305,7 @@ static int gpu_records(struct nvml *s, struct gpu *g, struct source_poll *out,
         if (i < g->nstats)
             r->peak_mib = nvml_acct_peak(g->araw + i * NVML_ACCT_STATS_SIZE);
         /* --peak-rate: the dense peak where the driver has none. */
-        if (s->dense_hz && r->peak_mib < 0 && i < g->nrpeak &&
-            g->rpeak[i] != NVML_NOT_AVAILABLE) {
+        if (s->dense_hz && r->peak_mib < 0 && i < g->nrpeak && g->rpeak[i] != NVML_NOT_AVAILABLE) {
             r->peak_mib = nvml_mib(g->rpeak[i]);
             r->peak_hz = s->dense_hz;
         }

@@ -181,10 +181,10 @@ void sfmt_notes(struct gw_buf *b, const struct summary_result *r)
         buf_puts(b, "Peaks are true peaks from the driver's accounting.");
     } else {
         if (r->driver_peaks)
-            buf_printf(b, "Peaks marked * (source: driver) are true peaks from the driver's "
-                          "accounting%s",
-                       sampled ? "; the others are lower bounds, the highest of samples"
-                               : ". ");
+            buf_printf(b,
+                       "Peaks marked * (source: driver) are true peaks from the driver's "
+                       "accounting%s",
+                       sampled ? "; the others are lower bounds, the highest of samples" : ". ");
         /* --peak-rate: read between rows; a reading late by more than a
          * period is skipped, so two periods is the spike sure to be seen. */
         if (r->dense_peaks)
@@ -192,8 +192,10 @@ void sfmt_notes(struct gw_buf *b, const struct summary_result *r)
                        "%sPeaks marked ~ (source: sampled at %g Hz) were read %g times a "
                        "second between samples: spikes of %.0f ms or longer are not missed%s",
                        r->driver_peaks && sampled ? ". " : "", r->dense_hz, r->dense_hz,
-                       2000.0 / r->dense_hz, sampled ? "; the others are lower bounds, the "
-                                                       "highest of samples" : ".");
+                       2000.0 / r->dense_hz,
+                       sampled ? "; the others are lower bounds, the "
+                                 "highest of samples"
+                               : ".");
         if (!r->driver_peaks && !r->dense_peaks)
             buf_puts(b, "Peaks between samples are not seen: these are lower bounds, the "
                         "highest of samples");
@@ -286,7 +288,9 @@ static void fmt_text(const struct summary_result *r, const struct summary_fmt_op
             snprintf(pid, sizeof pid, "%ld", p->pid);
         sfmt_gpu_list(gpus, sizeof gpus, p->gpu_mask, p->gpu_other);
         cell(peak, sizeof peak, p->peak_mib, 0,
-             p->peak_driver ? " MiB*" : p->peak_hz > 0 ? " MiB~" : " MiB");
+             p->peak_driver   ? " MiB*"
+             : p->peak_hz > 0 ? " MiB~"
+                              : " MiB");
         short_time(at, sizeof at, p->peak_ts, o->utc, one_day);
         cell(smm, sizeof smm, p->sm_mean, 0, " %");
         cell(smx, sizeof smx, p->sm_max, 0, " %");

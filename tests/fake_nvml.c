@@ -406,7 +406,7 @@ int nvmlDeviceGetMaxMigDeviceCount(void *dev, unsigned *n)
         return 2;
     if (!g->mig)
         return 3; /* NOT_SUPPORTED */
-    *n = 7; /* as an H100/H200: 7 slots, the unused ones NOT_FOUND */
+    *n = 7;       /* as an H100/H200: 7 slots, the unused ones NOT_FOUND */
     return 0;
 }
 

@@ -220,10 +220,13 @@ static void test_peak_rate(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_issue14_flags), cmocka_unit_test(test_issue14_refused),
+        cmocka_unit_test(test_issue14_flags),
+        cmocka_unit_test(test_issue14_refused),
         cmocka_unit_test(test_peak_rate),
-        cmocka_unit_test(test_defaults),      cmocka_unit_test(test_all_flags),
-        cmocka_unit_test(test_bad_input),     cmocka_unit_test(test_command_after_dashes),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_all_flags),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_command_after_dashes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -320,18 +320,21 @@ static void test_csv(void **state)
     struct summary *s = *state = load("run.csv", &st);
     char *t = render(s, SUMMARY_CSV, 0);
     const char *want =
-        "row,pid,cmd,gpus,peak_gpu_mem_mib,peak_source,sampled_peak_gpu_mem_mib,peak_at,sm_mean_pct,sm_max_pct,samples,first_seen,"
-        "last_seen,peak_rss_mib,cpu_mean_pct,interval_s\n"
-        "process,100,python3 train.py --lr 0.1,\"0,1\",4000,sampled,4000,2025-01-10T10:00:10Z,70.0,90,3,"
-        "2025-01-10T10:00:00Z,2025-01-10T10:00:20Z,,,\n"
-        "process,100,other job,0,4000,sampled,4000,2025-01-10T10:05:30Z,50.0,100,2,2025-01-10T10:05:30Z,"
+        "row,pid,cmd,gpus,peak_gpu_mem_mib,peak_source,sampled_peak_gpu_mem_mib,peak_at,"
+        "sm_mean_pct,sm_max_pct,samples,first_seen,last_seen,peak_rss_mib,cpu_mean_pct,"
+        "interval_s\n"
+        "process,100,python3 train.py --lr 0.1,\"0,1\",4000,sampled,4000,"
+        "2025-01-10T10:00:10Z,70.0,90,3,2025-01-10T10:00:00Z,2025-01-10T10:00:20Z,,,\n"
+        "process,100,other job,0,4000,sampled,4000,2025-01-10T10:05:30Z,50.0,100,2,"
+        "2025-01-10T10:05:30Z,2025-01-10T10:05:40Z,,,\n"
+        "process,200,\"python3 \"\"eval, v2\"\".py\",0,800,sampled,800,2025-01-10T10:00:20Z,"
+        "20.0,30,3,2025-01-10T10:00:00Z,2025-01-10T10:00:30Z,,,\n"
+        "gpu,,,0,4000,sampled,4000,2025-01-10T10:05:30Z,,,6,2025-01-10T10:00:00Z,"
         "2025-01-10T10:05:40Z,,,\n"
-        "process,200,\"python3 \"\"eval, v2\"\".py\",0,800,sampled,800,2025-01-10T10:00:20Z,20.0,30,3,"
-        "2025-01-10T10:00:00Z,2025-01-10T10:00:30Z,,,\n"
-        "gpu,,,0,4000,sampled,4000,2025-01-10T10:05:30Z,,,6,2025-01-10T10:00:00Z,2025-01-10T10:05:40Z,,,\n"
-        "gpu,,,1,2600,sampled,2600,2025-01-10T10:00:20Z,,,6,2025-01-10T10:00:00Z,2025-01-10T10:05:40Z,,,\n"
-        "run,,,,4600,sampled,4600,2025-01-10T10:00:20Z,,,6,2025-01-10T10:00:00Z,2025-01-10T10:05:40Z,,,"
-        "10.000\n";
+        "gpu,,,1,2600,sampled,2600,2025-01-10T10:00:20Z,,,6,2025-01-10T10:00:00Z,"
+        "2025-01-10T10:05:40Z,,,\n"
+        "run,,,,4600,sampled,4600,2025-01-10T10:00:20Z,,,6,2025-01-10T10:00:00Z,"
+        "2025-01-10T10:05:40Z,,,10.000\n";
     assert_string_equal(t, want);
     free(t);
 }
@@ -410,9 +413,9 @@ static void test_peaks_log(void **state)
     char *t = render(s, SUMMARY_TEXT, 0);
     assert_non_null(strstr(t, "    462 0      9826 MiB*  -  "));
     assert_non_null(strstr(t, "    460 0       3590 MiB  07:43:59"));
-    assert_non_null(strstr(t,
-                           "Peaks marked * (source: driver) are true peaks from the driver's "
-                           "accounting; the others are lower bounds, the highest of samples taken every 1 s."));
+    assert_non_null(strstr(t, "Peaks marked * (source: driver) are true peaks from the driver's "
+                              "accounting; the others are lower bounds, the highest of samples "
+                              "taken every 1 s."));
     assert_null(strstr(t, "Peaks between samples are not seen"));
     free(t);
     t = render(s, SUMMARY_CSV, 0);
@@ -548,7 +551,8 @@ static void test_subsecond_interval(void **state)
 {
     struct summary *s = *state = summary_new();
     for (int i = 0; i < 10; i++) {
-        struct summary_row r = {T0 + 0.2 * i + (i >= 5 ? 2 : 0), 0, 7, "a", 1, NAN, NAN, NAN, NAN, NAN};
+        struct summary_row r = {
+            T0 + 0.2 * i + (i >= 5 ? 2 : 0), 0, 7, "a", 1, NAN, NAN, NAN, NAN, NAN};
         assert_int_equal(summary_add_log(s, &r), 0);
     }
     struct summary_result r;

@@ -72,10 +72,10 @@ struct nv_fns {
     nv_ret (*acct_mode)(nv_dev, int *);                                 /* optional: --peaks */
     nv_ret (*acct_stats)(nv_dev, unsigned, void *);                     /* optional: --peaks */
     /* Optional, MIG: the instances of a MIG GPU, each with its own process list. */
-    nv_ret (*mig_max)(nv_dev, unsigned *);              /* nvmlDeviceGetMaxMigDeviceCount */
-    nv_ret (*mig_handle)(nv_dev, unsigned, nv_dev *);   /* nvmlDeviceGetMigDeviceHandleByIndex */
-    nv_ret (*gi_id)(nv_dev, unsigned *);                /* nvmlDeviceGetGpuInstanceId */
-    nv_ret (*ci_id)(nv_dev, unsigned *);                /* nvmlDeviceGetComputeInstanceId */
+    nv_ret (*mig_max)(nv_dev, unsigned *);            /* nvmlDeviceGetMaxMigDeviceCount */
+    nv_ret (*mig_handle)(nv_dev, unsigned, nv_dev *); /* nvmlDeviceGetMigDeviceHandleByIndex */
+    nv_ret (*gi_id)(nv_dev, unsigned *);              /* nvmlDeviceGetGpuInstanceId */
+    nv_ret (*ci_id)(nv_dev, unsigned *);              /* nvmlDeviceGetComputeInstanceId */
 };
 
 /* One MIG instance of a GPU: its handle, IDs, and "GI/CI" for the rows. */
@@ -193,10 +193,10 @@ struct nvml {
     /* --peak-rate: between jobs the worker reads the process lists every
      * dense_period seconds (its own schedule, monotonic); want tells a fast
      * reading that a job waits, so it stops between two lists. */
-    int dense_hz;           /* 0: off */
-    double dense_period;    /* s */
-    double dense_next;      /* monotonic time of the next fast reading */
-    unsigned long dense_gen; /* readings so far (fast and row) */
+    int dense_hz;             /* 0: off */
+    double dense_period;      /* s */
+    double dense_next;        /* monotonic time of the next fast reading */
+    unsigned long dense_gen;  /* readings so far (fast and row) */
     unsigned long dense_fast; /* fast readings so far (for tests and the bench) */
     atomic_bool want;
 

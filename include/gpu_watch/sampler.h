@@ -28,8 +28,8 @@ struct sample_row {
     /* With sampler_opts.who: who owns the process (fields "" when not
      * known); NULL without. Valid until the next sample. */
     const struct owner *who;
-    int peak_hz;             /* --peak-rate: peak_mib was sampled at this rate; 0 the driver's */
-    const char *mig;         /* the MIG instance "GI/CI", "" off MIG; valid until the next sample */
+    int peak_hz;     /* --peak-rate: peak_mib was sampled at this rate; 0 the driver's */
+    const char *mig; /* the MIG instance "GI/CI", "" off MIG; valid until the next sample */
 };
 
 /* The queries of a sample: the source's and the sampler's own (ps). */
