@@ -555,7 +555,7 @@ int main(int argc, char **argv)
     if (st.sum && so.peaks)
         summary_set_peaks(st.sum);
     st.last_sync = monotime_now();
-    struct promfile_opts po = {.path = cfg.prom_textfile, .host = cfg.host, .peaks = so.peaks};
+    struct promfile_opts po = {.path = cfg.prom_textfile, .host = cfg.host, .peaks = cfg.peaks};
     if (cfg.prom_textfile && !(st.prom = promfile_new(&po))) {
         fprintf(stderr, "gpu_watch: out of memory\n");
         rc = 1;

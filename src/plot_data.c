@@ -426,7 +426,8 @@ int plot_add_row(const struct log_row *row, void *ctx)
      * sampled memory (0: unknown). A sum over processes of peaks reached at
      * different times would mean nothing, so totals get none. */
     struct plot_series *ds =
-        !rc && !compact && p->o.per_process && !isnan(row->gpu_mem_mib) && row->peak_mem_mib > 0
+        !rc && !compact && p->o.per_process && !isnan(row->gpu_mem_mib) && row->peak_mem_mib > 0 &&
+                !(row->peak_rate_hz > 0) /* --peak-rate: gpu_watch's own, not the driver's */
             ? series_find(&p->panel[PANEL_GPU_MEM], key)
             : NULL;
     if (ds) {

@@ -98,6 +98,48 @@ class Dense(GwTest):
         p = self.summary_json()["processes"][0]
         self.assertEqual((p["peak_gpu_mem_mib"], p["peak_source"]), (20000, "driver"))
 
+    def test_prometheus_peak_is_the_drivers_only(self):
+        # The metric is documented as the driver's peak: dense peaks stay out.
+        metric = "gpu_watch_process_gpu_memory_peak_bytes{"
+        for extra, want in (("", False), ("acct 0 on\nstats 0 442 20000 1\n", True)):
+            with self.subTest(acct=bool(extra)):
+                scen = self.path("scenario.txt")
+                with open(os.path.join(SCEN, "spike.txt")) as f, open(scen, "w") as out:
+                    out.write(f.read() + extra)
+                prom = self.path("gw.prom")
+                if os.path.exists(self.path("log.csv")):
+                    os.unlink(self.path("log.csv"))
+                e = self.env("busy", "busy", LD_LIBRARY_PATH=LIB[""], FAKE_NVML_SCENARIO=scen)
+                p = self.start_gw("--source", "nvml", "--interval", "0.3", "--peak-rate", "100",
+                                  "--peaks", "--force", "-o", "log.csv", "--prom-textfile", prom,
+                                  env=e)
+                self.assertTrue(wait_for(lambda: len(self.lines("log.csv")) >= 3, timeout=10))
+                self.assertTrue(wait_for(lambda: os.path.exists(prom), timeout=10))
+                with open(prom) as f:
+                    text = f.read()
+                p.send_signal(signal.SIGINT)
+                p.wait(timeout=10)
+                self.assertEqual(metric in text, want, text)
+                header, rows = read_csv(self.path("log.csv"))
+                self.assertEqual(self.col(header, rows, "peak_rate_hz")[-1], "" if want else "100")
+
+    def test_plot_draws_no_driver_peak_for_dense_peaks(self):
+        import xml.etree.ElementTree as ET
+        for extra, want in (("", []), ("acct 0 on\nstats 0 442 20000 1\n",
+                                        ["driver peak 20000 MiB"])):
+            with self.subTest(acct=bool(extra)):
+                r = self.dense("--interval", "0.5", "--peak-rate", "100", "--count", "3",
+                               "--force", extra_scen=extra)
+                self.assertEqual(r.returncode, 0, r.stderr.decode())
+                out = self.path("p.svg")
+                r = subprocess.run([BIN, "plot", self.path("log.csv"), "-o", out,
+                                    "--per-process"], capture_output=True, timeout=30)
+                self.assertEqual(r.returncode, 0, r.stderr.decode())
+                ns = "{http://www.w3.org/2000/svg}"
+                labels = [t.text for t in ET.parse(out).getroot().iter(ns + "text")
+                          if t.text and t.text.startswith("driver peak")]
+                self.assertEqual(labels, want)
+
     def test_refused_without_nvml(self):
         for args, lib in ((["--source", "smi"], ""), ([], ""), (["--source", "auto"], None)):
             with self.subTest(args=args, lib=lib):
