@@ -208,6 +208,16 @@ class Dense(GwTest):
         self.assertLess(time.monotonic() - t, 1.0)
         self.assertEqual(p.returncode, 0, p.stderr.read().decode())
 
+    def test_wrap_end_and_count_prompt(self):
+        # A wrapped command's end and --count stop the run as without
+        # --peak-rate: no fast reading holds it up (--interval 5).
+        for args in (["--", "sleep", "0.3"], ["--count", "1"]):
+            with self.subTest(args=args):
+                start = time.monotonic()
+                r = self.dense("--interval", "5", "--peak-rate", "1000", "--force", "-q", *args)
+                self.assertEqual(r.returncode, 0, r.stderr.decode())
+                self.assertLess(time.monotonic() - start, 2.0)
+
     def test_stuck_fast_reading_never_hangs_the_run(self):
         # The 5th process-list call (a fast reading) never returns: the next
         # row gives NVML up after --timeout and the run goes on with
