@@ -12,7 +12,11 @@
  *       in alternation; prints both lists, then the CPU ms per sample of
  *       each way: ours self, ours children, original self, original children
  *   bench_sample hostcost PROC PIDS...  CPU ms to read --host figures of
- *       the given PIDs (median of 50 rounds) */
+ *       the given PIDs (median of 50 rounds)
+ *   bench_sample dense PROC HZ SECONDS  --peak-rate: the NVML source (the
+ *       fake library) opened with HZ fast readings, one sample taken, then
+ *       SECONDS with no row while the worker reads the process lists; prints
+ *       "cpu_ms_per_s wall_s": own CPU (every thread) per second of wall time */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -284,8 +288,41 @@ static int cmd_hostcost(const char *proc, int argc, char **argv)
     return 0;
 }
 
+static int cmd_dense(const char *proc, int hz, double seconds)
+{
+    struct sampler_opts o = {.source = "nvml",
+                             .smi = "nvidia-smi",
+                             .ps = "ps",
+                             .proc_root = proc,
+                             .timeout = 10,
+                             .peaks = true,
+                             .peak_rate = hz};
+    struct sampler_start st;
+    struct sampler *s = NULL;
+    if (sampler_new(&o, &s, &st) < 0) {
+        fprintf(stderr, "bench_sample: %s\n", st.why);
+        return 1;
+    }
+    struct sample smp = {0};
+    if (sampler_run(s, &smp, NULL) < 0 || smp.switched[0]) {
+        fprintf(stderr, "bench_sample: the NVML source failed\n");
+        return 1;
+    }
+    double c0 = self_cpu_ms(), t0 = now_ms();
+    struct timespec d = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
+    while (nanosleep(&d, &d) < 0 && errno == EINTR)
+        ;
+    double c1 = self_cpu_ms(), t1 = now_ms();
+    printf("%.4f %.3f\n", (c1 - c0) / ((t1 - t0) / 1e3), (t1 - t0) / 1e3);
+    sample_free(&smp);
+    sampler_free(s);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 5 && strcmp(argv[1], "dense") == 0)
+        return cmd_dense(argv[2], atoi(argv[3]), atof(argv[4]));
     if (argc >= 5 && strcmp(argv[1], "cpu") == 0)
         return cmd_cpu(argv[2], argv[3], atoi(argv[4]), argc > 5 && !strcmp(argv[5], "host"),
                        argc > 5 && !strcmp(argv[5], "nvml") ? "nvml" : "smi");

@@ -88,6 +88,13 @@ def spread(xs):
 
 
 def main():
+    if sys.argv[1:] == ["dense"]:  # only the --peak-rate part (python3 bench/run_bench.py dense)
+        tmp = tempfile.mkdtemp(prefix="gw-bench-")
+        try:
+            dense(tmp)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return
     tmp = tempfile.mkdtemp(prefix="gw-bench-")
     try:
         run(tmp)
@@ -129,6 +136,8 @@ def run(tmp):
             machines[(g, p)] += (spawned,)
     say()
     nvml(tmp)
+    say()
+    dense(tmp)
     say()
     say("2. Parser throughput (16 MB of real H100 lines, 7 runs)   median MB/s   min    max   target")
     out = subprocess.run([BENCH, "parsers", FIX], capture_output=True, text=True, check=True).stdout
@@ -198,6 +207,29 @@ def nvml(tmp):
         med, lo, hi = spread(runs)
         say(f"    {g} GPUs, {p:3d} processes           {med:6.3f}  {lo:6.3f} {hi:6.3f}      "
             f"{statistics.median(smi):7.3f}          {rows:4d}")
+
+
+def dense(tmp, seconds=5, reps=3):
+    """--peak-rate: own CPU per second of the worker's fast readings of the
+    process lists (no row meanwhile), fake library; target 0.5% of one core
+    at 50 Hz for 8 GPUs x 8 processes. Noisy on a shared machine."""
+    say("1c. --peak-rate: own CPU per second between rows (NVML source, fake libnvidia-ml),")
+    say(f"    {reps} runs of {seconds} s each; % of one core       median   p10    p90   target")
+    for g, p in ((1, 8), (8, 8), (8, 100)):
+        rep, proc = make_machine(tmp, g, p, base=20000)
+        env = env_for(tmp, rep, LD_LIBRARY_PATH=FAKE_NVML,
+                      FAKE_NVML_SCENARIO=os.path.join(rep, "nvml.txt"))
+        for hz in (50, 100):
+            runs = []
+            for _ in range(reps):
+                out = subprocess.run([BENCH, "dense", proc, str(hz), str(seconds)], env=env,
+                                     capture_output=True, text=True, check=True).stdout.split()
+                runs.append(float(out[0]) / 10.0)  # ms per s -> % of one core
+            med, lo, hi = spread(runs)
+            target = "<= 0.5" if (g, p, hz) == (8, 8, 50) else ""
+            ok = ("ok" if med <= 0.5 else "MISSED") if target else ""
+            say(f"    {g} GPU{'s' if g > 1 else ' '} x {p:3d} processes at {hz:3d} Hz       "
+                f"{med:6.3f}  {lo:6.3f} {hi:6.3f}   {target} {ok}")
 
 
 def callgrind(env, proc):

@@ -158,6 +158,12 @@ int csv_sample_rows(struct gw_buf *b, const char *ts, const struct sample *smp, 
             buf_putc(b, ',');
             csv_int(b, r->peak_mib);
         }
+        if (smp->dense) {
+            buf_putc(b, ',');
+            csv_int(b, r->peak_mib >= 0 && r->peak_hz > 0 ? r->peak_hz : GW_UNKNOWN);
+            buf_putc(b, ',');
+            csv_field(b, r->mig ? r->mig : "", r->mig ? strlen(r->mig) : 0);
+        }
         if (smp->who)
             csv_who(b, r->who);
         buf_putc(b, '\n');

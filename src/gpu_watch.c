@@ -126,9 +126,9 @@ static int write_sample(struct run_state *st, const struct timespec *wall)
     char ts[48];
     csv_format_time(ts, sizeof ts, wall, cfg->utc, cfg->compact || cfg->tz_offset, want_ms(cfg));
     buf_clear(&st->rows);
-    int r = st->cfg->compact
-                ? csv_compact_row(&st->rows, ts, &st->smp)
-                : csv_sample_rows(&st->rows, ts, &st->smp, st->cfg->host, st->cfg->peaks);
+    int r = st->cfg->compact ? csv_compact_row(&st->rows, ts, &st->smp)
+                             : csv_sample_rows(&st->rows, ts, &st->smp, st->cfg->host,
+                                               st->cfg->peaks || st->cfg->peak_rate > 0);
     if (r < 0) {
         fprintf(stderr, "gpu_watch: out of memory\n");
         return 1;
@@ -606,7 +606,8 @@ int main(int argc, char **argv)
         .match_icase = cfg.match_icase,
         .host = cfg.host,
         .who = cfg.who,
-        .peaks = cfg.peaks,
+        .peaks = cfg.peaks || cfg.peak_rate > 0, /* the driver's peak wins over the dense one */
+        .peak_rate = cfg.peak_rate,
         .watch_pid = cfg.compact ? cfg.pids[0] : 0,
         .gpu_mem = cfg.prom_textfile != NULL,
     };
@@ -616,6 +617,13 @@ int main(int argc, char **argv)
     if ((rc = sampler_new(&so, &st.sampler, &start)) < 0) {
         fprintf(stderr, "gpu_watch: %s\n", start.why[0] ? start.why : strerror(-rc));
         rc = 1;
+        goto out;
+    }
+    if (cfg.peak_rate && strcmp(start.source, source_nvml.title) != 0) {
+        /* --source auto fell back to nvidia-smi: bad input for this machine. */
+        fprintf(stderr, "gpu_watch: --peak-rate needs NVML, which did not load (%s)\n",
+                start.why[0] ? start.why : "unknown reason");
+        rc = 2;
         goto out;
     }
     if (start.substring)
@@ -632,9 +640,9 @@ int main(int argc, char **argv)
     signals_install(); /* before the header is written: SIGPIPE, SIGXFSZ */
     enum csv_open_mode mode = cfg.append ? CSV_APPEND : cfg.force ? CSV_FORCE : CSV_NEW;
     char header[256];
-    snprintf(header, sizeof header, "%s%s",
-             cfg.compact ? CSV_HEADER_COMPACT : csv_header(cfg.host, cfg.peaks),
-             cfg.who ? CSV_WHO_COLUMNS : "");
+    snprintf(header, sizeof header, "%s%s%s",
+             cfg.compact ? CSV_HEADER_COMPACT : csv_header(cfg.host, so.peaks),
+             cfg.peak_rate ? CSV_DENSE_COLUMNS : "", cfg.who ? CSV_WHO_COLUMNS : "");
     /* The text file first: a refused one leaves no log behind. */
     struct promfile_opts po = {
         .path = cfg.prom_textfile,
@@ -684,7 +692,7 @@ int main(int argc, char **argv)
      * redrawn in place would run into its output. */
     st.status_lines = st.status_line && cfg.command;
     st.sum = want_summary(&cfg) ? summary_new() : NULL;
-    if (st.sum && cfg.peaks)
+    if (st.sum && so.peaks)
         summary_set_peaks(st.sum);
     st.last_sync = monotime_now();
     rc = run(&st);

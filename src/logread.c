@@ -37,6 +37,8 @@ static const char *const col_names[LOG_NCOLS] = {
     [LOG_COL_RSS_MIB] = "rss_mib",
     [LOG_COL_SYS_USED_MIB] = "sys_used_mib",
     [LOG_COL_PEAK_MEM_MIB] = "peak_mem_mib",
+    [LOG_COL_PEAK_RATE_HZ] = "peak_rate_hz",
+    [LOG_COL_MIG_INSTANCE] = "mig_instance",
     [LOG_COL_USER] = "user",
     [LOG_COL_JOB_ID] = "job_id",
     [LOG_COL_CONTAINER] = "container",
@@ -55,6 +57,8 @@ static const char *const col_names[LOG_NCOLS] = {
 #define WHO_COLS         (BIT(LOG_COL_USER) | BIT(LOG_COL_JOB_ID) | BIT(LOG_COL_CONTAINER))
 #define WHO_COLS_ALL     (WHO_COLS | BIT(LOG_COL_CONTAINER_PID))
 #define COMPACT_OPTIONAL (BIT(LOG_COL_SYS_USED_MIB) | BIT(LOG_COL_CPU_CORES) | BIT(LOG_COL_CPU_PCT))
+/* --peak-rate: both, with peak_mem_mib. */
+#define DENSE_COLS (BIT(LOG_COL_PEAK_RATE_HZ) | BIT(LOG_COL_MIG_INSTANCE))
 
 const char *log_schema_name(enum log_schema s)
 {
@@ -166,8 +170,12 @@ int logread_parse_header(const char *line, size_t len, struct log_header *h)
     unsigned who = h->have & WHO_COLS_ALL;
     if (who && who != WHO_COLS && who != WHO_COLS_ALL)
         return -EPROTO;
-    /* --peaks adds peak_mem_mib, --who its columns, to either sampler schema. */
-    unsigned base = h->have & ~(WHO_COLS_ALL | BIT(LOG_COL_PEAK_MEM_MIB));
+    /* --peaks adds peak_mem_mib, --peak-rate peak_rate_hz and mig_instance,
+     * --who its columns, to either sampler schema. */
+    unsigned dense = h->have & DENSE_COLS;
+    if (dense && (dense != DENSE_COLS || !(h->have & BIT(LOG_COL_PEAK_MEM_MIB))))
+        return -EPROTO;
+    unsigned base = h->have & ~(WHO_COLS_ALL | DENSE_COLS | BIT(LOG_COL_PEAK_MEM_MIB));
     if (gpu_mem_mib && base == SAMPLER_COLS)
         h->schema = LOG_SAMPLER;
     else if (gpu_mem_mib && base == (SAMPLER_COLS | HOST_COLS))
@@ -195,6 +203,7 @@ static const double col_max[LOG_NCOLS] = {
     [LOG_COL_SYS_USED_MIB] = GW_VALID_MAX_MIB,
     [LOG_COL_PEAK_MEM_MIB] = GW_VALID_MAX_MIB,
     [LOG_COL_CONTAINER_PID] = 4194304.0,
+    [LOG_COL_PEAK_RATE_HZ] = 1000,
 };
 
 /* A non-negative decimal number ("1642", "12.5", " 3 "); empty is unknown
@@ -247,6 +256,8 @@ int logread_parse_row(const struct log_header *h, char *line, size_t len, struct
     row->cmd_len = 0;
     row->gpu_mem_mib = row->sm_util_pct = row->mem_util_pct = NAN;
     row->cpu_pct = row->rss_mib = row->sys_used_mib = row->peak_mem_mib = NAN;
+    row->peak_rate_hz = NAN;
+    row->mig_instance = "";
     row->cpu_cores = "";
     row->cpu_cores_len = 0;
     row->user = row->job_id = row->container = "";
@@ -274,6 +285,9 @@ int logread_parse_row(const struct log_header *h, char *line, size_t len, struct
             continue;
         case LOG_COL_CONTAINER:
             row->container = f[i];
+            continue;
+        case LOG_COL_MIG_INSTANCE:
+            row->mig_instance = f[i];
             continue;
         default:
             break;
@@ -319,6 +333,9 @@ int logread_parse_row(const struct log_header *h, char *line, size_t len, struct
             if (log_known(v) && v != (long)v)
                 return -EINVAL;
             row->container_pid = log_known(v) ? (long)v : -1;
+            break;
+        case LOG_COL_PEAK_RATE_HZ:
+            row->peak_rate_hz = v;
             break;
         default:
             break;

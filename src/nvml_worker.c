@@ -47,24 +47,155 @@ static void call_memory(struct nvml *s, struct gpu *g)
     g->reserved_ok = false;
 }
 
-static nv_ret call_procs(struct nvml *s, struct gpu *g)
+/* One process list (dev: a GPU or one MIG instance) appended to *buf at
+ * record off; *cap in records. *n: the records the driver says it wrote
+ * (more than fit: the poll calls that an impossible answer). */
+static nv_ret list_procs(struct nvml *s, nv_dev dev, unsigned char **buf, size_t *cap, size_t off,
+                         unsigned *n)
 {
     nv_ret rc = NV_INSUFFICIENT_SIZE;
+    const size_t stride = s->f.procs_stride;
     unsigned cnt = 0;
     atomic_store(&s->calling, s->f.procs_name);
     for (int t = 0; t < GROW_TRIES && rc == NV_INSUFFICIENT_SIZE; t++) {
-        cnt = (unsigned)g->raw_cap;
+        if (off + 1 > *cap && array_reserve(buf, cap, off + 8, stride) < 0)
+            return NV_NO_MEMORY;
+        cnt = (unsigned)(*cap - off);
         /* Zeroed: a driver that writes less than it claims leaves no stale
          * bytes to be read as records. */
-        memset(g->raw, 0, g->raw_cap * s->f.procs_stride);
-        rc = s->f.procs(g->dev, &cnt, g->raw);
+        memset(*buf + off * stride, 0, cnt * stride);
+        rc = s->f.procs(dev, &cnt, *buf + off * stride);
         /* Too small: the driver says how many there are; grow and ask again. */
-        if (rc == NV_INSUFFICIENT_SIZE &&
-            array_reserve(&g->raw, &g->raw_cap, (size_t)cnt + 8, s->f.procs_stride) < 0)
+        if (rc == NV_INSUFFICIENT_SIZE && array_reserve(buf, cap, off + cnt + 8, stride) < 0)
             return NV_NO_MEMORY;
     }
-    g->nraw = rc == NV_SUCCESS ? cnt : 0;
+    *n = rc == NV_SUCCESS ? cnt : 0;
     return rc;
+}
+
+/* A GPU's process lists into *buf: the GPU's own, or on MIG each
+ * instance's in turn, with (*io)[i] the instance of record i. *n records.
+ * stop: a fast reading gives way to a waiting job between two lists
+ * (NV_NOT_FOUND: not read). */
+static nv_ret read_lists(struct nvml *s, struct gpu *g, unsigned char **buf, size_t *cap,
+                         unsigned **io, size_t *iocap, unsigned *n, bool stop)
+{
+    *n = 0;
+    if (g->ninst == 0)
+        return list_procs(s, g->dev, buf, cap, 0, n);
+    for (size_t k = 0; k < g->ninst; k++) {
+        unsigned got = 0;
+        if (stop && atomic_load(&s->want))
+            return NV_NOT_FOUND;
+        nv_ret rc = list_procs(s, g->inst[k].dev, buf, cap, *n, &got);
+        if (rc != NV_SUCCESS) {
+            *n = 0;
+            return rc;
+        }
+        if (array_reserve(io, iocap, (size_t)*n + got, sizeof **io) < 0)
+            return NV_NO_MEMORY;
+        for (unsigned i = 0; i < got; i++)
+            (*io)[*n + i] = (unsigned)k;
+        *n += got;
+        if (*n > *cap) /* impossible: left for the poll's check */
+            return NV_SUCCESS;
+    }
+    return NV_SUCCESS;
+}
+
+static nv_ret call_procs(struct nvml *s, struct gpu *g)
+{
+    unsigned n = 0;
+    nv_ret rc = read_lists(s, g, &g->raw, &g->raw_cap, &g->rinst, &g->rinst_cap, &n, false);
+    g->nraw = n;
+    return rc;
+}
+
+/* ---- --peak-rate: the dense peaks ---- */
+
+static struct dense_peak *dense_find(struct gpu *g, uint32_t pid)
+{
+    for (size_t i = 0; i < g->ndp; i++)
+        if (g->dp[i].pid == pid)
+            return &g->dp[i];
+    return NULL;
+}
+
+/* One reading (gen) of a GPU's lists (n records in raw) into its peak
+ * table: each PID's memory summed over its records, the peak raised.
+ * Records the poll would reject (PID 0 or past pid_max, memory unknown or
+ * past the GPU's size) count for nothing. Out of memory: that PID is not
+ * followed (peaks are a nicety). */
+static void dense_fold(struct nvml *s, struct gpu *g, const unsigned char *raw, unsigned n,
+                       size_t cap, unsigned long gen)
+{
+    if (n > cap || array_reserve(&g->fprocs, &g->fprocs_cap, n, sizeof *g->fprocs) < 0)
+        return;
+    nvml_decode_procs(raw, n, s->f.procs_stride, g->fprocs);
+    for (unsigned i = 0; i < n; i++) {
+        const struct nvml_proc *p = &g->fprocs[i];
+        if (p->pid == 0 || (long)p->pid > s->pid_max || p->mem == NVML_NOT_AVAILABLE ||
+            p->mem > g->total)
+            continue;
+        struct dense_peak *e = dense_find(g, p->pid);
+        if (!e) {
+            if (array_reserve(&g->dp, &g->dp_cap, g->ndp + 1, sizeof *g->dp) < 0)
+                continue;
+            e = &g->dp[g->ndp++];
+            *e = (struct dense_peak){.pid = p->pid};
+        }
+        if (e->seen != gen) {
+            e->seen = gen;
+            e->cur = 0;
+        }
+        e->cur += p->mem;
+    }
+    for (size_t i = 0; i < g->ndp; i++)
+        if (g->dp[i].seen == gen && g->dp[i].cur > g->dp[i].peak)
+            g->dp[i].peak = g->dp[i].cur;
+}
+
+/* A row poll's list into the table; processes it no longer lists are
+ * forgotten (a reused PID starts afresh); rpeak[i] gets the peak of record
+ * i's PID. */
+static void dense_row(struct nvml *s, struct gpu *g)
+{
+    g->nrpeak = 0;
+    if (g->procs_rc != NV_SUCCESS || g->nraw > g->raw_cap ||
+        array_reserve(&g->rpeak, &g->rpeak_cap, g->nraw, sizeof *g->rpeak) < 0)
+        return;
+    unsigned long gen = ++s->dense_gen;
+    dense_fold(s, g, g->raw, g->nraw, g->raw_cap, gen);
+    size_t k = 0;
+    for (size_t i = 0; i < g->ndp; i++)
+        if (g->dp[i].seen == gen)
+            g->dp[k++] = g->dp[i];
+    g->ndp = k;
+    for (unsigned i = 0; i < g->nraw; i++) {
+        uint32_t pid;
+        memcpy(&pid, g->raw + (size_t)i * s->f.procs_stride, sizeof pid);
+        const struct dense_peak *e = dense_find(g, pid);
+        g->rpeak[i] = e ? e->peak : NVML_NOT_AVAILABLE;
+    }
+    g->nrpeak = g->nraw;
+}
+
+/* One fast reading: only the process lists, every GPU, into the peak
+ * tables. A job handed over meanwhile wins: the reading stops between two
+ * lists (what was read still counts). A failed list is skipped: the row
+ * polls report failures. */
+static void job_fast(struct nvml *s)
+{
+    unsigned long gen = ++s->dense_gen;
+    s->dense_fast++;
+    for (size_t i = 0; i < s->ngpu && !atomic_load(&s->want); i++) {
+        struct gpu *g = &s->g[i];
+        unsigned n = 0;
+        if (read_lists(s, g, &g->fraw, &g->fraw_cap, &g->finst, &g->finst_cap, &n, true) ==
+            NV_SUCCESS)
+            dense_fold(s, g, g->fraw, n, g->fraw_cap, gen);
+    }
+    atomic_store(&s->calling, NULL);
 }
 
 static nv_ret call_util(struct nvml *s, struct gpu *g)
@@ -202,6 +333,8 @@ static void job_poll(struct nvml *s)
         g->procs_rc = call_procs(s, g);
         if (s->gpu_mem)
             call_memory(s, g);
+        if (s->dense_hz)
+            dense_row(s, g);
         if (s->peaks)
             call_acct_stats(s, g);
         /* Utilization only counts for listed processes: an idle GPU skips
@@ -212,6 +345,36 @@ static void job_poll(struct nvml *s)
             name_procs(s, g, next);
     }
     s->cur = next;
+}
+
+/* A MIG GPU's instances (compute instances, each a MIG device handle), read
+ * once at the start: each has its own process list, which needs no
+ * privilege (the parent's aggregate list does). A library without the MIG
+ * calls, or a failure: none, the parent's list as before. */
+static void find_instances(struct nvml *s, struct gpu *g)
+{
+    unsigned max = 0;
+    if (!g->mig || !s->f.mig_max || !s->f.mig_handle || !s->f.gi_id || !s->f.ci_id)
+        return;
+    atomic_store(&s->calling, "nvmlDeviceGetMaxMigDeviceCount");
+    if (s->f.mig_max(g->dev, &max) != NV_SUCCESS || max == 0 || max > 128 ||
+        !(g->inst = calloc(max, sizeof *g->inst)))
+        return;
+    for (unsigned k = 0; k < max; k++) {
+        struct mig_inst *m = &g->inst[g->ninst];
+        /* An empty slot answers NOT_FOUND: skipped. */
+        atomic_store(&s->calling, "nvmlDeviceGetMigDeviceHandleByIndex");
+        if (s->f.mig_handle(g->dev, k, &m->dev) != NV_SUCCESS)
+            continue;
+        atomic_store(&s->calling, "nvmlDeviceGetGpuInstanceId");
+        if (s->f.gi_id(m->dev, &m->gi) != NV_SUCCESS)
+            continue;
+        atomic_store(&s->calling, "nvmlDeviceGetComputeInstanceId");
+        if (s->f.ci_id(m->dev, &m->ci) != NV_SUCCESS)
+            continue;
+        snprintf(m->label, sizeof m->label, "%u/%u", m->gi, m->ci);
+        g->ninst++;
+    }
 }
 
 static nv_ret init_step(struct nvml *s, const char *name, nv_ret rc)
@@ -260,6 +423,7 @@ static nv_ret job_init(struct nvml *s)
         g->mig = s->f.mig && s->f.mig(g->dev, &cur, &pend) == NV_SUCCESS && cur == 1;
         g->index = (int)idx;
         g->total = m.total_free_used[0];
+        find_instances(s, g);
         if (s->peaks)
             call_acct_mode(s, g);
         if (array_reserve(&g->raw, &g->raw_cap, PROCS_FIRST, s->f.procs_stride) < 0 ||
@@ -273,13 +437,36 @@ void *nvml_worker(void *arg)
 {
     struct nvml *s = arg;
     pthread_mutex_lock(&s->mu);
+    bool fast = false; /* --peak-rate, after a good init */
     for (;;) {
-        while (s->job == JOB_NONE)
-            pthread_cond_wait(&s->wake, &s->mu);
+        while (s->job == JOB_NONE) {
+            if (!fast) {
+                pthread_cond_wait(&s->wake, &s->mu);
+                continue;
+            }
+            /* Between jobs, the fast readings on their own schedule; a job
+             * handed over wakes the wait and goes first. */
+            double until = s->dense_next;
+            struct timespec ts = {(time_t)until, (long)((until - floor(until)) * 1e9)};
+            if (pthread_cond_timedwait(&s->wake, &s->mu, &ts) != ETIMEDOUT || s->job != JOB_NONE)
+                continue;
+            pthread_mutex_unlock(&s->mu);
+            job_fast(s);
+            /* Drift-free; a reading late by more than a period (a long row
+             * poll, a busy machine) is skipped, not caught up in a burst. */
+            double now = monotime_now();
+            s->dense_next += s->dense_period;
+            if (s->dense_next < now)
+                s->dense_next = now + s->dense_period;
+            pthread_mutex_lock(&s->mu);
+        }
         enum job j = s->job;
+        atomic_store(&s->want, false);
         pthread_mutex_unlock(&s->mu);
         if (j == JOB_INIT) {
             s->init_rc = job_init(s);
+            fast = s->dense_hz > 0 && s->init_rc == NV_SUCCESS;
+            s->dense_next = monotime_now() + s->dense_period;
         } else if (j == JOB_POLL) {
             job_poll(s);
         } else if (s->init_rc == NV_SUCCESS && s->f.shutdown) {
@@ -303,6 +490,7 @@ void *nvml_worker(void *arg)
 void nvml_give(struct nvml *s, enum job j)
 {
     pthread_mutex_lock(&s->mu);
+    atomic_store(&s->want, true); /* a fast reading in progress stops */
     s->job = j;
     s->done = false;
     s->busy = true;

@@ -20,6 +20,7 @@
 #define MIN_INTERVAL 0.001
 #define MAX_TIMEOUT  3600.0
 #define MAX_PIDS     4096
+#define MAX_HZ       1000 /* --peak-rate: a reading every millisecond at most */
 
 static const char help_text[] =
     "Usage: gpu_watch [OPTIONS]\n"
@@ -59,8 +60,11 @@ static const char help_text[] =
     "  --ms               timestamps with milliseconds (always when --interval < 1,\n"
     "                     but for --compact)\n"
     "  --host             add cpu_pct,cpu_cores,rss_mib,sys_used_mib columns\n"
-    "  --peaks            add peak_mem_mib (last): each process's true peak GPU memory\n"
+    "  --peaks            add peak_mem_mib: each process's true peak GPU memory\n"
     "                     from the driver's accounting (empty while accounting is off)\n"
+    "  --peak-rate [HZ]   NVML (--source nvml or auto): between rows, read the process\n"
+    "                     lists HZ times a second (default 50) and keep each process's\n"
+    "                     highest memory in peak_mem_mib; adds peak_rate_hz,mig_instance\n"
     "  --who              add user,job_id,container,container_pid columns: the\n"
     "                     process's user, its Slurm job (claimed:N when only its\n"
     "                     environment names it), its container or Kubernetes pod,\n"
@@ -142,6 +146,16 @@ static bool parse_long(const char *s, long min, long max, long *out)
     return true;
 }
 
+/* --peak-rate: a whole number of Hz, 1 to MAX_HZ. */
+static bool parse_hz(const char *s, int *out)
+{
+    long v;
+    if (!parse_long(s, 1, MAX_HZ, &v))
+        return false;
+    *out = (int)v;
+    return true;
+}
+
 static int add_pids(struct gw_config *cfg, const char *arg, char *err, size_t errlen)
 {
     const char *p = arg;
@@ -205,6 +219,7 @@ enum {
     OPT_SUMMARY,
     OPT_SOURCE,
     OPT_PEAKS,
+    OPT_PEAK_RATE,
     OPT_WHO,
     OPT_PROM_TEXTFILE,
     OPT_PROM_COMMAND,
@@ -233,6 +248,7 @@ static const struct option long_opts[] = {
     {"summary", no_argument, NULL, OPT_SUMMARY},
     {"source", required_argument, NULL, OPT_SOURCE},
     {"peaks", no_argument, NULL, OPT_PEAKS},
+    {"peak-rate", optional_argument, NULL, OPT_PEAK_RATE},
     {"who", no_argument, NULL, OPT_WHO},
     {"prom-textfile", required_argument, NULL, OPT_PROM_TEXTFILE},
     {"prom-command", required_argument, NULL, OPT_PROM_COMMAND},
@@ -342,6 +358,24 @@ enum options_result options_parse(int argc, char **argv, const char *home, struc
         case OPT_PEAKS:
             cfg->peaks = true;
             break;
+        case OPT_PEAK_RATE: {
+            /* "--peak-rate 100" as well as "--peak-rate=100": getopt gives
+             * an optional value only after '='; a number next is taken. */
+            const char *v = optarg;
+            if (!v && optind < argc && parse_hz(argv[optind], &cfg->peak_rate)) {
+                v = argv[optind++];
+                last_arg = v;
+            }
+            if (!v)
+                cfg->peak_rate = GW_DEFAULT_PEAK_RATE;
+            else if (!parse_hz(v, &cfg->peak_rate)) {
+                set_err(err, errlen,
+                        "invalid --peak-rate '%s': expected a whole number of Hz from 1 to %d", v,
+                        MAX_HZ);
+                return OPTIONS_USAGE;
+            }
+            break;
+        }
         case OPT_WHO:
             cfg->who = true;
             break;
@@ -436,6 +470,16 @@ enum options_result options_parse(int argc, char **argv, const char *home, struc
     }
     if (cfg->compact && cfg->peaks) {
         set_err(err, errlen, "--compact cannot be combined with --peaks");
+        return OPTIONS_USAGE;
+    }
+    if (cfg->peak_rate && strcmp(cfg->source, "smi") == 0) {
+        set_err(err, errlen,
+                "--peak-rate needs --source nvml or auto: nvidia-smi cannot poll the process "
+                "lists that often at a bearable cost");
+        return OPTIONS_USAGE;
+    }
+    if (cfg->compact && cfg->peak_rate) {
+        set_err(err, errlen, "--compact cannot be combined with --peak-rate");
         return OPTIONS_USAGE;
     }
     if (cfg->until_exit && cfg->npids == 0) {

@@ -461,10 +461,12 @@ int plot_add_row(const struct log_row *row, void *ctx)
     /* --peaks logs, one line per process: the driver's peak beside its
      * sampled memory (0: unknown). A sum over processes of peaks reached at
      * different times would mean nothing, so totals get none. */
-    struct plot_series *ds = !rc && !compact && p->o.per_process && key != PLOT_KEY_OTHER &&
-                                     !isnan(row->gpu_mem_mib) && row->peak_mem_mib > 0
-                                 ? series_find(&p->panel[PANEL_GPU_MEM], key)
-                                 : NULL;
+    struct plot_series *ds =
+        !rc && !compact && p->o.per_process && key != PLOT_KEY_OTHER && !isnan(row->gpu_mem_mib) &&
+                row->peak_mem_mib > 0 &&
+                !(row->peak_rate_hz > 0) /* --peak-rate: gpu_watch's own, not the driver's */
+            ? series_find(&p->panel[PANEL_GPU_MEM], key)
+            : NULL;
     if (ds) {
         ds->drv_pend = (ds->drv_set ? ds->drv_pend : 0) + row->peak_mem_mib;
         ds->drv_set = true;

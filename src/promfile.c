@@ -101,7 +101,7 @@ int promfile_write(struct promfile *pf, const struct sample *smp, double wall, d
             .mem_mib = r->mem_mib,
             .sm_pct = r->sm_pct,
             .mem_pct = r->mem_pct,
-            .peak_mib = r->peak_mib,
+            .peak_mib = r->peak_hz > 0 ? GW_UNKNOWN : r->peak_mib, /* the driver's only */
             .cpu_pct = r->host.cpu_pct,
             .rss_mib = r->host.rss_mib,
             .cmd = r->cmd,

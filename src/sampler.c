@@ -94,6 +94,7 @@ int sampler_new(const struct sampler_opts *o, struct sampler **out, struct sampl
     /* Inside a container other containers' processes may be unlisted: the
      * memory they hold shows as unattributed. */
     s->cfg.gpu_mem = o->gpu_mem || s->ns_child;
+    s->cfg.peak_rate = o->peak_rate;
     if (!(s->tab = pidtab_new(64)) || !(s->host = host_new(o->proc_root)) ||
         !(s->cmdline = cmdline_new(o->proc_root, o->ps, o->timeout)) ||
         (rc = filter_new(o->pids, o->npids, o->match, o->match_icase, &s->filter, &st->substring)) <
@@ -371,6 +372,8 @@ static int keep_rows(struct sampler *s, struct sample *out)
             .sm_pct = gw_valid(r->sm_pct, GW_VALID_MAX_PCT),
             .mem_pct = gw_valid(r->mem_pct, GW_VALID_MAX_PCT),
             .peak_mib = gw_valid(r->peak_mib, GW_VALID_MAX_MIB),
+            .peak_hz = r->peak_hz,
+            .mig = r->mig,
             .host = host_unknown,
             .start = e->start,
         };
@@ -474,6 +477,7 @@ int sampler_run(struct sampler *s, struct sample *out, const volatile sig_atomic
         out->sys_used_mib = host_sys_used_mib(s->host);
     }
     out->who = s->o.who;
+    out->dense = s->o.peak_rate > 0;
     /* Host PIDs: nothing of ours under those numbers (host_unknown, no owner). */
     if ((s->o.host && !s->foreign && (rc = read_host(s, out)) < 0) ||
         (s->o.who && !s->foreign && (rc = read_who(s, out)) < 0) ||

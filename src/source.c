@@ -87,6 +87,8 @@ struct source_proc *source_push(struct source_poll *out, int gpu, long pid)
     p->sm_pct = GW_UNKNOWN;
     p->mem_pct = GW_UNKNOWN;
     p->peak_mib = GW_UNKNOWN;
+    p->peak_hz = 0;
+    p->mig = "";
     p->uuid = "";
     p->name = "";
     return p;

@@ -64,6 +64,10 @@ static int load(struct nvml *s, char *why, size_t whylen)
     *(void **)&f->util_old = sym(s->lib, "nvmlDeviceGetProcessUtilization", NULL, NULL);
     *(void **)&f->acct_mode = sym(s->lib, "nvmlDeviceGetAccountingMode", NULL, NULL);
     *(void **)&f->acct_stats = sym(s->lib, "nvmlDeviceGetAccountingStats", NULL, NULL);
+    *(void **)&f->mig_max = sym(s->lib, "nvmlDeviceGetMaxMigDeviceCount", NULL, NULL);
+    *(void **)&f->mig_handle = sym(s->lib, "nvmlDeviceGetMigDeviceHandleByIndex", NULL, NULL);
+    *(void **)&f->gi_id = sym(s->lib, "nvmlDeviceGetGpuInstanceId", NULL, NULL);
+    *(void **)&f->ci_id = sym(s->lib, "nvmlDeviceGetComputeInstanceId", NULL, NULL);
     /* The process list: v3, then v2, then v1, each with its own record size. */
     static const struct {
         const char *name;
@@ -120,6 +124,13 @@ static void free_state(struct nvml *s)
         free(s->g[i].procs);
         free(s->g[i].util);
         free(s->g[i].araw);
+        free(s->g[i].inst);
+        free(s->g[i].rinst);
+        free(s->g[i].dp);
+        free(s->g[i].fraw);
+        free(s->g[i].finst);
+        free(s->g[i].fprocs);
+        free(s->g[i].rpeak);
     }
     free(s->g);
     free(s->names[0]);
@@ -161,7 +172,8 @@ static int init_sync(struct nvml *s)
         return rc;
     if ((rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC)) == 0 &&
         (rc = pthread_mutex_init(&s->mu, NULL)) == 0) {
-        if ((rc = pthread_cond_init(&s->wake, NULL)) == 0 &&
+        /* wake: monotonic too, the --peak-rate schedule waits on it. */
+        if ((rc = pthread_cond_init(&s->wake, &ca)) == 0 &&
             (rc = pthread_cond_init(&s->done_cv, &ca)) != 0)
             pthread_cond_destroy(&s->wake);
         if (rc != 0)
@@ -194,6 +206,8 @@ static int nvml_open(const struct source_config *cfg, void **state, char *why, s
     /* A library without the accounting calls: no peaks, and no error. */
     s->peaks = cfg->peaks && s->f.acct_mode && s->f.acct_stats;
     s->gpu_mem = cfg->gpu_mem;
+    s->dense_hz = cfg->peak_rate;
+    s->dense_period = cfg->peak_rate > 0 ? 1.0 / cfg->peak_rate : 0;
     /* The worker takes no signals: they stay with the main thread. */
     sigset_t all, old;
     sigfillset(&all);
@@ -280,6 +294,12 @@ static int gpu_records(struct nvml *s, struct gpu *g, struct source_poll *out,
     if (array_reserve(&g->procs, &g->procs_cap, g->nraw, sizeof *g->procs) < 0)
         return -ENOMEM;
     nvml_decode_procs(g->raw, g->nraw, s->f.procs_stride, g->procs);
+    /* Read per MIG instance: the instance's IDs, whatever the record says
+     * (v1 records have none). */
+    for (size_t i = 0; i < g->nraw && g->ninst; i++) {
+        g->procs[i].gi = g->inst[g->rinst[i]].gi;
+        g->procs[i].ci = g->inst[g->rinst[i]].ci;
+    }
     if (nvml_check_procs(g->procs, g->nraw, s->pid_max, g->total, why, sizeof why) < 0)
         goto bad;
     if (!g->util_skipped) {
@@ -317,9 +337,16 @@ static int gpu_records(struct nvml *s, struct gpu *g, struct source_poll *out,
         r->mem_mib = mib;
         r->sm_pct = p->sm_pct;
         r->mem_pct = p->mem_pct;
+        if (g->ninst) /* a PID in several instances: named by its first */
+            r->mig = g->inst[g->rinst[i]].label;
         /* Off MIG a PID has one record per GPU, its stats at the same index. */
         if (i < g->nstats)
             r->peak_mib = nvml_acct_peak(g->araw + i * NVML_ACCT_STATS_SIZE);
+        /* --peak-rate: the dense peak where the driver has none. */
+        if (s->dense_hz && r->peak_mib < 0 && i < g->nrpeak && g->rpeak[i] != NVML_NOT_AVAILABLE) {
+            r->peak_mib = nvml_mib(g->rpeak[i]);
+            r->peak_hz = s->dense_hz;
+        }
     }
     return 0;
 bad:

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,9 @@ struct proc_acc {
     double cur_driver;        /* this sample's total of the driver's peaks over its GPUs */
     double driver_peak;       /* the highest cur_driver; NAN none */
     double end_driver;        /* summary_add_driver_peak's sum over its GPUs; NAN none */
+    double cur_dense;         /* this sample's total of the dense peaks (--peak-rate) */
+    double dense_peak;        /* the highest cur_dense; NAN none */
+    double dense_hz;          /* their rate, Hz (the highest seen) */
     double sm_sum;
     unsigned long sm_n;
     double cpu_sum;
@@ -107,6 +111,17 @@ void summary_free(struct summary *s)
     free(s->out_procs);
     free(s->out_gpus);
     free(s);
+}
+
+const char *summary_peak_source(const struct summary_proc *p, char *dst, size_t len)
+{
+    if (p->peak_driver)
+        snprintf(dst, len, "driver");
+    else if (p->peak_hz > 0)
+        snprintf(dst, len, "sampled at %g Hz", p->peak_hz);
+    else
+        snprintf(dst, len, "sampled");
+    return dst;
 }
 
 void summary_set_peaks(struct summary *s)
@@ -251,6 +266,7 @@ static struct proc_acc *find_proc(struct summary *s, const struct summary_row *r
     a->p.peak_mib = a->p.peak_ts = NAN;
     a->driver_peak = NAN;
     a->end_driver = NAN;
+    a->dense_peak = NAN;
     a->p.sm_max = NAN;
     a->p.rss_peak_mib = NAN;
     a->p.first_ts = r->ts;
@@ -297,6 +313,7 @@ int summary_add(struct summary *s, const struct summary_row *r)
         a->cur_sample = s->sample;
         a->cur_mib = NAN;
         a->cur_driver = NAN;
+        a->cur_dense = NAN;
         a->p.samples++;
         if (!isnan(r->cpu_pct)) {
             a->cpu_sum += r->cpu_pct;
@@ -320,7 +337,13 @@ int summary_add(struct summary *s, const struct summary_row *r)
         s->total_cur += r->mem_mib;
         raise_peak(&s->total_peak, &s->total_peak_ts, s->total_cur, ts);
     }
-    if (!isnan(r->peak_mib) && r->peak_mib > 0) { /* 0 is the driver's "unknown" */
+    if (!isnan(r->peak_mib) && !isnan(r->peak_hz) && r->peak_hz > 0) { /* --peak-rate */
+        double unused_ts = NAN;
+        a->cur_dense = (isnan(a->cur_dense) ? 0 : a->cur_dense) + r->peak_mib;
+        raise_peak(&a->dense_peak, &unused_ts, a->cur_dense, ts);
+        if (r->peak_hz > a->dense_hz)
+            a->dense_hz = r->peak_hz;
+    } else if (!isnan(r->peak_mib) && r->peak_mib > 0) { /* 0 is the driver's "unknown" */
         double unused_ts = NAN;
         a->cur_driver = (isnan(a->cur_driver) ? 0 : a->cur_driver) + r->peak_mib;
         raise_peak(&a->driver_peak, &unused_ts, a->cur_driver, ts);
@@ -395,6 +418,7 @@ int summary_add_sample(struct summary *s, double ts, const struct sample *smp, b
             .cpu_pct = NAN,
             .rss_mib = NAN,
             .peak_mib = known(sr->peak_mib),
+            .peak_hz = sr->peak_hz > 0 ? sr->peak_hz : NAN,
         };
         const struct host_fields *h = host ? &sr->host : smp->watched_alive ? &smp->watched : NULL;
         if (h) {
@@ -466,6 +490,7 @@ int summary_result(struct summary *s, struct summary_result *out)
         p->cpu_mean = a->cpu_n ? a->cpu_sum / (double)a->cpu_n : NAN;
         p->sampled_peak_mib = a->p.peak_mib;
         p->peak_driver = false;
+        p->peak_hz = 0;
         double driver = a->driver_peak;
         if (!isnan(a->end_driver) && (isnan(driver) || a->end_driver > driver))
             driver = a->end_driver;
@@ -476,6 +501,17 @@ int summary_result(struct summary *s, struct summary_result *out)
             p->peak_mib = driver;
             p->peak_driver = true;
             out->driver_peaks++;
+        } else if (!isnan(a->dense_peak)) {
+            /* Sampled between rows too: the higher of both (the rows' are
+             * readings as well). */
+            if (isnan(p->peak_mib) || a->dense_peak > p->peak_mib) {
+                p->peak_mib = a->dense_peak;
+                p->peak_ts = NAN; /* between two rows */
+            }
+            p->peak_hz = a->dense_hz;
+            out->dense_peaks++;
+            if (a->dense_hz > out->dense_hz)
+                out->dense_hz = a->dense_hz;
         }
     }
     qsort(s->out_procs, s->nprocs, sizeof *s->out_procs, cmp_proc);
@@ -503,7 +539,7 @@ int summary_result(struct summary *s, struct summary_result *out)
     out->rows = s->rows;
     out->untracked_rows = s->untracked;
     out->host = s->host;
-    out->peaks = s->peaks;
+    out->peaks = true; /* every summary says where its peaks came from */
     out->interval = s->interval;
     out->first_ts = s->first_ts;
     out->last_ts = s->last_ts;
@@ -549,6 +585,7 @@ int summary_add_log_row(struct summary *s, const struct log_row *row)
         .cpu_pct = row->cpu_pct,
         .rss_mib = row->rss_mib,
         .peak_mib = row->peak_mem_mib,
+        .peak_hz = row->peak_rate_hz,
     };
     if (row->hdr && (row->hdr->have & (1u << LOG_COL_PEAK_MEM_MIB)))
         s->peaks = true;

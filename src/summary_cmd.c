@@ -38,6 +38,8 @@ static const char summary_usage[] =
     "  -h, --help         this help\n"
     "\n"
     "Peaks between samples are not seen: a peak is the highest value sampled.\n"
+    "Each peak names its source (peak_source): driver (accounting), sampled at\n"
+    "N Hz (a --peak-rate log), or sampled (the rows only: a lower bound).\n"
     "\n"
     "Exit status: 0 on success, 1 when the log cannot be read or holds no data,\n"
     "2 on bad usage.\n";

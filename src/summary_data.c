@@ -66,7 +66,10 @@ static void csv_line(struct gw_buf *b, const struct csv_row *c, const struct sum
     sfmt_num(b, c->peak, 0, "");
     buf_putc(b, ',');
     if (c->peaks) {
-        buf_puts(b, c->proc && c->proc->peak_driver ? "driver," : "sampled,");
+        char src[32] = "sampled";
+        if (c->proc)
+            summary_peak_source(c->proc, src, sizeof src);
+        buf_printf(b, "%s,", src);
         sfmt_num(b, c->proc ? c->proc->sampled_peak_mib : c->peak, 0, "");
         buf_putc(b, ',');
     }
@@ -181,7 +184,8 @@ static void json_proc(struct gw_buf *b, const struct summary_proc *p, bool peaks
     buf_putc(b, ']');
     json_num(b, ", ", "peak_gpu_mem_mib", p->peak_mib, 0);
     if (peaks) {
-        buf_printf(b, ", \"peak_source\": \"%s\"", p->peak_driver ? "driver" : "sampled");
+        char src[32];
+        buf_printf(b, ", \"peak_source\": \"%s\"", summary_peak_source(p, src, sizeof src));
         json_num(b, ", ", "sampled_peak_gpu_mem_mib", p->sampled_peak_mib, 0);
     }
     json_time(b, ", ", "peak_at", p->peak_ts, o);

@@ -191,19 +191,34 @@ void sfmt_notes(struct gw_buf *b, const struct summary_result *r)
 {
     char t[32];
     text_interval(r->interval, t, sizeof t);
+    size_t sampled = r->nprocs - r->driver_peaks - r->dense_peaks;
     if (r->driver_peaks && r->driver_peaks == r->nprocs) {
         buf_puts(b, "Peaks are true peaks from the driver's accounting.");
     } else {
         if (r->driver_peaks)
-            buf_puts(b, "Peaks marked * (source: driver) are true peaks from the driver's "
-                        "accounting; the others are the highest of samples");
-        else
-            buf_puts(b, "Peaks between samples are not seen: these are the highest of samples");
-        if (isnan(r->interval) || r->samples == 1)
+            buf_printf(b,
+                       "Peaks marked * (source: driver) are true peaks from the driver's "
+                       "accounting%s",
+                       sampled ? "; the others are lower bounds, the highest of samples" : ". ");
+        /* --peak-rate: read between rows; a reading late by more than a
+         * period is skipped, so two periods is the spike sure to be seen. */
+        if (r->dense_peaks)
+            buf_printf(b,
+                       "%sPeaks marked ~ (source: sampled at %g Hz) were read %g times a "
+                       "second between samples: spikes of %.0f ms or longer are not missed%s",
+                       r->driver_peaks && sampled ? ". " : "", r->dense_hz, r->dense_hz,
+                       2000.0 / r->dense_hz,
+                       sampled ? "; the others are lower bounds, the "
+                                 "highest of samples"
+                               : ".");
+        if (!r->driver_peaks && !r->dense_peaks)
+            buf_puts(b, "Peaks between samples are not seen: these are lower bounds, the "
+                        "highest of samples");
+        if (sampled && (isnan(r->interval) || r->samples == 1))
             buf_puts(b, " taken.");
-        else
+        else if (sampled)
             buf_printf(b, " taken every %s.", t);
-        if (r->driver_peaks)
+        if (r->driver_peaks && sampled)
             buf_puts(b, " Short peaks between samples are not seen.");
     }
     if (r->untracked_rows)
@@ -374,7 +389,10 @@ static void fmt_text(const struct summary_result *r, const struct summary_fmt_op
         if (p->pid >= 0)
             snprintf(pid, sizeof pid, "%ld", p->pid);
         sfmt_gpu_list(gpus, sizeof gpus, p->gpu_mask, p->gpu_other);
-        cell(peak, sizeof peak, p->peak_mib, 0, p->peak_driver ? " MiB*" : " MiB");
+        cell(peak, sizeof peak, p->peak_mib, 0,
+             p->peak_driver   ? " MiB*"
+             : p->peak_hz > 0 ? " MiB~"
+                              : " MiB");
         short_time(at, sizeof at, p->peak_ts, o->utc, one_day);
         cell(smm, sizeof smm, p->sm_mean, 0, " %");
         cell(smx, sizeof smx, p->sm_max, 0, " %");
@@ -489,9 +507,9 @@ static void md_row(struct gw_buf *b, const struct summary_result *r,
                smx, n, f, l);
     if (r->peaks && i < r->nprocs) {
         const struct summary_proc *p = &r->procs[i];
-        char sp[32];
+        char sp[32], src[32];
         cell(sp, sizeof sp, p->sampled_peak_mib, 0, " MiB");
-        buf_printf(b, " %s | %s |", p->peak_driver ? "driver" : "sampled", sp);
+        buf_printf(b, " %s | %s |", summary_peak_source(p, src, sizeof src), sp);
     } else if (r->peaks) {
         buf_printf(b, " sampled | %s |", peak);
     }

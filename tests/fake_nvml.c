@@ -8,6 +8,15 @@
  *                                       a compute process on the GPU of that
  *                                       index; "na": NVML_VALUE_NOT_AVAILABLE;
  *                                       SM "-": no utilization sample (idle)
+ *   spike PID X_MIB W_MS P_MS           PID's memory grows by X MiB for W ms
+ *                                       of every P ms of the wall clock
+ *                                       (CLOCK_REALTIME ms modulo P < W), on
+ *                                       every record of PID
+ *   inst GPU GI CI                      a MIG instance of the (mig) GPU of that
+ *                                       index, in handle order: its own process
+ *                                       list holds the GPU's proc lines with
+ *                                       these GI CI; without inst lines a MIG
+ *                                       GPU has no instance handles
  *   name PID PATH                       what nvmlSystemGetProcessName says
  *                                       (default "/usr/bin/python3")
  *   used GPU MIB RESERVED_MIB           the memory in use (without the reserved
@@ -69,6 +78,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_GPUS  64
@@ -81,6 +91,22 @@ struct fproc {
     int sm, mem_pct; /* -1: no sample */
     unsigned gi, ci;
 };
+
+struct fspike {
+    unsigned pid;
+    unsigned long long x; /* bytes */
+    long w_ms, p_ms;
+};
+static struct fspike spikes[16];
+static int nspikes;
+
+struct finst {
+    int gpu; /* index into gpus[] */
+    unsigned gi, ci;
+};
+#define INST_BASE 0x10000u /* instance k's handle: INST_BASE + k */
+static struct finst insts[64];
+static int ninst;
 
 struct fname {
     unsigned pid;
@@ -203,6 +229,16 @@ static void load(void)
             x->start_us = (n >= 6 ? strtoull(g, NULL, 10) : 1764000000ULL) * 1000000ULL;
         } else if (!strcmp(a, "minor") && n >= 3 && gpu_at((unsigned)atoi(b)) >= 0) {
             gpus[gpu_at((unsigned)atoi(b))].minor = atoi(c);
+        } else if (!strcmp(a, "spike") && n >= 5 && nspikes < 16) {
+            struct fspike *x = &spikes[nspikes++];
+            x->pid = (unsigned)strtoul(b, NULL, 10);
+            x->x = strtoull(c, NULL, 10) << 20;
+            x->w_ms = atol(d);
+            x->p_ms = atol(e) > 0 ? atol(e) : 1000;
+        } else if (!strcmp(a, "inst") && n >= 4 && ninst < 64 && gpu_at((unsigned)atoi(b)) >= 0) {
+            insts[ninst].gpu = gpu_at((unsigned)atoi(b));
+            insts[ninst].gi = (unsigned)atoi(c);
+            insts[ninst++].ci = (unsigned)atoi(d);
         } else if (!strcmp(a, "name") && n >= 3 && nnames < 64) {
             names[nnames].pid = (unsigned)strtoul(b, NULL, 10);
             snprintf(names[nnames++].path, sizeof names[0].path, "%.127s", c);
@@ -362,9 +398,35 @@ int nvmlDeviceGetMigMode(void *dev, unsigned *cur, unsigned *pend)
 }
 
 /* The process list at a record size of stride bytes. */
+/* A process's memory now, bytes: its proc line's, plus its spike while on. */
+static unsigned long long mem_now(const struct fproc *p)
+{
+    unsigned long long m = p->mem;
+    if (m == ~0ULL)
+        return m;
+    for (int i = 0; i < nspikes; i++) {
+        if (spikes[i].pid != p->pid)
+            continue;
+        struct timespec t;
+        clock_gettime(CLOCK_REALTIME, &t);
+        long long ms = (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+        if (ms % spikes[i].p_ms < spikes[i].w_ms)
+            m += spikes[i].x;
+    }
+    return m;
+}
+
+/* The instance of a MIG device handle, or NULL. */
+static const struct finst *dev_inst(void *dev)
+{
+    uintptr_t i = (uintptr_t)dev;
+    return i >= INST_BASE && i < INST_BASE + (uintptr_t)ninst ? &insts[i - INST_BASE] : NULL;
+}
+
 static int running(void *dev, unsigned *count, unsigned char *buf, size_t stride)
 {
-    struct fgpu *g = dev_gpu(dev);
+    const struct finst *in = dev_inst(dev);
+    struct fgpu *g = in ? &gpus[in->gpu] : dev_gpu(dev);
     if (!g)
         return 2;
     if (g == &gpus[0])
@@ -380,25 +442,69 @@ static int running(void *dev, unsigned *count, unsigned char *buf, size_t stride
         return 999;
     unsigned n = 0;
     for (int i = 0; i < nproc; i++)
-        n += procs[i].gpu == g - gpus;
+        n += procs[i].gpu == g - gpus && (!in || (procs[i].gi == in->gi && procs[i].ci == in->ci));
     if (*count < n || (f_insufficient && call == 1)) {
         *count = n;
         return 7;
     }
     unsigned k = 0;
     for (int i = 0; i < nproc; i++) {
-        if (procs[i].gpu != g - gpus)
+        if (procs[i].gpu != g - gpus || (in && (procs[i].gi != in->gi || procs[i].ci != in->ci)))
             continue;
         unsigned char *r = buf + k++ * stride;
+        unsigned long long mem = mem_now(&procs[i]);
         memset(r, 0, stride);
         memcpy(r, &procs[i].pid, 4);
-        memcpy(r + 8, &procs[i].mem, 8);
+        memcpy(r + 8, &mem, 8);
         if (stride >= 24) {
             memcpy(r + 16, &procs[i].gi, 4);
             memcpy(r + 20, &procs[i].ci, 4);
         }
     }
     *count = n;
+    return 0;
+}
+
+int nvmlDeviceGetMaxMigDeviceCount(void *dev, unsigned *n)
+{
+    struct fgpu *g = dev_gpu(dev);
+    if (!g)
+        return 2;
+    if (!g->mig)
+        return 3; /* NOT_SUPPORTED */
+    *n = 7;       /* as an H100/H200: 7 slots, the unused ones NOT_FOUND */
+    return 0;
+}
+
+int nvmlDeviceGetMigDeviceHandleByIndex(void *dev, unsigned k, void **out)
+{
+    struct fgpu *g = dev_gpu(dev);
+    if (!g)
+        return 2;
+    unsigned seen = 0;
+    for (int i = 0; i < ninst; i++)
+        if (insts[i].gpu == g - gpus && seen++ == k) {
+            *out = (void *)(uintptr_t)(INST_BASE + (unsigned)i);
+            return 0;
+        }
+    return 6; /* NOT_FOUND */
+}
+
+int nvmlDeviceGetGpuInstanceId(void *dev, unsigned *id)
+{
+    const struct finst *in = dev_inst(dev);
+    if (!in)
+        return 2;
+    *id = in->gi;
+    return 0;
+}
+
+int nvmlDeviceGetComputeInstanceId(void *dev, unsigned *id)
+{
+    const struct finst *in = dev_inst(dev);
+    if (!in)
+        return 2;
+    *id = in->ci;
     return 0;
 }
 

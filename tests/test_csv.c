@@ -51,8 +51,8 @@ static void test_numbers(void **state)
 static void test_sample_rows(void **state)
 {
     struct sample_row rows[2] = {
-        {0, 442, "python3 a,b.py", 1642, 39, 2, {95.64, "8/9/11", 712}, "", 9826, NULL, 0},
-        {-1, 443, "", 3590, -1, -1, {-1, NULL, -1}, "", -1, NULL, 0},
+        {0, 442, "python3 a,b.py", 1642, 39, 2, {95.64, "8/9/11", 712}, "", 9826, NULL, 0, 0, ""},
+        {-1, 443, "", 3590, -1, -1, {-1, NULL, -1}, "", -1, NULL, 0, 0, ""},
     };
     struct sample smp = {.rows = rows, .n = 2, .sys_used_mib = 1979};
     struct gw_buf b = {0};
@@ -83,6 +83,22 @@ static void test_sample_rows(void **state)
     assert_int_equal(csv_sample_rows(&b, "T", &smp, true, true), 0);
     assert_string_equal(b.p, "T,0,442,\"python3 a,b.py\",1642,39,2,95.6,8/9/11,712,1979,9826\n"
                              "T,,443,,3590,,,,,,1979,\n");
+    /* --peak-rate: the rate where peak_mem_mib is sampled (empty when it
+     * is the driver's or unknown), then the MIG instance (quoted as text). */
+    rows[0].peak_hz = 50;
+    rows[0].mig = "1/0";
+    rows[1].peak_hz = 50; /* no peak: no rate */
+    smp.dense = true;
+    buf_clear(&b);
+    assert_int_equal(csv_sample_rows(&b, "T", &smp, false, true), 0);
+    assert_string_equal(b.p, "T,0,442,\"python3 a,b.py\",1642,39,2,9826,50,1/0\n"
+                             "T,,443,,3590,,,,,\n");
+    rows[0].peak_hz = 0;
+    buf_clear(&b);
+    assert_int_equal(csv_sample_rows(&b, "T", &smp, false, true), 0);
+    assert_string_equal(b.p, "T,0,442,\"python3 a,b.py\",1642,39,2,9826,,1/0\n"
+                             "T,,443,,3590,,,,,\n");
+    smp.dense = false;
     assert_string_equal(csv_header(true, true), CSV_HEADER_HOST ",peak_mem_mib");
     assert_string_equal(csv_header(false, true), CSV_HEADER ",peak_mem_mib");
     assert_string_equal(csv_header(true, false), CSV_HEADER_HOST);

@@ -177,7 +177,27 @@ static void test_headers(void **state)
     char empty[] = "2026-12-03T07:43:59Z,0,460,idle,3590,,,";
     assert_int_equal(logread_parse_row(&h, empty, strlen(empty), &r), 0);
     assert_false(log_known(r.peak_mem_mib));
+    /* --peak-rate: peak_rate_hz and mig_instance after peak_mem_mib. */
+    pk = "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct,peak_mem_mib,"
+         "peak_rate_hz,mig_instance,user,job_id,container";
+    assert_int_equal(logread_parse_header(pk, strlen(pk), &h), 0);
+    assert_int_equal(h.schema, LOG_SAMPLER);
+    char dense[] = "2026-12-03T07:43:59Z,0,7002,x,2432,,,6528,50,2/0,ana,,";
+    assert_int_equal(logread_parse_row(&h, dense, strlen(dense), &r), 0);
+    assert_true(r.peak_mem_mib == 6528 && r.peak_rate_hz == 50);
+    assert_string_equal(r.mig_instance, "2/0");
+    char driver[] = "2026-12-03T07:43:59Z,0,7002,x,2432,,,6528,,,ana,,";
+    assert_int_equal(logread_parse_row(&h, driver, strlen(driver), &r), 0);
+    assert_false(log_known(r.peak_rate_hz));
+    assert_string_equal(r.mig_instance, "");
+    char fast[] = "2026-12-03T07:43:59Z,0,7002,x,2432,,,6528,5000,,ana,,";
+    assert_int_equal(logread_parse_row(&h, fast, strlen(fast), &r), -EINVAL);
     const char *bad[] = {
+        /* --peak-rate: both columns, with peak_mem_mib. */
+        "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct,peak_rate_hz,"
+        "mig_instance",
+        "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct,peak_mem_mib,"
+        "peak_rate_hz",
         "timestamp,used_mib,peak_mem_mib",
         "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct,peak_mem_mib,peak_mem_"
         "mib",

@@ -219,16 +219,41 @@ static void test_issue14_refused(void **state)
     refused("back-reference \\2", "--match", "(a)(b)\\2", NULL);
 }
 
+/* --peak-rate: HZ after '=' or as the next argument, 50 alone; NVML only. */
+static void test_peak_rate(void **state)
+{
+    (void)state;
+    struct gw_config cfg;
+    char err[256];
+    assert_int_equal(parse(&cfg, err, "--source", "nvml", "--peak-rate", "100", NULL), OPTIONS_OK);
+    assert_int_equal(cfg.peak_rate, 100);
+    options_free(&cfg);
+    assert_int_equal(parse(&cfg, err, "--source", "auto", "--peak-rate=7", NULL), OPTIONS_OK);
+    assert_int_equal(cfg.peak_rate, 7);
+    options_free(&cfg);
+    assert_int_equal(parse(&cfg, err, "--source", "nvml", "--peak-rate", "--host", NULL),
+                     OPTIONS_OK);
+    assert_int_equal(cfg.peak_rate, GW_DEFAULT_PEAK_RATE);
+    assert_true(cfg.host);
+    options_free(&cfg);
+    assert_int_equal(parse(&cfg, err, "--source", "nvml", NULL), OPTIONS_OK);
+    assert_int_equal(cfg.peak_rate, 0);
+    options_free(&cfg);
+    refused("--peak-rate needs --source nvml or auto", "--peak-rate", "50", NULL);
+    refused("--peak-rate needs --source nvml or auto", "--source", "smi", "--peak-rate", NULL);
+    refused("invalid --peak-rate '0'", "--source", "nvml", "--peak-rate=0", NULL);
+    refused("invalid --peak-rate '1001'", "--source", "nvml", "--peak-rate=1001", NULL);
+    refused("--compact cannot be combined with --peak-rate", "--source", "nvml", "--compact",
+            "--pid", "1", "--peak-rate", NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_issue14_flags),
-        cmocka_unit_test(test_issue14_refused),
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_all_flags),
-        cmocka_unit_test(test_bad_input),
-        cmocka_unit_test(test_interval_floor),
-        cmocka_unit_test(test_command_after_dashes),
+        cmocka_unit_test(test_issue14_flags),  cmocka_unit_test(test_issue14_refused),
+        cmocka_unit_test(test_peak_rate),      cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_all_flags),      cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_interval_floor), cmocka_unit_test(test_command_after_dashes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

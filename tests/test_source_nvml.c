@@ -138,6 +138,67 @@ static void test_mig_memory_no_utilization(void **state)
     source_nvml.close(st);
 }
 
+static void *open_dense(int hz)
+{
+    struct source_config cfg = {.smi = "nvidia-smi", .timeout = 5, .peaks = true, .peak_rate = hz};
+    char why[256] = "";
+    void *st = NULL;
+    assert_int_equal(source_nvml.open(&cfg, &st, why, sizeof why), 0);
+    return st;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec d = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&d, &d) < 0)
+        ;
+}
+
+/* --peak-rate: between two polls the worker reads the lists on its own; a
+ * 20 ms spike every 100 ms is caught at 200 Hz, not without. */
+static void test_dense_peaks_between_polls(void **state)
+{
+    (void)state;
+    scenario("spike", "spike 442 4096 20 100\n"); /* the fixture's 8192 for 50 of 1000 ms too */
+    for (int hz = 0; hz <= 200; hz += 200) {
+        void *st = open_dense(hz);
+        struct source_poll p = {0};
+        assert_int_equal(source_nvml.poll(st, &p, NULL), 0);
+        sleep_ms(300);
+        assert_int_equal(source_nvml.poll(st, &p, NULL), 0);
+        const struct source_proc *r = find(&p, 0, 442);
+        assert_non_null(r);
+        if (hz == 0) {
+            assert_int_equal(r->peak_mib, GW_UNKNOWN);
+            assert_int_equal(r->peak_hz, 0);
+        } else {
+            assert_true(r->peak_mib >= 1000 + 4096);
+            assert_int_equal(r->peak_hz, 200);
+        }
+        assert_string_equal(r->mig, "");
+        poll_free(&p);
+        source_nvml.close(st);
+    }
+}
+
+/* MIG with instance handles: each instance's list, its GI/CI on the row. */
+static void test_mig_instances(void **state)
+{
+    (void)state;
+    scenario("mig_dense", "");
+    void *st = open_dense(100);
+    struct source_poll p = {0};
+    assert_int_equal(source_nvml.poll(st, &p, NULL), 0);
+    assert_int_equal(p.n, 2);
+    assert_string_equal(find(&p, 0, 7001)->mig, "1/0");
+    assert_string_equal(find(&p, 0, 7002)->mig, "2/0");
+    assert_int_equal(find(&p, 0, 7001)->mem_mib, 4864);
+    assert_int_equal(find(&p, 0, 7001)->sm_pct, GW_UNKNOWN);
+    assert_int_equal(find(&p, 0, 7001)->peak_mib, 4864);
+    poll_free(&p);
+    source_nvml.close(st);
+}
+
 static void test_error_fails_the_query(void **state)
 {
     scenario("busy", "fault procs_error 1 1\n");
@@ -389,6 +450,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_busy_records),
         cmocka_unit_test(test_eight_gpus_indices_from_nvml),
         cmocka_unit_test(test_mig_memory_no_utilization),
+        cmocka_unit_test(test_dense_peaks_between_polls),
+        cmocka_unit_test(test_mig_instances),
         cmocka_unit_test(test_error_fails_the_query),
         cmocka_unit_test(test_bad_records_give_up),
         cmocka_unit_test(test_version_mismatch),

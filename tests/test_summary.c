@@ -155,8 +155,8 @@ static void test_two_samples_in_one_second(void **state)
     /* interval < 1 s: two samples share a timestamp; the repeated
      * (GPU, PID) key starts the second, so memory is not summed twice. */
     struct summary *s = *state = summary_new();
-    struct summary_row a = {T0, 0, 5, "x", 100, 10, NAN, NAN, NAN};
-    struct summary_row b = {T0, 0, 6, "y", 50, NAN, NAN, NAN, NAN};
+    struct summary_row a = {T0, 0, 5, "x", 100, 10, NAN, NAN, NAN, NAN};
+    struct summary_row b = {T0, 0, 6, "y", 50, NAN, NAN, NAN, NAN, NAN};
     assert_int_equal(summary_add_log(s, &a), 0);
     assert_int_equal(summary_add_log(s, &b), 0);
     a.mem_mib = 120;
@@ -261,7 +261,7 @@ static void test_process_cap(void **state)
     struct summary *s = *state = summary_new();
     assert_int_equal(summary_sample(s, T0), 0);
     for (long pid = 1; pid <= SUMMARY_MAX_PROCS + 2; pid++) {
-        struct summary_row r = {T0, 0, pid, "p", 1, NAN, NAN, NAN, NAN};
+        struct summary_row r = {T0, 0, pid, "p", 1, NAN, NAN, NAN, NAN, NAN};
         assert_int_equal(summary_add(s, &r), 0);
     }
     struct summary_result r;
@@ -337,18 +337,21 @@ static void test_csv(void **state)
     struct summary *s = *state = load("run.csv", &st);
     char *t = render(s, SUMMARY_CSV, 0);
     const char *want =
-        "row,pid,cmd,gpus,peak_gpu_mem_mib,peak_at,sm_mean_pct,sm_max_pct,samples,first_seen,"
-        "last_seen,peak_rss_mib,cpu_mean_pct,interval_s\n"
-        "process,100,python3 train.py --lr 0.1,\"0,1\",4000,2025-01-10T10:00:10Z,70.0,90,3,"
-        "2025-01-10T10:00:00Z,2025-01-10T10:00:20Z,,,\n"
-        "process,100,other job,0,4000,2025-01-10T10:05:30Z,50.0,100,2,2025-01-10T10:05:30Z,"
+        "row,pid,cmd,gpus,peak_gpu_mem_mib,peak_source,sampled_peak_gpu_mem_mib,peak_at,"
+        "sm_mean_pct,sm_max_pct,samples,first_seen,last_seen,peak_rss_mib,cpu_mean_pct,"
+        "interval_s\n"
+        "process,100,python3 train.py --lr 0.1,\"0,1\",4000,sampled,4000,"
+        "2025-01-10T10:00:10Z,70.0,90,3,2025-01-10T10:00:00Z,2025-01-10T10:00:20Z,,,\n"
+        "process,100,other job,0,4000,sampled,4000,2025-01-10T10:05:30Z,50.0,100,2,"
+        "2025-01-10T10:05:30Z,2025-01-10T10:05:40Z,,,\n"
+        "process,200,\"python3 \"\"eval, v2\"\".py\",0,800,sampled,800,2025-01-10T10:00:20Z,"
+        "20.0,30,3,2025-01-10T10:00:00Z,2025-01-10T10:00:30Z,,,\n"
+        "gpu,,,0,4000,sampled,4000,2025-01-10T10:05:30Z,,,6,2025-01-10T10:00:00Z,"
         "2025-01-10T10:05:40Z,,,\n"
-        "process,200,\"python3 \"\"eval, v2\"\".py\",0,800,2025-01-10T10:00:20Z,20.0,30,3,"
-        "2025-01-10T10:00:00Z,2025-01-10T10:00:30Z,,,\n"
-        "gpu,,,0,4000,2025-01-10T10:05:30Z,,,6,2025-01-10T10:00:00Z,2025-01-10T10:05:40Z,,,\n"
-        "gpu,,,1,2600,2025-01-10T10:00:20Z,,,6,2025-01-10T10:00:00Z,2025-01-10T10:05:40Z,,,\n"
-        "run,,,,4600,2025-01-10T10:00:20Z,,,6,2025-01-10T10:00:00Z,2025-01-10T10:05:40Z,,,"
-        "10.000\n";
+        "gpu,,,1,2600,sampled,2600,2025-01-10T10:00:20Z,,,6,2025-01-10T10:00:00Z,"
+        "2025-01-10T10:05:40Z,,,\n"
+        "run,,,,4600,sampled,4600,2025-01-10T10:00:20Z,,,6,2025-01-10T10:00:00Z,"
+        "2025-01-10T10:05:40Z,,,10.000\n";
     assert_string_equal(t, want);
     free(t);
 }
@@ -360,10 +363,11 @@ static void test_md(void **state)
     char *t = render(s, SUMMARY_MD, 0);
     assert_non_null(strstr(t, "### GPU summary of `run.csv`\n"));
     assert_non_null(strstr(t, "| PID | GPU | Peak GPU memory | At | SM mean | SM max | Samples | "
-                              "First seen | Last seen | Peak RSS | CPU mean | Command |\n"));
+                              "First seen | Last seen | Peak source | Sampled peak | Peak RSS | "
+                              "CPU mean | Command |\n"));
     assert_non_null(strstr(t, "| 7 | 0,1 | 200 MiB | 2025-01-10T10:00:01Z | 20 % | 30 % | 2 | "
-                              "2025-01-10T10:00:00Z | 2025-01-10T10:00:01Z | 900 MiB | 200 % | "
-                              "`python3 a.py` |\n"));
+                              "2025-01-10T10:00:00Z | 2025-01-10T10:00:01Z | sampled | 200 MiB | "
+                              "900 MiB | 200 % | `python3 a.py` |\n"));
     assert_non_null(strstr(t, "| **total** | all | 210 MiB |"));
     free(t);
 }
@@ -373,7 +377,7 @@ static void test_json_strings(void **state)
     /* Control characters, quotes, backslashes and bytes that are not UTF-8
      * in a command line still give valid JSON. */
     struct summary *s = *state = summary_new();
-    struct summary_row a = {T0, 0, 9, "a\"b\\c\td\x01 \xff \xc3\xa9", 1, NAN, NAN, NAN, NAN};
+    struct summary_row a = {T0, 0, 9, "a\"b\\c\td\x01 \xff \xc3\xa9", 1, NAN, NAN, NAN, NAN, NAN};
     assert_int_equal(summary_add_log(s, &a), 0);
     char *t = render(s, SUMMARY_JSON, 0);
     assert_non_null(strstr(t, "\"cmd\": \"a\\\"b\\\\c\\u0009d\\u0001 \\ufffd \xc3\xa9\""));
@@ -398,7 +402,7 @@ static char *render_cmd(struct summary **sp, const char *cmd, enum summary_forma
 {
     struct summary *s = *sp = summary_new();
     assert_non_null(s);
-    struct summary_row row = {T0, 0, 7, cmd, 100, 50, NAN, NAN, NAN};
+    struct summary_row row = {T0, 0, 7, cmd, 100, 50, NAN, NAN, NAN, NAN};
     assert_int_equal(summary_add_log(s, &row), 0);
     return render(s, f, width);
 }
@@ -426,9 +430,9 @@ static void test_peaks_log(void **state)
     char *t = render(s, SUMMARY_TEXT, 0);
     assert_non_null(strstr(t, "    462 0      9826 MiB*  -  "));
     assert_non_null(strstr(t, "    460 0       3590 MiB  07:43:59"));
-    assert_non_null(strstr(t,
-                           "Peaks marked * (source: driver) are true peaks from the driver's "
-                           "accounting; the others are the highest of samples taken every 1 s."));
+    assert_non_null(strstr(t, "Peaks marked * (source: driver) are true peaks from the driver's "
+                              "accounting; the others are lower bounds, the highest of samples "
+                              "taken every 1 s."));
     assert_null(strstr(t, "Peaks between samples are not seen"));
     free(t);
     t = render(s, SUMMARY_CSV, 0);
@@ -455,8 +459,8 @@ static void test_all_driver_peaks(void **state)
     struct summary *s = *state = summary_new();
     assert_non_null(s);
     summary_set_peaks(s);
-    struct summary_row a = {T0, 0, 5, "x", 100, 10, NAN, NAN, 900};
-    struct summary_row z = {T0 + 1, 0, 5, "x", 120, 10, NAN, NAN, 0}; /* 0: unknown */
+    struct summary_row a = {T0, 0, 5, "x", 100, 10, NAN, NAN, 900, NAN};
+    struct summary_row z = {T0 + 1, 0, 5, "x", 120, 10, NAN, NAN, 0, NAN}; /* 0: unknown */
     assert_int_equal(summary_add_log(s, &a), 0);
     assert_int_equal(summary_add_log(s, &z), 0);
     char *t = render(s, SUMMARY_TEXT, 0);
@@ -472,8 +476,8 @@ static void test_driver_peak_equal_keeps_time(void **state)
     struct summary *s = *state = summary_new();
     assert_non_null(s);
     summary_set_peaks(s);
-    struct summary_row a = {T0, 0, 5, "x", 900, 10, NAN, NAN, 900};
-    struct summary_row z = {T0 + 1, 0, 5, "x", 100, 10, NAN, NAN, 900};
+    struct summary_row a = {T0, 0, 5, "x", 900, 10, NAN, NAN, 900, NAN};
+    struct summary_row z = {T0 + 1, 0, 5, "x", 100, 10, NAN, NAN, 900, NAN};
     assert_int_equal(summary_add_log(s, &a), 0);
     assert_int_equal(summary_add_log(s, &z), 0);
     struct summary_result r;
@@ -492,11 +496,11 @@ static void test_driver_peaks_at_the_end(void **state)
 {
     struct summary *s = *state = summary_new();
     assert_non_null(s);
-    struct summary_row a = {T0, 0, 5, "x", 100, 10, NAN, NAN, NAN};
-    struct summary_row b = {T0, 1, 6, "y", 200, 10, NAN, NAN, NAN};
-    struct summary_row c = {T0, 2, 6, "y", 300, 10, NAN, NAN, NAN};
-    struct summary_row d = {T0, 3, 7, "z", 50, 10, NAN, NAN, NAN};
-    struct summary_row e = {T0, 3, 8, "w", 60, 10, NAN, NAN, NAN};
+    struct summary_row a = {T0, 0, 5, "x", 100, 10, NAN, NAN, NAN, NAN};
+    struct summary_row b = {T0, 1, 6, "y", 200, 10, NAN, NAN, NAN, NAN};
+    struct summary_row c = {T0, 2, 6, "y", 300, 10, NAN, NAN, NAN, NAN};
+    struct summary_row d = {T0, 3, 7, "z", 50, 10, NAN, NAN, NAN, NAN};
+    struct summary_row e = {T0, 3, 8, "w", 60, 10, NAN, NAN, NAN, NAN};
     assert_int_equal(summary_add_log(s, &a), 0);
     assert_int_equal(summary_add_log(s, &b), 0);
     assert_int_equal(summary_add_log(s, &c), 0);
@@ -533,6 +537,48 @@ static void test_driver_peaks_at_the_end(void **state)
     assert_true(r.total_peak_mib == 9826 && r.total_peak_driver);
 }
 
+/* --peak-rate rows: dense peaks (peak_hz) are not the driver's; where the
+ * driver has one it wins; a process with neither is a lower bound. Every
+ * rendering names the source of each peak. */
+static void test_dense_peak_sources(void **state)
+{
+    struct summary *s = *state = summary_new();
+    assert_non_null(s);
+    struct summary_row rows[] = {
+        {T0, 0, 5, "dense", 100, 10, NAN, NAN, 9000, 50},
+        {T0, 0, 6, "driver", 100, 10, NAN, NAN, 700, NAN},
+        {T0, 0, 7, "plain", 300, 10, NAN, NAN, NAN, NAN},
+        {T0 + 1, 0, 5, "dense", 120, 10, NAN, NAN, 9100, 50},
+        {T0 + 1, 0, 6, "driver", 100, 10, NAN, NAN, 700, NAN},
+        {T0 + 1, 0, 7, "plain", 300, 10, NAN, NAN, NAN, NAN},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        assert_int_equal(summary_add_log(s, &rows[i]), 0);
+    struct summary_result r;
+    assert_int_equal(summary_result(s, &r), 0);
+    assert_int_equal(r.dense_peaks, 1);
+    assert_int_equal(r.driver_peaks, 1);
+    const struct summary_proc *p = &r.procs[0];
+    char src[32];
+    assert_int_equal(p->pid, 5);
+    assert_true(p->peak_mib == 9100 && p->sampled_peak_mib == 120 && !p->peak_driver);
+    assert_string_equal(summary_peak_source(p, src, sizeof src), "sampled at 50 Hz");
+    assert_string_equal(summary_peak_source(&r.procs[1], src, sizeof src), "driver");
+    assert_string_equal(summary_peak_source(&r.procs[2], src, sizeof src), "sampled");
+    char *t = render(s, SUMMARY_TEXT, 0);
+    assert_non_null(strstr(t, "      5 0      9100 MiB~"));
+    assert_non_null(strstr(t, "Peaks marked ~ (source: sampled at 50 Hz) were read 50 times a "
+                              "second between samples: spikes of 40 ms or longer are not missed; "
+                              "the others are lower bounds"));
+    free(t);
+    t = render(s, SUMMARY_JSON, 0);
+    assert_non_null(strstr(t, "\"peak_source\": \"sampled at 50 Hz\""));
+    free(t);
+    t = render(s, SUMMARY_CSV, 0);
+    assert_non_null(strstr(t, "process,5,dense,0,9100,sampled at 50 Hz,120,"));
+    free(t);
+}
+
 static void test_text_cut_utf8(void **state)
 {
     /* "é" is 2 bytes, "日" 3: 60 characters, 150 bytes. */
@@ -567,12 +613,12 @@ static void test_one_sample_wording(void **state)
     struct summary *s = *state = summary_new();
     assert_non_null(s);
     summary_set_interval(s, 30);
-    struct summary_row row = {T0, 0, 7, "a", 100, 50, NAN, NAN, NAN};
+    struct summary_row row = {T0, 0, 7, "a", 100, 50, NAN, NAN, NAN, NAN};
     assert_int_equal(summary_add_log(s, &row), 0);
     char *t = render(s, SUMMARY_TEXT, 0);
     assert_non_null(strstr(t, "(0s, UTC), 1 sample\n"));
     assert_null(strstr(t, "every"));
-    assert_non_null(strstr(t, "these are the highest of samples taken. 1 malformed"));
+    assert_non_null(strstr(t, "these are lower bounds, the highest of samples taken. 1 malformed"));
     free(t);
 }
 
@@ -591,7 +637,8 @@ static void test_subsecond_interval(void **state)
 {
     struct summary *s = *state = summary_new();
     for (int i = 0; i < 10; i++) {
-        struct summary_row r = {T0 + 0.2 * i + (i >= 5 ? 2 : 0), 0, 7, "a", 1, NAN, NAN, NAN, NAN};
+        struct summary_row r = {
+            T0 + 0.2 * i + (i >= 5 ? 2 : 0), 0, 7, "a", 1, NAN, NAN, NAN, NAN, NAN};
         assert_int_equal(summary_add_log(s, &r), 0);
     }
     struct summary_result r;
@@ -651,7 +698,7 @@ static void test_text_sanitised(void **state)
     free(t);
     summary_free(*state);
     struct summary *s = *state = summary_new();
-    struct summary_row row = {T0, 0, 7, "a", 100, 50, NAN, NAN, NAN};
+    struct summary_row row = {T0, 0, 7, "a", 100, 50, NAN, NAN, NAN, NAN};
     assert_int_equal(summary_add_log(s, &row), 0);
     struct summary_result r;
     assert_int_equal(summary_result(s, &r), 0);
@@ -752,6 +799,7 @@ int main(void)
         cmocka_unit_test_teardown(test_all_driver_peaks, teardown),
         cmocka_unit_test_teardown(test_driver_peak_equal_keeps_time, teardown),
         cmocka_unit_test_teardown(test_driver_peaks_at_the_end, teardown),
+        cmocka_unit_test_teardown(test_dense_peak_sources, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

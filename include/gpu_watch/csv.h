@@ -29,6 +29,11 @@
  * the PID inside the process's own PID namespace, empty in gpu_watch's. */
 #define CSV_WHO_COLUMNS ",user,job_id,container,container_pid"
 
+/* The --peak-rate columns, after peak_mem_mib (which --peak-rate implies)
+ * and before the --who ones: the rate peak_mem_mib was sampled at (empty:
+ * the driver's peak, or none) and the MIG instance "GI/CI" (empty off MIG). */
+#define CSV_DENSE_COLUMNS ",peak_rate_hz,mig_instance"
+
 /* The sampler's header for these columns (one of the constants above,
  * without the --who columns). */
 const char *csv_header(bool host, bool peaks);
@@ -51,7 +56,8 @@ int csv_int(struct gw_buf *b, int64_t v);
 
 /* Append the rows of one sample, each stamped with ts, one line each; with
  * host, the four --host columns too; with peaks, peak_mem_mib (empty when
- * unknown); when the sample carries owners (smp->who), the four --who
+ * unknown); with smp->dense the two --peak-rate columns; when the sample
+ * carries owners (smp->who), the four --who
  * columns last. 0 or -ENOMEM. */
 int csv_sample_rows(struct gw_buf *b, const char *ts, const struct sample *smp, bool host,
                     bool peaks);

@@ -4,8 +4,9 @@
  * Schemas, detected from the header line (column names, not positions):
  *   LOG_SAMPLER  timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct
  *   LOG_HOST     the same, then cpu_pct,cpu_cores,rss_mib,sys_used_mib
- *   (either of them may end in peak_mem_mib: gpu_watch --peaks, then in the
- *   --who columns user,job_id,container)
+ *   (either of them may end in peak_mem_mib: gpu_watch --peaks, then in
+ *   peak_rate_hz,mig_instance: --peak-rate, then in the --who columns
+ *   user,job_id,container)
  *   LOG_COMPACT  timestamp,used_mib[,sys_used_mib][,cpu_cores][,cpu_pct]
  *                (one process; the optional columns in any order)
  * Records are RFC 4180 fields on one line: quoted fields may hold commas
@@ -52,6 +53,8 @@ enum log_col {
     LOG_COL_RSS_MIB,
     LOG_COL_SYS_USED_MIB,
     LOG_COL_PEAK_MEM_MIB, /* --peaks: the driver's peak of the process on this GPU */
+    LOG_COL_PEAK_RATE_HZ, /* --peak-rate: peak_mem_mib was sampled at this rate (empty: driver's) */
+    LOG_COL_MIG_INSTANCE, /* --peak-rate: the MIG instance "GI/CI", text */
     LOG_COL_USER,         /* --who: text */
     LOG_COL_JOB_ID,
     LOG_COL_CONTAINER,
@@ -59,7 +62,7 @@ enum log_col {
     LOG_NCOLS
 };
 
-#define LOG_MAX_FIELDS 20
+#define LOG_MAX_FIELDS 24
 
 /* The layout of one log, from its header. */
 struct log_header {
@@ -104,6 +107,9 @@ struct log_row {
     double rss_mib;               /* MiB */
     double sys_used_mib;          /* MiB of host memory in use */
     double peak_mem_mib;          /* MiB: the driver's peak (--peaks logs) */
+    double peak_rate_hz;          /* --peak-rate logs: peak_mem_mib is sampled at this rate */
+    const char *mig_instance;     /* --peak-rate logs: "GI/CI"; "" off MIG. Valid only
+                                     during the callback, like cmd. */
     unsigned long line;           /* line number of the record's first line, 1-based */
     const struct log_header *hdr; /* the log's layout; valid, like cmd,
                                      only during the callback */

@@ -81,6 +81,27 @@ struct nv_fns {
     nv_ret (*util_old)(nv_dev, void *, unsigned *, unsigned long long); /* optional */
     nv_ret (*acct_mode)(nv_dev, int *);                                 /* optional: --peaks */
     nv_ret (*acct_stats)(nv_dev, unsigned, void *);                     /* optional: --peaks */
+    /* Optional, MIG: the instances of a MIG GPU, each with its own process list. */
+    nv_ret (*mig_max)(nv_dev, unsigned *);            /* nvmlDeviceGetMaxMigDeviceCount */
+    nv_ret (*mig_handle)(nv_dev, unsigned, nv_dev *); /* nvmlDeviceGetMigDeviceHandleByIndex */
+    nv_ret (*gi_id)(nv_dev, unsigned *);              /* nvmlDeviceGetGpuInstanceId */
+    nv_ret (*ci_id)(nv_dev, unsigned *);              /* nvmlDeviceGetComputeInstanceId */
+};
+
+/* One MIG instance of a GPU: its handle, IDs, and "GI/CI" for the rows. */
+struct mig_inst {
+    nv_dev dev;
+    unsigned gi, ci;
+    char label[24]; /* "1/0": the mig_instance column */
+};
+
+/* --peak-rate: one process's highest memory on a GPU (summed over its MIG
+ * instances at each reading) since first seen. Worker-only. */
+struct dense_peak {
+    uint32_t pid;
+    uint64_t cur;       /* this reading's sum, bytes */
+    uint64_t peak;      /* the highest sum, bytes */
+    unsigned long seen; /* the reading (s->dense_gen) that last listed it */
 };
 
 struct gpu {
@@ -117,6 +138,30 @@ struct gpu {
     unsigned char *araw;
     size_t araw_cap; /* records */
     unsigned nstats; /* records filled this poll (0: not asked) */
+
+    /* MIG with instance handles (job_init): the process lists are read per
+     * instance, and rinst[i] is the instance (index into inst) of raw record
+     * i. ninst 0: off MIG, or a library without the MIG calls (the parent's
+     * list, as before). */
+    struct mig_inst *inst;
+    size_t ninst;
+    unsigned *rinst;
+    size_t rinst_cap;
+    /* --peak-rate (worker-only but for rpeak): the peak table, the fast
+     * reading's own buffers (a row poll's raw stays untouched until read),
+     * and per raw record of the row poll the peak of its PID, bytes
+     * (NVML_NOT_AVAILABLE: none), read by the poll after the job. */
+    struct dense_peak *dp;
+    size_t ndp, dp_cap;
+    unsigned char *fraw;
+    size_t fraw_cap;
+    unsigned *finst;
+    size_t finst_cap;
+    struct nvml_proc *fprocs;
+    size_t fprocs_cap;
+    uint64_t *rpeak;
+    size_t rpeak_cap;
+    unsigned nrpeak; /* rpeak entries of this row poll (0: none) */
 
     /* Decoded by the poll. */
     struct nvml_proc *procs;
@@ -161,6 +206,16 @@ struct nvml {
 
     struct gpu *g;
     size_t ngpu;
+
+    /* --peak-rate: between jobs the worker reads the process lists every
+     * dense_period seconds (its own schedule, monotonic); want tells a fast
+     * reading that a job waits, so it stops between two lists. */
+    int dense_hz;             /* 0: off */
+    double dense_period;      /* s */
+    double dense_next;        /* monotonic time of the next fast reading */
+    unsigned long dense_gen;  /* readings so far (fast and row) */
+    unsigned long dense_fast; /* fast readings so far (for tests and the bench) */
+    atomic_bool want;
 
     struct pname *names[2];
     size_t nnames[2], cap_names[2];

@@ -9,6 +9,7 @@
 #define GW_DEFAULT_INTERVAL      30.0 /* seconds */
 #define GW_DEFAULT_WRAP_INTERVAL 1.0  /* seconds, when wrapping a command */
 #define GW_DEFAULT_TIMEOUT       10.0 /* seconds per nvidia-smi call */
+#define GW_DEFAULT_PEAK_RATE     50   /* Hz, --peak-rate without a value */
 #define GW_DEFAULT_OUTPUT        "./gpu_log.csv"
 
 struct gw_config {
@@ -35,6 +36,7 @@ struct gw_config {
     bool host;                 /* --host: cpu_pct,cpu_cores,rss_mib,sys_used_mib columns */
     bool compact;              /* --compact: the one-process log of the old gpu_watch.sh */
     bool peaks;                /* --peaks: the peak_mem_mib column (driver's accounting) */
+    int peak_rate;             /* --peak-rate: Hz of the process-list polls; 0 off */
     bool who;                  /* --who: user,job_id,container columns */
     const char *prom_textfile; /* --prom-textfile: a *.prom path, or NULL; points into argv */
     const char *prom_command;  /* --prom-command: "full", "name", "none", or NULL (full) */

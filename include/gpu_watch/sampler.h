@@ -24,13 +24,15 @@ struct sample_row {
     int64_t mem_pct;         /* memory controller utilization, % */
     struct host_fields host; /* with sampler_opts.host */
     const char *uuid;        /* the GPU's UUID, "" if unknown; valid until the next sample */
-    int64_t peak_mib;        /* the driver's accounting peak, MiB (--peaks) */
+    int64_t peak_mib;        /* the driver's accounting peak, MiB (--peaks), or the dense one */
     /* With sampler_opts.who: who owns the process (fields "" when not
      * known); NULL without. Valid until the next sample. */
     const struct owner *who;
     /* The process's start time (clock ticks after boot, from /proc; 0
      * unknown): with pid, which process this is (a PID can be reused). */
     uint64_t start;
+    int peak_hz;     /* --peak-rate: peak_mib was sampled at this rate; 0 the driver's */
+    const char *mig; /* the MIG instance "GI/CI", "" off MIG; valid until the next sample */
 };
 
 /* The queries of a sample: the source's and the sampler's own (ps). */
@@ -55,6 +57,7 @@ struct sample {
     struct source_query q[SAMPLE_MAX_QUERIES]; /* the queries made, with their status */
     size_t nq;
     bool who;           /* rows carry their owner (sampler_opts.who) */
+    bool dense;         /* --peak-rate: rows carry peak_rate_hz and mig_instance */
     size_t spawned;     /* processes started for this sample */
     const char *source; /* the title of the source that answered: "nvidia-smi", "NVML" */
     /* Set when the source gave up this sample and the run goes on with
@@ -99,6 +102,7 @@ struct sampler_opts {
     bool match_icase;  /* --ignore-case */
     bool host;         /* read the --host figures of every row's process */
     bool peaks;        /* ask the source for the driver's accounting peaks */
+    int peak_rate;     /* --peak-rate: Hz of the source's fast process-list readings */
     bool who;          /* resolve who owns each process (owner.h), once per process */
     long watch_pid;    /* > 0: read this process's figures every sample (--compact) */
     bool gpu_mem;      /* read each GPU's memory in use: sample.gmem (also on by

@@ -21,11 +21,14 @@ struct source_proc {
     int64_t mem_mib;  /* GPU memory of the process on this GPU, MiB */
     int64_t sm_pct;   /* SM utilization, % */
     int64_t mem_pct;  /* memory-controller utilization, % */
-    int64_t peak_mib; /* the driver's accounting peak, MiB (--peaks) */
+    int64_t peak_mib; /* the driver's accounting peak, MiB (--peaks); with
+                         --peak-rate, where the driver has none, the dense one */
+    int peak_hz;      /* peak_mib was sampled at this rate (--peak-rate); 0: the driver's */
     /* Strings owned by the source, valid until its next poll (pointers, so
      * that records stay small: thousands are sorted every sample). */
     const char *uuid; /* the GPU's UUID; "" unknown */
     const char *name; /* the driver's short process name; "" unknown */
+    const char *mig;  /* the MIG instance, "GI/CI" ("1/0"); "" off MIG or unknown */
 };
 
 /* One query a poll made (or that the sampler made: ps), for the
@@ -81,6 +84,7 @@ struct source_config {
     double timeout;  /* seconds a query may take */
     bool peaks;      /* also read the driver's accounting peaks */
     bool gpu_mem;    /* also read each GPU's memory in use (source_gpu_mem) */
+    int peak_rate;   /* --peak-rate: Hz of the fast process-list readings; 0 off */
 };
 
 /* poll's answer when the source must not be used again (a driver that

@@ -26,6 +26,8 @@ struct summary_row {
     double cpu_pct;  /* host CPU, % of one core (--host logs) */
     double rss_mib;  /* resident set size, MiB (--host logs) */
     double peak_mib; /* the driver's peak on this GPU, MiB (--peaks: peak_mem_mib) */
+    double peak_hz;  /* --peak-rate: peak_mib was sampled at this rate, Hz (peak_rate_hz);
+                        NAN or 0: peak_mib is the driver's */
 };
 
 /* One process: a PID with its command (a reused PID with another command is
@@ -40,6 +42,8 @@ struct summary_proc {
     double sampled_peak_mib; /* highest per-sample total over its GPUs, MiB */
     bool peak_driver;        /* peak_mib is the driver's (it is >= every sample): the
                                 highest per-sample sum of its GPUs' peak_mem_mib */
+    double peak_hz;          /* > 0: peak_mib was sampled at this rate between rows
+                                (--peak-rate, no driver's peak); 0 otherwise */
     double sm_mean;          /* mean SM % over its rows with a value */
     double sm_max;
     unsigned long samples; /* samples it appears in */
@@ -77,8 +81,11 @@ struct summary_result {
     unsigned long gaps;           /* pauses longer than 3 intervals */
     double gap_s;                 /* their total length, s */
     bool host;                    /* CPU/RSS values were seen */
-    bool peaks;                   /* the rows carried the driver's peaks (--peaks) */
+    bool peaks;                   /* say where each peak came from: always set (every
+                                     rendering carries peak_source, issue 23) */
     size_t driver_peaks;          /* processes whose peak is the driver's */
+    size_t dense_peaks;           /* processes whose peak was sampled between rows */
+    double dense_hz;              /* their highest rate, Hz; 0 none */
 };
 
 struct summary;
@@ -117,6 +124,11 @@ int summary_add_sample(struct summary *s, double ts, const struct sample *smp, b
  * ended): summed over its GPUs, it stands beside the highest sample as the
  * peak_mem_mib of rows does. 0, or -ENOENT when no process has that PID. */
 int summary_add_driver_peak(struct summary *s, long pid, double mib);
+
+/* Where p's peak came from, for every rendering: "driver", "sampled at
+ * 50 Hz" (--peak-rate) or "sampled" (the rows only: a lower bound). Written
+ * into dst (at most len bytes); returns dst. */
+const char *summary_peak_source(const struct summary_proc *p, char *dst, size_t len);
 
 /* The rows carry the driver's peaks (a --peaks run): the renderings say
  * where each peak came from. A log with peak_mem_mib sets it by itself. */

@@ -233,13 +233,16 @@ class SummaryPeaksTest(GwTest):
         text = self.summary("peaks.csv", "text")
         self.assertIn("9826 MiB*", text)
 
-    def test_log_without_peaks_is_unchanged(self):
+    def test_log_without_peaks_says_sampled(self):
+        # Issue 23: every summary says where each peak came from, also for
+        # logs without peak_mem_mib: "sampled", a lower bound.
         import json
         d = json.loads(self.summary("host.csv", "json"))
-        self.assertNotIn("peak_source", d["processes"][0])
-        self.assertIn("Peaks between samples are not seen", d["caveat"])
-        header, _ = read_csv(self.summary("host.csv", "csv"))
-        self.assertNotIn("peak_source", header)
+        self.assertEqual(d["processes"][0]["peak_source"], "sampled")
+        self.assertIn("Peaks between samples are not seen: these are lower bounds", d["caveat"])
+        header, rows = read_csv(self.summary("host.csv", "csv"))
+        self.assertEqual(header[5], "peak_source")
+        self.assertEqual({r[5] for r in rows}, {"sampled"})
 
     def test_end_of_run_summary_marks_driver_peaks(self):
         # --summary: stderr is not a terminal here.

@@ -83,9 +83,11 @@ class Summary(GwTest):
         self.assertEqual(r.stdout.count("Peaks between samples are not seen"), 1)
         r = self.summary(RUN, "--format", "md")
         lines = [l for l in r.stdout.splitlines() if l.startswith("|")]
-        # Header, rule, 3 processes, 2 GPUs, all GPUs; every row the same cells.
+        # Header, rule, 3 processes, 2 GPUs, all GPUs; every row the same
+        # cells (with Peak source and Sampled peak: every summary has them).
         self.assertEqual(len(lines), 8)
-        self.assertEqual({l.count(" | ") for l in lines[2:]}, {9})
+        self.assertEqual({l.count(" | ") for l in lines[2:]}, {11})
+        self.assertIn("| sampled |", lines[2])
 
     def test_stdin(self):
         with open(RUN) as f:

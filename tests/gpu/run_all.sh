@@ -26,6 +26,7 @@ check host env INTERVAL=1 bash tests/gpu/check_host.sh
 check peak bash tests/gpu/check_peak.sh
 check peaks bash tests/gpu/check_peaks.sh
 check job bash tests/gpu/check_job.sh
+check dense bash tests/gpu/check_dense.sh
 check bench bash tests/gpu/bench.sh
 check capture bash -c 'python3 tests/gpu/workload.py idle 20 1024 >/dev/null & sleep 8; bash tests/gpu/capture.sh; wait'
 echo "=== plot"
