@@ -178,7 +178,9 @@ int owner_parse_cgroup_job(const char *buf, size_t len, char *job, size_t joblen
     struct span line;
     while (next_line(buf, len, &pos, &line)) {
         struct span path;
-        if (!line_path(line, &path))
+        /* A NUL is in no cgroup name the kernel writes: such a line is not
+         * one, and the directory checked must be the job's whole path. */
+        if (!line_path(line, &path) || memchr(path.p, '\0', path.n))
             continue;
         /* Only the first three components count: that is where Slurm puts
          * the job, and a user's delegated subtree

@@ -87,6 +87,12 @@ static void test_job_dir(void **state)
     assert_int_equal(owner_parse_cgroup_job(deep, sizeof deep - 1, j, sizeof j, d, sizeof d),
                      -ENOENT);
     assert_string_equal(j, "");
+    /* A NUL inside the path (no cgroup name holds one; the fuzzer's input):
+     * no job, or the directory checked would stop short of the job's. */
+    static const char nul[] = "10:devices:/slurm_node\0007/uid_1000/job_42/step_batch\n";
+    assert_int_equal(owner_parse_cgroup_job(nul, sizeof nul - 1, j, sizeof j, d, sizeof d),
+                     -ENOENT);
+    assert_string_equal(d, "");
 }
 
 static void test_host(void **state)
