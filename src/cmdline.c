@@ -53,9 +53,14 @@ static char *cap_cmd(char *s)
     size_t n = strlen(s), k = text_cmd_cap(s, n, tmp);
     if (k == n)
         return s;
-    memcpy(s, tmp, k + 1);
-    char *t = realloc(s, k + 1); /* if that fails the larger block is as good */
-    return t ? t : s;
+    char *t = malloc(k + 1);
+    if (!t) { /* the larger block, cut, is as good */
+        memcpy(s, tmp, k + 1);
+        return s;
+    }
+    memcpy(t, tmp, k + 1);
+    free(s);
+    return t;
 }
 
 static int set_cmd(struct pid_entry *e, const char *s, size_t len, bool final)

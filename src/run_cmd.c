@@ -215,6 +215,8 @@ static int drain_fd(struct cmd_call *c, struct slot *s)
 int run_cmd(struct cmd_call *calls, size_t n, double timeout_s, const volatile sig_atomic_t *cancel)
 {
     struct cmd_call *stack_ptrs[8] = {NULL};
+    /* An array of pointers: the size of one pointer is meant. */
+    // NOLINTNEXTLINE(bugprone-sizeof-expression)
     struct cmd_call **ptrs = n > 8 ? calloc(n, sizeof *ptrs) : stack_ptrs;
     if (!ptrs)
         return -ENOMEM;

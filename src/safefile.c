@@ -285,9 +285,11 @@ int safefile_lock(const struct safefile_path *r, double wait_s, const volatile s
 {
     l->fd = -1;
     l->dirfd = -1;
-    if (strlen(r->name) + sizeof ".lock" > sizeof l->name)
+    size_t n = strlen(r->name);
+    if (n + sizeof ".lock" > sizeof l->name)
         return -ENAMETOOLONG;
-    snprintf(l->name, sizeof l->name, "%s.lock", r->name);
+    memcpy(l->name, r->name, n);
+    memcpy(l->name + n, ".lock", sizeof ".lock");
     int dirfd = fcntl(r->dirfd, F_DUPFD_CLOEXEC, 0);
     if (dirfd < 0)
         return -errno;
