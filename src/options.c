@@ -361,7 +361,11 @@ enum options_result options_parse(int argc, char **argv, const char *home, struc
         case OPT_PEAK_RATE: {
             /* "--peak-rate 100" as well as "--peak-rate=100": getopt gives
              * an optional value only after '='; a number next is taken. */
-            const char *v = optarg;
+            /* The value after '=' read from the option's own word, not as
+             * optarg == NULL: clang's analyzer would carry that NULL into
+             * later options' (required) optarg. */
+            const char *eq = strchr(argv[optind - 1], '=');
+            const char *v = eq ? eq + 1 : NULL;
             if (!v && optind < argc && parse_hz(argv[optind], &cfg->peak_rate)) {
                 v = argv[optind++];
                 last_arg = v;
