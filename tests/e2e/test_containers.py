@@ -93,6 +93,62 @@ class TestPidNamespaces(GwTest):
         self.assertEqual(rows[0][-4:], ["", "", "", ""])
         self.assertIn("driver 470.82.01 gives host PIDs", r.stderr.decode())
 
+    def nvml_in_namespace(self, stats_pid, start_s, *args, before=""):
+        """gpu_watch --source nvml --peaks as PID 1 of a new namespace; the
+        fake (driver 580: translating, by version) lists PID 2 and gives
+        stats_pid's accounting record the start time start_s (epoch s)."""
+        from tests.e2e.test_nvml import LIB
+        scen = self.path("scenario.txt")
+        with open(scen, "w") as f:
+            f.write(f"driver 580.95.05\ngpu 0 {UUID} 81559\nacct 0 on\n"
+                    f"proc 0 2 500 40 2\nname 2 /usr/bin/python3\n"
+                    f"stats 0 {stats_pid} 900 1 {start_s}\n")
+        env = self.env(self.fixture([]), proc=None, LD_LIBRARY_PATH=LIB[""],
+                       FAKE_NVML_SCENARIO=scen)
+        script = f'{before} exec "$0" "$@"'
+        return subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", "sh", "-c", script,
+                               BIN, "--source", "nvml", "--peaks", "--count", "2",
+                               "--interval", "0.2", "-q", "-o", "-", *args],
+                              env=env, capture_output=True, timeout=30, cwd=self.tmp)
+
+    def test_record_older_than_local_process_is_a_host_pid(self):
+        # The driver says 580 (translating) yet its record of PID 2 began an
+        # hour before our PID 2 (a sleep started just now) did: the driver's
+        # PID 2 is a host process, never our sleep.
+        r = self.nvml_in_namespace(2, int(time.time()) - 3600, "--host", "--who",
+                                   before="sleep 30 &")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        header, rows = read_csv(r.stdout.decode())
+        self.assertEqual(len(rows), 2)
+        for row in rows:
+            got = dict(zip(header, row))
+            self.assertEqual((got["pid"], got["cmd"], got["peak_mem_mib"]),
+                             ("2", "python3", "900"))
+            for col in ("cpu_pct", "rss_mib", "user", "job_id", "container", "container_pid"):
+                self.assertEqual(got[col], "", col)
+        err = r.stderr.decode()
+        self.assertEqual(err.count("child PID namespace"), 1, err)
+        self.assertIn("accounting record of PID 2 began", err)
+        self.assertIn("--pid=host", err)
+        # --match is judged on the driver's name, not on our sleep.
+        r = self.nvml_in_namespace(2, int(time.time()) - 3600, "--match", "sleep",
+                                   before="sleep 30 &")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(read_csv(r.stdout.decode())[1], [])
+
+    def test_record_after_local_start_is_ours(self):
+        # The record began after our sleep did (as the driver's record of a
+        # process here always does): the sleep's command line is taken.
+        r = self.nvml_in_namespace(2, int(time.time()) + 3, "--host",
+                                   before="sleep 30 &")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        header, rows = read_csv(r.stdout.decode())
+        self.assertEqual(len(rows), 2)
+        got = dict(zip(header, rows[0]))
+        self.assertEqual(got["cmd"], "sleep 30")
+        self.assertNotEqual(got["rss_mib"], "")
+        self.assertNotIn("child PID namespace", r.stderr.decode())
+
     def test_unknown_driver_is_taken_for_host_pids(self):
         procs = [(1, 500, 40, "python3")]
         env_driver = "unknown"
