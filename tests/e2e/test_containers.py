@@ -278,6 +278,60 @@ class TestPidNamespaces(GwTest):
         self.assertEqual(got[two], ("sleep 30", "1"))
         self.assertEqual(got[os.getpid()][1], "")
 
+    def test_summaries_say_pid_namespace(self):
+        # --who --peaks from the host: a sleep in its own PID namespace and
+        # this test (the host's namespace), neither with a driver peak (the
+        # driver's record stayed 0, or none): the end-of-run summary and
+        # `gpu_watch summary` of the log both say why the namespaced one's is
+        # unknown, and the other's stays "sampled".
+        one = self.start_in_namespaces(1)
+        me = os.getpid()
+        fx = self.fixture([(one, 100, 5, "sleep"), (me, 50, 1, "python3")])
+        with open(os.path.join(fx, "acct.txt"), "w") as f:
+            f.write("gpu_uuid, pid, max_memory_usage [MiB], time [ms]\n"
+                    f"{UUID}, {one}, 0 MiB, 0 ms\n")
+        env = self.env(fx, proc=None, FAKE_SMI_ACCT="on")
+        r = subprocess.run([BIN, "--who", "--peaks", "--count", "2", "--interval", "0.2",
+                            "--summary", "-o", "out.csv"], env=env, capture_output=True,
+                           timeout=30, cwd=self.tmp)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        err = r.stderr.decode()
+        lines = {l.split()[0]: l for l in err.splitlines() if l.split()[:1] in
+                 ([str(one)], [str(me)])}
+        self.assertIn(" MiB? ", lines[str(one)])
+        self.assertNotIn("?", lines[str(me)])
+        self.assertIn("Peaks marked ? are lower bounds: the driver's peak is unknown "
+                      "(process in a PID namespace", err)
+        # The log tells it: container_pid set, peak_mem_mib empty.
+        with open(self.path("out.csv")) as f:
+            header, rows = read_csv(f.read())
+        got = {row[2]: dict(zip(header, row)) for row in rows}
+        self.assertEqual((got[str(one)]["container_pid"], got[str(one)]["peak_mem_mib"]),
+                         ("1", ""))
+        r = subprocess.run([BIN, "summary", "out.csv", "--format", "csv"], env=env,
+                           capture_output=True, text=True, timeout=30, cwd=self.tmp)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        import csv
+        import io
+        src = {x["pid"]: x["peak_source"] for x in csv.DictReader(io.StringIO(r.stdout))
+               if x["row"] == "process"}
+        self.assertEqual(src, {str(one): "unknown (process in a PID namespace)",
+                               str(me): "sampled"})
+        r = subprocess.run([BIN, "summary", "out.csv", "--format", "json"], env=env,
+                           capture_output=True, text=True, timeout=30, cwd=self.tmp)
+        import json
+        procs = {p["pid"]: p for p in json.loads(r.stdout)["processes"]}
+        self.assertEqual(procs[one]["peak_source"], "unknown (process in a PID namespace)")
+        self.assertEqual(procs[one]["peak_gpu_mem_mib"], 100)  # the sampled lower bound
+        # A log without --peaks asked for no driver peak: nothing to explain.
+        r = subprocess.run([BIN, "--who", "--count", "1", "-o", "nopeaks.csv"], env=env,
+                           capture_output=True, timeout=30, cwd=self.tmp)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = subprocess.run([BIN, "summary", "nopeaks.csv", "--format", "csv"], env=env,
+                           capture_output=True, text=True, timeout=30, cwd=self.tmp)
+        self.assertEqual({x["peak_source"] for x in csv.DictReader(io.StringIO(r.stdout))
+                          if x["row"] == "process"}, {"sampled"})
+
 
 if __name__ == "__main__":
     unittest.main()
