@@ -459,3 +459,37 @@ class TestUnattributedOnTheHost(GwTest):
         r = self.run_gw("--count", "1", "-q", "-o", "/dev/null", fixture=fx)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertNotIn("gpumem", [c[0] for c in self.calls()])
+
+    def busy_with_gpumem(self):
+        fx = self.path("fx")
+        shutil.copytree(os.path.join(os.path.dirname(__file__), "..", "fixtures", "replay", "busy"),
+                        fx)
+        with open(os.path.join(fx, "gpumem.txt"), "w") as f:
+            f.write("0, 7512, 512\n")
+        return fx
+
+    def test_smi_memory_query_in_the_sample_batch(self):
+        # The GPU memory query starts with compute-apps and pmon, not after
+        # them: one wait. calls.log has each call's monotonic start time.
+        fx = self.busy_with_gpumem()
+        r = self.run_gw("--count", "1", "-q", "-o", "/dev/null", "--prom-textfile",
+                        self.path("m.prom"), fixture=fx, FAKE_SMI_LATENCY="apps=300,pmon=300")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(os.path.join(self.state, "calls.log")) as f:
+            starts = {l.split()[0]: float(l.rsplit("@", 1)[1]) for l in f if "@" in l}
+        self.assertLess(abs(starts["gpumem"] - starts["apps"]), 0.15, starts)
+
+    def test_smi_memory_query_within_timeout(self):
+        # pmon and the memory query both hang: --timeout 1 bounds the sample
+        # (test_cli's test_timeout_bounds_one_sample, with the query that
+        # unattributed memory adds).
+        fx = self.busy_with_gpumem()
+        t0 = time.monotonic()
+        r = self.run_gw("--count", "1", "--timeout", "1", "-q", "-o", "-", "--prom-textfile",
+                        self.path("m.prom"), fixture=fx, FAKE_SMI_FAULT="hang",
+                        FAKE_SMI_FAULT_ON="pmon,gpumem")
+        took = time.monotonic() - t0
+        self.assertLess(took, 1.6, r.stderr.decode())
+        header, rows = read_csv(r.stdout.decode())
+        self.assertEqual(len(rows), 3, r.stderr.decode())
+        self.assertIn("GPU memory query", r.stderr.decode())
