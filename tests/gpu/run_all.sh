@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every real-GPU check in one go (one call on the GPU machine), from the
 # repository root: the sampler against nvidia-smi, the NVML source against
-# the nvidia-smi source, --host, the peak of a PID-namespaced job (containers),
-# wrapped command, the cost of watching, raw captures, and charts of the real
+# the nvidia-smi source, --host, the peak of a
+# wrapped command, a CUDA job in a PID namespace (containers), the cost of
+# watching, raw captures, and charts of the real
 # log. Each check's output goes to $R/<name>/ and its log to
 # $R/<name>.log (R defaults to /tmp/gw-r); everything is packed into
 # $OUT/gpu-results.tar.gz, and the --host log and its charts are copied to $OUT.
