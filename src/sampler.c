@@ -342,14 +342,14 @@ static void check_driver_starts(struct sampler *s, struct sample *out)
     for (size_t i = 0; i < p->n && !bad; i++) {
         if (i > 0 && p->v[i].pid != p->v[i - 1].pid)
             k++;
-        if (pidns_started_after(s->ents[k]->start, hz, p->v[i].start_us, boot, real))
+        if (pidns_started_after(s->ents[k]->start, hz, p->v[i].acct_us, boot, real))
             bad = &p->v[i];
     }
     if (!bad)
         return;
     /* How much older the record is than our process, s. */
-    const double gap = (real - (double)bad->start_us / 1e6) -
-                       (boot - (double)s->ents[k]->start / (double)hz);
+    const double gap =
+        (real - (double)bad->acct_us / 1e6) - (boot - (double)s->ents[k]->start / (double)hz);
     s->foreign = true;
     cmdline_set_foreign(s->cmdline, true);
     for (k = 0; k < s->nents; k++)

@@ -222,9 +222,8 @@ void sfmt_notes(struct gw_buf *b, const struct summary_result *r)
             buf_puts(b, " Short peaks between samples are not seen.");
     }
     if (r->pidns_peaks)
-        buf_printf(b,
-                   " Peaks marked ? are lower bounds: the driver's peak is unknown (process "
-                   "in a PID namespace, whose accounting peak the driver may never update).");
+        buf_printf(b, " Peaks marked ? are lower bounds: the driver's peak is unknown (process "
+                      "in a PID namespace, whose accounting peak the driver may never update).");
     if (r->untracked_rows)
         buf_printf(b, " %lu rows of processes beyond the first %d are in the totals only.",
                    r->untracked_rows, SUMMARY_MAX_PROCS);
