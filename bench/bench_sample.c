@@ -10,7 +10,9 @@
  *       queries at once, rows formatted and written) and N the original way
  *       (compute-apps, pmon, the GPU query and ps one after another), taken
  *       in alternation; prints both lists, then the CPU ms per sample of
- *       each way: ours self, ours children, original self, original children
+ *       each way: ours self, ours children, original self, original children;
+ *       a 6th argument "gpumem" adds each GPU's memory query (gpu_mem: the
+ *       unattributed memory, --prom-textfile or a child PID namespace)
  *   bench_sample hostcost PROC PIDS...  CPU ms to read --host figures of
  *       the given PIDs (median of 50 rounds)
  *   bench_sample dense PROC HZ SECONDS  --peak-rate: the NVML source (the
@@ -199,9 +201,10 @@ static int cmd_parsers(const char *fx)
     return 0;
 }
 
-static int cmd_latency(const char *smi, const char *ps, const char *proc, int n)
+static int cmd_latency(const char *smi, const char *ps, const char *proc, int n, bool gpu_mem)
 {
-    struct sampler_opts o = {.smi = smi, .ps = ps, .proc_root = proc, .timeout = 10};
+    struct sampler_opts o = {
+        .smi = smi, .ps = ps, .proc_root = proc, .timeout = 10, .gpu_mem = gpu_mem};
     struct sampler_start st;
     struct sampler *s = NULL;
     if (sampler_new(&o, &s, &st) < 0) {
@@ -328,8 +331,9 @@ int main(int argc, char **argv)
                        argc > 5 && !strcmp(argv[5], "nvml") ? "nvml" : "smi");
     if (argc == 3 && strcmp(argv[1], "parsers") == 0)
         return cmd_parsers(argv[2]);
-    if (argc == 6 && strcmp(argv[1], "latency") == 0)
-        return cmd_latency(argv[2], argv[3], argv[4], atoi(argv[5]));
+    if ((argc == 6 || argc == 7) && strcmp(argv[1], "latency") == 0)
+        return cmd_latency(argv[2], argv[3], argv[4], atoi(argv[5]),
+                           argc == 7 && !strcmp(argv[6], "gpumem"));
     if (argc >= 3 && strcmp(argv[1], "hostcost") == 0)
         return cmd_hostcost(argv[2], argc - 3, argv + 3);
     fprintf(stderr, "usage: see the comment at the top of bench/bench_sample.c\n");

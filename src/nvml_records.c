@@ -118,3 +118,8 @@ int64_t nvml_acct_peak(const unsigned char *raw)
         return -1;
     return nvml_mib(max);
 }
+
+uint64_t nvml_acct_start(const unsigned char *raw)
+{
+    return load32(raw + 32) == 1 ? load64(raw + 24) : 0;
+}

@@ -85,3 +85,15 @@ void pidns_driver_caps(const char *v, struct pidns_driver *out)
     out->mem_host = !out->known || !at_least(major, minor, 565, 57);
     out->util_host = !out->known || !at_least(major, minor, 570, 86);
 }
+
+bool pidns_started_after(uint64_t start_ticks, long hz, uint64_t drv_start_us, double boot_now,
+                         double real_now)
+{
+    if (start_ticks == 0 || hz <= 0 || drv_start_us == 0)
+        return false;
+    /* Both as ages, seconds before now: boot-time ticks and wall-clock
+     * microseconds share no epoch. */
+    const double local_age = boot_now - (double)start_ticks / (double)hz;
+    const double record_age = real_now - (double)drv_start_us / 1e6;
+    return record_age - local_age > PIDNS_START_SLACK_S;
+}

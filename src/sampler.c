@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "gpu_watch/array.h"
 #include "gpu_watch/buf.h"
@@ -313,6 +315,55 @@ static void drop_host_pid_answers(struct sampler *s)
     }
 }
 
+static double clock_s(clockid_t id)
+{
+    struct timespec ts;
+    if (clock_gettime(id, &ts) < 0)
+        return 0;
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* In a child PID namespace with a driver taken to translate its PIDs (by
+ * version, per-process lookups too, so that each accounting record is the
+ * listed process's): a running record stamped before the local process of
+ * that number started describes another process (pidns_started_after). The
+ * driver gives host PIDs after all (or the PID was reused since it listed
+ * it): from now on no row takes anything local, as with an old driver, and
+ * this sample's entries forget what they read. */
+static void check_driver_starts(struct sampler *s, struct sample *out)
+{
+    if (!s->ns_child || s->foreign || s->drv.mem_host)
+        return;
+    const struct source_poll *p = &s->poll;
+    const double boot = clock_s(CLOCK_BOOTTIME), real = clock_s(CLOCK_REALTIME);
+    const long hz = sysconf(_SC_CLK_TCK);
+    const struct source_proc *bad = NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < p->n && !bad; i++) {
+        if (i > 0 && p->v[i].pid != p->v[i - 1].pid)
+            k++;
+        if (pidns_started_after(s->ents[k]->start, hz, p->v[i].acct_us, boot, real))
+            bad = &p->v[i];
+    }
+    if (!bad)
+        return;
+    /* How much older the record is than our process, s. */
+    const double gap =
+        (real - (double)bad->acct_us / 1e6) - (boot - (double)s->ents[k]->start / (double)hz);
+    s->foreign = true;
+    cmdline_set_foreign(s->cmdline, true);
+    for (k = 0; k < s->nents; k++)
+        pidtab_renew(s->ents[k]);
+    snprintf(out->pidns_warning, sizeof out->pidns_warning,
+             "gpu_watch runs in a child PID namespace (a container) and the driver's accounting "
+             "record of PID %ld began %.0f s before our process %ld did: the driver gives host "
+             "PIDs, whatever its version says. From now on the pid column holds the host's "
+             "numbers, cmd only the driver's process name, and the --host and --who columns "
+             "stay empty. Run gpu_watch on the host, or the container with --pid=host, to see "
+             "them",
+             bad->pid, gap, bad->pid);
+}
+
 /* Per GPU, the memory in use that no listed process accounts for
  * (sample.gmem). */
 static int unattributed(const struct sampler *s, struct sample *out)
@@ -461,8 +512,10 @@ int sampler_run(struct sampler *s, struct sample *out, const volatile sig_atomic
         drop_host_pid_answers(s);
     if ((rc = unattributed(s, out)) < 0)
         return rc;
-    if ((rc = find_entries(s)) < 0 ||
-        (rc = cmdline_resolve(s->cmdline, s->ents, s->names, s->nents, p, cancel)) < 0 ||
+    if ((rc = find_entries(s)) < 0)
+        return rc;
+    check_driver_starts(s, out);
+    if ((rc = cmdline_resolve(s->cmdline, s->ents, s->names, s->nents, p, cancel)) < 0 ||
         (rc = keep_rows(s, out)) < 0)
         return rc;
     out->seen = s->nents;

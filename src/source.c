@@ -88,6 +88,7 @@ struct source_proc *source_push(struct source_poll *out, int gpu, long pid)
     p->mem_pct = GW_UNKNOWN;
     p->peak_mib = GW_UNKNOWN;
     p->peak_hz = 0;
+    p->acct_us = 0;
     p->mig = "";
     p->uuid = "";
     p->name = "";

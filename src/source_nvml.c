@@ -340,8 +340,10 @@ static int gpu_records(struct nvml *s, struct gpu *g, struct source_poll *out,
         if (g->ninst) /* a PID in several instances: named by its first */
             r->mig = g->inst[g->rinst[i]].label;
         /* Off MIG a PID has one record per GPU, its stats at the same index. */
-        if (i < g->nstats)
+        if (i < g->nstats) {
             r->peak_mib = nvml_acct_peak(g->araw + i * NVML_ACCT_STATS_SIZE);
+            r->acct_us = nvml_acct_start(g->araw + i * NVML_ACCT_STATS_SIZE);
+        }
         /* --peak-rate: the dense peak where the driver has none. */
         if (s->dense_hz && r->peak_mib < 0 && i < g->nrpeak && g->rpeak[i] != NVML_NOT_AVAILABLE) {
             r->peak_mib = nvml_mib(g->rpeak[i]);

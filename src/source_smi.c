@@ -362,25 +362,28 @@ static bool some_acct_on(const struct gpu_list *gpus)
 }
 
 /* Run the calls: all at once while busy (with the GPU query when the map is
- * asked for: one wait, not one after another); while idle compute-apps
- * alone (and the GPU query), and pmon only if it lists someone, in what is
- * left of the sample. */
+ * asked for, and each GPU's memory query with gpu_mem: one wait, not one
+ * after another); while idle compute-apps alone (and those two), and pmon
+ * only if it lists someone, in what is left of the sample. */
 static int run_calls(struct smi *s, struct source_poll *out, bool with_map,
                      const volatile sig_atomic_t *cancel)
 {
     int rc;
-    struct cmd_call *batch[MAX_PMON_GROUPS + 3];
+    struct cmd_call *batch[MAX_PMON_GROUPS + 4];
     size_t n = 0;
     const size_t acct = s->run_acct ? 1 : 0;
     size_t first = s->busy ? s->ncalls + acct : 1;
     if (with_map)
         batch[n++] = &s->gpus_call;
+    if (s->gpu_mem)
+        batch[n++] = &s->mem_call;
     for (size_t i = 0; i < first; i++)
         batch[n++] = &s->calls[i];
     if ((rc = run_cmd_batch(batch, n, source_time_left(out, s->timeout), cancel)) < 0)
         return rc;
-    out->spawned += first;
-    if (was_cancelled(s->calls, first) || (with_map && was_cancelled(&s->gpus_call, 1)))
+    out->spawned += first + (s->gpu_mem ? 1 : 0);
+    if (was_cancelled(s->calls, first) || (with_map && was_cancelled(&s->gpus_call, 1)) ||
+        (s->gpu_mem && was_cancelled(&s->mem_call, 1)))
         return -ECANCELED;
     s->pmon_ran = s->busy;
     if (s->busy)
@@ -633,21 +636,20 @@ static int acct_records(struct smi *s, struct source_poll *out, struct source_qu
     return 0;
 }
 
-/* Each GPU's memory in use (source_config.gpu_mem). A driver without
- * memory.reserved (before R510) fails the whole query: ask without it. */
+/* Each GPU's memory in use (source_config.gpu_mem), from the query that
+ * ran in the sample's first batch (run_calls). A driver without
+ * memory.reserved (before R510) fails the whole query: asked again
+ * without it, in what is left of the sample, and so from then on. */
 static int gpu_mem_records(struct smi *s, struct source_poll *out,
                            const volatile sig_atomic_t *cancel)
 {
     struct source_query *q =
         source_query_add(out, "smi:mem", "nvidia-smi GPU memory query", lost_mem);
-    int rc = run_cmd(&s->mem_call, 1, s->timeout, cancel);
-    if (rc < 0)
-        return rc;
-    out->spawned++;
+    int rc;
     if (s->mem_call.state == CMD_EXIT_NONZERO && !s->mem_no_reserved) {
         s->mem_no_reserved = true;
         s->mem_argv[1] = mem_query_old;
-        if ((rc = run_cmd(&s->mem_call, 1, s->timeout, cancel)) < 0)
+        if ((rc = run_cmd(&s->mem_call, 1, source_time_left(out, s->timeout), cancel)) < 0)
             return rc;
         out->spawned++;
     }

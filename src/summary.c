@@ -3,6 +3,7 @@
 #include "gpu_watch/summary.h"
 
 #include "gpu_watch/array.h"
+#include "gpu_watch/owner.h"
 #include "gpu_watch/pidtab.h"
 
 #include <errno.h>
@@ -26,6 +27,7 @@ struct proc_acc {
     double cur_dense;         /* this sample's total of the dense peaks (--peak-rate) */
     double dense_peak;        /* the highest cur_dense; NAN none */
     double dense_hz;          /* their rate, Hz (the highest seen) */
+    bool pidns;               /* a row said it was in a PID namespace */
     double sm_sum;
     unsigned long sm_n;
     double cpu_sum;
@@ -117,6 +119,8 @@ const char *summary_peak_source(const struct summary_proc *p, char *dst, size_t 
 {
     if (p->peak_driver)
         snprintf(dst, len, "driver");
+    else if (p->peak_pidns)
+        snprintf(dst, len, "unknown (process in a PID namespace)");
     else if (p->peak_hz > 0)
         snprintf(dst, len, "sampled at %g Hz", p->peak_hz);
     else
@@ -384,6 +388,18 @@ int summary_add_driver_peak(struct summary *s, long pid, double mib)
     return 0;
 }
 
+/* The process of r, just added, is in another PID namespace than
+ * gpu_watch (--who's container_pid is known): its driver's peak may stay 0.
+ * A process past SUMMARY_MAX_PROCS (counted in the totals only) is not
+ * marked. */
+static void note_pidns(struct summary *s, const struct summary_row *r)
+{
+    struct proc_acc *a = map_get(s, r->pid);
+    const char *cmd = r->cmd ? r->cmd : "";
+    if (a && (!*cmd || strcmp(a->cmd, cmd) == 0))
+        a->pidns = true;
+}
+
 static double known(int64_t v)
 {
     return v < 0 ? NAN : (double)v;
@@ -427,6 +443,8 @@ int summary_add_sample(struct summary *s, double ts, const struct sample *smp, b
         }
         if (summary_add(s, &r) < 0)
             return -ENOMEM;
+        if (sr->who && sr->who->container_pid >= 0)
+            note_pidns(s, &r);
     }
     return 0;
 }
@@ -491,6 +509,7 @@ int summary_result(struct summary *s, struct summary_result *out)
         p->sampled_peak_mib = a->p.peak_mib;
         p->peak_driver = false;
         p->peak_hz = 0;
+        p->peak_pidns = false;
         double driver = a->driver_peak;
         if (!isnan(a->end_driver) && (isnan(driver) || a->end_driver > driver))
             driver = a->end_driver;
@@ -512,6 +531,11 @@ int summary_result(struct summary *s, struct summary_result *out)
             out->dense_peaks++;
             if (a->dense_hz > out->dense_hz)
                 out->dense_hz = a->dense_hz;
+        } else if (s->peaks && a->pidns) {
+            /* The driver's accounting may never update a namespaced
+             * process's peak (R565+, unverified): say so, not "sampled". */
+            p->peak_pidns = true;
+            out->pidns_peaks++;
         }
     }
     qsort(s->out_procs, s->nprocs, sizeof *s->out_procs, cmp_proc);
@@ -589,5 +613,8 @@ int summary_add_log_row(struct summary *s, const struct log_row *row)
     };
     if (row->hdr && (row->hdr->have & (1u << LOG_COL_PEAK_MEM_MIB)))
         s->peaks = true;
-    return summary_add_log(s, &r);
+    int rc = summary_add_log(s, &r);
+    if (rc == 0 && row->container_pid >= 0)
+        note_pidns(s, &r);
+    return rc;
 }

@@ -39,7 +39,9 @@ static const char summary_usage[] =
     "\n"
     "Peaks between samples are not seen: a peak is the highest value sampled.\n"
     "Each peak names its source (peak_source): driver (accounting), sampled at\n"
-    "N Hz (a --peak-rate log), or sampled (the rows only: a lower bound).\n"
+    "N Hz (a --peak-rate log), unknown (process in a PID namespace) (a --who\n"
+    "--peaks log: container_pid set, no driver's peak; the peak shown is the\n"
+    "highest sample), or sampled (the rows only: a lower bound).\n"
     "\n"
     "Exit status: 0 on success, 1 when the log cannot be read or holds no data,\n"
     "2 on bad usage.\n";

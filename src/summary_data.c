@@ -66,7 +66,7 @@ static void csv_line(struct gw_buf *b, const struct csv_row *c, const struct sum
     sfmt_num(b, c->peak, 0, "");
     buf_putc(b, ',');
     if (c->peaks) {
-        char src[32] = "sampled";
+        char src[48] = "sampled";
         if (c->proc)
             summary_peak_source(c->proc, src, sizeof src);
         buf_printf(b, "%s,", src);
@@ -184,7 +184,7 @@ static void json_proc(struct gw_buf *b, const struct summary_proc *p, bool peaks
     buf_putc(b, ']');
     json_num(b, ", ", "peak_gpu_mem_mib", p->peak_mib, 0);
     if (peaks) {
-        char src[32];
+        char src[48];
         buf_printf(b, ", \"peak_source\": \"%s\"", summary_peak_source(p, src, sizeof src));
         json_num(b, ", ", "sampled_peak_gpu_mem_mib", p->sampled_peak_mib, 0);
     }

@@ -221,6 +221,9 @@ void sfmt_notes(struct gw_buf *b, const struct summary_result *r)
         if (r->driver_peaks && sampled)
             buf_puts(b, " Short peaks between samples are not seen.");
     }
+    if (r->pidns_peaks)
+        buf_printf(b, " Peaks marked ? are lower bounds: the driver's peak is unknown (process "
+                      "in a PID namespace, whose accounting peak the driver may never update).");
     if (r->untracked_rows)
         buf_printf(b, " %lu rows of processes beyond the first %d are in the totals only.",
                    r->untracked_rows, SUMMARY_MAX_PROCS);
@@ -392,6 +395,7 @@ static void fmt_text(const struct summary_result *r, const struct summary_fmt_op
         cell(peak, sizeof peak, p->peak_mib, 0,
              p->peak_driver   ? " MiB*"
              : p->peak_hz > 0 ? " MiB~"
+             : p->peak_pidns  ? " MiB?"
                               : " MiB");
         short_time(at, sizeof at, p->peak_ts, o->utc, one_day);
         cell(smm, sizeof smm, p->sm_mean, 0, " %");
@@ -507,7 +511,7 @@ static void md_row(struct gw_buf *b, const struct summary_result *r,
                smx, n, f, l);
     if (r->peaks && i < r->nprocs) {
         const struct summary_proc *p = &r->procs[i];
-        char sp[32], src[32];
+        char sp[32], src[48];
         cell(sp, sizeof sp, p->sampled_peak_mib, 0, " MiB");
         buf_printf(b, " %s | %s |", summary_peak_source(p, src, sizeof src), sp);
     } else if (r->peaks) {

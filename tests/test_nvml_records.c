@@ -225,6 +225,19 @@ static void test_acct_peak_of_running_records_only(void **state)
     assert_int_equal(nvml_acct_peak(r), -1);
 }
 
+/* startTime only from a running record: a finished one is another process's. */
+static void test_acct_start_of_running_records_only(void **state)
+{
+    (void)state;
+    unsigned char r[NVML_ACCT_STATS_SIZE];
+    put_acct(r, 1642 * MIB, 0, 1);
+    assert_int_equal(nvml_acct_start(r), 1764000000123456ull);
+    put_acct(r, 1642 * MIB, 4000, 0);
+    assert_int_equal(nvml_acct_start(r), 0);
+    memset(r, 0, sizeof r);
+    assert_int_equal(nvml_acct_start(r), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -235,6 +248,7 @@ int main(void)
         cmocka_unit_test(test_decode_both_utilization_layouts),
         cmocka_unit_test(test_filter_keeps_newest_valid_sample_of_listed_pids),
         cmocka_unit_test(test_acct_peak_of_running_records_only),
+        cmocka_unit_test(test_acct_start_of_running_records_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

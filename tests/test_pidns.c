@@ -90,12 +90,36 @@ static void test_driver_caps(void **state)
     expect(NULL, false, true, true, true);
 }
 
+/* A process 100 s old (boot 1000 s ago, started at tick 90000 at 100 Hz)
+ * against records of several ages: older than it by more than the slack
+ * is another process. */
+static void test_started_after(void **state)
+{
+    (void)state;
+    const double boot = 1000, real = 1764000000;
+    const uint64_t ticks = 90000;
+    const uint64_t age_100 = (uint64_t)(real - 100) * 1000000;
+    assert_false(pidns_started_after(ticks, 100, age_100, boot, real));
+    /* Its own record: stamped when it first opened the GPU, after it began. */
+    assert_false(pidns_started_after(ticks, 100, age_100 + 30000000, boot, real));
+    /* Within the slack (clocks). */
+    assert_false(pidns_started_after(ticks, 100, age_100 - 1500000, boot, real));
+    /* An hour older: another process. */
+    assert_true(pidns_started_after(ticks, 100, age_100 - 3600000000ull, boot, real));
+    assert_true(pidns_started_after(ticks, 100, age_100 - 2500000, boot, real));
+    /* Unknown start, clock rate or record: no verdict. */
+    assert_false(pidns_started_after(0, 100, 1, boot, real));
+    assert_false(pidns_started_after(ticks, 0, 1, boot, real));
+    assert_false(pidns_started_after(ticks, 100, 0, boot, real));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_link),
         cmocka_unit_test(test_self),
         cmocka_unit_test(test_driver_caps),
+        cmocka_unit_test(test_started_after),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -80,6 +80,10 @@ size_t nvml_filter_util(const struct nvml_util *u, size_t nu, struct nvml_proc *
  * NVML_NOT_AVAILABLE. An all-zero record (no answer) is unknown. */
 int64_t nvml_acct_peak(const unsigned char *raw);
 
+/* The startTime (us since the epoch) of a running accounting record (raw
+ * as for nvml_acct_peak), or 0 unknown (not running, or no answer). */
+uint64_t nvml_acct_start(const unsigned char *raw);
+
 /* Bytes to MiB, as nvidia-smi shows them (rounded down); -1 when not available. */
 int64_t nvml_mib(uint64_t bytes);
 

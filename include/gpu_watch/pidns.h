@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* The inode of the kernel's initial PID namespace (PROC_PID_INIT_INO in
  * include/linux/proc_ns.h), fixed since Linux 3.8. */
@@ -43,5 +44,20 @@ struct pidns_driver {
  * unreadable one ("unknown", "") gives known false and every answer taken
  * for host PIDs (the safe side: no row takes a local process's command). */
 void pidns_driver_caps(const char *version, struct pidns_driver *out);
+
+/* Seconds of slack when comparing the two clocks below: the boot time
+ * behind /proc's start times is known to a tick, but the wall clock may
+ * have been slewed or stepped since the driver stamped its record. */
+#define PIDNS_START_SLACK_S 2.0
+
+/* Whether a local process cannot be the one the driver's accounting record
+ * describes: the record (startTime, drv_start_us, microseconds since the
+ * epoch, stamped when the process first opened the GPU, so never before the
+ * process began) is older than the local process, which started start_ticks
+ * clock ticks (hz a second) after boot, by more than PIDNS_START_SLACK_S.
+ * boot_now and real_now: CLOCK_BOOTTIME and CLOCK_REALTIME now, seconds.
+ * False when anything is unknown (0): no verdict. */
+bool pidns_started_after(uint64_t start_ticks, long hz, uint64_t drv_start_us, double boot_now,
+                         double real_now);
 
 #endif

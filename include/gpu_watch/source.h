@@ -24,6 +24,8 @@ struct source_proc {
     int64_t peak_mib; /* the driver's accounting peak, MiB (--peaks); with
                          --peak-rate, where the driver has none, the dense one */
     int peak_hz;      /* peak_mib was sampled at this rate (--peak-rate); 0: the driver's */
+    uint64_t acct_us; /* when the driver began accounting the process (NVML
+                         accounting startTime, us since the epoch); 0 unknown */
     /* Strings owned by the source, valid until its next poll (pointers, so
      * that records stay small: thousands are sorted every sample). */
     const char *uuid; /* the GPU's UUID; "" unknown */

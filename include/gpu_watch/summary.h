@@ -44,6 +44,9 @@ struct summary_proc {
                                 highest per-sample sum of its GPUs' peak_mem_mib */
     double peak_hz;          /* > 0: peak_mib was sampled at this rate between rows
                                 (--peak-rate, no driver's peak); 0 otherwise */
+    bool peak_pidns;         /* --peaks, no driver's nor dense peak, and the process
+                                was in a PID namespace, where the driver's may stay 0:
+                                peak_mib is a lower bound, the true peak unknown */
     double sm_mean;          /* mean SM % over its rows with a value */
     double sm_max;
     unsigned long samples; /* samples it appears in */
@@ -85,6 +88,7 @@ struct summary_result {
                                      rendering carries peak_source, issue 23) */
     size_t driver_peaks;          /* processes whose peak is the driver's */
     size_t dense_peaks;           /* processes whose peak was sampled between rows */
+    size_t pidns_peaks;           /* processes with peak_pidns */
     double dense_hz;              /* their highest rate, Hz; 0 none */
 };
 
@@ -126,8 +130,10 @@ int summary_add_sample(struct summary *s, double ts, const struct sample *smp, b
 int summary_add_driver_peak(struct summary *s, long pid, double mib);
 
 /* Where p's peak came from, for every rendering: "driver", "sampled at
- * 50 Hz" (--peak-rate) or "sampled" (the rows only: a lower bound). Written
- * into dst (at most len bytes); returns dst. */
+ * 50 Hz" (--peak-rate), "unknown (process in a PID namespace)" (peak_pidns:
+ * the sampled lower bound, the driver's peak missing) or "sampled" (the rows
+ * only: a lower bound). Written into dst (at most len bytes, 48 holds them
+ * all); returns dst. */
 const char *summary_peak_source(const struct summary_proc *p, char *dst, size_t len);
 
 /* The rows carry the driver's peaks (a --peaks run): the renderings say

@@ -93,6 +93,62 @@ class TestPidNamespaces(GwTest):
         self.assertEqual(rows[0][-4:], ["", "", "", ""])
         self.assertIn("driver 470.82.01 gives host PIDs", r.stderr.decode())
 
+    def nvml_in_namespace(self, stats_pid, start_s, *args, before=""):
+        """gpu_watch --source nvml --peaks as PID 1 of a new namespace; the
+        fake (driver 580: translating, by version) lists PID 2 and gives
+        stats_pid's accounting record the start time start_s (epoch s)."""
+        from tests.e2e.test_nvml import LIB
+        scen = self.path("scenario.txt")
+        with open(scen, "w") as f:
+            f.write(f"driver 580.95.05\ngpu 0 {UUID} 81559\nacct 0 on\n"
+                    f"proc 0 2 500 40 2\nname 2 /usr/bin/python3\n"
+                    f"stats 0 {stats_pid} 900 1 {start_s}\n")
+        env = self.env(self.fixture([]), proc=None, LD_LIBRARY_PATH=LIB[""],
+                       FAKE_NVML_SCENARIO=scen)
+        script = f'{before} exec "$0" "$@"'
+        return subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", "sh", "-c", script,
+                               BIN, "--source", "nvml", "--peaks", "--count", "2",
+                               "--interval", "0.2", "-q", "-o", "-", *args],
+                              env=env, capture_output=True, timeout=30, cwd=self.tmp)
+
+    def test_record_older_than_local_process_is_a_host_pid(self):
+        # The driver says 580 (translating) yet its record of PID 2 began an
+        # hour before our PID 2 (a sleep started just now) did: the driver's
+        # PID 2 is a host process, never our sleep.
+        r = self.nvml_in_namespace(2, int(time.time()) - 3600, "--host", "--who",
+                                   before="sleep 30 &")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        header, rows = read_csv(r.stdout.decode())
+        self.assertEqual(len(rows), 2)
+        for row in rows:
+            got = dict(zip(header, row))
+            self.assertEqual((got["pid"], got["cmd"], got["peak_mem_mib"]),
+                             ("2", "python3", "900"))
+            for col in ("cpu_pct", "rss_mib", "user", "job_id", "container", "container_pid"):
+                self.assertEqual(got[col], "", col)
+        err = r.stderr.decode()
+        self.assertEqual(err.count("child PID namespace"), 1, err)
+        self.assertIn("accounting record of PID 2 began", err)
+        self.assertIn("--pid=host", err)
+        # --match is judged on the driver's name, not on our sleep.
+        r = self.nvml_in_namespace(2, int(time.time()) - 3600, "--match", "sleep",
+                                   before="sleep 30 &")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(read_csv(r.stdout.decode())[1], [])
+
+    def test_record_after_local_start_is_ours(self):
+        # The record began after our sleep did (as the driver's record of a
+        # process here always does): the sleep's command line is taken.
+        r = self.nvml_in_namespace(2, int(time.time()) + 3, "--host",
+                                   before="sleep 30 &")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        header, rows = read_csv(r.stdout.decode())
+        self.assertEqual(len(rows), 2)
+        got = dict(zip(header, rows[0]))
+        self.assertEqual(got["cmd"], "sleep 30")
+        self.assertNotEqual(got["rss_mib"], "")
+        self.assertNotIn("child PID namespace", r.stderr.decode())
+
     def test_unknown_driver_is_taken_for_host_pids(self):
         procs = [(1, 500, 40, "python3")]
         env_driver = "unknown"
@@ -222,6 +278,60 @@ class TestPidNamespaces(GwTest):
         self.assertEqual(got[two], ("sleep 30", "1"))
         self.assertEqual(got[os.getpid()][1], "")
 
+    def test_summaries_say_pid_namespace(self):
+        # --who --peaks from the host: a sleep in its own PID namespace and
+        # this test (the host's namespace), neither with a driver peak (the
+        # driver's record stayed 0, or none): the end-of-run summary and
+        # `gpu_watch summary` of the log both say why the namespaced one's is
+        # unknown, and the other's stays "sampled".
+        one = self.start_in_namespaces(1)
+        me = os.getpid()
+        fx = self.fixture([(one, 100, 5, "sleep"), (me, 50, 1, "python3")])
+        with open(os.path.join(fx, "acct.txt"), "w") as f:
+            f.write("gpu_uuid, pid, max_memory_usage [MiB], time [ms]\n"
+                    f"{UUID}, {one}, 0 MiB, 0 ms\n")
+        env = self.env(fx, proc=None, FAKE_SMI_ACCT="on")
+        r = subprocess.run([BIN, "--who", "--peaks", "--count", "2", "--interval", "0.2",
+                            "--summary", "-o", "out.csv"], env=env, capture_output=True,
+                           timeout=30, cwd=self.tmp)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        err = r.stderr.decode()
+        lines = {l.split()[0]: l for l in err.splitlines() if l.split()[:1] in
+                 ([str(one)], [str(me)])}
+        self.assertIn(" MiB? ", lines[str(one)])
+        self.assertNotIn("?", lines[str(me)])
+        self.assertIn("Peaks marked ? are lower bounds: the driver's peak is unknown "
+                      "(process in a PID namespace", err)
+        # The log tells it: container_pid set, peak_mem_mib empty.
+        with open(self.path("out.csv")) as f:
+            header, rows = read_csv(f.read())
+        got = {row[2]: dict(zip(header, row)) for row in rows}
+        self.assertEqual((got[str(one)]["container_pid"], got[str(one)]["peak_mem_mib"]),
+                         ("1", ""))
+        r = subprocess.run([BIN, "summary", "out.csv", "--format", "csv"], env=env,
+                           capture_output=True, text=True, timeout=30, cwd=self.tmp)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        import csv
+        import io
+        src = {x["pid"]: x["peak_source"] for x in csv.DictReader(io.StringIO(r.stdout))
+               if x["row"] == "process"}
+        self.assertEqual(src, {str(one): "unknown (process in a PID namespace)",
+                               str(me): "sampled"})
+        r = subprocess.run([BIN, "summary", "out.csv", "--format", "json"], env=env,
+                           capture_output=True, text=True, timeout=30, cwd=self.tmp)
+        import json
+        procs = {p["pid"]: p for p in json.loads(r.stdout)["processes"]}
+        self.assertEqual(procs[one]["peak_source"], "unknown (process in a PID namespace)")
+        self.assertEqual(procs[one]["peak_gpu_mem_mib"], 100)  # the sampled lower bound
+        # A log without --peaks asked for no driver peak: nothing to explain.
+        r = subprocess.run([BIN, "--who", "--count", "1", "-o", "nopeaks.csv"], env=env,
+                           capture_output=True, timeout=30, cwd=self.tmp)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = subprocess.run([BIN, "summary", "nopeaks.csv", "--format", "csv"], env=env,
+                           capture_output=True, text=True, timeout=30, cwd=self.tmp)
+        self.assertEqual({x["peak_source"] for x in csv.DictReader(io.StringIO(r.stdout))
+                          if x["row"] == "process"}, {"sampled"})
+
 
 if __name__ == "__main__":
     unittest.main()
@@ -349,3 +459,37 @@ class TestUnattributedOnTheHost(GwTest):
         r = self.run_gw("--count", "1", "-q", "-o", "/dev/null", fixture=fx)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertNotIn("gpumem", [c[0] for c in self.calls()])
+
+    def busy_with_gpumem(self):
+        fx = self.path("fx")
+        shutil.copytree(os.path.join(os.path.dirname(__file__), "..", "fixtures", "replay", "busy"),
+                        fx)
+        with open(os.path.join(fx, "gpumem.txt"), "w") as f:
+            f.write("0, 7512, 512\n")
+        return fx
+
+    def test_smi_memory_query_in_the_sample_batch(self):
+        # The GPU memory query starts with compute-apps and pmon, not after
+        # them: one wait. calls.log has each call's monotonic start time.
+        fx = self.busy_with_gpumem()
+        r = self.run_gw("--count", "1", "-q", "-o", "/dev/null", "--prom-textfile",
+                        self.path("m.prom"), fixture=fx, FAKE_SMI_LATENCY="apps=300,pmon=300")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(os.path.join(self.state, "calls.log")) as f:
+            starts = {l.split()[0]: float(l.rsplit("@", 1)[1]) for l in f if "@" in l}
+        self.assertLess(abs(starts["gpumem"] - starts["apps"]), 0.15, starts)
+
+    def test_smi_memory_query_within_timeout(self):
+        # pmon and the memory query both hang: --timeout 1 bounds the sample
+        # (test_cli's test_timeout_bounds_one_sample, with the query that
+        # unattributed memory adds).
+        fx = self.busy_with_gpumem()
+        t0 = time.monotonic()
+        r = self.run_gw("--count", "1", "--timeout", "1", "-q", "-o", "-", "--prom-textfile",
+                        self.path("m.prom"), fixture=fx, FAKE_SMI_FAULT="hang",
+                        FAKE_SMI_FAULT_ON="pmon,gpumem")
+        took = time.monotonic() - t0
+        self.assertLess(took, 1.6, r.stderr.decode())
+        header, rows = read_csv(r.stdout.decode())
+        self.assertEqual(len(rows), 3, r.stderr.decode())
+        self.assertIn("GPU memory query", r.stderr.decode())

@@ -2,7 +2,8 @@
 # Every real-GPU check in one go (one call on the GPU machine), from the
 # repository root: the sampler against nvidia-smi, the NVML source against
 # the nvidia-smi source, --host, the peak of a
-# wrapped command, the cost of watching, raw captures, and charts of the real
+# wrapped command, a CUDA job in a PID namespace (containers), the cost of
+# watching, raw captures, and charts of the real
 # log. Each check's output goes to $R/<name>/ and its log to
 # $R/<name>.log (R defaults to /tmp/gw-r); everything is packed into
 # $OUT/gpu-results.tar.gz, and the --host log and its charts are copied to $OUT.
@@ -27,6 +28,7 @@ check peak bash tests/gpu/check_peak.sh
 check peaks bash tests/gpu/check_peaks.sh
 check job bash tests/gpu/check_job.sh
 check dense bash tests/gpu/check_dense.sh
+check containers bash tests/gpu/check_containers.sh
 check bench bash tests/gpu/bench.sh
 check capture bash -c 'python3 tests/gpu/workload.py idle 20 1024 >/dev/null & sleep 8; bash tests/gpu/capture.sh; wait'
 echo "=== plot"
