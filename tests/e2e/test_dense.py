@@ -62,8 +62,10 @@ class Dense(GwTest):
         self.assertEqual(peaks, sorted(peaks))  # highest since first seen: never falls
         self.assertEqual(self.col(header, rows, "peak_rate_hz"), ["100"] * 3)
         self.assertEqual(self.col(header, rows, "mig_instance"), [""] * 3)
-        # The rows themselves (at whole seconds + start offset) mostly miss it.
-        self.assertTrue(all(int(v) < PEAK for v in self.col(header, rows, "gpu_mem_mib")[:1]))
+        # The rows themselves (at whole seconds + start offset) mostly miss it:
+        # a row falls inside the 50 ms spike by chance (5%), so at most one
+        # of the three does.
+        self.assertLessEqual(sum(int(v) >= PEAK for v in self.col(header, rows, "gpu_mem_mib")), 1)
         p = self.summary_json()["processes"][0]
         self.assertLessEqual(abs(p["peak_gpu_mem_mib"] - PEAK), 0.05 * PEAK)
         self.assertEqual(p["peak_source"], "sampled at 100 Hz")

@@ -268,7 +268,10 @@ class UuidChange(FaultBase):
         self.assertEqual(rows, FULL * 12)
         gpu_calls = [c for c in self.calls() if c[0] == "gpus"]
         self.assertEqual(len(gpu_calls), 2, "the map is asked again once, not every sample")
-        self.assertEqual(err.strip(), "")
+        # Nothing but, on a loaded machine, the overrun warning of --interval 0.05.
+        other = [l for l in err.splitlines()
+                 if l and "longer than --interval" not in l]
+        self.assertEqual(other, [])
 
     def test_uuid_unknown_at_startup(self):
         """From the start compute-apps names a UUID --query-gpu does not list
