@@ -8,13 +8,14 @@
 
 struct hashtab {
     enum hashtab_keys kind;
-    size_t vsize;        /* bytes per value */
-    size_t cap;          /* slots, a power of two */
-    size_t count;        /* slots in use */
-    unsigned char *used; /* cap flags: 1 in use */
-    int64_t *ikey;       /* cap integer keys (HASHTAB_INT) */
-    char **skey;         /* cap owned string keys (HASHTAB_STR) */
-    unsigned char *vals; /* cap values of vsize bytes */
+    size_t vsize;                           /* bytes per value */
+    size_t cap;                             /* slots, a power of two */
+    size_t count;                           /* slots in use */
+    unsigned char *used;                    /* cap flags: 1 in use */
+    int64_t *ikey;                          /* cap integer keys (HASHTAB_INT) */
+    char **skey;                            /* cap owned string keys (HASHTAB_STR) */
+    unsigned char *vals;                    /* cap values of vsize bytes */
+    void (*init)(void *value, int64_t key); /* NULL: values start zeroed */
 };
 
 size_t hashtab_hash_int(int64_t key, size_t cap)
@@ -80,6 +81,11 @@ struct hashtab *hashtab_new(enum hashtab_keys kind, size_t value_size, size_t hi
     return t;
 }
 
+void hashtab_on_add(struct hashtab *t, void (*init)(void *value, int64_t key))
+{
+    t->init = init;
+}
+
 void hashtab_free(struct hashtab *t)
 {
     if (!t)
@@ -115,7 +121,7 @@ static size_t probe_str(const struct hashtab *t, const char *key)
  * the new layout depends only on the keys and their order). */
 static int grow(struct hashtab *t)
 {
-    struct hashtab n = {.kind = t->kind, .vsize = t->vsize};
+    struct hashtab n = {.kind = t->kind, .vsize = t->vsize, .init = t->init};
     if (alloc_slots(&n, t->cap * 2) < 0)
         return -ENOMEM;
     for (size_t i = 0; i < t->cap; i++) {
@@ -164,6 +170,8 @@ void *hashtab_get(struct hashtab *t, int64_t key, bool *created)
     t->used[i] = 1;
     t->ikey[i] = key;
     memset(value_at(t, i), 0, t->vsize);
+    if (t->init)
+        t->init(value_at(t, i), key);
     t->count++;
     if (created)
         *created = true;

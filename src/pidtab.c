@@ -16,6 +16,14 @@ size_t pidtab_hash(long pid, size_t cap)
     return hashtab_hash_int(pid, cap);
 }
 
+/* A new entry: zeroed by the table, then its PID and no verdict yet. */
+static void entry_init(void *value, int64_t key)
+{
+    struct pid_entry *e = value;
+    e->pid = (long)key;
+    e->match = -1;
+}
+
 struct pidtab *pidtab_new(size_t hint)
 {
     struct pidtab *t = calloc(1, sizeof *t);
@@ -26,6 +34,7 @@ struct pidtab *pidtab_new(size_t hint)
         free(t);
         return NULL;
     }
+    hashtab_on_add(t->h, entry_init);
     return t;
 }
 
@@ -56,15 +65,7 @@ int pidtab_reserve(struct pidtab *t, size_t extra)
 
 struct pid_entry *pidtab_get(struct pidtab *t, long pid, bool *created)
 {
-    bool isnew = false;
-    struct pid_entry *e = hashtab_get(t->h, pid, &isnew);
-    if (e && isnew) {
-        e->pid = pid;
-        e->match = -1;
-    }
-    if (e && created)
-        *created = isnew;
-    return e;
+    return hashtab_get(t->h, pid, created);
 }
 
 void pidtab_renew(struct pid_entry *e)

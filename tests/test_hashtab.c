@@ -207,6 +207,33 @@ static void test_clear_same_order(void **state)
     hashtab_free(b);
 }
 
+static void init_val(void *value, int64_t key)
+{
+    struct val *v = value;
+    v->key = key;
+    v->sum = -0.5;
+}
+
+/* hashtab_on_add: new values get their defaults, kept through growth;
+ * values found again are not reset. */
+static void test_on_add(void **state)
+{
+    struct hashtab *t = hashtab_new(HASHTAB_INT, sizeof(struct val), 0);
+    hashtab_on_add(t, init_val);
+    for (int64_t k = -50; k < 50; k++) {
+        struct val *v = hashtab_get(t, k, NULL);
+        assert_int_equal(v->key, k);
+        assert_true(v->sum == -0.5);
+        v->sum = (double)k;
+    }
+    for (int64_t k = -50; k < 50; k++) {
+        const struct val *v = hashtab_get(t, k, NULL);
+        assert_int_equal(v->key, k);
+        assert_true(v->sum == (double)k);
+    }
+    hashtab_free(t);
+}
+
 static bool drop_marked(void *value, void *ctx)
 {
     (void)ctx;
@@ -271,6 +298,7 @@ int main(void)
         cmocka_unit_test(test_remove_wraps),
         cmocka_unit_test(test_reserve_keeps_pointers),
         cmocka_unit_test(test_clear_same_order),
+        cmocka_unit_test(test_on_add),
         cmocka_unit_test(test_random_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,6 +28,10 @@ size_t hashtab_hash_int(int64_t key, size_t cap);
  * with hashtab_free. */
 struct hashtab *hashtab_new(enum hashtab_keys kind, size_t value_size, size_t hint);
 
+/* Integer tables: values added from now on are passed to init(value, key)
+ * after zeroing (a typed layer sets its defaults there: pidtab.c). */
+void hashtab_on_add(struct hashtab *t, void (*init)(void *value, int64_t key));
+
 /* Free the table and its copies of string keys; what the values point to
  * is the caller's (free it first, iterating with hashtab_next). NULL is a
  * no-op. */
