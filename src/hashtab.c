@@ -6,14 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A key: i in HASHTAB_INT tables, s (owned) in HASHTAB_STR ones. */
+union hkey {
+    int64_t i;
+    char *s;
+};
+
 struct hashtab {
     enum hashtab_keys kind;
     size_t vsize;                           /* bytes per value */
     size_t cap;                             /* slots, a power of two */
     size_t count;                           /* slots in use */
     unsigned char *used;                    /* cap flags: 1 in use */
-    int64_t *ikey;                          /* cap integer keys (HASHTAB_INT) */
-    char **skey;                            /* cap owned string keys (HASHTAB_STR) */
+    union hkey *key;                        /* cap keys */
     unsigned char *vals;                    /* cap values of vsize bytes */
     void (*init)(void *value, int64_t key); /* NULL: values start zeroed */
 };
@@ -36,7 +41,7 @@ static size_t hash_str(const char *s, size_t cap)
 
 static size_t home_of(const struct hashtab *t, size_t i, size_t cap)
 {
-    return t->kind == HASHTAB_INT ? hashtab_hash_int(t->ikey[i], cap) : hash_str(t->skey[i], cap);
+    return t->kind == HASHTAB_INT ? hashtab_hash_int(t->key[i].i, cap) : hash_str(t->key[i].s, cap);
 }
 
 static void *value_at(const struct hashtab *t, size_t i)
@@ -51,16 +56,12 @@ static int alloc_slots(struct hashtab *n, size_t cap)
     n->count = 0;
     n->used = calloc(cap, 1);
     n->vals = calloc(cap, n->vsize);
-    if (n->kind == HASHTAB_INT)
-        n->ikey = calloc(cap, sizeof *n->ikey);
-    else
-        n->skey = calloc(cap, sizeof *n->skey);
-    if (n->used && n->vals && (n->ikey || n->skey))
+    n->key = calloc(cap, sizeof *n->key);
+    if (n->used && n->vals && n->key)
         return 0;
     free(n->used);
     free(n->vals);
-    free(n->ikey);
-    free(n->skey);
+    free(n->key);
     return -ENOMEM;
 }
 
@@ -90,12 +91,12 @@ void hashtab_free(struct hashtab *t)
 {
     if (!t)
         return;
-    if (t->skey)
+    if (t->kind == HASHTAB_STR)
         for (size_t i = 0; i < t->cap; i++)
-            free(t->skey[i]);
+            if (t->used[i])
+                free(t->key[i].s);
     free(t->used);
-    free(t->ikey);
-    free(t->skey);
+    free(t->key);
     free(t->vals);
     free(t);
 }
@@ -104,7 +105,7 @@ void hashtab_free(struct hashtab *t)
 static size_t probe_int(const struct hashtab *t, int64_t key)
 {
     size_t i = hashtab_hash_int(key, t->cap);
-    while (t->used[i] && t->ikey[i] != key)
+    while (t->used[i] && t->key[i].i != key)
         i = (i + 1) & (t->cap - 1);
     return i;
 }
@@ -112,7 +113,7 @@ static size_t probe_int(const struct hashtab *t, int64_t key)
 static size_t probe_str(const struct hashtab *t, const char *key)
 {
     size_t i = hash_str(key, t->cap);
-    while (t->used[i] && strcmp(t->skey[i], key) != 0)
+    while (t->used[i] && strcmp(t->key[i].s, key) != 0)
         i = (i + 1) & (t->cap - 1);
     return i;
 }
@@ -131,18 +132,16 @@ static int grow(struct hashtab *t)
         while (n.used[j])
             j = (j + 1) & (n.cap - 1);
         n.used[j] = 1;
-        if (n.ikey)
-            n.ikey[j] = t->ikey[i];
-        else
-            n.skey[j] = t->skey[i];
+        n.key[j] = t->key[i];
         memcpy(value_at(&n, j), value_at(t, i), t->vsize);
     }
-    n.count = t->count;
     free(t->used);
-    free(t->ikey);
-    free(t->skey);
+    free(t->key);
     free(t->vals);
-    *t = n;
+    t->used = n.used;
+    t->key = n.key;
+    t->vals = n.vals;
+    t->cap = n.cap;
     return 0;
 }
 
@@ -168,7 +167,7 @@ void *hashtab_get(struct hashtab *t, int64_t key, bool *created)
         i = probe_int(t, key);
     }
     t->used[i] = 1;
-    t->ikey[i] = key;
+    t->key[i].i = key;
     memset(value_at(t, i), 0, t->vsize);
     if (t->init)
         t->init(value_at(t, i), key);
@@ -203,7 +202,7 @@ void *hashtab_get_str(struct hashtab *t, const char *key, bool *created)
         i = probe_str(t, key);
     }
     t->used[i] = 1;
-    t->skey[i] = copy;
+    t->key[i].s = copy;
     memset(value_at(t, i), 0, t->vsize);
     t->count++;
     if (created)
@@ -221,10 +220,8 @@ void *hashtab_find_str(const struct hashtab *t, const char *key)
 static void remove_at(struct hashtab *t, size_t i)
 {
     const size_t mask = t->cap - 1;
-    if (t->skey) {
-        free(t->skey[i]);
-        t->skey[i] = NULL;
-    }
+    if (t->kind == HASHTAB_STR)
+        free(t->key[i].s);
     size_t j = i;
     for (;;) {
         j = (j + 1) & mask;
@@ -235,12 +232,7 @@ static void remove_at(struct hashtab *t, size_t i)
         bool stays = (i <= j) ? (i < home && home <= j) : (i < home || home <= j);
         if (stays)
             continue;
-        if (t->ikey)
-            t->ikey[i] = t->ikey[j];
-        else {
-            t->skey[i] = t->skey[j];
-            t->skey[j] = NULL;
-        }
+        t->key[i] = t->key[j];
         memcpy(value_at(t, i), value_at(t, j), t->vsize);
         i = j;
     }
@@ -267,11 +259,10 @@ size_t hashtab_remove_if(struct hashtab *t, bool (*drop)(void *value, void *ctx)
 
 void hashtab_clear(struct hashtab *t)
 {
-    if (t->skey)
-        for (size_t i = 0; i < t->cap; i++) {
-            free(t->skey[i]);
-            t->skey[i] = NULL;
-        }
+    if (t->kind == HASHTAB_STR)
+        for (size_t i = 0; i < t->cap; i++)
+            if (t->used[i])
+                free(t->key[i].s);
     memset(t->used, 0, t->cap);
     t->count = 0;
 }
@@ -286,8 +277,8 @@ void *hashtab_next(const struct hashtab *t, size_t *pos, int64_t *key)
     for (size_t i = *pos; i < t->cap; i++)
         if (t->used[i]) {
             *pos = i + 1;
-            if (key && t->ikey)
-                *key = t->ikey[i];
+            if (key && t->kind == HASHTAB_INT)
+                *key = t->key[i].i;
             return value_at(t, i);
         }
     *pos = t->cap;

@@ -158,6 +158,32 @@ static void test_remove_wraps(void **state)
     hashtab_free(t);
 }
 
+/* The first key homed at slot home of a 16-slot table. */
+static int64_t key_homed(size_t home)
+{
+    int64_t k = 1;
+    while (hashtab_hash_int(k, 16) != home)
+        k++;
+    return k;
+}
+
+/* Slots 14, 15, 0 hold keys homed there: removing the first must leave the
+ * one at slot 0 in place (its home lies past the hole, over the end). */
+static void test_remove_keeps_home(void **state)
+{
+    const int64_t k[3] = {key_homed(14), key_homed(15), key_homed(0)};
+    struct hashtab *t = hashtab_new(HASHTAB_INT, sizeof(struct val), 4);
+    for (size_t i = 0; i < 3; i++)
+        ((struct val *)hashtab_get(t, k[i], NULL))->key = k[i];
+    assert_int_equal(hashtab_remove_if(t, drop_key, (void *)&k[0]), 1);
+    for (size_t i = 1; i < 3; i++) {
+        const struct val *v = hashtab_find(t, k[i]);
+        assert_non_null(v);
+        assert_int_equal(v->key, k[i]);
+    }
+    hashtab_free(t);
+}
+
 static void test_reserve_keeps_pointers(void **state)
 {
     struct hashtab *t = hashtab_new(HASHTAB_INT, sizeof(struct val), 0);
@@ -292,13 +318,10 @@ static void test_random_model(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_int_keys),
-        cmocka_unit_test(test_str_keys),
-        cmocka_unit_test(test_str_remove),
-        cmocka_unit_test(test_remove_wraps),
-        cmocka_unit_test(test_reserve_keeps_pointers),
-        cmocka_unit_test(test_clear_same_order),
-        cmocka_unit_test(test_on_add),
+        cmocka_unit_test(test_int_keys),          cmocka_unit_test(test_str_keys),
+        cmocka_unit_test(test_str_remove),        cmocka_unit_test(test_remove_wraps),
+        cmocka_unit_test(test_remove_keeps_home), cmocka_unit_test(test_reserve_keeps_pointers),
+        cmocka_unit_test(test_clear_same_order),  cmocka_unit_test(test_on_add),
         cmocka_unit_test(test_random_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
