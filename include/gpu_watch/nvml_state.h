@@ -28,8 +28,6 @@
 #define PROCS_FIRST 32
 #define UTIL_FIRST  128
 #define GROW_TRIES  4
-/* With --peaks, each GPU's accounting mode is asked again every
- * ACCT_RECHECK_S (source.h), and each poll while it failed. */
 /* Seconds NVML's initialization may take at least (see nvml_open). */
 #define INIT_LIMIT 60.0
 

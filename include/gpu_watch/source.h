@@ -75,7 +75,8 @@ struct source_poll {
 };
 
 /* With --peaks, each source asks the accounting modes again this often,
- * seconds: an administrator may turn accounting on during a run. */
+ * seconds: an administrator may turn accounting on during a run (the NVML
+ * source also at each poll while the question failed). */
 #define ACCT_RECHECK_S 60.0
 
 /* qsort order of source_proc records: by PID, then GPU index. */
