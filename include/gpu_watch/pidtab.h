@@ -1,6 +1,6 @@
-/* The per-process table that joins the samples: hashtab.h keyed by PID,
- * with a generation mark per sample and a
- * sweep that drops the processes a sample did not see. */
+/* The per-process table that joins the samples: hashtab.h keyed by PID
+ * (after htop's Hashtable), with a generation mark per sample and a sweep
+ * that drops the processes a sample did not see. */
 #ifndef GPU_WATCH_PIDTAB_H
 #define GPU_WATCH_PIDTAB_H
 
