@@ -74,14 +74,14 @@ $(HELPERS): tests/fake_smi.c
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
 
 # Without the sanitizers: a plain library loads into any build.
-FAKE_NVML_FLAGS := -std=c11 -Wall -Wextra -Werror -O2 -g -D_GNU_SOURCE -shared -fPIC
-$(B)/tests/fake-nvml/libnvidia-ml.so.1: tests/fake_nvml.c
+FAKE_NVML_FLAGS := -std=c11 -Wall -Wextra -Werror -O2 -g -Iinclude -D_GNU_SOURCE -shared -fPIC
+$(B)/tests/fake-nvml/libnvidia-ml.so.1: tests/fake_nvml.c include/gpu_watch/nvml_records.h
 	@mkdir -p $(@D)
 	$(CC) $(FAKE_NVML_FLAGS) -o $@ $<
-$(B)/tests/fake-nvml-v2/libnvidia-ml.so.1: tests/fake_nvml.c
+$(B)/tests/fake-nvml-v2/libnvidia-ml.so.1: tests/fake_nvml.c include/gpu_watch/nvml_records.h
 	@mkdir -p $(@D)
 	$(CC) $(FAKE_NVML_FLAGS) -DFAKE_NO_V3 -o $@ $<
-$(B)/tests/fake-nvml-v1/libnvidia-ml.so.1: tests/fake_nvml.c
+$(B)/tests/fake-nvml-v1/libnvidia-ml.so.1: tests/fake_nvml.c include/gpu_watch/nvml_records.h
 	@mkdir -p $(@D)
 	$(CC) $(FAKE_NVML_FLAGS) -DFAKE_V1_ONLY -o $@ $<
 

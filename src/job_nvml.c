@@ -30,12 +30,10 @@
 
 void job_nvml_decode(const unsigned char *raw, const char *uuid, long pid, struct job_rec *out)
 {
-    uint64_t max, time_ms, start_us;
-    uint32_t running;
-    memcpy(&max, raw + 8, 8);
-    memcpy(&time_ms, raw + 16, 8);
-    memcpy(&start_us, raw + 24, 8);
-    memcpy(&running, raw + 32, 4);
+    struct nvml_acct_stats st;
+    memcpy(&st, raw, sizeof st);
+    const uint64_t max = st.max_memory_usage, time_ms = st.time, start_us = st.start_time;
+    const uint32_t running = st.is_running;
     memset(out, 0, sizeof *out);
     snprintf(out->uuid, sizeof out->uuid, "%s", uuid);
     out->pid = pid;

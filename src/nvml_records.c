@@ -6,35 +6,35 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Little-endian loads at any offset (the records are x86-64 structs). */
-static uint32_t load32(const unsigned char *p)
-{
-    uint32_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static uint64_t load64(const unsigned char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
 void nvml_decode_procs(const unsigned char *raw, size_t n, size_t stride, struct nvml_proc *out)
 {
     for (size_t i = 0; i < n; i++) {
         const unsigned char *r = raw + i * stride;
         struct nvml_proc *p = &out[i];
-        p->pid = load32(r);
-        p->mem = load64(r + 8);
         p->gi = p->ci = NVML_NO_INSTANCE;
         if (stride >= NVML_PROC_V2_SIZE) {
-            p->gi = load32(r + 16);
-            p->ci = load32(r + 20);
+            struct nvml_proc_info_v2 v2;
+            memcpy(&v2, r, sizeof v2);
+            p->pid = v2.pid;
+            p->mem = v2.used_gpu_memory;
+            p->gi = v2.gpu_instance_id;
+            p->ci = v2.compute_instance_id;
+        } else {
+            struct nvml_proc_info_v1 v1;
+            memcpy(&v1, r, sizeof v1);
+            p->pid = v1.pid;
+            p->mem = v1.used_gpu_memory;
         }
         p->sm_pct = p->mem_pct = -1;
     }
+}
+
+uint32_t nvml_raw_pid(const unsigned char *rec)
+{
+    /* pid leads every process record version (the static checks). */
+    uint32_t pid;
+    memcpy(&pid, rec + offsetof(struct nvml_proc_info_v1, pid), sizeof pid);
+    return pid;
 }
 
 void nvml_decode_util(const unsigned char *raw, size_t n, size_t size, struct nvml_util *out)
@@ -43,15 +43,19 @@ void nvml_decode_util(const unsigned char *raw, size_t n, size_t size, struct nv
         const unsigned char *r = raw + i * size;
         struct nvml_util *u = &out[i];
         if (size == NVML_UTIL_INFO_SIZE) {
-            u->ts = load64(r);
-            u->pid = load32(r + 8);
-            u->sm = load32(r + 12);
-            u->mem = load32(r + 16);
+            struct nvml_util_info_entry e;
+            memcpy(&e, r, sizeof e);
+            u->ts = e.time_stamp;
+            u->pid = e.pid;
+            u->sm = e.sm_util;
+            u->mem = e.mem_util;
         } else {
-            u->pid = load32(r);
-            u->ts = load64(r + 8);
-            u->sm = load32(r + 16);
-            u->mem = load32(r + 20);
+            struct nvml_util_sample e;
+            memcpy(&e, r, sizeof e);
+            u->pid = e.pid;
+            u->ts = e.time_stamp;
+            u->sm = e.sm_util;
+            u->mem = e.mem_util;
         }
     }
 }
@@ -113,13 +117,16 @@ int64_t nvml_mib(uint64_t bytes)
 
 int64_t nvml_acct_peak(const unsigned char *raw)
 {
-    const uint64_t max = load64(raw + 8);
-    if (load32(raw + 32) != 1 || max == 0)
+    struct nvml_acct_stats st;
+    memcpy(&st, raw, sizeof st);
+    if (st.is_running != 1 || st.max_memory_usage == 0)
         return -1;
-    return nvml_mib(max);
+    return nvml_mib(st.max_memory_usage);
 }
 
 uint64_t nvml_acct_start(const unsigned char *raw)
 {
-    return load32(raw + 32) == 1 ? load64(raw + 24) : 0;
+    struct nvml_acct_stats st;
+    memcpy(&st, raw, sizeof st);
+    return st.is_running == 1 ? st.start_time : 0;
 }

@@ -33,7 +33,7 @@ const char *nvml_error(const struct nvml *s, nv_ret rc)
  * R510+), else v1 (used with it). */
 static void call_memory(struct nvml *s, struct gpu *g)
 {
-    struct nv_memory_v2 m2 = {.version = NV_MEMORY_V2_VERSION};
+    struct nvml_memory_v2 m2 = {.version = NVML_MEMORY_V2_VERSION};
     atomic_store(&s->calling, "nvmlDeviceGetMemoryInfo");
     if (s->f.memory_v2 && (g->mem_rc = s->f.memory_v2(g->dev, &m2)) == NV_SUCCESS) {
         g->used = m2.used;
@@ -41,9 +41,9 @@ static void call_memory(struct nvml *s, struct gpu *g)
         g->reserved_ok = true;
         return;
     }
-    struct nv_memory m = {0};
+    struct nvml_memory m = {0};
     g->mem_rc = s->f.memory(g->dev, &m);
-    g->used = m.total_free_used[2];
+    g->used = m.used;
     g->reserved_ok = false;
 }
 
@@ -172,8 +172,7 @@ static void dense_row(struct nvml *s, struct gpu *g)
             g->dp[k++] = g->dp[i];
     g->ndp = k;
     for (unsigned i = 0; i < g->nraw; i++) {
-        uint32_t pid;
-        memcpy(&pid, g->raw + (size_t)i * s->f.procs_stride, sizeof pid);
+        const uint32_t pid = nvml_raw_pid(g->raw + (size_t)i * s->f.procs_stride);
         const struct dense_peak *e = dense_find(g, pid);
         g->rpeak[i] = e ? e->peak : NVML_NOT_AVAILABLE;
     }
@@ -208,14 +207,15 @@ static nv_ret call_util(struct nvml *s, struct gpu *g)
         atomic_store(&s->calling, g->util_name);
         rc = NV_INSUFFICIENT_SIZE;
         for (int t = 0; t < GROW_TRIES && rc == NV_INSUFFICIENT_SIZE; t++) {
-            struct nv_util_info in = {NV_UTIL_INFO_VERSION, (unsigned)(g->uraw_cap / g->usize),
-                                      g->last_seen, g->uraw};
+            struct nvml_util_info in = {NVML_UTIL_INFO_VERSION, (uint32_t)(g->uraw_cap / g->usize),
+                                        g->last_seen, g->uraw};
             memset(g->uraw, 0, g->uraw_cap);
             rc = s->f.util_info(g->dev, &in);
             if (rc == NV_SUCCESS)
-                g->nu = in.count;
+                g->nu = in.process_samples_count;
             else if (rc == NV_INSUFFICIENT_SIZE &&
-                     array_reserve(&g->uraw, &g->uraw_cap, (size_t)in.count * g->usize, 1) < 0)
+                     array_reserve(&g->uraw, &g->uraw_cap,
+                                   (size_t)in.process_samples_count * g->usize, 1) < 0)
                 return NV_NO_MEMORY;
         }
         /* A driver without it, or with another version of its struct:
@@ -257,8 +257,7 @@ static void name_procs(struct nvml *s, const struct gpu *g, int next)
 {
     const int old = next ^ 1;
     for (unsigned i = 0; i < g->nraw && i < g->raw_cap; i++) {
-        uint32_t pid;
-        memcpy(&pid, g->raw + i * s->f.procs_stride, sizeof pid);
+        const uint32_t pid = nvml_raw_pid(g->raw + i * s->f.procs_stride);
         if (nvml_name_in(s->names[next], s->nnames[next], pid))
             continue;
         if (array_reserve(&s->names[next], &s->cap_names[next], s->nnames[next] + 1,
@@ -312,8 +311,7 @@ static void call_acct_stats(struct nvml *s, struct gpu *g)
         return;
     atomic_store(&s->calling, "nvmlDeviceGetAccountingStats");
     for (unsigned i = 0; i < g->nraw; i++) {
-        uint32_t pid;
-        memcpy(&pid, g->raw + i * s->f.procs_stride, sizeof pid);
+        const uint32_t pid = nvml_raw_pid(g->raw + i * s->f.procs_stride);
         unsigned char *r = g->araw + (size_t)i * NVML_ACCT_STATS_SIZE;
         memset(r, 0, NVML_ACCT_STATS_SIZE);
         if (s->f.acct_stats(g->dev, pid, r) != NV_SUCCESS)
@@ -404,7 +402,7 @@ static nv_ret job_init(struct nvml *s)
     for (unsigned i = 0; i < n; i++) {
         struct gpu *g = &s->g[i];
         unsigned idx = i, cur = 0, pend = 0;
-        struct nv_memory m = {0};
+        struct nvml_memory m = {0};
         atomic_store(&s->calling, "nvmlDeviceGetHandleByIndex");
         if ((rc = init_step(s, "nvmlDeviceGetHandleByIndex", s->f.handle(i, &g->dev))) !=
             NV_SUCCESS)
@@ -422,7 +420,7 @@ static nv_ret job_init(struct nvml *s)
         atomic_store(&s->calling, "nvmlDeviceGetMigMode");
         g->mig = s->f.mig && s->f.mig(g->dev, &cur, &pend) == NV_SUCCESS && cur == 1;
         g->index = (int)idx;
-        g->total = m.total_free_used[0];
+        g->total = m.total;
         find_instances(s, g);
         if (s->peaks)
             call_acct_mode(s, g);

@@ -69,12 +69,11 @@ void plot_free(struct plot *p)
         for (int i = 0; i < pn->ns; i++)
             free(pn->s[i].b);
         free(pn->s);
-        free(pn->hidx);
+        hashtab_free(pn->hidx);
         free(pn->touched);
     }
     free(p->iv);
-    free(p->seen_key);
-    free(p->seen_gen);
+    hashtab_free(p->seen);
     memset(p, 0, sizeof *p);
 }
 
@@ -113,45 +112,11 @@ static void short_cmd(const char *cmd, char *out, size_t outsz)
     }
 }
 
-static unsigned hash_key(long long key)
-{
-    unsigned long long x = (unsigned long long)key * 0x9E3779B97F4A7C15ull;
-    return (unsigned)(x >> 32);
-}
-
-/* Rebuild the key index with room for twice the series. */
-static int rehash(struct plot_panel *pn)
-{
-    int cap = pn->hcap ? pn->hcap * 2 : 16;
-    int *h = malloc(sizeof *h * (size_t)cap);
-    if (!h)
-        return -ENOMEM;
-    for (int i = 0; i < cap; i++)
-        h[i] = -1;
-    for (int i = 0; i < pn->ns; i++) {
-        unsigned j = hash_key(pn->s[i].key) & (unsigned)(cap - 1);
-        while (h[j] >= 0)
-            j = (j + 1) & (unsigned)(cap - 1);
-        h[j] = i;
-    }
-    free(pn->hidx);
-    pn->hidx = h;
-    pn->hcap = cap;
-    return 0;
-}
-
 /* The series of key in panel pn, or NULL when there is none. */
 static struct plot_series *series_find(const struct plot_panel *pn, long long key)
 {
-    if (pn->hcap == 0)
-        return NULL;
-    unsigned j = hash_key(key) & (unsigned)(pn->hcap - 1);
-    while (pn->hidx[j] >= 0) {
-        if (pn->s[pn->hidx[j]].key == key)
-            return &pn->s[pn->hidx[j]];
-        j = (j + 1) & (unsigned)(pn->hcap - 1);
-    }
-    return NULL;
+    const int *i = pn->hidx ? hashtab_find(pn->hidx, key) : NULL;
+    return i ? &pn->s[*i] : NULL;
 }
 
 /* The series of key in panel pn, created (named by the row) if new. */
@@ -172,19 +137,17 @@ static struct plot_series *series_get(struct plot *p, struct plot_panel *pn, lon
 {
     const struct plot_opts *o = &p->o;
     enum log_schema schema = p->schema;
-    if (pn->hcap == 0 || (pn->ns + 1) * 2 > pn->hcap)
-        if (rehash(pn))
-            return NULL;
-    unsigned j = hash_key(key) & (unsigned)(pn->hcap - 1);
-    /* false positive: rehash fills all of hidx */
-    // NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult)
-    while (pn->hidx[j] >= 0) {
-        if (pn->s[pn->hidx[j]].key == key)
-            return &pn->s[pn->hidx[j]];
-        j = (j + 1) & (unsigned)(pn->hcap - 1);
-    }
+    struct plot_series *known = series_find(pn, key);
+    if (known)
+        return known;
+    if (!pn->hidx && !(pn->hidx = hashtab_new(HASHTAB_INT, sizeof(int), 8)))
+        return NULL;
     if (array_reserve(&pn->s, &pn->cap, (size_t)pn->ns + 1, sizeof *pn->s))
         return NULL;
+    int *idx = hashtab_get(pn->hidx, key, NULL);
+    if (!idx)
+        return NULL;
+    *idx = pn->ns;
     int style = style_of(p, pn, key);
     struct plot_series *s = &pn->s[pn->ns];
     memset(s, 0, sizeof *s);
@@ -218,7 +181,6 @@ static struct plot_series *series_get(struct plot *p, struct plot_panel *pn, lon
     else
         snprintf(s->name, sizeof s->name, "all processes");
     text_clean_inplace(s->name);
-    pn->hidx[j] = pn->ns;
     pn->ns++;
     return s;
 }
@@ -327,45 +289,12 @@ static void add_interval(struct plot *p, double dt)
 static int seen_again(struct plot *p, long long key, bool *again)
 {
     *again = false;
-    if ((p->seen_n + 1) * 2 > p->seen_cap) {
-        int cap = p->seen_cap ? p->seen_cap * 2 : 64;
-        long long *k = malloc(sizeof *k * (size_t)cap);
-        uint32_t *g = calloc((size_t)cap, sizeof *g);
-        if (!k || !g) {
-            free(k);
-            free(g);
-            return -ENOMEM;
-        }
-        for (int i = 0; i < p->seen_cap; i++) {
-            /* false positive: seen_cap > 0 means allocated */
-            // NOLINTNEXTLINE(clang-analyzer-core.NullDereference)
-            if (p->seen_gen[i] != p->cur_gen)
-                continue;
-            unsigned j = hash_key(p->seen_key[i]) & (unsigned)(cap - 1);
-            while (g[j] == p->cur_gen)
-                j = (j + 1) & (unsigned)(cap - 1);
-            k[j] = p->seen_key[i];
-            g[j] = p->cur_gen;
-        }
-        free(p->seen_key);
-        free(p->seen_gen);
-        p->seen_key = k;
-        p->seen_gen = g;
-        p->seen_cap = cap;
-    }
-    unsigned j = hash_key(key) & (unsigned)(p->seen_cap - 1);
-    /* false positive: seen_cap > 0 means allocated */
-    // NOLINTNEXTLINE(clang-analyzer-core.NullDereference)
-    while (p->seen_gen[j] == p->cur_gen) {
-        if (p->seen_key[j] == key) {
-            *again = true;
-            return 0;
-        }
-        j = (j + 1) & (unsigned)(p->seen_cap - 1);
-    }
-    p->seen_key[j] = key;
-    p->seen_gen[j] = p->cur_gen;
-    p->seen_n++;
+    if (!p->seen && !(p->seen = hashtab_new(HASHTAB_INT, 1, 32)))
+        return -ENOMEM;
+    bool created = false;
+    if (!hashtab_get(p->seen, key, &created))
+        return -ENOMEM;
+    *again = !created;
     return 0;
 }
 
@@ -431,13 +360,8 @@ int plot_add_row(const struct log_row *row, void *ctx)
         p->in_sample = true;
         p->cur_t = row->ts;
         p->samples++;
-        /* A new generation empties the seen set without touching it. */
-        if (++p->cur_gen == 0) {
-            if (p->seen_gen)
-                memset(p->seen_gen, 0, sizeof *p->seen_gen * (size_t)p->seen_cap);
-            p->cur_gen = 1;
-        }
-        p->seen_n = 0;
+        if (p->seen)
+            hashtab_clear(p->seen);
         bool dup;
         if ((rc = seen_again(p, pair, &dup)))
             return p->err = rc;

@@ -6,18 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gpu_watch/pidtab.h"
+#include "gpu_watch/hashtab.h"
 
 void plot_rank_init(struct plot_rank *r, const struct plot_opts *o)
 {
     memset(r, 0, sizeof *r);
     r->per_gpu = o->per_gpu;
-    r->gen = 1;
 }
 
 void plot_rank_free(struct plot_rank *r)
 {
-    free(r->acc);
+    hashtab_free(r->acc);
     r->acc = NULL;
 }
 
@@ -47,36 +46,15 @@ static void flush(struct plot_rank *r)
 {
     if (!r->in_sample)
         return;
-    for (size_t i = 0; i < r->cap; i++)
-        if (r->acc[i].gen == r->gen)
-            offer(r, r->acc[i].key, r->acc[i].sum);
+    if (r->acc) {
+        size_t pos = 0;
+        const double *sum;
+        int64_t key;
+        while ((sum = hashtab_next(r->acc, &pos, &key)))
+            offer(r, key, *sum);
+        hashtab_clear(r->acc);
+    }
     r->in_sample = false;
-    r->n = 0;
-    if (++r->gen == 0) { /* wrapped: clear the slots once */
-        for (size_t i = 0; i < r->cap; i++)
-            r->acc[i].gen = 0;
-        r->gen = 1;
-    }
-}
-
-static int grow(struct plot_rank *r)
-{
-    size_t cap = r->cap ? r->cap * 2 : 64;
-    struct plot_rank_acc *a = calloc(cap, sizeof *a);
-    if (!a)
-        return -ENOMEM;
-    for (size_t i = 0; i < r->cap; i++) {
-        if (r->acc[i].gen != r->gen)
-            continue;
-        size_t h = pidtab_hash((long)r->acc[i].key, cap);
-        while (a[h].gen == r->gen)
-            h = (h + 1) & (cap - 1);
-        a[h] = r->acc[i];
-    }
-    free(r->acc);
-    r->acc = a;
-    r->cap = cap;
-    return 0;
 }
 
 int plot_rank_row(const struct log_row *row, void *ctx)
@@ -90,17 +68,16 @@ int plot_rank_row(const struct log_row *row, void *ctx)
     }
     if (isnan(row->gpu_mem_mib))
         return 0;
-    long long key = plot_process_key(r->per_gpu, row);
-    if ((r->n + 1) * 2 > r->cap && grow(r) < 0)
+    if (!r->acc && !(r->acc = hashtab_new(HASHTAB_INT, sizeof(double), 32)))
         return r->err = -ENOMEM;
-    size_t h = pidtab_hash((long)key, r->cap);
-    while (r->acc[h].gen == r->gen && r->acc[h].key != key)
-        h = (h + 1) & (r->cap - 1);
-    if (r->acc[h].gen != r->gen) {
-        r->acc[h] = (struct plot_rank_acc){key, 0, r->gen};
-        r->n++;
-    }
-    r->acc[h].sum += row->gpu_mem_mib;
+    /* Room for one more key before the lookup, as the table grew before
+     * hashtab.h: the same capacity gives the same slot order in flush, so
+     * the same winner among equal peaks. */
+    double *sum = NULL;
+    if (hashtab_reserve(r->acc, 1) < 0 ||
+        !(sum = hashtab_get(r->acc, plot_process_key(r->per_gpu, row), NULL)))
+        return r->err = -ENOMEM;
+    *sum += row->gpu_mem_mib;
     return 0;
 }
 

@@ -156,18 +156,10 @@ static int cmp_long(const void *a, const void *b)
     return (*x > *y) - (*x < *y);
 }
 
-static int cmp_pid_gpu(const void *a, const void *b)
-{
-    const struct source_proc *x = a, *y = b;
-    if (x->pid != y->pid)
-        return x->pid < y->pid ? -1 : 1;
-    return (x->gpu > y->gpu) - (x->gpu < y->gpu);
-}
-
 static bool sorted_by_pid(const struct source_poll *p)
 {
     for (size_t i = 1; i < p->n; i++)
-        if (cmp_pid_gpu(&p->v[i - 1], &p->v[i]) > 0)
+        if (source_proc_cmp(&p->v[i - 1], &p->v[i]) > 0)
             return false;
     return true;
 }
@@ -505,7 +497,7 @@ int sampler_run(struct sampler *s, struct sample *out, const volatile sig_atomic
         return rc;
     struct source_poll *p = &s->poll;
     if (!sorted_by_pid(p)) /* nvidia-smi's come sorted; others may not */
-        qsort(p->v, p->n, sizeof *p->v, cmp_pid_gpu);
+        qsort(p->v, p->n, sizeof *p->v, source_proc_cmp);
     if (s->ns_child && !s->drv_read)
         decide_pidns(s, out, cancel);
     if (s->ns_child)

@@ -29,6 +29,14 @@ bool source_left_stuck(void)
     return atomic_load(&left_stuck);
 }
 
+int source_proc_cmp(const void *a, const void *b)
+{
+    const struct source_proc *x = a, *y = b;
+    if (x->pid != y->pid)
+        return x->pid < y->pid ? -1 : 1;
+    return (x->gpu > y->gpu) - (x->gpu < y->gpu);
+}
+
 const struct source_ops *source_find(const char *name)
 {
     for (size_t i = 0; i < NSOURCES; i++)

@@ -28,10 +28,6 @@ static const char lost_mem[] = "the unattributed GPU memory stays unknown until 
 static const char mem_query[] = "--query-gpu=index,memory.used,memory.reserved";
 static const char mem_query_old[] = "--query-gpu=index,memory.used";
 
-/* With --peaks, the accounting modes are asked again this often (seconds):
- * an administrator may turn accounting on during a run. */
-#define ACCT_RECHECK_S 60.0
-
 static const char gpus_query[] = "--query-gpu=index,uuid";
 static const char gpus_acct_query[] = "--query-gpu=index,uuid,accounting.mode";
 static const char acct_query[] = "--query-accounted-apps=gpu_uuid,pid,max_memory_usage,time";
@@ -545,14 +541,6 @@ static int app_records(struct smi *s, struct source_poll *out, struct source_que
     return 0;
 }
 
-static int cmp_pid_gpu(const void *a, const void *b)
-{
-    const struct source_proc *x = a, *y = b;
-    if (x->pid != y->pid)
-        return x->pid < y->pid ? -1 : 1;
-    return (x->gpu > y->gpu) - (x->gpu < y->gpu);
-}
-
 /* The first record of pid in v[0..n) sorted by PID, or n. */
 static size_t lower_bound(const struct source_proc *v, size_t n, long pid)
 {
@@ -572,7 +560,7 @@ static size_t lower_bound(const struct source_proc *v, size_t n, long pid)
 static void join_pmon(struct smi *s, struct source_poll *out)
 {
     if (out->n > 1) /* v is NULL before the first record: qsort(NULL) is UB */
-        qsort(out->v, out->n, sizeof *out->v, cmp_pid_gpu);
+        qsort(out->v, out->n, sizeof *out->v, source_proc_cmp);
     for (size_t i = 0; i < s->pmon_all.n; i++) {
         const struct pmon_row *p = &s->pmon_all.v[i];
         size_t k = lower_bound(out->v, out->n, p->pid);

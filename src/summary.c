@@ -3,8 +3,8 @@
 #include "gpu_watch/summary.h"
 
 #include "gpu_watch/array.h"
+#include "gpu_watch/hashtab.h"
 #include "gpu_watch/owner.h"
-#include "gpu_watch/pidtab.h"
 
 #include <errno.h>
 #include <math.h>
@@ -40,11 +40,6 @@ struct gpu_acc {
     double cur_mib;
 };
 
-struct slot {
-    long pid; /* 0: empty */
-    size_t idx;
-};
-
 struct gap_bin {
     double key;      /* the gap rounded to 3 significant digits, s */
     unsigned long n; /* gaps in the bin */
@@ -54,8 +49,7 @@ struct gap_bin {
 struct summary {
     struct proc_acc *procs;
     size_t nprocs, cap_procs;
-    struct slot *slots; /* PID -> the latest process with that PID */
-    size_t cap_slots;   /* a power of two */
+    struct hashtab *by_pid; /* PID -> index in procs of the latest process with that PID */
     struct gpu_acc *gpus;
     size_t ngpus, cap_gpus;
     /* The gaps between consecutive samples, for the median and the pauses,
@@ -107,7 +101,7 @@ void summary_free(struct summary *s)
         free(s->procs[i].cmd);
     free(s->procs);
     free(s->other.cmd);
-    free(s->slots);
+    hashtab_free(s->by_pid);
     free(s->gpus);
     free(s->bins);
     free(s->out_procs);
@@ -185,52 +179,22 @@ int summary_sample(struct summary *s, double ts)
     return 0;
 }
 
-/* PID -1 (compact logs) is stored as a key like any other; 0 marks empty. */
-static long slot_key(long pid)
-{
-    return pid == 0 ? -3 : pid;
-}
-
+/* PID -1 (compact logs) is a key like any other. */
 static int map_put(struct summary *s, long pid, size_t idx)
 {
-    if ((s->nprocs + 1) * 2 > s->cap_slots) {
-        size_t nc = s->cap_slots ? s->cap_slots * 2 : 64;
-        struct slot *n = calloc(nc, sizeof *n);
-        if (!n)
-            return -ENOMEM;
-        for (size_t i = 0; i < s->cap_slots; i++) {
-            if (!s->slots[i].pid)
-                continue;
-            size_t h = pidtab_hash(s->slots[i].pid, nc);
-            while (n[h].pid)
-                h = (h + 1) & (nc - 1);
-            n[h] = s->slots[i];
-        }
-        free(s->slots);
-        s->slots = n;
-        s->cap_slots = nc;
-    }
-    long key = slot_key(pid);
-    size_t h = pidtab_hash(key, s->cap_slots);
-    while (s->slots[h].pid && s->slots[h].pid != key)
-        h = (h + 1) & (s->cap_slots - 1);
-    s->slots[h].pid = key;
-    s->slots[h].idx = idx;
+    if (!s->by_pid && !(s->by_pid = hashtab_new(HASHTAB_INT, sizeof(size_t), 32)))
+        return -ENOMEM;
+    size_t *v = hashtab_get(s->by_pid, pid, NULL);
+    if (!v)
+        return -ENOMEM;
+    *v = idx;
     return 0;
 }
 
 static struct proc_acc *map_get(const struct summary *s, long pid)
 {
-    if (!s->cap_slots)
-        return NULL;
-    long key = slot_key(pid);
-    size_t h = pidtab_hash(key, s->cap_slots);
-    while (s->slots[h].pid) {
-        if (s->slots[h].pid == key)
-            return &s->procs[s->slots[h].idx];
-        h = (h + 1) & (s->cap_slots - 1);
-    }
-    return NULL;
+    const size_t *v = s->by_pid ? hashtab_find(s->by_pid, pid) : NULL;
+    return v ? &s->procs[*v] : NULL;
 }
 
 /* The process of a row: the latest one with its PID, unless the command

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "gpu_watch/array.h"
+#include "gpu_watch/hashtab.h"
 
 /* One group and GPU in the current sample. */
 struct acc {
@@ -26,9 +27,8 @@ struct summary_by {
     char *
         *names; /* group keys, "1392969", "" for none; index + 1 is the PID given to the summary */
     size_t nnames, cap_names;
-    size_t *slots; /* open addressing over names: index + 1, 0 empty */
-    size_t cap_slots;
-    struct acc *acc; /* the current sample */
+    struct hashtab *by_name; /* name -> its index in names */
+    struct acc *acc;         /* the current sample */
     size_t nacc, cap_acc;
     bool in_sample;
     double ts;
@@ -71,56 +71,28 @@ void summary_by_free(struct summary_by *b)
     for (size_t i = 0; i < b->nnames; i++)
         free(b->names[i]);
     free(b->names);
-    free(b->slots);
+    hashtab_free(b->by_name);
     free(b->acc);
     free(b);
-}
-
-/* FNV-1a, for the table of group names. */
-static size_t hash(const char *s)
-{
-    uint64_t h = 14695981039346656037ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return (size_t)h;
-}
-
-static int rehash(struct summary_by *b)
-{
-    size_t cap = b->cap_slots ? b->cap_slots * 2 : 64;
-    size_t *slots = calloc(cap, sizeof *slots);
-    if (!slots)
-        return -ENOMEM;
-    for (size_t i = 0; i < b->nnames; i++) {
-        size_t h = hash(b->names[i]) & (cap - 1);
-        while (slots[h])
-            h = (h + 1) & (cap - 1);
-        slots[h] = i + 1;
-    }
-    free(b->slots);
-    b->slots = slots;
-    b->cap_slots = cap;
-    return 0;
 }
 
 /* The index of the group called name, added when new; -ENOMEM. */
 static long group_of(struct summary_by *b, const char *name)
 {
-    if ((b->nnames + 1) * 2 > b->cap_slots && rehash(b) < 0)
+    if (!b->by_name && !(b->by_name = hashtab_new(HASHTAB_STR, sizeof(size_t), 32)))
         return -ENOMEM;
-    size_t h = hash(name) & (b->cap_slots - 1);
-    while (b->slots[h]) {
-        if (strcmp(b->names[b->slots[h] - 1], name) == 0)
-            return (long)(b->slots[h] - 1);
-        h = (h + 1) & (b->cap_slots - 1);
-    }
+    const size_t *known = hashtab_find_str(b->by_name, name);
+    if (known)
+        return (long)*known;
     char *copy = strdup(name);
-    if (!copy || array_reserve(&b->names, &b->cap_names, b->nnames + 1, sizeof(char *)) < 0) {
+    size_t *v = NULL;
+    if (!copy || array_reserve(&b->names, &b->cap_names, b->nnames + 1, sizeof(char *)) < 0 ||
+        !(v = hashtab_get_str(b->by_name, name, NULL))) {
         free(copy);
         return -ENOMEM;
     }
     b->names[b->nnames] = copy;
-    b->slots[h] = ++b->nnames;
+    *v = b->nnames++;
     return (long)(b->nnames - 1);
 }
 

@@ -81,6 +81,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gpu_watch/nvml_records.h"
+
 #define MAX_GPUS  64
 #define MAX_PROCS 4096
 
@@ -354,31 +356,26 @@ int nvmlDeviceGetUUID(void *dev, char *u, unsigned len)
     return 0;
 }
 
-int nvmlDeviceGetMemoryInfo(void *dev, unsigned long long *m)
+int nvmlDeviceGetMemoryInfo(void *dev, struct nvml_memory *m)
 {
     struct fgpu *g = dev_gpu(dev);
     if (!g)
         return 2;
     unsigned long long used =
         g->used < 0 ? g->total - g->total / 2 : (unsigned long long)(g->used + g->reserved);
-    m[0] = g->total;
-    m[1] = g->total - used;
-    m[2] = used;
+    m->total = g->total;
+    m->free = g->total - used;
+    m->used = used;
     return 0;
 }
 
 #ifndef FAKE_NO_V3
-/* nvmlMemory_v2_t: version, total, reserved, free, used (40 bytes). */
-int nvmlDeviceGetMemoryInfo_v2(void *dev, void *out)
+int nvmlDeviceGetMemoryInfo_v2(void *dev, struct nvml_memory_v2 *m)
 {
-    struct {
-        unsigned version;
-        unsigned long long total, reserved, free, used;
-    } *m = out;
     struct fgpu *g = dev_gpu(dev);
     if (!g)
         return 2;
-    if (m->version != (40u | 2u << 24))
+    if (m->version != NVML_MEMORY_V2_VERSION)
         return 25; /* NVML_ERROR_ARGUMENT_VERSION_MISMATCH */
     m->total = g->total;
     m->used = g->used < 0 ? g->total - g->total / 2 : (unsigned long long)g->used;
@@ -452,14 +449,10 @@ static int running(void *dev, unsigned *count, unsigned char *buf, size_t stride
         if (procs[i].gpu != g - gpus || (in && (procs[i].gi != in->gi || procs[i].ci != in->ci)))
             continue;
         unsigned char *r = buf + k++ * stride;
-        unsigned long long mem = mem_now(&procs[i]);
+        /* v1 is v2's first 16 bytes (nvml_records.h's checks). */
+        struct nvml_proc_info_v2 rec = {procs[i].pid, mem_now(&procs[i]), procs[i].gi, procs[i].ci};
         memset(r, 0, stride);
-        memcpy(r, &procs[i].pid, 4);
-        memcpy(r + 8, &mem, 8);
-        if (stride >= 24) {
-            memcpy(r + 16, &procs[i].gi, 4);
-            memcpy(r + 20, &procs[i].ci, 4);
-        }
+        memcpy(r, &rec, stride >= sizeof rec ? sizeof rec : sizeof(struct nvml_proc_info_v1));
     }
     *count = n;
     return 0;
@@ -510,7 +503,7 @@ int nvmlDeviceGetComputeInstanceId(void *dev, unsigned *id)
 
 int nvmlDeviceGetComputeRunningProcesses(void *dev, unsigned *count, void *buf)
 {
-    return running(dev, count, buf, 16);
+    return running(dev, count, buf, NVML_PROC_V1_SIZE);
 }
 
 #ifndef FAKE_V1_ONLY
@@ -531,14 +524,14 @@ int nvmlDeviceGetHandleByIndex_v2(unsigned i, void **dev)
 
 int nvmlDeviceGetComputeRunningProcesses_v2(void *dev, unsigned *count, void *buf)
 {
-    return running(dev, count, buf, f_v1_stride ? 16 : 24);
+    return running(dev, count, buf, f_v1_stride ? NVML_PROC_V1_SIZE : NVML_PROC_V2_SIZE);
 }
 #endif
 
 #if !defined(FAKE_V1_ONLY) && !defined(FAKE_NO_V3)
 int nvmlDeviceGetComputeRunningProcesses_v3(void *dev, unsigned *count, void *buf)
 {
-    return running(dev, count, buf, f_v1_stride ? 16 : 24);
+    return running(dev, count, buf, f_v1_stride ? NVML_PROC_V1_SIZE : NVML_PROC_V2_SIZE);
 }
 #endif
 
@@ -597,50 +590,43 @@ int nvmlDeviceGetProcessUtilization(void *dev, void *buf, unsigned *count,
         return 7;
     }
     for (unsigned i = 0; i < n; i++) {
-        unsigned char *r = (unsigned char *)buf + i * 32;
-        memset(r, 0, 32);
-        memcpy(r, &scratch[i].pid, 4);
-        memcpy(r + 8, &scratch[i].ts, 8);
-        memcpy(r + 16, &scratch[i].sm, 4);
-        memcpy(r + 20, &scratch[i].mem, 4);
+        struct nvml_util_sample e = {.pid = scratch[i].pid,
+                                     .time_stamp = scratch[i].ts,
+                                     .sm_util = scratch[i].sm,
+                                     .mem_util = scratch[i].mem};
+        memcpy((unsigned char *)buf + i * sizeof e, &e, sizeof e);
     }
     *count = n;
     return 0;
 }
 
 #if !defined(FAKE_V1_ONLY) && !defined(FAKE_NO_V3)
-struct util_info {
-    unsigned version, count;
-    unsigned long long last_seen;
-    void *arr;
-};
-
-int nvmlDeviceGetProcessesUtilizationInfo(void *dev, struct util_info *in)
+int nvmlDeviceGetProcessesUtilizationInfo(void *dev, struct nvml_util_info *in)
 {
     struct fgpu *g = dev_gpu(dev);
     if (!g)
         return 2;
-    if (in->version != (24u | 1u << 24))
+    if (in->version != NVML_UTIL_INFO_VERSION)
         return 25; /* ARGUMENT_VERSION_MISMATCH */
     if (f_info_unsupported)
         return 3;
     unsigned n = 0;
-    int rc = util_samples(g, in->last_seen, scratch, &n);
+    int rc = util_samples(g, in->last_seen_time_stamp, scratch, &n);
     if (rc)
         return rc;
-    if (!in->arr || in->count < n || (f_insufficient && ++g->util_calls == 1)) {
-        in->count = n;
+    if (!in->proc_util_array || in->process_samples_count < n ||
+        (f_insufficient && ++g->util_calls == 1)) {
+        in->process_samples_count = n;
         return 7;
     }
     for (unsigned i = 0; i < n; i++) {
-        unsigned char *r = (unsigned char *)in->arr + i * 40;
-        memset(r, 0, 40);
-        memcpy(r, &scratch[i].ts, 8);
-        memcpy(r + 8, &scratch[i].pid, 4);
-        memcpy(r + 12, &scratch[i].sm, 4);
-        memcpy(r + 16, &scratch[i].mem, 4);
+        struct nvml_util_info_entry e = {.time_stamp = scratch[i].ts,
+                                         .pid = scratch[i].pid,
+                                         .sm_util = scratch[i].sm,
+                                         .mem_util = scratch[i].mem};
+        memcpy((unsigned char *)in->proc_util_array + i * sizeof e, &e, sizeof e);
     }
-    in->count = n;
+    in->process_samples_count = n;
     return 0;
 }
 #endif
@@ -661,10 +647,7 @@ int nvmlDeviceGetAccountingMode(void *dev, int *mode)
     return 0;
 }
 
-/* nvmlAccountingStats_t: {u32 gpuUtilization @0; u32 memoryUtilization @4;
- * u64 maxMemoryUsage @8; u64 time @16 (ms, 0 running); u64 startTime @24;
- * u32 isRunning @32; u32 reserved[5]}, 56 bytes. */
-int nvmlDeviceGetAccountingStats(void *dev, unsigned pid, void *out)
+int nvmlDeviceGetAccountingStats(void *dev, unsigned pid, struct nvml_acct_stats *out)
 {
     struct fgpu *g = dev_gpu(dev);
     if (!g || !out)
@@ -674,17 +657,14 @@ int nvmlDeviceGetAccountingStats(void *dev, unsigned pid, void *out)
         if (stats[i].gpu == g - gpus && stats[i].pid == pid)
             x = &stats[i];
     if (!x)
-        return 6; /* NOT_FOUND */
-    unsigned char *r = out;
-    const unsigned util = 50, mem_util = 5;
-    const unsigned long long time_ms = x->running ? 0 : 4000, start = x->start_us;
-    memset(r, 0x5A, 56); /* reserved: not for reading */
-    memcpy(r, &util, 4);
-    memcpy(r + 4, &mem_util, 4);
-    memcpy(r + 8, &x->max, 8);
-    memcpy(r + 16, &time_ms, 8);
-    memcpy(r + 24, &start, 8);
-    memcpy(r + 32, &x->running, 4);
+        return 6;                   /* NOT_FOUND */
+    memset(out, 0x5A, sizeof *out); /* reserved: not for reading */
+    out->gpu_utilization = 50;
+    out->memory_utilization = 5;
+    out->max_memory_usage = x->max;
+    out->time = x->running ? 0 : 4000; /* ms */
+    out->start_time = x->start_us;
+    out->is_running = x->running;
     return 0;
 }
 

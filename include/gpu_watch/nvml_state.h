@@ -1,6 +1,5 @@
 /* The NVML source's state and its worker thread (nvml_worker.c), shared by
- * source_nvml.c only: the few NVML types used, declared here without
- * nvml.h (layouts as in nvml_records.h). */
+ * source_nvml.c only (NVML's records: nvml_records.h). */
 #ifndef GPU_WATCH_NVML_STATE_H
 #define GPU_WATCH_NVML_STATE_H
 
@@ -29,37 +28,11 @@
 #define PROCS_FIRST 32
 #define UTIL_FIRST  128
 #define GROW_TRIES  4
-/* With --peaks, each GPU's accounting mode is asked again this often,
- * seconds (an admin may turn it on mid-run), and each poll while it failed. */
-#define ACCT_RECHECK_S 60.0
 /* Seconds NVML's initialization may take at least (see nvml_open). */
 #define INIT_LIMIT 60.0
 
 typedef int nv_ret;
 typedef void *nv_dev;
-
-/* nvmlMemory_t (v1): total, free, used, in bytes; only total is read. */
-struct nv_memory {
-    unsigned long long total_free_used[3];
-};
-
-/* nvmlMemory_v2_t: version @0, total @8, reserved @16, free @24, used @32
- * (bytes; used without reserved). */
-struct nv_memory_v2 {
-    unsigned version;
-    unsigned long long total, reserved, free, used;
-};
-#define NV_MEMORY_V2_VERSION (sizeof(struct nv_memory_v2) | 2u << 24)
-_Static_assert(sizeof(struct nv_memory_v2) == 40, "nvmlMemory_v2_t is 40 bytes");
-
-/* nvmlProcessesUtilizationInfo_t: version @0, count @4, lastSeen @8, array @16. */
-struct nv_util_info {
-    unsigned version;
-    unsigned count;
-    unsigned long long last_seen; /* us */
-    void *samples;
-};
-#define NV_UTIL_INFO_VERSION (sizeof(struct nv_util_info) | 1u << 24)
 
 struct nv_fns {
     nv_ret (*init)(void);
@@ -70,14 +43,14 @@ struct nv_fns {
     nv_ret (*handle)(unsigned, nv_dev *);
     nv_ret (*index)(nv_dev, unsigned *);
     nv_ret (*uuid)(nv_dev, char *, unsigned);
-    nv_ret (*memory)(nv_dev, struct nv_memory *);
-    nv_ret (*memory_v2)(nv_dev, struct nv_memory_v2 *); /* optional (R510+) */
-    nv_ret (*mig)(nv_dev, unsigned *, unsigned *);      /* optional */
-    nv_ret (*pname)(unsigned, char *, unsigned);        /* optional */
+    nv_ret (*memory)(nv_dev, struct nvml_memory *);
+    nv_ret (*memory_v2)(nv_dev, struct nvml_memory_v2 *); /* optional (R510+) */
+    nv_ret (*mig)(nv_dev, unsigned *, unsigned *);        /* optional */
+    nv_ret (*pname)(unsigned, char *, unsigned);          /* optional */
     nv_ret (*procs)(nv_dev, unsigned *, void *);
-    const char *procs_name;                             /* the symbol found: for messages */
-    size_t procs_stride;                                /* its record size */
-    nv_ret (*util_info)(nv_dev, struct nv_util_info *); /* optional */
+    const char *procs_name;                               /* the symbol found: for messages */
+    size_t procs_stride;                                  /* its record size */
+    nv_ret (*util_info)(nv_dev, struct nvml_util_info *); /* optional */
     nv_ret (*util_old)(nv_dev, void *, unsigned *, unsigned long long); /* optional */
     nv_ret (*acct_mode)(nv_dev, int *);                                 /* optional: --peaks */
     nv_ret (*acct_stats)(nv_dev, unsigned, void *);                     /* optional: --peaks */

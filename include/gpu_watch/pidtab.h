@@ -1,6 +1,6 @@
-/* The per-process table that joins the samples: open addressing keyed by
- * PID (after htop's Hashtable), with a generation mark per sample and a
- * sweep that drops the processes a sample did not see. */
+/* The per-process table that joins the samples: hashtab.h keyed by PID
+ * (after htop's Hashtable), with a generation mark per sample and a sweep
+ * that drops the processes a sample did not see. */
 #ifndef GPU_WATCH_PIDTAB_H
 #define GPU_WATCH_PIDTAB_H
 
@@ -46,8 +46,7 @@ struct pid_entry {
 struct pidtab;
 
 /* The home slot of pid in a table of cap slots (cap a power of two):
- * Fibonacci hashing, which spreads consecutive PIDs. Shared by every table
- * keyed by PID. */
+ * hashtab_hash_int, the table's hash (hashtab.h). */
 size_t pidtab_hash(long pid, size_t cap);
 
 /* A new table with room for about hint entries; NULL when out of memory.

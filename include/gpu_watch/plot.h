@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "gpu_watch/buf.h"
+#include "gpu_watch/hashtab.h"
 #include "gpu_watch/logread.h"
 
 /* Buckets over the whole time span: twice a wide chart's pixel columns. */
@@ -66,9 +67,8 @@ struct plot_panel {
     struct plot_series *s;
     int ns;
     size_t cap;
-    int *hidx; /* open-addressing index of s by key; hcap slots, -1 empty */
-    int hcap;
-    int *touched; /* series with a pending value in the current sample */
+    struct hashtab *hidx; /* key -> its index in s (int); NULL before the first */
+    int *touched;         /* series with a pending value in the current sample */
     int ntouched;
     size_t tcap;
 };
@@ -117,12 +117,9 @@ struct plot {
     double gpu_sm[64]; /* per GPU index of the sample: summed SM %, NAN none */
     double sys;        /* sys_used_mib of the sample, NAN none */
     /* (GPU, PID) pairs seen in the sample: one seen again means a new
-     * sample with the same timestamp (sub-second --interval). Open
-     * addressing; a slot is in use when its gen equals cur_gen. */
-    long long *seen_key;
-    uint32_t *seen_gen;
-    int seen_cap, seen_n;
-    uint32_t cur_gen;
+     * sample with the same timestamp (sub-second --interval). A set
+     * (hashtab.h, values unused), emptied at each sample; NULL before. */
+    struct hashtab *seen;
     float *iv; /* interval reservoir, seconds */
     unsigned long niv;
     uint32_t rng;

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "gpu_watch/hashtab.h"
 #include "gpu_watch/logread.h"
 #include "gpu_watch/plot.h"
 
@@ -17,20 +18,13 @@ struct plot_rank_top {
     double peak; /* MiB: the highest per-sample sum of its rows */
 };
 
-struct plot_rank_acc {
-    long long key;
-    double sum;
-    unsigned gen; /* in use when it equals plot_rank.gen */
-};
-
 struct plot_rank {
     bool per_gpu; /* keys as plot_data.c makes them: (GPU, PID) or PID */
     struct plot_rank_top top[PLOT_MAX_PROCS];
     int ntop;
-    /* The current sample: its keys' sums (open addressing, power of two). */
-    struct plot_rank_acc *acc;
-    size_t cap, n;
-    unsigned gen;
+    /* The current sample: key -> the sum of its rows (double, MiB);
+     * NULL before the first row. */
+    struct hashtab *acc;
     double ts;
     bool in_sample;
     int err;

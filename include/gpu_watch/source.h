@@ -76,6 +76,14 @@ struct source_poll {
     double deadline;
 };
 
+/* With --peaks, each source asks the accounting modes again this often,
+ * seconds: an administrator may turn accounting on during a run (the NVML
+ * source also at each poll while the question failed). */
+#define ACCT_RECHECK_S 60.0
+
+/* qsort order of source_proc records: by PID, then GPU index. */
+int source_proc_cmp(const void *a, const void *b);
+
 /* Seconds left before p->deadline, at most timeout (0 when it has passed);
  * timeout when p has no deadline. */
 double source_time_left(const struct source_poll *p, double timeout);
