@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gpu_watch/columns.h"
 #include "gpu_watch/csv.h"
 #include "gpu_watch/monotime.h"
 #include "gpu_watch/options.h"
@@ -639,10 +640,10 @@ int main(int argc, char **argv)
     }
     signals_install(); /* before the header is written: SIGPIPE, SIGXFSZ */
     enum csv_open_mode mode = cfg.append ? CSV_APPEND : cfg.force ? CSV_FORCE : CSV_NEW;
-    char header[256];
-    snprintf(header, sizeof header, "%s%s%s",
-             cfg.compact ? CSV_HEADER_COMPACT : csv_header(cfg.host, so.peaks),
-             cfg.peak_rate ? CSV_DENSE_COLUMNS : "", cfg.who ? CSV_WHO_COLUMNS : "");
+    char header[512];
+    columns_header(header, sizeof header,
+                   cfg.compact ? COL_SET(COL_COMPACT)
+                               : columns_set(cfg.host, so.peaks, cfg.peak_rate > 0, cfg.who));
     /* The text file first: a refused one leaves no log behind. */
     struct promfile_opts po = {
         .path = cfg.prom_textfile,
