@@ -197,14 +197,13 @@ static int parse_num(const char *s, size_t len, double *out)
     return 0;
 }
 
+/* The field of struct log_row at off, as the type the table says it has
+ * (offsetof of a field of that type: aligned, and of that type). */
+#define FIELD(row, off, type) ((type *)(void *)((char *)(row) + (off)))
+
 /* Set column c of row to unknown: NAN, -1 or "". */
 static void clear_field(const struct column *c, struct log_row *row)
 {
-    char *at = (char *)row + c->off;
-    static const double nan = NAN;
-    static const int int_unknown = -1;
-    static const long long_unknown = -1;
-    static const size_t zero = 0;
     switch (c->read) {
     case COL_READ_TIME:
         row->ts = NAN;
@@ -212,33 +211,32 @@ static void clear_field(const struct column *c, struct log_row *row)
         row->tz_off_s = 0;
         break;
     case COL_READ_TEXT:
-        memcpy(at, &(const char *){""}, sizeof(const char *));
+        *FIELD(row, c->off, const char *) = "";
         if (c->len_off)
-            memcpy((char *)row + c->len_off, &zero, sizeof zero);
+            *FIELD(row, c->len_off, size_t) = 0;
         break;
     case COL_READ_DOUBLE:
-        memcpy(at, &nan, sizeof nan);
+        *FIELD(row, c->off, double) = NAN;
         break;
     case COL_READ_INT:
-        memcpy(at, &int_unknown, sizeof int_unknown);
+        *FIELD(row, c->off, int) = -1;
         break;
     case COL_READ_LONG:
-        memcpy(at, &long_unknown, sizeof long_unknown);
+        *FIELD(row, c->off, long) = -1;
         break;
     }
 }
 
 /* Store field s (len bytes, NUL-terminated) of column c in row, as the
  * column's row of the table says. -EINVAL for a bad value. */
-static int read_field(const struct column *c, char *s, size_t len, struct log_row *row)
+static int read_field(const struct column *c, const char *s, size_t len, struct log_row *row)
 {
-    char *at = (char *)row + c->off;
     if (c->read == COL_READ_TIME)
         return logread_parse_time_off(s, len, &row->ts, &row->tz, &row->tz_off_s);
     if (c->read == COL_READ_TEXT) {
-        memcpy(at, &(const char *){s}, sizeof(const char *));
+        *FIELD(row, c->off, const char *) = s;
         if (c->len_off)
-            memcpy((char *)row + c->len_off, &len, sizeof len);
+            *FIELD(row, c->len_off, size_t) = len;
         return 0;
     }
     /* One rule for impossible values: out of its column's range, a value
@@ -247,21 +245,19 @@ static int read_field(const struct column *c, char *s, size_t len, struct log_ro
     if (parse_num(s, len, &v) < 0 || (log_known(v) && v > c->max))
         return -EINVAL;
     if (c->read == COL_READ_DOUBLE) {
-        memcpy(at, &v, sizeof v);
+        *FIELD(row, c->off, double) = v;
         return 0;
     }
     /* A whole number; range first: converting 2e22 to int is undefined. */
     if (c->read == COL_READ_INT) {
         if (log_known(v) && v != (int)v)
             return -EINVAL;
-        int x = log_known(v) ? (int)v : -1;
-        memcpy(at, &x, sizeof x);
+        *FIELD(row, c->off, int) = log_known(v) ? (int)v : -1;
         return 0;
     }
     if (log_known(v) && v != (long)v)
         return -EINVAL;
-    long x = log_known(v) ? (long)v : -1;
-    memcpy(at, &x, sizeof x);
+    *FIELD(row, c->off, long) = log_known(v) ? (long)v : -1;
     return 0;
 }
 
