@@ -313,6 +313,8 @@ static int set_prom_command(struct gw_config *cfg, const char *arg, struct parse
 }
 
 #define FLAG(f) offsetof(struct gw_config, f)
+/* Offset 0 means "no flag": the first member is no flag. */
+_Static_assert(offsetof(struct gw_config, pids) == 0, "opt.flag 0 is taken");
 
 /* The options, in the order of --help. */
 static const struct opt opts[] = {
@@ -482,28 +484,32 @@ static const struct opt_rule rules[] = {
  * followed by two spaces. */
 #define HELP_COL 21
 
-/* Append s to b, each "{group}" replaced by that group's columns. */
-static void help_expand(struct gw_buf *b, const char *s)
+/* Append the n bytes of s to b, each "{group}" replaced by that group's
+ * columns ("{host}": "cpu_pct,cpu_cores,rss_mib,sys_used_mib"). */
+static void help_expand(struct gw_buf *b, const char *s, size_t n)
 {
     static const char *const groups[COL_NGROUPS] = {
         [COL_BASE] = "base",   [COL_HOST] = "host", [COL_PEAKS] = "peaks",
         [COL_DENSE] = "dense", [COL_WHO] = "who",   [COL_COMPACT] = "compact",
     };
-    while (*s) {
-        const char *open = strchr(s, '{'), *close = open ? strchr(open, '}') : NULL;
+    const char *end = s + n;
+    while (s < end) {
+        const char *open = memchr(s, '{', (size_t)(end - s));
+        const char *close = open ? memchr(open, '}', (size_t)(end - open)) : NULL;
         if (!close) {
-            buf_puts(b, s);
+            buf_append(b, s, (size_t)(end - s));
             return;
         }
         buf_append(b, s, (size_t)(open - s));
+        size_t len = (size_t)(close - open - 1);
         int g = 0;
-        while (g < COL_NGROUPS && (strlen(groups[g]) != (size_t)(close - open - 1) ||
-                                   memcmp(groups[g], open + 1, (size_t)(close - open - 1)) != 0))
+        while (g < COL_NGROUPS &&
+               (strlen(groups[g]) != len || memcmp(groups[g], open + 1, len) != 0))
             g++;
         if (g < COL_NGROUPS)
             columns_names(b, COL_SET(g), false);
         else
-            buf_append(b, open, (size_t)(close - open + 1));
+            buf_append(b, open, len + 2);
         s = close + 1;
     }
 }
@@ -520,10 +526,7 @@ static void help_option(struct gw_buf *b, const struct opt *o)
     buf_printf(b, "%*s", w + 2 <= HELP_COL ? (int)(HELP_COL - w) : 2, "");
     for (const char *p = o->help; *p;) {
         const char *nl = strchr(p, '\n');
-        size_t n = nl ? (size_t)(nl - p) : strlen(p);
-        char line[128];
-        snprintf(line, sizeof line, "%.*s", (int)n, p);
-        help_expand(b, line);
+        help_expand(b, p, nl ? (size_t)(nl - p) : strlen(p));
         buf_putc(b, '\n');
         if (!nl)
             break;
@@ -538,7 +541,7 @@ const char *options_help(void)
     if (text[0])
         return text;
     struct gw_buf b = {0};
-    help_expand(&b, help_head);
+    help_expand(&b, help_head, strlen(help_head));
     for (size_t i = 0; i < NOPTS; i++)
         help_option(&b, &opts[i]);
     buf_puts(&b, help_tail);
