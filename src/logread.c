@@ -269,10 +269,11 @@ int logread_parse_row(const struct log_header *h, char *line, size_t len, struct
     if (n != h->nfields)
         return -EINVAL;
     row->hdr = h;
-    /* Every column unknown first (the schema may lack it), as its row of
-     * the table says. */
+    /* The columns the log lacks are unknown, as their rows of the table
+     * say; the others are all set below. */
     for (int c = 0; c < LOG_NCOLS; c++)
-        clear_field(&columns[c], row);
+        if (!(h->have & BIT(c)))
+            clear_field(&columns[c], row);
     for (int i = 0; i < n; i++)
         if (read_field(&columns[h->col[i]], f[i], fl[i], row) < 0)
             return -EINVAL;
