@@ -272,15 +272,22 @@ void columns_names(struct gw_buf *b, unsigned set, bool lead)
 
 int columns_header(char *dst, size_t len, unsigned set)
 {
-    struct gw_buf b = {0};
-    columns_names(&b, set, false);
-    int rc = buf_error(&b);
-    if (!rc && b.len >= len)
-        rc = -ENAMETOOLONG;
-    if (!rc)
-        memcpy(dst, b.p ? b.p : "", b.len + 1);
-    buf_free(&b);
-    return rc;
+    size_t n = 0;
+    for (size_t i = 0; i < columns_n; i++) {
+        if (!(set & COL_SET(columns[i].group)))
+            continue;
+        size_t l = strlen(columns[i].name);
+        if (n + (n > 0) + l >= len)
+            return -ENAMETOOLONG;
+        if (n > 0)
+            dst[n++] = ',';
+        memcpy(dst + n, columns[i].name, l);
+        n += l;
+    }
+    if (len == 0)
+        return -ENAMETOOLONG;
+    dst[n] = '\0';
+    return 0;
 }
 
 const struct column *columns_find(const char *name, size_t len, unsigned set)

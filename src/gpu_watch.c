@@ -640,10 +640,14 @@ int main(int argc, char **argv)
     }
     signals_install(); /* before the header is written: SIGPIPE, SIGXFSZ */
     enum csv_open_mode mode = cfg.append ? CSV_APPEND : cfg.force ? CSV_FORCE : CSV_NEW;
+    unsigned cols = cfg.compact ? COL_SET(COL_COMPACT)
+                                : columns_set(cfg.host, so.peaks, cfg.peak_rate > 0, cfg.who);
     char header[512];
-    columns_header(header, sizeof header,
-                   cfg.compact ? COL_SET(COL_COMPACT)
-                               : columns_set(cfg.host, so.peaks, cfg.peak_rate > 0, cfg.who));
+    if (columns_header(header, sizeof header, cols) < 0) {
+        fprintf(stderr, "gpu_watch: the CSV header is longer than %zu bytes\n", sizeof header);
+        rc = 1;
+        goto out;
+    }
     /* The text file first: a refused one leaves no log behind. */
     struct promfile_opts po = {
         .path = cfg.prom_textfile,

@@ -74,8 +74,9 @@ unsigned columns_set(bool host, bool peaks, bool dense, bool who);
  * commas, with a comma first when lead. Errors are kept in b. */
 void columns_names(struct gw_buf *b, unsigned set, bool lead);
 
-/* The header line of the columns in set (no newline) into dst, at most len
- * bytes. 0, or -ENAMETOOLONG when it does not fit. */
+/* The header line of the columns in set (no newline, NUL-terminated) into
+ * dst, at most len bytes with the NUL. 0, or -ENAMETOOLONG when it does not
+ * fit. */
 int columns_header(char *dst, size_t len, unsigned set);
 
 /* The row of the first column named name (len bytes) in set, or NULL. */
