@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "gpu_watch/atomicio.h"
-#include "gpu_watch/text.h"
+#include "gpu_watch/columns.h"
 #include "gpu_watch/safefile.h"
 
 /* "2025-01-10T14:22:30" in local time, or "...Z" in UTC. With ms, the
@@ -90,102 +90,55 @@ int csv_int(struct gw_buf *b, int64_t v)
     return buf_append(b, p, (size_t)(tmp + sizeof tmp - p));
 }
 
-/* ",cpu_pct,cpu_cores": CPU % with one decimal, cores as "8/9/11". */
-static int host_cpu(struct gw_buf *b, const struct host_fields *h)
-{
-    int rc = h->cpu_pct >= 0 ? buf_printf(b, ",%.1f,", h->cpu_pct) : buf_puts(b, ",,");
-    if (!rc && h->cores)
-        rc = buf_puts(b, h->cores);
-    return rc;
-}
-
-/* ",user,job_id,container,container_pid"; empty fields when not known. */
-static int csv_who(struct gw_buf *b, const struct owner *o)
-{
-    const char *f[3] = {o ? o->user : "", o ? o->job_id : "", o ? o->container : ""};
-    int rc = 0;
-    for (size_t i = 0; i < 3 && !rc; i++) {
-        rc = buf_putc(b, ',');
-        rc = rc ? rc : csv_field(b, f[i], strlen(f[i]));
-    }
-    rc = rc ? rc : buf_putc(b, ',');
-    return rc ? rc : csv_int(b, o ? o->container_pid : -1);
-}
-
+/* The header of csv_header's four schemas, made from the table once. */
 const char *csv_header(bool host, bool peaks)
 {
-    if (peaks)
-        return host ? CSV_HEADER_HOST_PEAKS : CSV_HEADER_PEAKS;
-    return host ? CSV_HEADER_HOST : CSV_HEADER;
+    static char hdr[2][2][256];
+    char *h = hdr[host][peaks];
+    if (!h[0] && columns_header(h, sizeof hdr[0][0], columns_set(host, peaks, false, false)) < 0)
+        h[0] = '\0';
+    return h;
 }
 
-/* The cmd field, capped to TEXT_CMD_MAX bytes (text.h) whatever the caller
- * kept: a row stays far below what logread takes (LOG_MAX_RECORD). */
-static int cmd_field(struct gw_buf *b, const char *cmd)
+/* Append one line per row of smp, or with r NULL the --compact line: the
+ * columns of set, in the table's order. */
+static void put_line(struct gw_buf *b, const char *ts, const struct sample *smp,
+                     const struct sample_row *r, const struct column *const *cols, size_t n)
 {
-    char tmp[TEXT_CMD_MAX + 1];
-    size_t n = strlen(cmd), k = text_cmd_cap(cmd, n, tmp);
-    return csv_field(b, k == n ? cmd : tmp, k);
+    for (size_t k = 0; k < n; k++) {
+        if (k)
+            buf_putc(b, ',');
+        cols[k]->write(b, ts, smp, r);
+    }
+    buf_putc(b, '\n');
+}
+
+/* The columns of set, in the table's order, into cols; their number. */
+static size_t pick(unsigned set, const struct column **cols)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < columns_n && n < COLUMNS_MAX; i++)
+        if (set & COL_SET(columns[i].group))
+            cols[n++] = &columns[i];
+    return n;
 }
 
 int csv_sample_rows(struct gw_buf *b, const char *ts, const struct sample *smp, bool host,
                     bool peaks)
 {
+    const struct column *cols[COLUMNS_MAX];
+    size_t n = pick(columns_set(host, peaks, smp->dense, smp->who), cols);
     /* The buffer remembers its first error: one check at the end. */
-    for (size_t i = 0; i < smp->n; i++) {
-        const struct sample_row *r = &smp->rows[i];
-        buf_puts(b, ts);
-        buf_putc(b, ',');
-        csv_int(b, r->gpu); /* -1: not mapped, empty */
-        buf_putc(b, ',');
-        csv_int(b, r->pid);
-        buf_putc(b, ',');
-        cmd_field(b, r->cmd);
-        buf_putc(b, ',');
-        csv_int(b, r->mem_mib);
-        buf_putc(b, ',');
-        csv_int(b, r->sm_pct);
-        buf_putc(b, ',');
-        csv_int(b, r->mem_pct);
-        if (host) {
-            host_cpu(b, &r->host);
-            buf_putc(b, ',');
-            csv_int(b, r->host.rss_mib);
-            buf_putc(b, ',');
-            csv_int(b, smp->sys_used_mib);
-        }
-        if (peaks) {
-            buf_putc(b, ',');
-            csv_int(b, r->peak_mib);
-        }
-        if (smp->dense) {
-            buf_putc(b, ',');
-            csv_int(b, r->peak_mib >= 0 && r->peak_hz > 0 ? r->peak_hz : GW_UNKNOWN);
-            buf_putc(b, ',');
-            csv_field(b, r->mig ? r->mig : "", r->mig ? strlen(r->mig) : 0);
-        }
-        if (smp->who)
-            csv_who(b, r->who);
-        buf_putc(b, '\n');
-    }
+    for (size_t i = 0; i < smp->n; i++)
+        put_line(b, ts, smp, &smp->rows[i], cols, n);
     return buf_error(b);
 }
 
 int csv_compact_row(struct gw_buf *b, const char *ts, const struct sample *smp)
 {
-    /* timestamp,used_mib,sys_used_mib,cpu_cores,cpu_pct */
-    int rc = buf_puts(b, ts);
-    rc = rc ? rc : buf_putc(b, ',');
-    rc = rc ? rc : csv_int(b, smp->watched_mem_mib);
-    rc = rc ? rc : buf_putc(b, ',');
-    rc = rc ? rc : csv_int(b, smp->sys_used_mib);
-    rc = rc ? rc : buf_putc(b, ',');
-    if (!rc && smp->watched_alive && smp->watched.cores)
-        rc = buf_puts(b, smp->watched.cores);
-    rc = rc ? rc : buf_putc(b, ',');
-    if (!rc && smp->watched_alive && smp->watched.cpu_pct >= 0)
-        rc = buf_printf(b, "%.1f", smp->watched.cpu_pct);
-    return rc ? rc : buf_putc(b, '\n');
+    const struct column *cols[COLUMNS_MAX];
+    put_line(b, ts, smp, NULL, cols, pick(COL_SET(COL_COMPACT), cols));
+    return buf_error(b);
 }
 
 /* Check an existing file: its first line must be hdr; make sure it ends in

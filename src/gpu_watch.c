@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gpu_watch/columns.h"
 #include "gpu_watch/csv.h"
 #include "gpu_watch/monotime.h"
 #include "gpu_watch/options.h"
@@ -639,10 +640,14 @@ int main(int argc, char **argv)
     }
     signals_install(); /* before the header is written: SIGPIPE, SIGXFSZ */
     enum csv_open_mode mode = cfg.append ? CSV_APPEND : cfg.force ? CSV_FORCE : CSV_NEW;
-    char header[256];
-    snprintf(header, sizeof header, "%s%s%s",
-             cfg.compact ? CSV_HEADER_COMPACT : csv_header(cfg.host, so.peaks),
-             cfg.peak_rate ? CSV_DENSE_COLUMNS : "", cfg.who ? CSV_WHO_COLUMNS : "");
+    unsigned cols = cfg.compact ? COL_SET(COL_COMPACT)
+                                : columns_set(cfg.host, so.peaks, cfg.peak_rate > 0, cfg.who);
+    char header[512];
+    if (columns_header(header, sizeof header, cols) < 0) {
+        fprintf(stderr, "gpu_watch: the CSV header is longer than %zu bytes\n", sizeof header);
+        rc = 1;
+        goto out;
+    }
     /* The text file first: a refused one leaves no log behind. */
     struct promfile_opts po = {
         .path = cfg.prom_textfile,

@@ -6,9 +6,37 @@
 #include <string.h>
 
 #include "gpu_watch/buf.h"
-#include "gpu_watch/csv.h"
+#include "gpu_watch/columns.h"
 #include "gpu_watch/subcmd.h"
 #include "gpu_watch/text.h"
+
+/* "not a gpu_watch log": the schemas, from the column table (columns.h), so
+ * a new column is named here too: the base, then each optional group as a
+ * suffix of it, in the table's order; --compact's. */
+static void not_a_log(const char *prog, const char *name)
+{
+    struct gw_buf m = {0};
+    buf_printf(&m, "gpu_watch %s: %s is not a gpu_watch log: its header is none of '", prog, name);
+    columns_names(&m, COL_SET(COL_BASE), false);
+    buf_puts(&m, "' (optionally with '");
+    for (int g = COL_BASE + 1; g < COL_COMPACT; g++) {
+        if (g > COL_BASE + 1)
+            buf_puts(&m, "', then '");
+        columns_names(&m, COL_SET(g), true);
+    }
+    /* --compact: the first two columns, then the optional ones. */
+    buf_puts(&m, "') or '");
+    for (size_t i = 0, k = 0; i < columns_n; i++) {
+        if (columns[i].group != COL_COMPACT)
+            continue;
+        buf_puts(&m, k == 2 ? "' (optionally with the columns of '," : k ? "," : "");
+        buf_puts(&m, columns[i].name);
+        k++;
+    }
+    buf_puts(&m, "', in that order)\n");
+    fputs(buf_error(&m) ? "gpu_watch: out of memory\n" : m.p, stderr);
+    buf_free(&m);
+}
 
 static int report(const char *prog, const char *name, int rc, int cb_err,
                   const struct log_stats *st, const char *doing)
@@ -18,17 +46,7 @@ static int report(const char *prog, const char *name, int rc, int cb_err,
         return SUBCMD_EXIT_FILE;
     }
     if (rc == -EPROTO) {
-        /* From the headers the sampler writes, so a new column is named here
-         * too: the base, then each optional group as a suffix of it. */
-        const size_t base = strlen(CSV_HEADER);
-        const char *compact_opt = strchr(strchr(CSV_HEADER_COMPACT, ',') + 1, ',');
-        fprintf(stderr,
-                "gpu_watch %s: %s is not a gpu_watch log: its header is none of '%s' "
-                "(optionally with '%s', then '%s', then '%s') or '%.*s' (optionally with "
-                "the columns of '%s', in that order)\n",
-                prog, name, CSV_HEADER, csv_header(true, false) + base,
-                csv_header(false, true) + base, CSV_WHO_COLUMNS,
-                (int)(compact_opt - CSV_HEADER_COMPACT), CSV_HEADER_COMPACT, compact_opt);
+        not_a_log(prog, name);
         return SUBCMD_EXIT_FILE;
     }
     if (rc == -EMSGSIZE) {

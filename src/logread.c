@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gpu_watch/valid.h"
+#include "gpu_watch/columns.h"
 
 /* A record longer than this is no gpu_watch row (the writer caps command
  * lines at TEXT_CMD_MAX): it is skipped and counted instead of buffered.
@@ -24,41 +24,18 @@
 /* Read size for logread_file, bytes. */
 #define LOG_CHUNK (256 * 1024)
 
-static const char *const col_names[LOG_NCOLS] = {
-    [LOG_COL_TIMESTAMP] = "timestamp",
-    [LOG_COL_GPU_INDEX] = "gpu_index",
-    [LOG_COL_PID] = "pid",
-    [LOG_COL_CMD] = "cmd",
-    [LOG_COL_GPU_MEM_MIB] = "gpu_mem_mib",
-    [LOG_COL_SM_UTIL_PCT] = "sm_util_pct",
-    [LOG_COL_MEM_UTIL_PCT] = "mem_util_pct",
-    [LOG_COL_CPU_PCT] = "cpu_pct",
-    [LOG_COL_CPU_CORES] = "cpu_cores",
-    [LOG_COL_RSS_MIB] = "rss_mib",
-    [LOG_COL_SYS_USED_MIB] = "sys_used_mib",
-    [LOG_COL_PEAK_MEM_MIB] = "peak_mem_mib",
-    [LOG_COL_PEAK_RATE_HZ] = "peak_rate_hz",
-    [LOG_COL_MIG_INSTANCE] = "mig_instance",
-    [LOG_COL_USER] = "user",
-    [LOG_COL_JOB_ID] = "job_id",
-    [LOG_COL_CONTAINER] = "container",
-    [LOG_COL_CONTAINER_PID] = "container_pid",
-};
-
 #define BIT(c) (1u << (c))
-#define SAMPLER_COLS                                                                               \
-    (BIT(LOG_COL_TIMESTAMP) | BIT(LOG_COL_GPU_INDEX) | BIT(LOG_COL_PID) | BIT(LOG_COL_CMD) |       \
-     BIT(LOG_COL_GPU_MEM_MIB) | BIT(LOG_COL_SM_UTIL_PCT) | BIT(LOG_COL_MEM_UTIL_PCT))
-#define HOST_COLS                                                                                  \
-    (BIT(LOG_COL_CPU_PCT) | BIT(LOG_COL_CPU_CORES) | BIT(LOG_COL_RSS_MIB) |                        \
-     BIT(LOG_COL_SYS_USED_MIB))
-/* --who: all three or none, after the others; container_pid (logs written
- * since it was added) only with them. */
-#define WHO_COLS         (BIT(LOG_COL_USER) | BIT(LOG_COL_JOB_ID) | BIT(LOG_COL_CONTAINER))
-#define WHO_COLS_ALL     (WHO_COLS | BIT(LOG_COL_CONTAINER_PID))
-#define COMPACT_OPTIONAL (BIT(LOG_COL_SYS_USED_MIB) | BIT(LOG_COL_CPU_CORES) | BIT(LOG_COL_CPU_PCT))
-/* --peak-rate: both, with peak_mem_mib. */
-#define DENSE_COLS (BIT(LOG_COL_PEAK_RATE_HZ) | BIT(LOG_COL_MIG_INSTANCE))
+
+/* The enum log_col bits of a group's columns in the table (columns.h);
+ * with all, also those older logs of the group may lack. */
+static unsigned group_cols(enum col_group g, bool all)
+{
+    unsigned m = 0;
+    for (size_t i = 0; i < columns_n; i++)
+        if (columns[i].group == g && (all || !columns[i].optional))
+            m |= BIT(columns[i].log);
+    return m;
+}
 
 const char *log_schema_name(enum log_schema s)
 {
@@ -148,63 +125,44 @@ int logread_parse_header(const char *line, size_t len, struct log_header *h)
             s++, l--;
         while (l && (s[l - 1] == ' ' || s[l - 1] == '\t'))
             l--;
-        int c = -1;
-        if (l == 8 && memcmp(s, "used_mib", 8) == 0) {
-            c = LOG_COL_GPU_MEM_MIB;
-            used_mib = true;
-        } else {
-            for (int k = 0; k < LOG_NCOLS; k++)
-                if (strlen(col_names[k]) == l && memcmp(s, col_names[k], l) == 0)
-                    c = k;
-            if (c == LOG_COL_GPU_MEM_MIB)
-                gpu_mem_mib = true;
-        }
-        if (c < 0 || (h->have & BIT(c)))
+        /* The first row of that name: the sampler's, else --compact's own
+         * ("used_mib", read as gpu_mem_mib). */
+        const struct column *k = columns_find(s, l, ~0u);
+        if (!k || (h->have & BIT(k->log)))
             return -EPROTO;
-        h->have |= BIT((unsigned)c);
-        h->col[i] = (int8_t)c;
+        used_mib |= k->group == COL_COMPACT;
+        gpu_mem_mib |= k->group != COL_COMPACT && k->log == LOG_COL_GPU_MEM_MIB;
+        h->have |= BIT(k->log);
+        h->col[i] = (int8_t)k->log;
     }
     h->nfields = n;
     if (h->col[0] != LOG_COL_TIMESTAMP)
         return -EPROTO;
-    unsigned who = h->have & WHO_COLS_ALL;
-    if (who && who != WHO_COLS && who != WHO_COLS_ALL)
+    /* --who: all its columns or none, those older logs lack excepted. */
+    const unsigned who_cols = group_cols(COL_WHO, false), who_all = group_cols(COL_WHO, true);
+    unsigned who = h->have & who_all;
+    if (who && who != who_cols && who != who_all)
         return -EPROTO;
-    /* --peaks adds peak_mem_mib, --peak-rate peak_rate_hz and mig_instance,
-     * --who its columns, to either sampler schema. */
-    unsigned dense = h->have & DENSE_COLS;
-    if (dense && (dense != DENSE_COLS || !(h->have & BIT(LOG_COL_PEAK_MEM_MIB))))
+    /* --peaks adds peak_mem_mib, --peak-rate its columns (with
+     * peak_mem_mib), --who its columns, to either sampler schema. */
+    const unsigned peaks = group_cols(COL_PEAKS, true), dense_cols = group_cols(COL_DENSE, true);
+    unsigned dense = h->have & dense_cols;
+    if (dense && (dense != dense_cols || !(h->have & peaks)))
         return -EPROTO;
-    unsigned base = h->have & ~(WHO_COLS_ALL | DENSE_COLS | BIT(LOG_COL_PEAK_MEM_MIB));
-    if (gpu_mem_mib && base == SAMPLER_COLS)
+    const unsigned sampler = group_cols(COL_BASE, true), host = group_cols(COL_HOST, true);
+    const unsigned compact = group_cols(COL_COMPACT, false);
+    unsigned base = h->have & ~(who_all | dense_cols | peaks);
+    if (gpu_mem_mib && base == sampler)
         h->schema = LOG_SAMPLER;
-    else if (gpu_mem_mib && base == (SAMPLER_COLS | HOST_COLS))
+    else if (gpu_mem_mib && base == (sampler | host))
         h->schema = LOG_HOST;
     else if (used_mib && h->col[1] == LOG_COL_GPU_MEM_MIB &&
-             (h->have & ~(BIT(LOG_COL_TIMESTAMP) | BIT(LOG_COL_GPU_MEM_MIB) | COMPACT_OPTIONAL)) ==
-                 0)
+             (h->have & ~group_cols(COL_COMPACT, true)) == 0 && (h->have & compact) == compact)
         h->schema = LOG_COMPACT;
     else
         return -EPROTO;
     return 0;
 }
-
-/* The largest possible value per numeric column (all are >= 0): a GPU
- * index, a PID (PID_MAX_LIMIT), MiB up to 1 PiB, utilization to 100 %, CPU %
- * of one core up to 4096 cores. */
-static const double col_max[LOG_NCOLS] = {
-    [LOG_COL_GPU_INDEX] = 1e6,
-    [LOG_COL_PID] = 4194304.0 * 1024,
-    [LOG_COL_GPU_MEM_MIB] = GW_VALID_MAX_MIB,
-    [LOG_COL_SM_UTIL_PCT] = GW_VALID_MAX_PCT,
-    [LOG_COL_MEM_UTIL_PCT] = GW_VALID_MAX_PCT,
-    [LOG_COL_CPU_PCT] = 409600,
-    [LOG_COL_RSS_MIB] = GW_VALID_MAX_MIB,
-    [LOG_COL_SYS_USED_MIB] = GW_VALID_MAX_MIB,
-    [LOG_COL_PEAK_MEM_MIB] = GW_VALID_MAX_MIB,
-    [LOG_COL_CONTAINER_PID] = 4194304.0,
-    [LOG_COL_PEAK_RATE_HZ] = 1000,
-};
 
 /* A non-negative decimal number ("1642", "12.5", " 3 "); empty is unknown
  * (NAN). -EINVAL for anything else. */
@@ -239,6 +197,70 @@ static int parse_num(const char *s, size_t len, double *out)
     return 0;
 }
 
+/* The field of struct log_row at off, as the type the table says it has
+ * (offsetof of a field of that type: aligned, and of that type). */
+#define FIELD(row, off, type) ((type *)(void *)((char *)(row) + (off)))
+
+/* Set column c of row to unknown: NAN, -1 or "". */
+static void clear_field(const struct column *c, struct log_row *row)
+{
+    switch (c->read) {
+    case COL_READ_TIME:
+        row->ts = NAN;
+        row->tz = LOG_TZ_LOCAL;
+        row->tz_off_s = 0;
+        break;
+    case COL_READ_TEXT:
+        *FIELD(row, c->off, const char *) = "";
+        if (c->len_off)
+            *FIELD(row, c->len_off, size_t) = 0;
+        break;
+    case COL_READ_DOUBLE:
+        *FIELD(row, c->off, double) = NAN;
+        break;
+    case COL_READ_INT:
+        *FIELD(row, c->off, int) = -1;
+        break;
+    case COL_READ_LONG:
+        *FIELD(row, c->off, long) = -1;
+        break;
+    }
+}
+
+/* Store field s (len bytes, NUL-terminated) of column c in row, as the
+ * column's row of the table says. -EINVAL for a bad value. */
+static int read_field(const struct column *c, const char *s, size_t len, struct log_row *row)
+{
+    if (c->read == COL_READ_TIME)
+        return logread_parse_time_off(s, len, &row->ts, &row->tz, &row->tz_off_s);
+    if (c->read == COL_READ_TEXT) {
+        *FIELD(row, c->off, const char *) = s;
+        if (c->len_off)
+            *FIELD(row, c->len_off, size_t) = len;
+        return 0;
+    }
+    /* One rule for impossible values: out of its column's range, a value
+     * makes the row malformed, like one that is not a number. */
+    double v = NAN;
+    if (parse_num(s, len, &v) < 0 || (log_known(v) && v > c->max))
+        return -EINVAL;
+    if (c->read == COL_READ_DOUBLE) {
+        *FIELD(row, c->off, double) = v;
+        return 0;
+    }
+    /* A whole number; range first: converting 2e22 to int is undefined. */
+    if (c->read == COL_READ_INT) {
+        if (log_known(v) && v != (int)v)
+            return -EINVAL;
+        *FIELD(row, c->off, int) = log_known(v) ? (int)v : -1;
+        return 0;
+    }
+    if (log_known(v) && v != (long)v)
+        return -EINVAL;
+    *FIELD(row, c->off, long) = log_known(v) ? (long)v : -1;
+    return 0;
+}
+
 int logread_parse_row(const struct log_header *h, char *line, size_t len, struct log_row *row)
 {
     char *f[LOG_MAX_FIELDS];
@@ -246,101 +268,15 @@ int logread_parse_row(const struct log_header *h, char *line, size_t len, struct
     int n = split_fields(line, len, f, fl, LOG_MAX_FIELDS);
     if (n != h->nfields)
         return -EINVAL;
-    row->ts = NAN;
-    row->tz = LOG_TZ_LOCAL;
-    row->tz_off_s = 0;
     row->hdr = h;
-    row->gpu = -1;
-    row->pid = -1;
-    row->cmd = "";
-    row->cmd_len = 0;
-    row->gpu_mem_mib = row->sm_util_pct = row->mem_util_pct = NAN;
-    row->cpu_pct = row->rss_mib = row->sys_used_mib = row->peak_mem_mib = NAN;
-    row->peak_rate_hz = NAN;
-    row->mig_instance = "";
-    row->cpu_cores = "";
-    row->cpu_cores_len = 0;
-    row->user = row->job_id = row->container = "";
-    row->container_pid = -1;
-    for (int i = 0; i < n; i++) {
-        double v = NAN;
-        switch ((enum log_col)h->col[i]) {
-        case LOG_COL_TIMESTAMP:
-            if (logread_parse_time_off(f[i], fl[i], &row->ts, &row->tz, &row->tz_off_s) < 0)
-                return -EINVAL;
-            continue;
-        case LOG_COL_CMD:
-            row->cmd = f[i];
-            row->cmd_len = fl[i];
-            continue;
-        case LOG_COL_CPU_CORES: /* a list of CPU numbers, "8/9/11": text */
-            row->cpu_cores = f[i];
-            row->cpu_cores_len = fl[i];
-            continue;
-        case LOG_COL_USER:
-            row->user = f[i];
-            continue;
-        case LOG_COL_JOB_ID:
-            row->job_id = f[i];
-            continue;
-        case LOG_COL_CONTAINER:
-            row->container = f[i];
-            continue;
-        case LOG_COL_MIG_INSTANCE:
-            row->mig_instance = f[i];
-            continue;
-        default:
-            break;
-        }
-        /* One rule for impossible values: out of its column's range, a
-         * value makes the row malformed, like one that is not a number. */
-        if (parse_num(f[i], fl[i], &v) < 0 || (log_known(v) && v > col_max[h->col[i]]))
+    /* The columns the log lacks are unknown, as their rows of the table
+     * say; the others are all set below. */
+    for (int c = 0; c < LOG_NCOLS; c++)
+        if (!(h->have & BIT(c)))
+            clear_field(&columns[c], row);
+    for (int i = 0; i < n; i++)
+        if (read_field(&columns[h->col[i]], f[i], fl[i], row) < 0)
             return -EINVAL;
-        switch ((enum log_col)h->col[i]) {
-        case LOG_COL_GPU_INDEX:
-            /* Range first: converting 2e22 to int is undefined. */
-            if (log_known(v) && v != (int)v)
-                return -EINVAL;
-            row->gpu = log_known(v) ? (int)v : -1;
-            break;
-        case LOG_COL_PID:
-            if (log_known(v) && v != (long)v)
-                return -EINVAL;
-            row->pid = log_known(v) ? (long)v : -1;
-            break;
-        case LOG_COL_GPU_MEM_MIB:
-            row->gpu_mem_mib = v;
-            break;
-        case LOG_COL_SM_UTIL_PCT:
-            row->sm_util_pct = v;
-            break;
-        case LOG_COL_MEM_UTIL_PCT:
-            row->mem_util_pct = v;
-            break;
-        case LOG_COL_CPU_PCT:
-            row->cpu_pct = v;
-            break;
-        case LOG_COL_RSS_MIB:
-            row->rss_mib = v;
-            break;
-        case LOG_COL_SYS_USED_MIB:
-            row->sys_used_mib = v;
-            break;
-        case LOG_COL_PEAK_MEM_MIB:
-            row->peak_mem_mib = v;
-            break;
-        case LOG_COL_CONTAINER_PID:
-            if (log_known(v) && v != (long)v)
-                return -EINVAL;
-            row->container_pid = log_known(v) ? (long)v : -1;
-            break;
-        case LOG_COL_PEAK_RATE_HZ:
-            row->peak_rate_hz = v;
-            break;
-        default:
-            break;
-        }
-    }
     return 0;
 }
 

@@ -13,29 +13,21 @@
 #include "gpu_watch/safefile.h"
 #include "gpu_watch/sampler.h"
 
-/* The sampler's header, the same with --host, with --peaks (peak_mem_mib
- * last, after the --host columns), and --compact's (the format of the old
- * gpu_watch.sh one-process logger). */
+/* The headers as literals, for the tests and fuzzers that build logs. The
+ * program makes its headers from the column table (columns.h); csv_header
+ * does too, and test_csv checks that the two agree. The sampler's header,
+ * the same with --host, with --peaks (peak_mem_mib last, after the --host
+ * columns), and --compact's (the format of the old gpu_watch.sh logger). */
 #define CSV_HEADER            "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct"
 #define CSV_HEADER_HOST       CSV_HEADER ",cpu_pct,cpu_cores,rss_mib,sys_used_mib"
 #define CSV_HEADER_PEAKS      CSV_HEADER ",peak_mem_mib"
 #define CSV_HEADER_HOST_PEAKS CSV_HEADER_HOST ",peak_mem_mib"
 #define CSV_HEADER_COMPACT    "timestamp,used_mib,sys_used_mib,cpu_cores,cpu_pct"
-
-/* The sampler's header for these columns (one of the constants above). */
-/* The --who columns, after all the other optional ones. job_id is a
- * Slurm job id ("1392969") or, when only the process's own environment
- * names it, a claimed one ("claimed:1392969", owner.h); container_pid is
- * the PID inside the process's own PID namespace, empty in gpu_watch's. */
+/* The --who columns, after all the other optional ones (columns.h). */
 #define CSV_WHO_COLUMNS ",user,job_id,container,container_pid"
 
-/* The --peak-rate columns, after peak_mem_mib (which --peak-rate implies)
- * and before the --who ones: the rate peak_mem_mib was sampled at (empty:
- * the driver's peak, or none) and the MIG instance "GI/CI" (empty off MIG). */
-#define CSV_DENSE_COLUMNS ",peak_rate_hz,mig_instance"
-
-/* The sampler's header for these columns (one of the constants above,
- * without the --who columns). */
+/* The sampler's header for these columns, from the column table (without
+ * the --peak-rate and --who columns): a static string. */
 const char *csv_header(bool host, bool peaks);
 
 /* A timestamp of the log into dst (at most len bytes):
@@ -54,11 +46,11 @@ int csv_field(struct gw_buf *b, const char *s, size_t len);
 /* Append a number field, or an empty field when v < 0 (unknown). */
 int csv_int(struct gw_buf *b, int64_t v);
 
-/* Append the rows of one sample, each stamped with ts, one line each; with
- * host, the four --host columns too; with peaks, peak_mem_mib (empty when
- * unknown); with smp->dense the two --peak-rate columns; when the sample
- * carries owners (smp->who), the four --who
- * columns last. 0 or -ENOMEM. */
+/* Append the rows of one sample, each stamped with ts, one line each: the
+ * columns of the table (columns.h) that are on: with host, the --host ones;
+ * with peaks, peak_mem_mib (empty when unknown); with smp->dense the
+ * --peak-rate ones; when the sample carries owners (smp->who), the --who
+ * ones. 0 or -ENOMEM. */
 int csv_sample_rows(struct gw_buf *b, const char *ts, const struct sample *smp, bool host,
                     bool peaks);
 
