@@ -1,7 +1,8 @@
 /* plot: rows into series, series into min/max time buckets; axis ticks and
  * the labels' text. */
 #include "gpu_watch/array.h"
-#include "gpu_watch/plot.h"
+#include "gpu_watch/plot_bucket.h"
+#include "gpu_watch/plot_data.h"
 #include "gpu_watch/text.h"
 
 #include <errno.h>

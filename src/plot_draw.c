@@ -1,6 +1,8 @@
 /* plot: the chart's layout (title, panels, axes, ticks, series, peaks,
  * legends), drawn through struct canvas_ops. */
 #include "gpu_watch/plot_draw.h"
+#include "gpu_watch/plot_axis.h"
+#include "gpu_watch/plot_bucket.h"
 #include "gpu_watch/text.h"
 
 #include <errno.h>

@@ -1,6 +1,8 @@
 /* plot: the chart as terminal text, lines drawn with Unicode braille
  * (2 x 4 dots per character cell), for use over SSH. */
-#include "gpu_watch/plot.h"
+#include "gpu_watch/plot_axis.h"
+#include "gpu_watch/plot_bucket.h"
+#include "gpu_watch/plot_term.h"
 #include "gpu_watch/text.h"
 
 #include <errno.h>

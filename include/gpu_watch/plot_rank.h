@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 #include "gpu_watch/logread.h"
-#include "gpu_watch/plot.h"
+#include "gpu_watch/plot_types.h"
 
 struct plot_rank_top {
     long long key;
