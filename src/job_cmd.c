@@ -20,8 +20,9 @@
 #include "gpu_watch/job_parse.h"
 #include "gpu_watch/logcheck.h"
 #include "gpu_watch/logread.h"
+#include "gpu_watch/logtime.h"
 #include "gpu_watch/run_cmd.h"
-#include "gpu_watch/smi_acct.h"
+#include "gpu_watch/source_smi.h"
 #include "gpu_watch/subcmd.h"
 
 static const char job_usage[] =

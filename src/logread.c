@@ -1,6 +1,7 @@
 /* Reading gpu_watch's CSV logs: header detection, RFC 4180 records,
  * timestamps, and the streaming reader. */
 #include "gpu_watch/logread.h"
+#include "gpu_watch/logtime.h"
 
 #include <errno.h>
 #include <fcntl.h>

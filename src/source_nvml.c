@@ -20,6 +20,7 @@
 #include "gpu_watch/monotime.h"
 #include "gpu_watch/nvml_records.h"
 #include "gpu_watch/nvml_state.h"
+#include "gpu_watch/nvml_worker.h"
 #include "gpu_watch/source.h"
 
 static const char lost_cols[] = "its columns stay empty until it works";

@@ -11,6 +11,8 @@
 #include "gpu_watch/logread.h"
 #include "gpu_watch/subcmd.h"
 #include "gpu_watch/summary.h"
+#include "gpu_watch/summary_cmd.h"
+#include "gpu_watch/summary_fmt.h"
 #include "gpu_watch/summary_by.h"
 
 static const char summary_usage[] =
