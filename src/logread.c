@@ -240,13 +240,9 @@ static int parse_num(const char *s, size_t len, double *out)
     return 0;
 }
 
-int logread_parse_row(const struct log_header *h, char *line, size_t len, struct log_row *row)
+/* Every field of row unknown (row->hdr: h). */
+static void row_clear(const struct log_header *h, struct log_row *row)
 {
-    char *f[LOG_MAX_FIELDS];
-    size_t fl[LOG_MAX_FIELDS];
-    int n = split_fields(line, len, f, fl, LOG_MAX_FIELDS);
-    if (n != h->nfields)
-        return -EINVAL;
     row->ts = NAN;
     row->tz = LOG_TZ_LOCAL;
     row->tz_off_s = 0;
@@ -263,6 +259,67 @@ int logread_parse_row(const struct log_header *h, char *line, size_t len, struct
     row->cpu_cores_len = 0;
     row->user = row->job_id = row->container = "";
     row->container_pid = -1;
+}
+
+/* A numeric column's value v (NAN: unknown) into row. 0, or -EINVAL for
+ * a GPU index or PID that is not a whole number. */
+static int set_number(struct log_row *row, enum log_col col, double v)
+{
+    switch (col) {
+    case LOG_COL_GPU_INDEX:
+        /* Range first: converting 2e22 to int is undefined. */
+        if (log_known(v) && v != (int)v)
+            return -EINVAL;
+        row->gpu = log_known(v) ? (int)v : -1;
+        break;
+    case LOG_COL_PID:
+        if (log_known(v) && v != (long)v)
+            return -EINVAL;
+        row->pid = log_known(v) ? (long)v : -1;
+        break;
+    case LOG_COL_GPU_MEM_MIB:
+        row->gpu_mem_mib = v;
+        break;
+    case LOG_COL_SM_UTIL_PCT:
+        row->sm_util_pct = v;
+        break;
+    case LOG_COL_MEM_UTIL_PCT:
+        row->mem_util_pct = v;
+        break;
+    case LOG_COL_CPU_PCT:
+        row->cpu_pct = v;
+        break;
+    case LOG_COL_RSS_MIB:
+        row->rss_mib = v;
+        break;
+    case LOG_COL_SYS_USED_MIB:
+        row->sys_used_mib = v;
+        break;
+    case LOG_COL_PEAK_MEM_MIB:
+        row->peak_mem_mib = v;
+        break;
+    case LOG_COL_CONTAINER_PID:
+        if (log_known(v) && v != (long)v)
+            return -EINVAL;
+        row->container_pid = log_known(v) ? (long)v : -1;
+        break;
+    case LOG_COL_PEAK_RATE_HZ:
+        row->peak_rate_hz = v;
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+int logread_parse_row(const struct log_header *h, char *line, size_t len, struct log_row *row)
+{
+    char *f[LOG_MAX_FIELDS];
+    size_t fl[LOG_MAX_FIELDS];
+    int n = split_fields(line, len, f, fl, LOG_MAX_FIELDS);
+    if (n != h->nfields)
+        return -EINVAL;
+    row_clear(h, row);
     for (int i = 0; i < n; i++) {
         double v = NAN;
         switch ((enum log_col)h->col[i]) {
@@ -297,50 +354,8 @@ int logread_parse_row(const struct log_header *h, char *line, size_t len, struct
          * value makes the row malformed, like one that is not a number. */
         if (parse_num(f[i], fl[i], &v) < 0 || (log_known(v) && v > col_max[h->col[i]]))
             return -EINVAL;
-        switch ((enum log_col)h->col[i]) {
-        case LOG_COL_GPU_INDEX:
-            /* Range first: converting 2e22 to int is undefined. */
-            if (log_known(v) && v != (int)v)
-                return -EINVAL;
-            row->gpu = log_known(v) ? (int)v : -1;
-            break;
-        case LOG_COL_PID:
-            if (log_known(v) && v != (long)v)
-                return -EINVAL;
-            row->pid = log_known(v) ? (long)v : -1;
-            break;
-        case LOG_COL_GPU_MEM_MIB:
-            row->gpu_mem_mib = v;
-            break;
-        case LOG_COL_SM_UTIL_PCT:
-            row->sm_util_pct = v;
-            break;
-        case LOG_COL_MEM_UTIL_PCT:
-            row->mem_util_pct = v;
-            break;
-        case LOG_COL_CPU_PCT:
-            row->cpu_pct = v;
-            break;
-        case LOG_COL_RSS_MIB:
-            row->rss_mib = v;
-            break;
-        case LOG_COL_SYS_USED_MIB:
-            row->sys_used_mib = v;
-            break;
-        case LOG_COL_PEAK_MEM_MIB:
-            row->peak_mem_mib = v;
-            break;
-        case LOG_COL_CONTAINER_PID:
-            if (log_known(v) && v != (long)v)
-                return -EINVAL;
-            row->container_pid = log_known(v) ? (long)v : -1;
-            break;
-        case LOG_COL_PEAK_RATE_HZ:
-            row->peak_rate_hz = v;
-            break;
-        default:
-            break;
-        }
+        if (set_number(row, (enum log_col)h->col[i], v) < 0)
+            return -EINVAL;
     }
     return 0;
 }
