@@ -215,7 +215,7 @@ static int drain_fd(struct cmd_call *c, struct slot *s)
 int run_cmd(struct cmd_call *calls, size_t n, double timeout_s, const volatile sig_atomic_t *cancel)
 {
     struct cmd_call *stack_ptrs[8] = {NULL};
-    struct cmd_call **ptrs = n > 8 ? calloc(n, sizeof *ptrs) : stack_ptrs;
+    struct cmd_call **ptrs = n > 8 ? calloc(n, sizeof(struct cmd_call *)) : stack_ptrs;
     if (!ptrs)
         return -ENOMEM;
     for (size_t i = 0; i < n; i++)

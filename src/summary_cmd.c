@@ -164,8 +164,6 @@ static int parse_args(int argc, char **argv, struct summary_args *w)
             w->log = a;
         }
     }
-    if (!w->log)
-        return usage_error("%s", "no log given: gpu_watch summary LOG.csv");
 
     return -1;
 }
@@ -198,6 +196,8 @@ int summary_main(int argc, char **argv)
     int parsed = parse_args(argc, argv, &w);
     if (parsed >= 0)
         return parsed;
+    if (!w.log)
+        return usage_error("%s", "no log given: gpu_watch summary LOG.csv");
     const char *log = w.log;
     enum summary_format fmt = w.fmt;
     enum summary_by_key by = w.by;
