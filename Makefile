@@ -42,7 +42,7 @@ FAKE_NVML := $(B)/tests/fake-nvml/libnvidia-ml.so.1 $(B)/tests/fake-nvml-v2/libn
 # replays the seed corpora and every regression input through it.
 REPLAY_BIN := $(patsubst fuzz/fuzz_%.c,$(B)/fuzz/replay_%,$(wildcard fuzz/fuzz_*.c))
 
-.PHONY: all test check coverage bench soak fuzz fuzz-build lint lint-cppcheck lint-clang-tidy ci demo install uninstall clean format format-check
+.PHONY: all test check coverage bench soak fuzz fuzz-build lint lint-cppcheck lint-clang-tidy lint-shape ci demo install uninstall clean format format-check
 
 all: gpu_watch
 
@@ -106,7 +106,15 @@ test check: $(B)/gpu_watch $(TEST_BIN) $(HELPERS) $(FAKE_NVML) $(REPLAY_BIN) gpu
 # reason) and clang-tidy with the check list in .clang-tidy; any finding
 # fails.
 LINT_SRC := $(wildcard src/*.c fuzz/*.c)
-lint: lint-cppcheck lint-clang-tidy
+lint: lint-cppcheck lint-clang-tidy lint-shape
+
+# The shape of the code (issue 22): no function in src/ over 80 lines
+# (tests/tools/func_length.py lists its exceptions), and each header
+# declares only what its own .c defines, with no #include circle
+# (tests/tools/header_owner.py).
+lint-shape:
+	python3 tests/tools/func_length.py --max 80 src/*.c
+	python3 tests/tools/header_owner.py include/gpu_watch src
 
 lint-cppcheck:
 	cppcheck --enable=warning,style,performance,portability --std=c11 -Iinclude -D_GNU_SOURCE \

@@ -19,6 +19,7 @@
 #include "gpu_watch/buf.h"
 #include "gpu_watch/csv.h"
 #include "gpu_watch/logread.h"
+#include "gpu_watch/logtime.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);

@@ -12,6 +12,7 @@
 
 #include "gpu_watch/buf.h"
 #include "gpu_watch/owner.h"
+#include "gpu_watch/owner_parse.h"
 #include "gpu_watch/prom.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -27,15 +27,20 @@
 #include "gpu_watch/sampler.h"
 #include "gpu_watch/signals.h"
 #include "gpu_watch/source.h"
-#include "gpu_watch/smi_acct.h"
+#include "gpu_watch/source_smi.h"
 #include "gpu_watch/subcmd.h"
 #include "gpu_watch/summary.h"
+#include "gpu_watch/summary_cmd.h"
+#include "gpu_watch/summary_fmt.h"
 #include "gpu_watch/text.h"
 #include "gpu_watch/truepeak.h"
 #include "gpu_watch/version.h"
 #include "gpu_watch/wrap.h"
 
 #define EXIT_USAGE 2
+/* What a step of main or run returns to go on; any other value is the
+ * exit status to end with now. */
+#define GO_ON (-1)
 /* fdatasync the log at most this often (s): rows are out of the process
  * after every write(2); this bounds what a power cut can take. */
 #define SYNC_EVERY_S 1.0
@@ -359,102 +364,133 @@ static void print_summary(struct run_state *st)
         fputs("\n", stderr);
 }
 
+/* The schedule of the samples: slot k is due at t0 + k intervals. */
+struct schedule {
+    double t0;           /* monotonic seconds */
+    unsigned long k;     /* the slot waited for */
+    double slot;         /* its time, monotonic seconds */
+    enum wrap_wake wake; /* what ended the wait */
+    unsigned long overruns;
+};
+
+/* Sleep until the next slot (with a command, also until it opens a GPU or
+ * exits: the schedule restarts there). 1: take the sample; 0: woken early
+ * (SIGHUP), wait again; -1: stop. */
+static int wait_slot(struct run_state *st, struct schedule *sc)
+{
+    sc->slot = sc->t0 + (double)sc->k * st->cfg->interval;
+    sc->wake = WRAP_SLOT;
+    if (st->wrap) {
+        sc->wake = wrap_sleep_until(st->wrap, sc->slot, &sig_stop, &sig_hup);
+        if (sc->wake == WRAP_ON_GPU || sc->wake == WRAP_EXITED) {
+            sc->t0 = sc->slot = monotime_now(); /* sample now; the schedule starts here */
+            sc->k = 0;
+        }
+    } else {
+        signals_sleep_until(sc->slot);
+    }
+    if (sig_stop)
+        return -1;
+    if (sig_hup) {
+        sig_hup = 0;
+        int r = csv_reopen(&st->out);
+        if (r < 0)
+            report_warn("SIGHUP: cannot reopen %s (%s); still writing to the old file",
+                        st->out.path, strerror(-r));
+        if (monotime_now() < sc->slot)
+            return 0; /* woken early: wait for the slot again */
+    }
+    return 1;
+}
+
+/* Take one sample and hand it to every output: the log, the summary, the
+ * Prometheus file, the status line. GO_ON, or the exit status to stop with. */
+static int take_sample(struct run_state *st)
+{
+    const struct gw_config *cfg = st->cfg;
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    if (st->wrap && wrap_follow(st) < 0) {
+        fprintf(stderr, "gpu_watch: out of memory\n");
+        return 1;
+    }
+    double t_sample = monotime_now();
+    int sr = sampler_run(st->sampler, &st->smp, &sig_stop);
+    if (sr == -ECANCELED)
+        return 0; /* a sample cut short by Ctrl+C is not written half-empty */
+    if (sr < 0) {
+        fprintf(stderr, "gpu_watch: %s\n", strerror(-sr));
+        return 1;
+    }
+    double now = monotime_now();
+    report_sample(&st->smp, now);
+    note_unattributed(st);
+    st->samples++;
+    st->answered += st->smp.answered;
+    if (st->smp.seen > st->max_seen)
+        st->max_seen = st->smp.seen;
+    int w = write_sample(st, &wall);
+    if (w)
+        return w > 0 ? w : 0;
+    if (cfg->command && (cfg->peaks || st->sum) && truepeak_add_sample(&st->tp, &st->smp) < 0) {
+        fprintf(stderr, "gpu_watch: %s\n", strerror(ENOMEM));
+        return 1;
+    }
+    if (st->prom && (w = write_prom(st, now - t_sample)) != 0)
+        return w;
+    if (st->sum && summary_add_sample(st->sum, (double)wall.tv_sec + (double)wall.tv_nsec / 1e9,
+                                      &st->smp, st->cfg->host) < 0) {
+        report_warn("out of memory: no summary at the end of this run");
+        summary_free(st->sum);
+        st->sum = NULL;
+    }
+    if (st->status_line)
+        draw_status(st, &wall);
+    report_summary(now, false);
+    return GO_ON;
+}
+
+/* Next slot; a sample that overran skips to the slot after now. */
+static void next_slot(struct schedule *sc, double interval)
+{
+    sc->k++;
+    double now = monotime_now();
+    if (now > sc->t0 + (double)sc->k * interval) {
+        unsigned long next = (unsigned long)floor((now - sc->t0) / interval) + 1;
+        sc->overruns++;
+        char first[200];
+        snprintf(first, sizeof first,
+                 "a sample took %.3f s, longer than --interval %g s: skipping to the next slot",
+                 now - sc->slot, interval);
+        report_fault("schedule", "samples longer than --interval", first, now);
+        sc->k = next;
+    } else {
+        report_ok("schedule", false);
+    }
+}
+
 static int run(struct run_state *st)
 {
     const struct gw_config *cfg = st->cfg;
-    double t0 = monotime_now();
     /* A command is not on a GPU yet when it starts: the first sample comes
      * after one interval, or as soon as it opens a GPU (WRAP_ON_GPU). */
-    unsigned long k = cfg->command ? 1 : 0;
-    unsigned long overruns = 0;
-    int rc = 0;
+    struct schedule sc = {.t0 = monotime_now(), .k = cfg->command ? 1 : 0};
     for (;;) {
-        double slot = t0 + (double)k * cfg->interval;
-        enum wrap_wake wake = WRAP_SLOT;
-        if (st->wrap) {
-            wake = wrap_sleep_until(st->wrap, slot, &sig_stop, &sig_hup);
-            if (wake == WRAP_ON_GPU || wake == WRAP_EXITED) {
-                t0 = slot = monotime_now(); /* sample now; the schedule starts here */
-                k = 0;
-            }
-        } else {
-            signals_sleep_until(slot);
-        }
-        if (sig_stop)
+        int wr = wait_slot(st, &sc);
+        if (wr < 0)
             break;
-        if (sig_hup) {
-            sig_hup = 0;
-            int r = csv_reopen(&st->out);
-            if (r < 0)
-                report_warn("SIGHUP: cannot reopen %s (%s); still writing to the old file",
-                            st->out.path, strerror(-r));
-            if (monotime_now() < slot)
-                continue; /* woken early: wait for the slot again */
-        }
-        struct timespec wall;
-        clock_gettime(CLOCK_REALTIME, &wall);
-        if (st->wrap && wrap_follow(st) < 0) {
-            fprintf(stderr, "gpu_watch: out of memory\n");
-            return 1;
-        }
-        double t_sample = monotime_now();
-        int sr = sampler_run(st->sampler, &st->smp, &sig_stop);
-        if (sr == -ECANCELED)
-            break; /* a sample cut short by Ctrl+C is not written half-empty */
-        if (sr < 0) {
-            fprintf(stderr, "gpu_watch: %s\n", strerror(-sr));
-            return 1;
-        }
-        double now = monotime_now();
-        report_sample(&st->smp, now);
-        note_unattributed(st);
-        st->samples++;
-        st->answered += st->smp.answered;
-        if (st->smp.seen > st->max_seen)
-            st->max_seen = st->smp.seen;
-        int w = write_sample(st, &wall);
-        if (w) {
-            rc = w > 0 ? w : 0;
-            break;
-        }
-        if (cfg->command && (cfg->peaks || st->sum) && truepeak_add_sample(&st->tp, &st->smp) < 0) {
-            fprintf(stderr, "gpu_watch: %s\n", strerror(ENOMEM));
-            return 1;
-        }
-        if (st->prom && (w = write_prom(st, now - t_sample)) != 0) {
-            rc = w;
-            break;
-        }
-        if (st->sum && summary_add_sample(st->sum, (double)wall.tv_sec + (double)wall.tv_nsec / 1e9,
-                                          &st->smp, st->cfg->host) < 0) {
-            report_warn("out of memory: no summary at the end of this run");
-            summary_free(st->sum);
-            st->sum = NULL;
-        }
-        if (st->status_line)
-            draw_status(st, &wall);
-        report_summary(now, false);
+        if (wr == 0)
+            continue;
+        int rc = take_sample(st);
+        if (rc != GO_ON)
+            return rc;
         if (cfg->count && st->samples >= (unsigned long)cfg->count)
             break;
-        if (wake == WRAP_EXITED)
+        if (sc.wake == WRAP_EXITED)
             break; /* that was the last sample */
-        /* Next slot; a sample that overran skips to the slot after now. */
-        k++;
-        now = monotime_now();
-        if (now > t0 + (double)k * cfg->interval) {
-            unsigned long next = (unsigned long)floor((now - t0) / cfg->interval) + 1;
-            overruns++;
-            char first[200];
-            snprintf(first, sizeof first,
-                     "a sample took %.3f s, longer than --interval %g s: skipping to the next slot",
-                     now - slot, cfg->interval);
-            report_fault("schedule", "samples longer than --interval", first, now);
-            k = next;
-        } else {
-            report_ok("schedule", false);
-        }
+        next_slot(&sc, cfg->interval);
     }
-    return rc;
+    return 0;
 }
 
 /* Start the command of `gpu_watch -- COMMAND`, or follow the --pid list of
@@ -534,6 +570,259 @@ static bool want_summary(const struct gw_config *cfg)
     return cfg->summary || (!cfg->quiet && (isatty(STDERR_FILENO) || cfg->command));
 }
 
+/* The command line into cfg: GO_ON, or the status after --help, --version
+ * or a usage error. */
+static int parse_options(int argc, char **argv, struct gw_config *cfg)
+{
+    char err[512];
+    int rc = GO_ON;
+    switch (options_parse(argc, argv, getenv("HOME"), cfg, err, sizeof err)) {
+    case OPTIONS_HELP:
+        fputs(options_help(), stdout);
+        return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+    case OPTIONS_VERSION:
+        printf("gpu_watch %s\nsources (--source): %s|auto; default smi\n", GPU_WATCH_VERSION,
+               source_names());
+        return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+    case OPTIONS_USAGE:
+        fprintf(stderr, "gpu_watch: %s\n", err);
+        return EXIT_USAGE;
+    case OPTIONS_OK:
+        break;
+    }
+    return rc;
+}
+
+/* gpu_watch -- CMD: the command must exist before the log is created. */
+static int check_command(const struct gw_config *cfg)
+{
+    int rc;
+    const char *path = getenv("PATH");
+    if (cfg->command && (rc = path_find(cfg->command[0], path)) < 0) {
+        /* Before the log is created: a mistyped command leaves nothing behind. */
+        if (!*cfg->command[0])
+            fprintf(stderr, "gpu_watch: '': empty command name\n");
+        else
+            fprintf(stderr, "gpu_watch: %s: %s\n", cfg->command[0],
+                    rc == -ENOENT ? "command not found" : "permission denied (not executable)");
+        return wrap_exec_status(-rc);
+    }
+    return GO_ON;
+}
+
+/* What the sampler is asked for, from cfg and the test aids in the
+ * environment. so's strings point into cfg and the environment. */
+static void sampler_options(const struct gw_config *cfg, struct sampler_opts *so)
+{
+    const char *proc_root = getenv("GPU_WATCH_PROC_ROOT"); /* for tests: a fixture tree */
+    if (proc_root && *proc_root) /* a test aid left set would change what is watched */
+        report_warn("GPU_WATCH_PROC_ROOT is set (a test aid): processes are read from %s, not "
+                    "/proc",
+                    proc_root);
+    const char *cg_root = getenv("GPU_WATCH_CGROUP_ROOT"); /* for tests: a fixture tree */
+    /* A translated pattern that still does not compile is matched as the
+     * user's own text, not as our translation of it. */
+    const char *match = cfg->match_ere;
+    regex_t re;
+    if (match && strcmp(match, cfg->match) != 0) {
+        if (regcomp(&re, match, REG_EXTENDED | REG_NOSUB) == 0)
+            regfree(&re);
+        else
+            match = cfg->match;
+    }
+    *so = (struct sampler_opts){
+        .source = cfg->source,
+        .smi = "nvidia-smi",
+        .ps = "ps",
+        .proc_root = proc_root && *proc_root ? proc_root : "/proc",
+        .cgroup_root = cg_root && *cg_root ? cg_root : "/sys/fs/cgroup",
+        .timeout = cfg->timeout,
+        .pids = cfg->pids,
+        .npids = cfg->npids,
+        .match = match,
+        .match_icase = cfg->match_icase,
+        .host = cfg->host,
+        .who = cfg->who,
+        .peaks = cfg->peaks || cfg->peak_rate > 0, /* the driver's peak wins over the dense one */
+        .peak_rate = cfg->peak_rate,
+        .watch_pid = cfg->compact ? cfg->pids[0] : 0,
+        .gpu_mem = cfg->prom_textfile != NULL,
+    };
+}
+
+/* The source first: without one, no log file is created. */
+static int open_source(struct run_state *st, const struct sampler_opts *so)
+{
+    const struct gw_config *cfg = st->cfg;
+    int rc;
+    struct sampler_start start;
+    if ((rc = sampler_new(so, &st->sampler, &start)) < 0) {
+        fprintf(stderr, "gpu_watch: %s\n", start.why[0] ? start.why : strerror(-rc));
+        return 1;
+    }
+    if (cfg->peak_rate && strcmp(start.source, source_nvml.title) != 0) {
+        /* --source auto fell back to nvidia-smi: bad input for this machine. */
+        fprintf(stderr, "gpu_watch: --peak-rate needs NVML, which did not load (%s)\n",
+                start.why[0] ? start.why : "unknown reason");
+        return 2;
+    }
+    if (start.substring)
+        report_warn("--match '%s' is not a valid extended regex; matching it as a plain substring",
+                    cfg->match);
+    if (strcmp(cfg->source, "auto") == 0 && !cfg->quiet) {
+        /* The NVML source may already say "NVML: ": one prefix, not two. */
+        const char *why = start.why;
+        if (strncmp(why, "NVML: ", 6) == 0)
+            why += 6;
+        fprintf(stderr, "gpu_watch: --source auto: using %s%s%s%s\n", start.source,
+                why[0] ? " (NVML: " : "", why, why[0] ? ")" : "");
+    }
+    return GO_ON;
+}
+
+/* The Prometheus text file, then the log with its header line. */
+static int open_outputs(struct run_state *st, const struct sampler_opts *so,
+                        enum csv_open_mode mode, const char *header)
+{
+    const struct gw_config *cfg = st->cfg;
+    int rc;
+    /* The text file first: a refused one leaves no log behind. */
+    struct promfile_opts po = {
+        .path = cfg->prom_textfile,
+        .host = cfg->host,
+        .peaks = so->peaks,
+        .command = prom_command_mode(cfg->prom_command),
+        .version = GPU_WATCH_VERSION,
+    };
+    if (cfg->prom_textfile && !(st->prom = promfile_new(&po))) {
+        fprintf(stderr, "gpu_watch: out of memory\n");
+        return 1;
+    }
+    if (st->prom && (rc = promfile_open(st->prom, &sig_stop)) < 0) {
+        if (rc != -EINTR)
+            fprintf(stderr, "gpu_watch: cannot use %s for --prom-textfile: %s\n",
+                    cfg->prom_textfile, safefile_strerror(rc));
+        rc = rc == -EINTR ? 0 : 1; /* a stop while waiting for a lock: a quiet end */
+        return rc;
+    }
+    rc = csv_open(&st->out, cfg->output, header, mode, &sig_stop);
+    if (rc == -EEXIST) {
+        fprintf(stderr,
+                "gpu_watch: %s already exists and is not empty; use --append to add to it or "
+                "--force to overwrite it\n",
+                cfg->output);
+    } else if (rc == -EPROTO) {
+        fprintf(stderr,
+                "gpu_watch: %s has a different header than this run's (%s); it was not changed. "
+                "Use another file, or --force to overwrite it instead of --append\n",
+                cfg->output, header);
+    } else if (rc < 0 && rc != -EPIPE && rc != -EINTR) {
+        fprintf(stderr, "gpu_watch: cannot open %s for writing: %s\n", cfg->output,
+                safefile_strerror(rc));
+    }
+    if (rc < 0) {
+        /* A reader gone before the header, or a stop meanwhile: a quiet end. */
+        return rc == -EPIPE || rc == -EINTR ? 0 : 1;
+    }
+    return GO_ON;
+}
+
+/* Before the first sample: the status line and the summary. */
+static void prepare_run(struct run_state *st, const struct sampler_opts *so)
+{
+    const struct gw_config *cfg = st->cfg;
+    st->status_line = !cfg->quiet && isatty(STDERR_FILENO) && (!cfg->command || cfg->status);
+    /* The command writes to this terminal too (its stderr is ours): a line
+     * redrawn in place would run into its output. */
+    st->status_lines = st->status_line && cfg->command;
+    st->sum = want_summary(cfg) ? summary_new() : NULL;
+    if (st->sum && so->peaks)
+        summary_set_peaks(st->sum);
+    st->last_sync = monotime_now();
+}
+
+/* After the last sample: the command's exit status, the end of the status
+ * line and the summaries. Returns the exit status so far. */
+static int end_run(struct run_state *st, int rc)
+{
+    const struct gw_config *cfg = st->cfg;
+    if (st->wrap) {
+        wrap_wait(st->wrap); /* the run stopped early (--count, a write error) */
+        if (cfg->command && (rc == 0 || wrap_status(st->wrap) != 0))
+            rc = wrap_status(st->wrap);
+    }
+    if (st->status_line && st->samples && !st->status_lines)
+        fputc('\n', stderr);
+    report_status_line(false);
+    report_summary(monotime_now(), true);
+    /* With the summary only: a cron run that works prints nothing. */
+    struct smi_acct after = {0};
+    char why[200] = "";
+    int acct_rc = -ENODATA;
+    /* Without --peaks, only when a process of the command was on a GPU. */
+    if (st->sum && ((cfg->command && (cfg->peaks || st->tp.n)) || (cfg->peaks && st->samples)))
+        acct_rc = read_true_peaks(st, &after, why, sizeof why);
+    if (st->sum && st->samples)
+        print_summary(st);
+    if (cfg->peaks && st->sum && (st->samples || cfg->command))
+        print_true_peaks(st, &after, acct_rc, why);
+    smi_acct_free(&after);
+    return rc;
+}
+
+/* Processes were on the GPUs but none matched: say so, with the filter. */
+static void warn_no_rows(const struct run_state *st)
+{
+    const struct gw_config *cfg = st->cfg;
+    if (st->samples && st->rows_written == 0 && st->max_seen > 0) {
+        char filt[200];
+        struct gw_buf clean = {0}; /* the pattern, sanitised (text.h) */
+        filter_text(cfg, filt, sizeof filt);
+        text_clean(&clean, filt, strlen(filt));
+        const char *shown = clean.p && !clean.err ? clean.p : "none matched";
+        /* From cron (no summary, maybe --quiet): a warning, which cron mails,
+         * or a --match with a typo writes header-only logs for months. */
+        if (st->sum)
+            fprintf(stderr, "gpu_watch: %zu process%s on the GPUs, %s\n", st->max_seen,
+                    st->max_seen == 1 ? "" : "es", shown);
+        else if (cfg->match || cfg->npids)
+            report_warn("%zu process%s on the GPUs, %s: no rows were written", st->max_seen,
+                        st->max_seen == 1 ? "" : "es", shown);
+        buf_free(&clean);
+    }
+}
+
+/* The last checks and the closing of the outputs; returns the exit status. */
+static int close_outputs(struct run_state *st, int rc)
+{
+    const struct gw_config *cfg = st->cfg;
+    /* The source never answered: the log says nothing, and that must show. */
+    if (rc == 0 && !cfg->command && st->samples && st->answered == 0) {
+        fprintf(stderr, "gpu_watch: no sample got any data from %s (%lu tried)\n",
+                st->smp.source ? st->smp.source : "the source", st->samples);
+        rc = 1;
+    }
+    int e = csv_sync(&st->out);
+    if (e < 0 && rc == 0 && st->out.regular) {
+        fprintf(stderr, "gpu_watch: cannot write to %s: %s\n", cfg->output, strerror(-e));
+        rc = 1;
+    }
+    if ((e = csv_close(&st->out)) < 0 && rc == 0) {
+        fprintf(stderr, "gpu_watch: cannot close %s: %s\n", cfg->output, strerror(-e));
+        rc = 1;
+    }
+    /* The processes in the metrics file are no longer watched: remove it
+     * (an admin alerts on node_textfile_mtime_seconds for a sampler that
+     * died without this). */
+    int pr = promfile_close(st->prom);
+    st->prom = NULL;
+    if (pr < 0 && rc == 0) {
+        fprintf(stderr, "gpu_watch: cannot remove %s: %s\n", cfg->prom_textfile, strerror(-pr));
+        rc = 1;
+    }
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "plot") == 0)
@@ -548,96 +837,16 @@ int main(int argc, char **argv)
     st.out.fd = -1;
     st.out.lock = (struct safefile_lock){.fd = -1, .dirfd = -1};
     st.cfg = &cfg;
-    char err[512];
-    int rc = 0;
-    switch (options_parse(argc, argv, getenv("HOME"), &cfg, err, sizeof err)) {
-    case OPTIONS_HELP:
-        fputs(options_help(), stdout);
-        rc = fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+    struct sampler_opts so;
+    int rc;
+    if ((rc = parse_options(argc, argv, &cfg)) != GO_ON)
         goto out;
-    case OPTIONS_VERSION:
-        printf("gpu_watch %s\nsources (--source): %s|auto; default smi\n", GPU_WATCH_VERSION,
-               source_names());
-        rc = fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+    if ((rc = check_command(&cfg)) != GO_ON)
         goto out;
-    case OPTIONS_USAGE:
-        fprintf(stderr, "gpu_watch: %s\n", err);
-        rc = EXIT_USAGE;
-        goto out;
-    case OPTIONS_OK:
-        break;
-    }
-    const char *path = getenv("PATH");
-    if (cfg.command && (rc = path_find(cfg.command[0], path)) < 0) {
-        /* Before the log is created: a mistyped command leaves nothing behind. */
-        if (!*cfg.command[0])
-            fprintf(stderr, "gpu_watch: '': empty command name\n");
-        else
-            fprintf(stderr, "gpu_watch: %s: %s\n", cfg.command[0],
-                    rc == -ENOENT ? "command not found" : "permission denied (not executable)");
-        rc = wrap_exec_status(-rc);
-        goto out;
-    }
-    const char *proc_root = getenv("GPU_WATCH_PROC_ROOT"); /* for tests: a fixture tree */
-    if (proc_root && *proc_root) /* a test aid left set would change what is watched */
-        report_warn("GPU_WATCH_PROC_ROOT is set (a test aid): processes are read from %s, not "
-                    "/proc",
-                    proc_root);
-    const char *cg_root = getenv("GPU_WATCH_CGROUP_ROOT"); /* for tests: a fixture tree */
-    /* A translated pattern that still does not compile is matched as the
-     * user's own text, not as our translation of it. */
-    const char *match = cfg.match_ere;
-    regex_t re;
-    if (match && strcmp(match, cfg.match) != 0) {
-        if (regcomp(&re, match, REG_EXTENDED | REG_NOSUB) == 0)
-            regfree(&re);
-        else
-            match = cfg.match;
-    }
-    struct sampler_opts so = {
-        .source = cfg.source,
-        .smi = "nvidia-smi",
-        .ps = "ps",
-        .proc_root = proc_root && *proc_root ? proc_root : "/proc",
-        .cgroup_root = cg_root && *cg_root ? cg_root : "/sys/fs/cgroup",
-        .timeout = cfg.timeout,
-        .pids = cfg.pids,
-        .npids = cfg.npids,
-        .match = match,
-        .match_icase = cfg.match_icase,
-        .host = cfg.host,
-        .who = cfg.who,
-        .peaks = cfg.peaks || cfg.peak_rate > 0, /* the driver's peak wins over the dense one */
-        .peak_rate = cfg.peak_rate,
-        .watch_pid = cfg.compact ? cfg.pids[0] : 0,
-        .gpu_mem = cfg.prom_textfile != NULL,
-    };
+    sampler_options(&cfg, &so);
     truepeak_init(&st.tp, so.proc_root);
-    /* The source first: without one, no log file is created. */
-    struct sampler_start start;
-    if ((rc = sampler_new(&so, &st.sampler, &start)) < 0) {
-        fprintf(stderr, "gpu_watch: %s\n", start.why[0] ? start.why : strerror(-rc));
-        rc = 1;
+    if ((rc = open_source(&st, &so)) != GO_ON)
         goto out;
-    }
-    if (cfg.peak_rate && strcmp(start.source, source_nvml.title) != 0) {
-        /* --source auto fell back to nvidia-smi: bad input for this machine. */
-        fprintf(stderr, "gpu_watch: --peak-rate needs NVML, which did not load (%s)\n",
-                start.why[0] ? start.why : "unknown reason");
-        rc = 2;
-        goto out;
-    }
-    if (start.substring)
-        report_warn("--match '%s' is not a valid extended regex; matching it as a plain substring",
-                    cfg.match);
-    if (strcmp(cfg.source, "auto") == 0 && !cfg.quiet) {
-        /* The NVML source may already say "NVML: ": one prefix, not two. */
-        const char *why = start.why;
-        if (strncmp(why, "NVML: ", 6) == 0)
-            why += 6;
-        fprintf(stderr, "gpu_watch: --source auto: using %s%s%s%s\n", start.source,
-                why[0] ? " (NVML: " : "", why, why[0] ? ")" : "");
-    }
     signals_install(); /* before the header is written: SIGPIPE, SIGXFSZ */
     enum csv_open_mode mode = cfg.append ? CSV_APPEND : cfg.force ? CSV_FORCE : CSV_NEW;
     unsigned cols = cfg.compact ? COL_SET(COL_COMPACT)
@@ -648,120 +857,17 @@ int main(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    /* The text file first: a refused one leaves no log behind. */
-    struct promfile_opts po = {
-        .path = cfg.prom_textfile,
-        .host = cfg.host,
-        .peaks = so.peaks,
-        .command = prom_command_mode(cfg.prom_command),
-        .version = GPU_WATCH_VERSION,
-    };
-    if (cfg.prom_textfile && !(st.prom = promfile_new(&po))) {
-        fprintf(stderr, "gpu_watch: out of memory\n");
-        rc = 1;
+    if ((rc = open_outputs(&st, &so, mode, header)) != GO_ON)
         goto out;
-    }
-    if (st.prom && (rc = promfile_open(st.prom, &sig_stop)) < 0) {
-        if (rc != -EINTR)
-            fprintf(stderr, "gpu_watch: cannot use %s for --prom-textfile: %s\n", cfg.prom_textfile,
-                    safefile_strerror(rc));
-        rc = rc == -EINTR ? 0 : 1; /* a stop while waiting for a lock: a quiet end */
-        goto out;
-    }
-    rc = csv_open(&st.out, cfg.output, header, mode, &sig_stop);
-    if (rc == -EEXIST) {
-        fprintf(stderr,
-                "gpu_watch: %s already exists and is not empty; use --append to add to it or "
-                "--force to overwrite it\n",
-                cfg.output);
-    } else if (rc == -EPROTO) {
-        fprintf(stderr,
-                "gpu_watch: %s has a different header than this run's (%s); it was not changed. "
-                "Use another file, or --force to overwrite it instead of --append\n",
-                cfg.output, header);
-    } else if (rc < 0 && rc != -EPIPE && rc != -EINTR) {
-        fprintf(stderr, "gpu_watch: cannot open %s for writing: %s\n", cfg.output,
-                safefile_strerror(rc));
-    }
-    if (rc < 0) {
-        /* A reader gone before the header, or a stop meanwhile: a quiet end. */
-        rc = rc == -EPIPE || rc == -EINTR ? 0 : 1;
-        goto out;
-    }
     if (!cfg.until_exit)
         warn_missing_pids(&cfg, so.proc_root);
     if ((rc = start_targets(&st, so.proc_root)) >= 0)
         goto out;
-    st.status_line = !cfg.quiet && isatty(STDERR_FILENO) && (!cfg.command || cfg.status);
-    /* The command writes to this terminal too (its stderr is ours): a line
-     * redrawn in place would run into its output. */
-    st.status_lines = st.status_line && cfg.command;
-    st.sum = want_summary(&cfg) ? summary_new() : NULL;
-    if (st.sum && so.peaks)
-        summary_set_peaks(st.sum);
-    st.last_sync = monotime_now();
+    prepare_run(&st, &so);
     rc = run(&st);
-    if (st.wrap) {
-        wrap_wait(st.wrap); /* the run stopped early (--count, a write error) */
-        if (cfg.command && (rc == 0 || wrap_status(st.wrap) != 0))
-            rc = wrap_status(st.wrap);
-    }
-    if (st.status_line && st.samples && !st.status_lines)
-        fputc('\n', stderr);
-    report_status_line(false);
-    report_summary(monotime_now(), true);
-    /* With the summary only: a cron run that works prints nothing. */
-    struct smi_acct after = {0};
-    char why[200] = "";
-    int acct_rc = -ENODATA;
-    /* Without --peaks, only when a process of the command was on a GPU. */
-    if (st.sum && ((cfg.command && (cfg.peaks || st.tp.n)) || (cfg.peaks && st.samples)))
-        acct_rc = read_true_peaks(&st, &after, why, sizeof why);
-    if (st.sum && st.samples)
-        print_summary(&st);
-    if (cfg.peaks && st.sum && (st.samples || cfg.command))
-        print_true_peaks(&st, &after, acct_rc, why);
-    smi_acct_free(&after);
-    if (st.samples && st.rows_written == 0 && st.max_seen > 0) {
-        char filt[200];
-        struct gw_buf clean = {0}; /* the pattern, sanitised (text.h) */
-        filter_text(&cfg, filt, sizeof filt);
-        text_clean(&clean, filt, strlen(filt));
-        const char *shown = clean.p && !clean.err ? clean.p : "none matched";
-        /* From cron (no summary, maybe --quiet): a warning, which cron mails,
-         * or a --match with a typo writes header-only logs for months. */
-        if (st.sum)
-            fprintf(stderr, "gpu_watch: %zu process%s on the GPUs, %s\n", st.max_seen,
-                    st.max_seen == 1 ? "" : "es", shown);
-        else if (cfg.match || cfg.npids)
-            report_warn("%zu process%s on the GPUs, %s: no rows were written", st.max_seen,
-                        st.max_seen == 1 ? "" : "es", shown);
-        buf_free(&clean);
-    }
-    /* The source never answered: the log says nothing, and that must show. */
-    if (rc == 0 && !cfg.command && st.samples && st.answered == 0) {
-        fprintf(stderr, "gpu_watch: no sample got any data from %s (%lu tried)\n",
-                st.smp.source ? st.smp.source : "the source", st.samples);
-        rc = 1;
-    }
-    int e = csv_sync(&st.out);
-    if (e < 0 && rc == 0 && st.out.regular) {
-        fprintf(stderr, "gpu_watch: cannot write to %s: %s\n", cfg.output, strerror(-e));
-        rc = 1;
-    }
-    if ((e = csv_close(&st.out)) < 0 && rc == 0) {
-        fprintf(stderr, "gpu_watch: cannot close %s: %s\n", cfg.output, strerror(-e));
-        rc = 1;
-    }
-    /* The processes in the metrics file are no longer watched: remove it
-     * (an admin alerts on node_textfile_mtime_seconds for a sampler that
-     * died without this). */
-    int pr = promfile_close(st.prom);
-    st.prom = NULL;
-    if (pr < 0 && rc == 0) {
-        fprintf(stderr, "gpu_watch: cannot remove %s: %s\n", cfg.prom_textfile, strerror(-pr));
-        rc = 1;
-    }
+    rc = end_run(&st, rc);
+    warn_no_rows(&st);
+    rc = close_outputs(&st, rc);
     run_cmd_drain(200);
 out:
     csv_close(&st.out); /* on the early ways out; closed above otherwise */

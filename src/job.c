@@ -443,21 +443,10 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-int job_finish(struct job *j, const struct job_end *e)
+/* The GPUs seen in the log described by the driver, then Slurm's GPUs of
+ * the job (by minor number, never by position). 0 or -ENOMEM. */
+static int describe_gpus(struct job *j, const struct job_end *e)
 {
-    for (size_t i = 0; i < j->ngpus; i++)
-        gpu_flush(&j->gpus[i]);
-    if (j->ngaps) {
-        qsort(j->gaps, j->ngaps, sizeof *j->gaps, cmp_double);
-        j->interval = j->gaps[j->ngaps / 2];
-    }
-    if (isnan(j->start)) {
-        /* No start given: the job's first sample, the best there is. */
-        for (size_t i = 0; i < j->ngpus; i++)
-            if (!isnan(j->gpus[i].first) && (isnan(j->start) || j->gpus[i].first < j->start))
-                j->start = j->gpus[i].first;
-        j->start_guessed = !isnan(j->start);
-    }
     /* The GPUs seen in the log, described by the driver. */
     for (size_t i = 0; i < j->ngpus; i++) {
         struct job_gpu *g = &j->gpus[i];
@@ -488,55 +477,55 @@ int job_finish(struct job *j, const struct job_end *e)
         if (!g)
             return -ENOMEM;
     }
-    for (size_t gi = 0; gi < j->ngpus; gi++) {
-        struct job_gpu *g = &j->gpus[gi];
-        if (!e->gpus_read || !e->recs_read)
-            g->flags |= JOB_F_ACCT_UNREAD;
-        else if (g->acct == 0)
-            g->flags |= JOB_F_ACCT_OFF;
-        if (*g->uuid && g->acct == 1 && e->recs_read) {
-            for (size_t k = 0; k < g->nprocs; k++) {
-                struct job_proc *p = &g->procs[k];
-                /* A sampled process may have started before the first
-                 * sample: with a guessed start, no record is too early. */
-                p->rec = job_match_record(e->recs, e->nrecs, g->uuid, p->pid, p->first, p->last,
-                                          j->start_guessed ? NAN : j->start, j->end, e->before,
-                                          e->nbefore, e->have_before);
-                if (p->rec >= 0 && e->recs[p->rec].max_mib > 0)
-                    p->driver_mib = (double)e->recs[p->rec].max_mib;
-            }
-            if (g->slurm && add_unsampled(j, g, e) < 0)
-                return -ENOMEM;
-            const struct job_gpu_info *in = info_by_index(e, g->index);
-            int o = job_overwritten(e->recs, e->nrecs, g->uuid, in ? in->buffer : -1, j->start,
-                                    e->before, e->nbefore, e->have_before);
-            g->flags |= o > 0 ? JOB_F_OVERWRITTEN : o < 0 ? JOB_F_OVERWRITE_MAYBE : 0;
+    return 0;
+}
+
+/* GPU g's processes matched with the driver's accounting records, and its
+ * flags: accounting off or unread, records overwritten, samples missing.
+ * 0 or -ENOMEM. */
+static int check_gpu(struct job *j, struct job_gpu *g, const struct job_end *e)
+{
+    if (!e->gpus_read || !e->recs_read)
+        g->flags |= JOB_F_ACCT_UNREAD;
+    else if (g->acct == 0)
+        g->flags |= JOB_F_ACCT_OFF;
+    if (*g->uuid && g->acct == 1 && e->recs_read) {
+        for (size_t k = 0; k < g->nprocs; k++) {
+            struct job_proc *p = &g->procs[k];
+            /* A sampled process may have started before the first
+             * sample: with a guessed start, no record is too early. */
+            p->rec = job_match_record(e->recs, e->nrecs, g->uuid, p->pid, p->first, p->last,
+                                      j->start_guessed ? NAN : j->start, j->end, e->before,
+                                      e->nbefore, e->have_before);
+            if (p->rec >= 0 && e->recs[p->rec].max_mib > 0)
+                p->driver_mib = (double)e->recs[p->rec].max_mib;
         }
-        /* Missing samples: a gap in the job's own samples, a log that
-         * begins inside the window, or a process that lived several
-         * intervals with no sample of it. */
-        if (!isnan(j->interval)) {
-            double gap = JOB_GAP_INTERVALS * j->interval;
-            if (g->samples > 1 && g->max_gap > gap)
-                g->flags |= JOB_F_SAMPLES_MISSING;
-            for (size_t k = 0; k < g->nprocs; k++) {
-                const struct job_proc *p = &g->procs[k];
-                if (p->from_acct_only && p->rec >= 0 &&
-                    (double)e->recs[p->rec].time_ms / 1000.0 > gap)
-                    g->flags |= JOB_F_SAMPLES_MISSING;
-            }
-        }
-        for (size_t k = 0; k < g->nprocs; k++)
-            proc_truth(&g->procs[k]);
-        gpu_bounds(g);
-        j->flags |= g->flags;
+        if (g->slurm && add_unsampled(j, g, e) < 0)
+            return -ENOMEM;
+        const struct job_gpu_info *in = info_by_index(e, g->index);
+        int o = job_overwritten(e->recs, e->nrecs, g->uuid, in ? in->buffer : -1, j->start,
+                                e->before, e->nbefore, e->have_before);
+        g->flags |= o > 0 ? JOB_F_OVERWRITTEN : o < 0 ? JOB_F_OVERWRITE_MAYBE : 0;
     }
-    if (!isnan(j->start) && !isnan(j->interval) &&
-        (isnan(j->log_first) || j->log_first > j->start + JOB_GAP_INTERVALS * j->interval))
-        j->flags |= JOB_F_SAMPLES_MISSING;
-    if (j->rows == 0)
-        j->flags |= JOB_F_NO_LOG;
-    /* The job: the most one of its GPUs needed. */
+    /* Missing samples: a gap in the job's own samples, a log that
+     * begins inside the window, or a process that lived several
+     * intervals with no sample of it. */
+    if (!isnan(j->interval)) {
+        double gap = JOB_GAP_INTERVALS * j->interval;
+        if (g->samples > 1 && g->max_gap > gap)
+            g->flags |= JOB_F_SAMPLES_MISSING;
+        for (size_t k = 0; k < g->nprocs; k++) {
+            const struct job_proc *p = &g->procs[k];
+            if (p->from_acct_only && p->rec >= 0 && (double)e->recs[p->rec].time_ms / 1000.0 > gap)
+                g->flags |= JOB_F_SAMPLES_MISSING;
+        }
+    }
+    return 0;
+}
+
+/* The job: the most one of its GPUs needed. */
+static void job_bounds(struct job *j)
+{
     for (size_t gi = 0; gi < j->ngpus; gi++) {
         const struct job_gpu *g = &j->gpus[gi];
         if (log_known(g->lower_mib) && (isnan(j->lower_mib) || g->lower_mib > j->lower_mib)) {
@@ -555,6 +544,40 @@ int job_finish(struct job *j, const struct job_end *e)
     }
     if (j->upper_why)
         j->upper_mib = NAN;
+}
+
+int job_finish(struct job *j, const struct job_end *e)
+{
+    for (size_t i = 0; i < j->ngpus; i++)
+        gpu_flush(&j->gpus[i]);
+    if (j->ngaps) {
+        qsort(j->gaps, j->ngaps, sizeof *j->gaps, cmp_double);
+        j->interval = j->gaps[j->ngaps / 2];
+    }
+    if (isnan(j->start)) {
+        /* No start given: the job's first sample, the best there is. */
+        for (size_t i = 0; i < j->ngpus; i++)
+            if (!isnan(j->gpus[i].first) && (isnan(j->start) || j->gpus[i].first < j->start))
+                j->start = j->gpus[i].first;
+        j->start_guessed = !isnan(j->start);
+    }
+    if (describe_gpus(j, e) < 0)
+        return -ENOMEM;
+    for (size_t gi = 0; gi < j->ngpus; gi++) {
+        struct job_gpu *g = &j->gpus[gi];
+        if (check_gpu(j, g, e) < 0)
+            return -ENOMEM;
+        for (size_t k = 0; k < g->nprocs; k++)
+            proc_truth(&g->procs[k]);
+        gpu_bounds(g);
+        j->flags |= g->flags;
+    }
+    if (!isnan(j->start) && !isnan(j->interval) &&
+        (isnan(j->log_first) || j->log_first > j->start + JOB_GAP_INTERVALS * j->interval))
+        j->flags |= JOB_F_SAMPLES_MISSING;
+    if (j->rows == 0)
+        j->flags |= JOB_F_NO_LOG;
+    job_bounds(j);
     return 0;
 }
 

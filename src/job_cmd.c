@@ -20,8 +20,9 @@
 #include "gpu_watch/job_parse.h"
 #include "gpu_watch/logcheck.h"
 #include "gpu_watch/logread.h"
+#include "gpu_watch/logtime.h"
 #include "gpu_watch/run_cmd.h"
-#include "gpu_watch/smi_acct.h"
+#include "gpu_watch/source_smi.h"
 #include "gpu_watch/subcmd.h"
 
 static const char job_usage[] =
@@ -153,6 +154,51 @@ static const char *opt_value(const char *a, const char *name, int argc, char **a
     return argv[++*i];
 }
 
+/* --reader: "auto", "nvml" or "smi". 0 or -EINVAL. */
+static int parse_reader(const char *v, enum reader *out)
+{
+    if (strcmp(v, "auto") == 0)
+        *out = READ_AUTO;
+    else if (strcmp(v, "nvml") == 0)
+        *out = READ_NVML;
+    else if (strcmp(v, "smi") == 0)
+        *out = READ_SMI;
+    else
+        return -EINVAL;
+    return 0;
+}
+
+/* --timeout: seconds, 0.1 to 3600, into *out. 0 or -EINVAL. */
+static int parse_timeout(const char *v, double *out)
+{
+    char *end;
+    errno = 0;
+    *out = strtod(v, &end);
+    if (errno || end == v || *end || !(*out >= 0.1 && *out <= 3600))
+        return -EINVAL;
+    return 0;
+}
+
+/* The options together: what each mode needs. 0, or the usage status. */
+static int check_args(const struct job_opts *o)
+{
+    if (o->snapshot) {
+        if (o->job_id || o->nlogs || o->spool)
+            return usage_error("%s", "--snapshot FILE takes no job id, log or spool");
+        return 0;
+    }
+    if (!o->job_id)
+        return usage_error("%s", "no job id given");
+    if (o->spool) {
+        if (o->fmt == JOB_COMPACT)
+            return usage_error("%s", "--spool shows text or json");
+        return 0;
+    }
+    if (!o->nlogs)
+        return usage_error("%s", "no log given: gpu_watch job --log LOG.csv JOB_ID");
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, struct job_opts *o, bool *help)
 {
     for (int i = 1; i < argc; i++) {
@@ -193,21 +239,12 @@ static int parse_args(int argc, char **argv, struct job_opts *o, bool *help)
             if (job_parse_format(v, &o->fmt) < 0)
                 return usage_error("unknown --format '%s': expected text, json or compact", v);
         } else if ((v = opt_value(a, "--reader", argc, argv, &i, &missing))) {
-            if (strcmp(v, "auto") == 0)
-                o->reader = READ_AUTO;
-            else if (strcmp(v, "nvml") == 0)
-                o->reader = READ_NVML;
-            else if (strcmp(v, "smi") == 0)
-                o->reader = READ_SMI;
-            else
+            if (parse_reader(v, &o->reader) < 0)
                 return usage_error("unknown --reader '%s': expected auto, nvml or smi", v);
         } else if ((v = opt_value(a, "--save", argc, argv, &i, &missing))) {
             o->save = v;
         } else if ((v = opt_value(a, "--timeout", argc, argv, &i, &missing))) {
-            char *end;
-            errno = 0;
-            o->timeout = strtod(v, &end);
-            if (errno || end == v || *end || !(o->timeout >= 0.1 && o->timeout <= 3600))
+            if (parse_timeout(v, &o->timeout) < 0)
                 return usage_error("--timeout wants seconds, 0.1 to 3600, not '%s'", v);
         } else if ((v = opt_value(a, "--snapshot", argc, argv, &i, &missing))) {
             o->snapshot = v;
@@ -225,21 +262,7 @@ static int parse_args(int argc, char **argv, struct job_opts *o, bool *help)
             o->job_id = a;
         }
     }
-    if (o->snapshot) {
-        if (o->job_id || o->nlogs || o->spool)
-            return usage_error("%s", "--snapshot FILE takes no job id, log or spool");
-        return 0;
-    }
-    if (!o->job_id)
-        return usage_error("%s", "no job id given");
-    if (o->spool) {
-        if (o->fmt == JOB_COMPACT)
-            return usage_error("%s", "--spool shows text or json");
-        return 0;
-    }
-    if (!o->nlogs)
-        return usage_error("%s", "no log given: gpu_watch job --log LOG.csv JOB_ID");
-    return 0;
+    return check_args(o);
 }
 
 /* Read a whole small file (at most 64 MiB) into b. 0 or -errno. */
@@ -431,6 +454,46 @@ static int save_reports(const struct job_opts *o, const struct job *j,
     return 0;
 }
 
+/* --before FILE: the snapshot taken at the job's start into snap, the time
+ * it was taken and its records (*before, freed by the caller). 0, or -1
+ * after saying why (snap freed). */
+static int read_before(const char *path, struct gw_buf *snap, double *taken,
+                       struct job_rec **before, size_t *nbefore)
+{
+    int rc = read_file(path, snap);
+    if (rc == 0)
+        rc = job_parse_snapshot(snap->p, snap->len, taken, before, nbefore);
+    if (rc < 0) {
+        fprintf(stderr, "gpu_watch job: cannot read the snapshot %s: %s\n", path,
+                rc == -EINVAL ? "not a gpu_watch job snapshot" : strerror(-rc));
+        buf_free(snap);
+        return -1;
+    }
+    return 0;
+}
+
+/* The job's logs read, with what the driver and Slurm say at its end. 0 or
+ * -ENOMEM. */
+static int finish(struct job *j, const struct job_opts *o, const struct acct_read *r,
+                  const struct job_rec *before, size_t nbefore)
+{
+    struct job_end e = {
+        .gpus = r->gpus,
+        .ngpus = r->ngpus,
+        .gpus_read = r->gpus_read,
+        .slurm = o->gpus_given ? o->gpus : NULL,
+        .nslurm = o->ngpus,
+        .recs = r->recs,
+        .nrecs = r->nrecs,
+        .recs_read = r->recs_read,
+        .before = before,
+        .nbefore = nbefore,
+        .have_before = o->before != NULL,
+        .user = o->user,
+    };
+    return job_finish(j, &e);
+}
+
 int job_main(int argc, char **argv)
 {
     struct job_opts o = {.start = NAN, .end = NAN, .timeout = 10};
@@ -455,17 +518,8 @@ int job_main(int argc, char **argv)
     double taken = NAN;
     const char *start_source = "option";
     status = SUBCMD_EXIT_FILE;
-    if (o.before) {
-        int rc = read_file(o.before, &snap);
-        if (rc == 0)
-            rc = job_parse_snapshot(snap.p, snap.len, &taken, &before, &nbefore);
-        if (rc < 0) {
-            fprintf(stderr, "gpu_watch job: cannot read the snapshot %s: %s\n", o.before,
-                    rc == -EINVAL ? "not a gpu_watch job snapshot" : strerror(-rc));
-            buf_free(&snap);
-            return SUBCMD_EXIT_FILE;
-        }
-    }
+    if (o.before && read_before(o.before, &snap, &taken, &before, &nbefore) < 0)
+        return SUBCMD_EXIT_FILE;
     if (isnan(o.start)) {
         o.start = taken;
         start_source = isnan(taken) ? "log" : "snapshot";
@@ -483,21 +537,7 @@ int job_main(int argc, char **argv)
                                                 "reporting")) != 0)
             goto out;
     }
-    struct job_end e = {
-        .gpus = r.gpus,
-        .ngpus = r.ngpus,
-        .gpus_read = r.gpus_read,
-        .slurm = o.gpus_given ? o.gpus : NULL,
-        .nslurm = o.ngpus,
-        .recs = r.recs,
-        .nrecs = r.nrecs,
-        .recs_read = r.recs_read,
-        .before = before,
-        .nbefore = nbefore,
-        .have_before = o.before != NULL,
-        .user = o.user,
-    };
-    if (job_finish(&j, &e) < 0)
+    if (finish(&j, &o, &r, before, nbefore) < 0)
         goto oom;
     if (isnan(o.start))
         start_source = j.start_guessed ? "log" : "none";

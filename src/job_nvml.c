@@ -244,6 +244,38 @@ static void child_read(void *lib, struct gw_buf *b)
         f.shutdown();
 }
 
+/* The reader child's answer from fd into out, for at most timeout seconds:
+ * 0 at its end, -ETIMEDOUT, or -EIO when it is longer than DUMP_MAX. */
+static int read_answer(int fd, double timeout, struct gw_buf *out)
+{
+    int rc = 0;
+    double deadline = monotime_now() + timeout;
+    for (;;) {
+        double left = deadline - monotime_now();
+        if (left <= 0) {
+            rc = -ETIMEDOUT;
+            break;
+        }
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int pr = poll(&p, 1, (int)(left * 1000) + 1);
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr <= 0)
+            continue; /* the deadline is checked above */
+        char chunk[65536];
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        if (out->len + (size_t)n > DUMP_MAX || buf_append(out, chunk, (size_t)n) < 0) {
+            rc = -EIO;
+            break;
+        }
+    }
+    return rc;
+}
+
 int job_nvml_read(double timeout, struct job_gpu_info **gpus, size_t *ngpus, struct job_rec **recs,
                   size_t *nrecs, char *why, size_t whylen)
 {
@@ -277,31 +309,7 @@ int job_nvml_read(double timeout, struct job_gpu_info **gpus, size_t *ngpus, str
     close(fd[1]);
     dlclose(lib);
     struct gw_buf out = {0};
-    int rc = 0;
-    double deadline = monotime_now() + timeout;
-    for (;;) {
-        double left = deadline - monotime_now();
-        if (left <= 0) {
-            rc = -ETIMEDOUT;
-            break;
-        }
-        struct pollfd p = {.fd = fd[0], .events = POLLIN};
-        int pr = poll(&p, 1, (int)(left * 1000) + 1);
-        if (pr < 0 && errno == EINTR)
-            continue;
-        if (pr <= 0)
-            continue; /* the deadline is checked above */
-        char chunk[65536];
-        ssize_t n = read(fd[0], chunk, sizeof chunk);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        if (out.len + (size_t)n > DUMP_MAX || buf_append(&out, chunk, (size_t)n) < 0) {
-            rc = -EIO;
-            break;
-        }
-    }
+    int rc = read_answer(fd[0], timeout, &out);
     close(fd[0]);
     if (rc < 0)
         kill(pid, SIGKILL);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "gpu_watch/columns.h"
+#include "gpu_watch/logtime.h"
 
 /* A record longer than this is no gpu_watch row (the writer caps command
  * lines at TEXT_CMD_MAX): it is skipped and counted instead of buffered.

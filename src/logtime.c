@@ -1,7 +1,7 @@
 /* Reading gpu_watch's logs: the timestamps, "2026-11-20T10:00:00[.250]"
  * with "Z", an offset ("+01:00", "+0100", "+01") or nothing (local time).
  * Pure but for the local zone (mktime) of naive ones. */
-#include "gpu_watch/logread.h"
+#include "gpu_watch/logtime.h"
 
 #include <errno.h>
 #include <stdint.h>

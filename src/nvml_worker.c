@@ -12,7 +12,7 @@
 
 #include "gpu_watch/array.h"
 #include "gpu_watch/monotime.h"
-#include "gpu_watch/nvml_state.h"
+#include "gpu_watch/nvml_worker.h"
 #include "gpu_watch/source.h"
 
 const char *nvml_error(const struct nvml *s, nv_ret rc)

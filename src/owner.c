@@ -1,6 +1,7 @@
 /* Reading the owner of a process (--who) from /proc: the files, the user
  * database; the parsing is in owner_parse.c. */
 #include "gpu_watch/owner.h"
+#include "gpu_watch/owner_parse.h"
 #include "gpu_watch/procfs.h"
 
 #include <errno.h>

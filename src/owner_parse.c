@@ -1,7 +1,7 @@
 /* Pure parsers of /proc/<pid>/cgroup, environ and status for --who. The
  * formats, with the documents that describe them, are in
  * tests/fixtures/cgroup/README. */
-#include "gpu_watch/owner.h"
+#include "gpu_watch/owner_parse.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -184,6 +184,51 @@ static bool tok_is(const char *t, size_t tl, const char *word)
 enum { COL_GPU, COL_PID, COL_TYPE, COL_SM, COL_MEM, COL_FB, COL_CMD, NCOLS };
 #define PMON_MAX_TOKENS 40
 
+/* A "#" line of pmon, tokenized (t[i], tl[i]; n tokens): when it names the
+ * columns (it has "pid"), col[c] gets the token index of each column
+ * (-1 absent) and true is returned; false for the units line. */
+static bool pmon_header(const char *const *t, const size_t *tl, size_t n, int col[NCOLS])
+{
+    bool is_names = false;
+    for (size_t i = 0; i < n; i++)
+        if (tok_is(t[i], tl[i], "pid"))
+            is_names = true;
+    if (!is_names)
+        return false;
+    for (int c = 0; c < NCOLS; c++)
+        col[c] = -1;
+    for (size_t i = 0; i < n; i++) {
+        static const char *const names[NCOLS] = {"gpu", "pid", "type",   "sm",
+                                                 "mem", "fb",  "command"};
+        for (int c = 0; c < NCOLS; c++)
+            if (col[c] < 0 && tok_is(t[i], tl[i], names[c]))
+                col[c] = (int)i;
+    }
+    return true;
+}
+
+/* The fields of a pmon row past GPU and PID (n tokens; line_end: the end of
+ * the line, for a command name with blanks): unknown when absent or "-". */
+static void pmon_fields(struct pmon_row *r, const int col[NCOLS], const char *const *t,
+                        const size_t *tl, size_t n, const char *line_end)
+{
+    r->sm_pct = col[COL_SM] >= 0 ? smi_parse_value(t[col[COL_SM]], tl[col[COL_SM]]) : GW_UNKNOWN;
+    r->mem_pct =
+        col[COL_MEM] >= 0 ? smi_parse_value(t[col[COL_MEM]], tl[col[COL_MEM]]) : GW_UNKNOWN;
+    r->fb_mib = col[COL_FB] >= 0 ? smi_parse_value(t[col[COL_FB]], tl[col[COL_FB]]) : GW_UNKNOWN;
+    r->type[0] = '\0';
+    if (col[COL_TYPE] >= 0 && !tok_is(t[col[COL_TYPE]], tl[col[COL_TYPE]], "-"))
+        copy_field(r->type, sizeof r->type, t[col[COL_TYPE]], tl[col[COL_TYPE]]);
+    r->name[0] = '\0';
+    if (col[COL_CMD] >= 0 && (size_t)col[COL_CMD] < n) {
+        const char *s = t[col[COL_CMD]];
+        size_t sl = (size_t)(line_end - s);
+        trim(&s, &sl);
+        if (!(sl == 1 && s[0] == '-'))
+            copy_field(r->name, sizeof r->name, s, sl);
+    }
+}
+
 /* Sample (pmon -c 1 -s um, driver 580):
  *   # gpu         pid   type     sm    mem    enc    dec    jpg    ofa     fb   ccpm    command
  *   # Idx           #    C/G      %      %      %      %      %      %     MB     MB    name
@@ -208,21 +253,8 @@ int smi_parse_pmon(const char *buf, size_t len, struct pmon_list *out)
         if (line[0] == '#') {
             /* "# gpu pid ..." or "#Date Time gpu ...": drop the '#'. */
             size_t n = tokenize(line + 1, ll - 1, t, tl, PMON_MAX_TOKENS);
-            bool is_names = false;
-            for (size_t i = 0; i < n; i++)
-                if (tok_is(t[i], tl[i], "pid"))
-                    is_names = true;
-            if (!is_names)
+            if (!pmon_header(t, tl, n, col))
                 continue; /* the units line "# Idx # C/G % ..." */
-            for (int c = 0; c < NCOLS; c++)
-                col[c] = -1;
-            for (size_t i = 0; i < n; i++) {
-                static const char *const names[NCOLS] = {"gpu", "pid", "type",   "sm",
-                                                         "mem", "fb",  "command"};
-                for (int c = 0; c < NCOLS; c++)
-                    if (col[c] < 0 && tok_is(t[i], tl[i], names[c]))
-                        col[c] = (int)i;
-            }
             ncols = n;
             have_header = col[COL_GPU] >= 0 && col[COL_PID] >= 0;
             continue;
@@ -260,23 +292,7 @@ int smi_parse_pmon(const char *buf, size_t len, struct pmon_list *out)
             return -ENOMEM;
         r->gpu = (int)gpu;
         r->pid = pid;
-        r->sm_pct =
-            col[COL_SM] >= 0 ? smi_parse_value(t[col[COL_SM]], tl[col[COL_SM]]) : GW_UNKNOWN;
-        r->mem_pct =
-            col[COL_MEM] >= 0 ? smi_parse_value(t[col[COL_MEM]], tl[col[COL_MEM]]) : GW_UNKNOWN;
-        r->fb_mib =
-            col[COL_FB] >= 0 ? smi_parse_value(t[col[COL_FB]], tl[col[COL_FB]]) : GW_UNKNOWN;
-        r->type[0] = '\0';
-        if (col[COL_TYPE] >= 0 && !tok_is(t[col[COL_TYPE]], tl[col[COL_TYPE]], "-"))
-            copy_field(r->type, sizeof r->type, t[col[COL_TYPE]], tl[col[COL_TYPE]]);
-        r->name[0] = '\0';
-        if (col[COL_CMD] >= 0 && (size_t)col[COL_CMD] < n) {
-            const char *s = t[col[COL_CMD]];
-            size_t sl = (size_t)(line + ll - s);
-            trim(&s, &sl);
-            if (!(sl == 1 && s[0] == '-'))
-                copy_field(r->name, sizeof r->name, s, sl);
-        }
+        pmon_fields(r, col, t, tl, n, line + ll);
     }
     return have_header || out->bad == 0 ? 0 : -EINVAL;
 }

@@ -87,6 +87,48 @@ static int put_literal(struct gw_buf *b, unsigned char c)
     return buf_putc(b, (char)c);
 }
 
+/* A bracket expression taken apart (bracket), to be written again. */
+struct set {
+    bool neg;                     /* [^...] */
+    struct gw_buf plain, classes; /* characters; POSIX classes */
+    const char *negs[3];          /* the classes of \D \S \W met, once each */
+    char neg_letter;              /* the last of those letters */
+    size_t nneg;
+    bool rbracket, caret, dash; /* a literal ']', '^', '-' in the set */
+};
+
+/* The set t written again in POSIX order into b. 0 or -ENOMEM. */
+static int write_set(struct gw_buf *b, struct set *t)
+{
+    /* A literal '-' at either end of the set would make a range once the
+     * set is written again in another order: it goes last instead. */
+    if (t->plain.len && t->plain.p[t->plain.len - 1] == '-') {
+        t->plain.p[--t->plain.len] = '\0';
+        t->dash = true;
+    }
+    if (t->plain.len && t->plain.p[0] == '-') {
+        memmove(t->plain.p, t->plain.p + 1, t->plain.len--);
+        t->dash = true;
+    }
+    bool rest = t->rbracket || t->plain.len || t->classes.len || t->caret || t->dash;
+    int rc = 0;
+    if (t->nneg)
+        rc = buf_putc(b, '(');
+    for (size_t i = 0; i < t->nneg && rc == 0; i++)
+        rc = buf_printf(b, "%s[^%s]", i ? "|" : "", t->negs[i]);
+    if (rc == 0 && t->nneg && rest)
+        rc = buf_putc(b, '|');
+    if (rc == 0 && rest && !t->neg && !t->rbracket && !t->plain.len && !t->classes.len && t->caret)
+        rc = buf_puts(b, t->dash ? "[-^]" : "\\^"); /* '^' alone cannot open a set */
+    else if (rc == 0 && rest)
+        rc = buf_printf(b, "[%s%s%s%s%s%s]", t->neg ? "^" : "", t->rbracket ? "]" : "",
+                        t->plain.len ? t->plain.p : "", t->classes.len ? t->classes.p : "",
+                        t->caret ? "^" : "", t->dash ? "-" : "");
+    if (rc == 0 && t->nneg)
+        rc = buf_putc(b, ')');
+    return rc;
+}
+
 /* A bracket expression starting at p (on the '['). Python's rules inside:
  * a ']' right after '[' or '[^' is literal, '\' escapes. POSIX's: '\' is
  * literal, ']' must come first and '-' last. So the set is taken apart and
@@ -97,30 +139,25 @@ static int put_literal(struct gw_buf *b, unsigned char c)
 static long bracket(const char *p, struct gw_buf *b, char *what, size_t whatlen)
 {
     const char *s = p + 1;
-    bool neg = *s == '^';
-    if (neg)
+    struct set t = {.neg = *s == '^'};
+    if (t.neg)
         s++;
-    struct gw_buf plain = {0}, classes = {0};
-    const char *negs[3]; /* the classes of \D \S \W met, once each */
-    char neg_letter = 0;
-    size_t nneg = 0;
-    bool rbracket = false, caret = false, dash = false;
     int rc = 0;
     if (*s == ']') {
-        rbracket = true;
+        t.rbracket = true;
         s++;
     }
     for (; *s && *s != ']' && rc == 0; s++) {
         if (s[0] == '[' && s[1] == ':') { /* a POSIX class, [:alpha:], kept */
             const char *e = strstr(s + 2, ":]");
             if (e) {
-                rc = buf_append(&classes, s, (size_t)(e + 2 - s));
+                rc = buf_append(&t.classes, s, (size_t)(e + 2 - s));
                 s = e + 1;
                 continue;
             }
         }
         if (*s != '\\') {
-            rc = buf_putc(&plain, *s);
+            rc = buf_putc(&t.plain, *s);
             continue;
         }
         const char *py = python_only_escape(s);
@@ -135,70 +172,45 @@ static long bracket(const char *p, struct gw_buf *b, char *what, size_t whatlen)
             c = (char)hex_byte(s - 1);
             s += 2;
             if (c == ']')
-                rbracket = true;
+                t.rbracket = true;
             else if (c == '^')
-                caret = true;
+                t.caret = true;
             else if (c == '-')
-                dash = true;
+                t.dash = true;
             else
-                rc = buf_putc(&plain, c);
+                rc = buf_putc(&t.plain, c);
         } else if (c == '\0') {
             break;
         } else if (cls && n) {
             bool dup = false;
-            for (size_t i = 0; i < nneg; i++)
-                dup |= negs[i] == cls;
+            for (size_t i = 0; i < t.nneg; i++)
+                dup |= t.negs[i] == cls;
             if (!dup)
-                negs[nneg++] = cls;
-            neg_letter = c;
+                t.negs[t.nneg++] = cls;
+            t.neg_letter = c;
         } else if (cls) {
-            rc = buf_puts(&classes, cls);
+            rc = buf_puts(&t.classes, cls);
         } else if (c == ']') {
-            rbracket = true;
+            t.rbracket = true;
         } else if (c == '^') {
-            caret = true;
+            t.caret = true;
         } else if (c == '-') {
-            dash = true;
+            t.dash = true;
         } else {
-            rc = buf_putc(&plain, c == 't' ? '\t' : c == 'n' ? '\n' : c);
+            rc = buf_putc(&t.plain, c == 't' ? '\t' : c == 'n' ? '\n' : c);
         }
     }
     long used = *s == ']' ? (long)(s + 1 - p) : 0;
     if (rc == 0 && used == 0)
         rc = buf_puts(b, p);
-    if (rc == 0 && used && nneg && neg) {
-        char esc[3] = {'\\', neg_letter, '\0'};
+    if (rc == 0 && used && t.nneg && t.neg) {
+        char esc[3] = {'\\', t.neg_letter, '\0'};
         rc = fail(what, whatlen, "%s inside a negated set [^...]", esc);
     }
-    /* A literal '-' at either end of the set would make a range once the
-     * set is written again in another order: it goes last instead. */
-    if (plain.len && plain.p[plain.len - 1] == '-') {
-        plain.p[--plain.len] = '\0';
-        dash = true;
-    }
-    if (plain.len && plain.p[0] == '-') {
-        memmove(plain.p, plain.p + 1, plain.len--);
-        dash = true;
-    }
-    bool rest = rbracket || plain.len || classes.len || caret || dash;
-    if (rc == 0 && used) {
-        if (nneg)
-            rc = buf_putc(b, '(');
-        for (size_t i = 0; i < nneg && rc == 0; i++)
-            rc = buf_printf(b, "%s[^%s]", i ? "|" : "", negs[i]);
-        if (rc == 0 && nneg && rest)
-            rc = buf_putc(b, '|');
-        if (rc == 0 && rest && !neg && !rbracket && !plain.len && !classes.len && caret)
-            rc = buf_puts(b, dash ? "[-^]" : "\\^"); /* '^' alone cannot open a set */
-        else if (rc == 0 && rest)
-            rc = buf_printf(b, "[%s%s%s%s%s%s]", neg ? "^" : "", rbracket ? "]" : "",
-                            plain.len ? plain.p : "", classes.len ? classes.p : "",
-                            caret ? "^" : "", dash ? "-" : "");
-        if (rc == 0 && nneg)
-            rc = buf_putc(b, ')');
-    }
-    buf_free(&plain);
-    buf_free(&classes);
+    if (rc == 0 && used)
+        rc = write_set(b, &t);
+    buf_free(&t.plain);
+    buf_free(&t.classes);
     return rc < 0 ? rc : used ? used : (long)strlen(p);
 }
 
@@ -244,6 +256,40 @@ static const char *group_kind(const char *p)
         if (strncmp(p, kinds[i].start, strlen(kinds[i].start)) == 0)
             return kinds[i].name;
     return "inline flag (?...) (only a leading (?i) is understood)";
+}
+
+/* An escape "\\c" at *pp, outside a set, written for POSIX into b; *pp
+ * moves past it. 0, or a negative errno (what says why). */
+static int escape(const char **pp, struct gw_buf *b, char *what, size_t whatlen)
+{
+    const char *p = *pp;
+    int rc;
+    char c = p[1];
+    bool neg;
+    const char *cls = escape_class(c, &neg);
+    const char *py = python_only_escape(p);
+    if (py)
+        return fail(what, whatlen, "%s", py);
+    if (c == 'x') { /* \xHH: that byte, and only it */
+        *pp += 4;
+        return put_literal(b, (unsigned char)hex_byte(p));
+    }
+    if (cls)
+        rc = buf_printf(b, "[%s%s]", neg ? "^" : "", cls);
+    else if (c >= '1' && c <= '9') {
+        char ref[3] = {'\\', c, '\0'};
+        rc = fail(what, whatlen, "back-reference %s", ref);
+    } else if (c == 'g' || c == 'k')
+        rc = fail(what, whatlen, "%s",
+                  c == 'g' ? "back-reference \\g<...>" : "named back-reference \\k<...>");
+    else if (c == 'A' || c == 'Z')
+        rc = buf_putc(b, c == 'A' ? '^' : '$');
+    else if (c == 't' || c == 'n')
+        rc = buf_putc(b, c == 't' ? '\t' : '\n');
+    else
+        rc = buf_append(b, p, 2);
+    *pp += 2;
+    return rc;
 }
 
 int pattern_to_ere(const char *pat, char **out, bool *icase, char *what, size_t whatlen)
@@ -297,34 +343,7 @@ int pattern_to_ere(const char *pat, char **out, bool *icase, char *what, size_t 
             else
                 p += used;
         } else if (*p == '\\' && p[1]) {
-            char c = p[1];
-            bool neg;
-            const char *cls = escape_class(c, &neg);
-            const char *py = python_only_escape(p);
-            if (py) {
-                rc = fail(what, whatlen, "%s", py);
-                break;
-            }
-            if (c == 'x') { /* \xHH: that byte, and only it */
-                rc = put_literal(&b, (unsigned char)hex_byte(p));
-                p += 4;
-                continue;
-            }
-            if (cls)
-                rc = buf_printf(&b, "[%s%s]", neg ? "^" : "", cls);
-            else if (c >= '1' && c <= '9') {
-                char ref[3] = {'\\', c, '\0'};
-                rc = fail(what, whatlen, "back-reference %s", ref);
-            } else if (c == 'g' || c == 'k')
-                rc = fail(what, whatlen, "%s",
-                          c == 'g' ? "back-reference \\g<...>" : "named back-reference \\k<...>");
-            else if (c == 'A' || c == 'Z')
-                rc = buf_putc(&b, c == 'A' ? '^' : '$');
-            else if (c == 't' || c == 'n')
-                rc = buf_putc(&b, c == 't' ? '\t' : '\n');
-            else
-                rc = buf_append(&b, p, 2);
-            p += 2;
+            rc = escape(&p, &b, what, whatlen);
         } else {
             rc = buf_putc(&b, *p++);
         }

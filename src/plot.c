@@ -5,6 +5,11 @@
 #include "gpu_watch/logcheck.h"
 #include "gpu_watch/options.h"
 #include "gpu_watch/plot.h"
+#include "gpu_watch/plot_axis.h"
+#include "gpu_watch/plot_data.h"
+#include "gpu_watch/plot_png.h"
+#include "gpu_watch/plot_svg.h"
+#include "gpu_watch/plot_term.h"
 #include "gpu_watch/plot_rank.h"
 #include "gpu_watch/safefile.h"
 #include "gpu_watch/subcmd.h"
@@ -97,6 +102,95 @@ static int parse_size(const char *s, int *w, int *h)
     return 0;
 }
 
+/* One option (name, its value val or NULL; arg as given) into a. Returns -1
+ * to go on, or an exit status (help printed, usage error). */
+static int set_option(struct plot_args *a, const char *name, const char *val, const char *arg)
+{
+    if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0) {
+        fputs(plot_usage, stdout);
+        return subcmd_write_stdout("plot", "", 0);
+    } else if (strcmp(name, "-o") == 0 || strcmp(name, "--output") == 0) {
+        a->out = val;
+    } else if (strcmp(name, "--format") == 0) {
+        if (strcasecmp(val, "svg") != 0 && strcasecmp(val, "png") != 0)
+            return usage_error("--format wants png or svg, not '%s'", val);
+        a->format = val;
+    } else if (strcmp(name, "--title") == 0) {
+        a->title = val;
+    } else if (strcmp(name, "--size") == 0) {
+        if (parse_size(val, &a->w, &a->h))
+            return usage_error("--size wants WIDTHxHEIGHT in pixels, 320x200 to "
+                               "10000x10000, not '%s'",
+                               val);
+    } else if (strcmp(name, "--per-gpu") == 0) {
+        a->o.per_gpu = true;
+    } else if (strcmp(name, "--per-process") == 0) {
+        a->o.per_process = true;
+    } else if (strcmp(name, "--util") == 0) {
+        a->o.util = true;
+    } else if (strcmp(name, "--cpu") == 0) {
+        a->o.cpu = true;
+    } else if (strcmp(name, "--show") == 0) {
+        a->show = true;
+    } else {
+        return usage_error("unknown option '%s'", arg);
+    }
+    return -1;
+}
+
+/* The options together, the paths expanded, the image format decided.
+ * Returns -1 to go on, or an exit status (usage error). */
+static int check_args(struct plot_args *a)
+{
+    if (!a->log)
+        return usage_error("%s", "which log? give LOG.csv (or - for standard input)");
+    if (a->o.per_gpu && a->o.per_process)
+        return usage_error("%s", "--per-gpu and --per-process cannot go together: pick one");
+    if (a->format && !a->out)
+        return usage_error("%s", "--format is for -o OUT: the terminal chart has no format");
+    if (a->out && strcmp(a->out, "-") == 0) {
+        if (!a->format)
+            return usage_error("%s", "-o - needs --format png or --format svg");
+        if (a->show)
+            return usage_error("%s", "-o - writes the image to standard output: not with --show");
+    }
+    /* "~/x.csv" quoted, or from a script: expanded as the sampler's -o is. */
+    const char *home = getenv("HOME");
+    a->log_home = options_expand_home(a->log, home);
+    a->out_home = a->out ? options_expand_home(a->out, home) : NULL;
+    if (!a->log_home || (a->out && !a->out_home)) {
+        fprintf(stderr, "gpu_watch plot: out of memory\n");
+        return SUBCMD_EXIT_FILE;
+    }
+    a->log = a->log_home;
+    if (a->out)
+        a->out = a->out_home;
+    if (a->format) {
+        a->svg = strcasecmp(a->format, "svg") == 0;
+        /* "-o out.svg --format png" would put PNG bytes into a .svg file. */
+        const char *dot = a->out ? strrchr(a->out, '.') : NULL;
+        const char *slash = a->out ? strrchr(a->out, '/') : NULL;
+        if (dot && (!slash || dot > slash) &&
+            (strcasecmp(dot, ".svg") == 0 || strcasecmp(dot, ".png") == 0) &&
+            strcasecmp(dot + 1, a->format) != 0)
+            return usage_error("--format %s does not match the output file's extension: "
+                               "give one or the other, or make them agree",
+                               a->format);
+    } else if (a->out) {
+        const char *dot = strrchr(a->out, '.');
+        const char *slash = strrchr(a->out, '/');
+        if (dot && (!slash || dot > slash) && strcasecmp(dot, ".svg") == 0)
+            a->svg = true;
+        else if (!(dot && (!slash || dot > slash) && strcasecmp(dot, ".png") == 0))
+            return usage_error("cannot tell the format of '%s': the output file must end in "
+                               ".svg or .png (or give --format)",
+                               a->out);
+    } else {
+        a->show = true;
+    }
+    return -1;
+}
+
 /* Returns -1 to go on, or an exit status (help printed, usage error). */
 static int parse_args(int argc, char **argv, struct plot_args *a)
 {
@@ -147,83 +241,11 @@ static int parse_args(int argc, char **argv, struct plot_args *a)
                       (strcmp(canon, "--format") == 0 && a->format) ||
                       (strcmp(canon, "--size") == 0 && a->w)))
             return usage_error("%s given twice: give it once", canon);
-        if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0) {
-            fputs(plot_usage, stdout);
-            return subcmd_write_stdout("plot", "", 0);
-        } else if (strcmp(name, "-o") == 0 || strcmp(name, "--output") == 0) {
-            a->out = val;
-        } else if (strcmp(name, "--format") == 0) {
-            if (strcasecmp(val, "svg") != 0 && strcasecmp(val, "png") != 0)
-                return usage_error("--format wants png or svg, not '%s'", val);
-            a->format = val;
-        } else if (strcmp(name, "--title") == 0) {
-            a->title = val;
-        } else if (strcmp(name, "--size") == 0) {
-            if (parse_size(val, &a->w, &a->h))
-                return usage_error("--size wants WIDTHxHEIGHT in pixels, 320x200 to "
-                                   "10000x10000, not '%s'",
-                                   val);
-        } else if (strcmp(name, "--per-gpu") == 0) {
-            a->o.per_gpu = true;
-        } else if (strcmp(name, "--per-process") == 0) {
-            a->o.per_process = true;
-        } else if (strcmp(name, "--util") == 0) {
-            a->o.util = true;
-        } else if (strcmp(name, "--cpu") == 0) {
-            a->o.cpu = true;
-        } else if (strcmp(name, "--show") == 0) {
-            a->show = true;
-        } else {
-            return usage_error("unknown option '%s'", arg);
-        }
+        int rc = set_option(a, name, val, arg);
+        if (rc >= 0)
+            return rc;
     }
-    if (!a->log)
-        return usage_error("%s", "which log? give LOG.csv (or - for standard input)");
-    if (a->o.per_gpu && a->o.per_process)
-        return usage_error("%s", "--per-gpu and --per-process cannot go together: pick one");
-    if (a->format && !a->out)
-        return usage_error("%s", "--format is for -o OUT: the terminal chart has no format");
-    if (a->out && strcmp(a->out, "-") == 0) {
-        if (!a->format)
-            return usage_error("%s", "-o - needs --format png or --format svg");
-        if (a->show)
-            return usage_error("%s", "-o - writes the image to standard output: not with --show");
-    }
-    /* "~/x.csv" quoted, or from a script: expanded as the sampler's -o is. */
-    const char *home = getenv("HOME");
-    a->log_home = options_expand_home(a->log, home);
-    a->out_home = a->out ? options_expand_home(a->out, home) : NULL;
-    if (!a->log_home || (a->out && !a->out_home)) {
-        fprintf(stderr, "gpu_watch plot: out of memory\n");
-        return SUBCMD_EXIT_FILE;
-    }
-    a->log = a->log_home;
-    if (a->out)
-        a->out = a->out_home;
-    if (a->format) {
-        a->svg = strcasecmp(a->format, "svg") == 0;
-        /* "-o out.svg --format png" would put PNG bytes into a .svg file. */
-        const char *dot = a->out ? strrchr(a->out, '.') : NULL;
-        const char *slash = a->out ? strrchr(a->out, '/') : NULL;
-        if (dot && (!slash || dot > slash) &&
-            (strcasecmp(dot, ".svg") == 0 || strcasecmp(dot, ".png") == 0) &&
-            strcasecmp(dot + 1, a->format) != 0)
-            return usage_error("--format %s does not match the output file's extension: "
-                               "give one or the other, or make them agree",
-                               a->format);
-    } else if (a->out) {
-        const char *dot = strrchr(a->out, '.');
-        const char *slash = strrchr(a->out, '/');
-        if (dot && (!slash || dot > slash) && strcasecmp(dot, ".svg") == 0)
-            a->svg = true;
-        else if (!(dot && (!slash || dot > slash) && strcasecmp(dot, ".png") == 0))
-            return usage_error("cannot tell the format of '%s': the output file must end in "
-                               ".svg or .png (or give --format)",
-                               a->out);
-    } else {
-        a->show = true;
-    }
-    return -1;
+    return check_args(a);
 }
 
 /* Reading state: the plot is set up at the first row, from its header. */

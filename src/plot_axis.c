@@ -1,6 +1,6 @@
 /* plot: what every renderer shares besides the data: the palette, text
  * made safe, axis ticks, and the labels' text. */
-#include "gpu_watch/plot.h"
+#include "gpu_watch/plot_axis.h"
 
 #include <errno.h>
 #include <math.h>

@@ -2,7 +2,7 @@
  * kept per bucket, widening as the span grows; columns for renderers and
  * where lines break. */
 #include "gpu_watch/array.h"
-#include "gpu_watch/plot.h"
+#include "gpu_watch/plot_bucket.h"
 
 #include <errno.h>
 #include <math.h>

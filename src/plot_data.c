@@ -1,7 +1,8 @@
 /* plot: rows into series, series into min/max time buckets; axis ticks and
  * the labels' text. */
 #include "gpu_watch/array.h"
-#include "gpu_watch/plot.h"
+#include "gpu_watch/plot_bucket.h"
+#include "gpu_watch/plot_data.h"
 #include "gpu_watch/text.h"
 
 #include <errno.h>
@@ -331,6 +332,50 @@ static long long kept_key(struct plot *p, long long key, bool pid_only)
     return PLOT_KEY_OTHER;
 }
 
+/* The row's values into the series of each panel (pending until the
+ * sample closes). 0 or -ENOMEM. */
+static int add_values(struct plot *p, const struct log_row *row)
+{
+    int rc;
+    bool compact = p->schema == LOG_COMPACT;
+    long long gk = row->gpu;
+    long long pk = row->pid;
+    long long key = 0;
+    if (!compact && p->o.per_process)
+        key = kept_key(p, plot_process_key(p->o.per_gpu, row), false);
+    else if (!compact && p->o.per_gpu)
+        key = gk;
+    rc = pend(p, &p->panel[PANEL_GPU_MEM], key, row, row->gpu_mem_mib);
+    /* --peaks logs, one line per process: the driver's peak beside its
+     * sampled memory (0: unknown). A sum over processes of peaks reached at
+     * different times would mean nothing, so totals get none. */
+    struct plot_series *ds =
+        !rc && !compact && p->o.per_process && key != PLOT_KEY_OTHER && !isnan(row->gpu_mem_mib) &&
+                row->peak_mem_mib > 0 &&
+                !(row->peak_rate_hz > 0) /* --peak-rate: gpu_watch's own, not the driver's */
+            ? series_find(&p->panel[PANEL_GPU_MEM], key)
+            : NULL;
+    if (ds) {
+        ds->drv_pend = (ds->drv_set ? ds->drv_pend : 0) + row->peak_mem_mib;
+        ds->drv_set = true;
+    }
+    if (!rc && p->o.util && !p->panel[PANEL_SM].missing && !isnan(row->sm_util_pct)) {
+        if (p->o.per_gpu || p->o.per_process) {
+            rc = pend(p, &p->panel[PANEL_SM], key, row, row->sm_util_pct);
+        } else {
+            int g = row->gpu >= 0 && row->gpu < SM_SLOTS - 1 ? row->gpu : SM_SLOTS - 1;
+            p->gpu_sm[g] = (isnan(p->gpu_sm[g]) ? 0 : p->gpu_sm[g]) + row->sm_util_pct;
+        }
+    }
+    if (!rc && p->o.cpu && !p->panel[PANEL_CPU].missing)
+        rc = pend(p, &p->panel[PANEL_CPU], !compact && p->o.per_process ? kept_key(p, pk, true) : 0,
+                  row, row->cpu_pct);
+    /* System-wide: the same on every row of a sample. */
+    if (!isnan(row->sys_used_mib) && (isnan(p->sys) || row->sys_used_mib > p->sys))
+        p->sys = row->sys_used_mib;
+    return rc;
+}
+
 int plot_add_row(const struct log_row *row, void *ctx)
 {
     struct plot *p = ctx;
@@ -373,42 +418,7 @@ int plot_add_row(const struct log_row *row, void *ctx)
         if (row->ts > p->tmax)
             p->tmax = row->ts;
     }
-    bool compact = p->schema == LOG_COMPACT;
-    long long gk = row->gpu;
-    long long pk = row->pid;
-    long long key = 0;
-    if (!compact && p->o.per_process)
-        key = kept_key(p, plot_process_key(p->o.per_gpu, row), false);
-    else if (!compact && p->o.per_gpu)
-        key = gk;
-    rc = pend(p, &p->panel[PANEL_GPU_MEM], key, row, row->gpu_mem_mib);
-    /* --peaks logs, one line per process: the driver's peak beside its
-     * sampled memory (0: unknown). A sum over processes of peaks reached at
-     * different times would mean nothing, so totals get none. */
-    struct plot_series *ds =
-        !rc && !compact && p->o.per_process && key != PLOT_KEY_OTHER && !isnan(row->gpu_mem_mib) &&
-                row->peak_mem_mib > 0 &&
-                !(row->peak_rate_hz > 0) /* --peak-rate: gpu_watch's own, not the driver's */
-            ? series_find(&p->panel[PANEL_GPU_MEM], key)
-            : NULL;
-    if (ds) {
-        ds->drv_pend = (ds->drv_set ? ds->drv_pend : 0) + row->peak_mem_mib;
-        ds->drv_set = true;
-    }
-    if (!rc && p->o.util && !p->panel[PANEL_SM].missing && !isnan(row->sm_util_pct)) {
-        if (p->o.per_gpu || p->o.per_process) {
-            rc = pend(p, &p->panel[PANEL_SM], key, row, row->sm_util_pct);
-        } else {
-            int g = row->gpu >= 0 && row->gpu < SM_SLOTS - 1 ? row->gpu : SM_SLOTS - 1;
-            p->gpu_sm[g] = (isnan(p->gpu_sm[g]) ? 0 : p->gpu_sm[g]) + row->sm_util_pct;
-        }
-    }
-    if (!rc && p->o.cpu && !p->panel[PANEL_CPU].missing)
-        rc = pend(p, &p->panel[PANEL_CPU], !compact && p->o.per_process ? kept_key(p, pk, true) : 0,
-                  row, row->cpu_pct);
-    /* System-wide: the same on every row of a sample. */
-    if (!isnan(row->sys_used_mib) && (isnan(p->sys) || row->sys_used_mib > p->sys))
-        p->sys = row->sys_used_mib;
+    rc = add_values(p, row);
     if (rc)
         p->err = rc;
     return rc;

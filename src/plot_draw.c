@@ -1,6 +1,8 @@
 /* plot: the chart's layout (title, panels, axes, ticks, series, peaks,
  * legends), drawn through struct canvas_ops. */
 #include "gpu_watch/plot_draw.h"
+#include "gpu_watch/plot_axis.h"
+#include "gpu_watch/plot_bucket.h"
 #include "gpu_watch/text.h"
 
 #include <errno.h>
@@ -237,6 +239,101 @@ static void draw_legend(const struct plot_panel *pn, const int *order, double x,
     }
 }
 
+/* What every panel shares: sizes, the time ticks and scratch buffers. */
+struct frame {
+    double pw, ph;            /* a panel's plot area, pixels */
+    double legend_w;          /* the legend's width, pixels */
+    double ticks[64];         /* time ticks, epoch seconds */
+    int nt;                   /* how many */
+    const char *tfmt;         /* their labels' strftime format */
+    struct plot_bucket *cols; /* pw pixel columns */
+    double *xy;               /* a polyline's points */
+    int *order;               /* a panel's series, largest peak first */
+};
+
+/* The value axis of pn for a plot area ph pixels high: its step and top. */
+static void value_ticks(const struct plot_panel *pn, double ph, double *step, double *top)
+{
+    double hi = 0;
+    for (int i = 0; i < pn->ns; i++)
+        if (!isnan(pn->s[i].peak) && pn->s[i].peak > hi)
+            hi = pn->s[i].peak;
+    for (int i = 0; i < pn->ns; i++) /* the driver's peaks must fit too */
+        if (!isnan(pn->s[i].driver_peak) && pn->s[i].driver_peak > hi)
+            hi = pn->s[i].driver_peak;
+    /* Room above the highest peak for its label. */
+    int yt = (int)(ph / 36) < 2 ? 2 : (int)(ph / 36);
+    plot_nice_ticks(hi * 1.08, yt, step, top);
+    /* A share of the GPU stops at 100 %: no axis past it. */
+    if (pn->kind == PANEL_SM && hi <= 100 && *top > 100)
+        plot_nice_ticks(100, yt, step, top);
+}
+
+/* The grid lines and tick marks of area a (lines only when the panel has
+ * values: empty), the time labels under the last panel, and the frame. */
+static void draw_axes(const struct plot *p, const struct area *a, double step, bool empty,
+                      bool last, const struct frame *f, const struct canvas_ops *ops, void *c)
+{
+    double top = a->ymax;
+    if (!empty) {
+        for (double v = 0; v <= top + step / 2; v += step) {
+            double yy = floor(ty(v, a)) + 0.5;
+            double g[4] = {a->x, yy, a->x + a->w, yy};
+            ops->line(c, g, 2, C_GRID, 1, PLOT_DASH_SOLID);
+            char lab[32];
+            plot_fmt_value(v, "", lab, sizeof lab);
+            ops->text(c, a->x - 6, yy + 3.5, lab, C_MUTED, 1, 2);
+        }
+    }
+    for (int i = 0; i < f->nt; i++) {
+        double xx = floor(tx(f->ticks[i], p->tmin, p->tmax, a)) + 0.5;
+        double g[4] = {xx, a->y, xx, a->y + a->h};
+        if (!empty)
+            ops->line(c, g, 2, C_GRID, 1, PLOT_DASH_SOLID);
+        double m[4] = {xx, a->y + a->h, xx, a->y + a->h + 4};
+        ops->line(c, m, 2, C_FRAME, 1, PLOT_DASH_SOLID);
+        if (last) {
+            char lab[32];
+            plot_fmt_time(f->ticks[i], f->tfmt, lab, sizeof lab);
+            ops->text(c, xx, a->y + a->h + 15, lab, C_MUTED, 1, 1);
+        }
+    }
+    ops->rect(c, a->x - 0.5, a->y - 0.5, a->w + 1, a->h + 1, CANVAS_NONE, C_FRAME);
+}
+
+/* One panel, its heading at y. 0 or -ENOMEM. */
+static int draw_panel(const struct plot *p, const struct plot_panel *pn, double y, bool last,
+                      const struct frame *f, const struct canvas_ops *ops, void *c)
+{
+    struct area area = {.x = MARGIN_L, .y = y + HEAD_H, .w = f->pw, .h = f->ph};
+    const struct area *a = &area;
+    ops->text(c, a->x, y + 12, pn->label, C_TEXT, 1, 0);
+    double top = 0, step = 1;
+    value_ticks(pn, f->ph, &step, &top);
+    area.ymax = top;
+    draw_axes(p, a, step, pn->missing || pn->ns == 0, last, f, ops, c);
+    if (pn->missing) {
+        ops->text(c, a->x + a->w / 2, a->y + a->h / 2 + 3, pn->missing, C_MUTED, 1, 1);
+    } else if (pn->ns == 0) {
+        ops->text(c, a->x + a->w / 2, a->y + a->h / 2 + 3, "no values in this log", C_MUTED, 1, 1);
+    } else {
+        if (plot_order_by_peak(pn, f->order))
+            return -ENOMEM;
+        for (int i = 0; i < pn->ns; i++)
+            draw_series(p, pn, i, a, ops, c, f->cols, f->xy);
+        for (int i = 0; i < pn->ns; i++)
+            draw_driver_peak(pn, i, a, ops, c);
+        /* Peaks last, on top; the largest few get a label. */
+        for (int k = pn->ns - 1; k >= MAX_PEAK_LABELS; k--)
+            draw_peak(p, pn, f->order[k], a, NULL, ops, c);
+        struct boxes bx = {.n = 0};
+        for (int k = 0; k < pn->ns && k < MAX_PEAK_LABELS; k++)
+            draw_peak(p, pn, f->order[k], a, &bx, ops, c);
+        draw_legend(pn, f->order, a->x + a->w + 14, a->y, f->legend_w - 14, a->h, ops, c);
+    }
+    return 0;
+}
+
 int plot_draw(const struct plot *p, const char *title, const char *sub, int w, int h,
               const struct canvas_ops *ops, void *c)
 {
@@ -244,117 +341,47 @@ int plot_draw(const struct plot *p, const char *title, const char *sub, int w, i
     ops->text(c, MARGIN_L, 26, title, C_TEXT, 2, 0);
     if (sub && *sub)
         ops->text(c, MARGIN_L, 44, sub, C_MUTED, 1, 0);
-    double legend_w = w * 0.2;
-    if (legend_w < LEGEND_MIN)
-        legend_w = LEGEND_MIN;
-    if (legend_w > LEGEND_MAX)
-        legend_w = LEGEND_MAX;
-    double pw = floor(w - MARGIN_L - MARGIN_R - legend_w);
-    if (pw < 20)
-        pw = 20;
+    struct frame f = {.legend_w = w * 0.2, .tfmt = "%H:%M"};
+    if (f.legend_w < LEGEND_MIN)
+        f.legend_w = LEGEND_MIN;
+    if (f.legend_w > LEGEND_MAX)
+        f.legend_w = LEGEND_MAX;
+    f.pw = floor(w - MARGIN_L - MARGIN_R - f.legend_w);
+    if (f.pw < 20)
+        f.pw = 20;
     int np = p->npanels;
     double avail = h - TITLE_H - BOTTOM_H - np * (HEAD_H + PANEL_GAP);
-    double ph = floor(avail / np);
-    if (ph < 20)
-        ph = 20;
+    f.ph = floor(avail / np);
+    if (f.ph < 20)
+        f.ph = 20;
 
     /* Time ticks, shared by every panel. */
-    double ticks[64];
-    const char *tfmt = "%H:%M";
-    int target = (int)(pw / 75);
-    int nt = plot_time_ticks(p->tmin, p->tmax, target, ticks, 64, &tfmt);
+    int target = (int)(f.pw / 75);
+    f.nt = plot_time_ticks(p->tmin, p->tmax, target, f.ticks, 64, &f.tfmt);
 
-    int ncols = (int)pw;
-    struct plot_bucket *cols = malloc(sizeof *cols * (size_t)ncols);
-    double *xy = malloc(sizeof *xy * 8 * (size_t)ncols + 16);
-    int *order = NULL;
+    int ncols = (int)f.pw;
+    f.cols = malloc(sizeof *f.cols * (size_t)ncols);
+    f.xy = malloc(sizeof *f.xy * 8 * (size_t)ncols + 16);
     int maxns = 1;
     for (int k = 0; k < PANEL_NKINDS; k++)
         if (p->panel[k].ns > maxns)
             maxns = p->panel[k].ns;
-    order = malloc(sizeof *order * (size_t)maxns);
-    if (!cols || !xy || !order) {
-        free(cols);
-        free(xy);
-        free(order);
-        return -ENOMEM;
-    }
+    f.order = malloc(sizeof *f.order * (size_t)maxns);
+    int rc = f.cols && f.xy && f.order ? 0 : -ENOMEM;
     double y = TITLE_H;
-    for (int pi = 0; pi < np; pi++) {
-        const struct plot_panel *pn = &p->panel[p->order[pi]];
-        struct area a = {.x = MARGIN_L, .y = y + HEAD_H, .w = pw, .h = ph};
-        ops->text(c, a.x, y + 12, pn->label, C_TEXT, 1, 0);
-        double top = 0, step = 1, hi = 0;
-        for (int i = 0; i < pn->ns; i++)
-            if (!isnan(pn->s[i].peak) && pn->s[i].peak > hi)
-                hi = pn->s[i].peak;
-        for (int i = 0; i < pn->ns; i++) /* the driver's peaks must fit too */
-            if (!isnan(pn->s[i].driver_peak) && pn->s[i].driver_peak > hi)
-                hi = pn->s[i].driver_peak;
-        /* Room above the highest peak for its label. */
-        int yt = (int)(ph / 36) < 2 ? 2 : (int)(ph / 36);
-        plot_nice_ticks(hi * 1.08, yt, &step, &top);
-        /* A share of the GPU stops at 100 %: no axis past it. */
-        if (pn->kind == PANEL_SM && hi <= 100 && top > 100)
-            plot_nice_ticks(100, yt, &step, &top);
-        a.ymax = top;
-        bool empty = pn->missing || pn->ns == 0;
-        if (!empty) {
-            for (double v = 0; v <= top + step / 2; v += step) {
-                double yy = floor(ty(v, &a)) + 0.5;
-                double g[4] = {a.x, yy, a.x + a.w, yy};
-                ops->line(c, g, 2, C_GRID, 1, PLOT_DASH_SOLID);
-                char lab[32];
-                plot_fmt_value(v, "", lab, sizeof lab);
-                ops->text(c, a.x - 6, yy + 3.5, lab, C_MUTED, 1, 2);
-            }
-        }
-        for (int i = 0; i < nt; i++) {
-            double xx = floor(tx(ticks[i], p->tmin, p->tmax, &a)) + 0.5;
-            double g[4] = {xx, a.y, xx, a.y + a.h};
-            if (!empty)
-                ops->line(c, g, 2, C_GRID, 1, PLOT_DASH_SOLID);
-            double m[4] = {xx, a.y + a.h, xx, a.y + a.h + 4};
-            ops->line(c, m, 2, C_FRAME, 1, PLOT_DASH_SOLID);
-            if (pi == np - 1) {
-                char lab[32];
-                plot_fmt_time(ticks[i], tfmt, lab, sizeof lab);
-                ops->text(c, xx, a.y + a.h + 15, lab, C_MUTED, 1, 1);
-            }
-        }
-        ops->rect(c, a.x - 0.5, a.y - 0.5, a.w + 1, a.h + 1, CANVAS_NONE, C_FRAME);
-        if (pn->missing) {
-            ops->text(c, a.x + a.w / 2, a.y + a.h / 2 + 3, pn->missing, C_MUTED, 1, 1);
-        } else if (pn->ns == 0) {
-            ops->text(c, a.x + a.w / 2, a.y + a.h / 2 + 3, "no values in this log", C_MUTED, 1, 1);
-        } else {
-            if (plot_order_by_peak(pn, order)) {
-                free(cols);
-                free(xy);
-                free(order);
-                return -ENOMEM;
-            }
-            for (int i = 0; i < pn->ns; i++)
-                draw_series(p, pn, i, &a, ops, c, cols, xy);
-            for (int i = 0; i < pn->ns; i++)
-                draw_driver_peak(pn, i, &a, ops, c);
-            /* Peaks last, on top; the largest few get a label. */
-            for (int k = pn->ns - 1; k >= MAX_PEAK_LABELS; k--)
-                draw_peak(p, pn, order[k], &a, NULL, ops, c);
-            struct boxes bx = {.n = 0};
-            for (int k = 0; k < pn->ns && k < MAX_PEAK_LABELS; k++)
-                draw_peak(p, pn, order[k], &a, &bx, ops, c);
-            draw_legend(pn, order, a.x + a.w + 14, a.y, legend_w - 14, a.h, ops, c);
-        }
-        y += HEAD_H + ph + PANEL_GAP;
+    for (int pi = 0; pi < np && rc == 0; pi++) {
+        rc = draw_panel(p, &p->panel[p->order[pi]], y, pi == np - 1, &f, ops, c);
+        y += HEAD_H + f.ph + PANEL_GAP;
     }
-    /* The time axis label names the zone of the clock shown. */
-    char zone[96];
-    plot_zone_label(p, zone, sizeof zone);
-    double zy = y - PANEL_GAP + 34; /* under the last panel's tick labels */
-    ops->text(c, MARGIN_L + pw / 2, zy < h - 4 ? zy : h - 4, zone, C_TEXT, 1, 1);
-    free(cols);
-    free(xy);
-    free(order);
-    return 0;
+    if (rc == 0) {
+        /* The time axis label names the zone of the clock shown. */
+        char zone[96];
+        plot_zone_label(p, zone, sizeof zone);
+        double zy = y - PANEL_GAP + 34; /* under the last panel's tick labels */
+        ops->text(c, MARGIN_L + f.pw / 2, zy < h - 4 ? zy : h - 4, zone, C_TEXT, 1, 1);
+    }
+    free(f.cols);
+    free(f.xy);
+    free(f.order);
+    return rc;
 }

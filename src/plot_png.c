@@ -1,6 +1,7 @@
 /* plot: the chart rasterised (antialiased lines and dots, bitmap-font
  * text) and encoded as PNG. */
 #include "gpu_watch/plot_draw.h"
+#include "gpu_watch/plot_png.h"
 
 #include <errno.h>
 #include <math.h>

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "gpu_watch/hashtab.h"
+#include "gpu_watch/pidtab.h"
+#include "gpu_watch/plot_data.h"
 
 void plot_rank_init(struct plot_rank *r, const struct plot_opts *o)
 {

@@ -1,5 +1,6 @@
 /* plot: the chart as a self-contained SVG document. */
 #include "gpu_watch/plot_draw.h"
+#include "gpu_watch/plot_svg.h"
 
 #include <stdio.h>
 

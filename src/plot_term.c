@@ -1,6 +1,8 @@
 /* plot: the chart as terminal text, lines drawn with Unicode braille
  * (2 x 4 dots per character cell), for use over SSH. */
-#include "gpu_watch/plot.h"
+#include "gpu_watch/plot_axis.h"
+#include "gpu_watch/plot_bucket.h"
+#include "gpu_watch/plot_term.h"
 #include "gpu_watch/text.h"
 
 #include <errno.h>
@@ -83,15 +85,9 @@ static void put_braille(struct gw_buf *b, uint8_t bits)
     buf_append(b, u, 3);
 }
 
-static int panel(const struct plot *p, const struct plot_panel *pn, int cols, bool color, bool last,
-                 struct gw_buf *b)
+/* The legend: the largest series first, with their peaks. 0 or -ENOMEM. */
+static int legend(const struct plot *p, const struct plot_panel *pn, bool color, struct gw_buf *b)
 {
-    buf_printf(b, "%s\n", pn->label);
-    if (pn->missing || pn->ns == 0) {
-        buf_printf(b, "  (%s)\n\n", pn->missing ? pn->missing : "no values in this log");
-        return buf_error(b);
-    }
-    /* Legend: the largest series first, with their peaks. */
     int *idx = malloc(sizeof *idx * (size_t)pn->ns);
     if (!idx || plot_order_by_peak(pn, idx)) {
         free(idx);
@@ -115,26 +111,17 @@ static int panel(const struct plot *p, const struct plot_panel *pn, int cols, bo
     if (pn->ns > MAX_LEG)
         buf_printf(b, "  ... and %d more\n", pn->ns - MAX_LEG);
     free(idx);
+    return 0;
+}
 
-    struct grid g = {.cw = cols - YLAB_W - 1, .ch = ROWS};
-    if (g.cw < 10)
-        g.cw = 10;
-    int w2 = g.cw * 2, h4 = g.ch * 4;
-    g.dots = calloc((size_t)g.cw * g.ch, 1);
-    g.col = malloc((size_t)g.cw * g.ch);
+/* Every series of pn as dots in g, on an axis from 0 to top. 0 or -ENOMEM. */
+static int draw_series(const struct plot *p, const struct plot_panel *pn, struct grid *g,
+                       double top)
+{
+    int w2 = g->cw * 2, h4 = g->ch * 4;
     struct plot_bucket *cb = malloc(sizeof *cb * (size_t)w2);
-    if (!g.dots || !g.col || !cb) {
-        free(g.dots);
-        free(g.col);
-        free(cb);
+    if (!cb)
         return -ENOMEM;
-    }
-    memset(g.col, -1, (size_t)g.cw * g.ch);
-    double hi = 0, step, top;
-    for (int i = 0; i < pn->ns; i++)
-        if (!isnan(pn->s[i].peak) && pn->s[i].peak > hi)
-            hi = pn->s[i].peak;
-    plot_nice_ticks(hi, 4, &step, &top);
     for (int si = 0; si < pn->ns; si++) {
         plot_columns(p, &pn->s[si], p->tmin, p->tmax, w2, cb);
         int prev = -1;
@@ -145,60 +132,69 @@ static int panel(const struct plot *p, const struct plot_panel *pn, int cols, bo
                 continue;
             }
             int ya = dot_y(cb[x].min, top, h4), yb = dot_y(cb[x].max, top, h4);
-            dot_line(&g, x, ya, x, yb, pn->s[si].style % PLOT_NCOLORS);
+            dot_line(g, x, ya, x, yb, pn->s[si].style % PLOT_NCOLORS);
             if (prev >= 0 && !plot_is_gap(p, &cb[prev], &cb[x]))
-                dot_line(&g, prev, dot_y(cb[prev].last, top, h4), x, dot_y(cb[x].first, top, h4),
+                dot_line(g, prev, dot_y(cb[prev].last, top, h4), x, dot_y(cb[x].first, top, h4),
                          pn->s[si].style % PLOT_NCOLORS);
             prev = x;
         }
     }
     free(cb);
-    for (int r = 0; r < g.ch; r++) {
+    return 0;
+}
+
+/* The grid's rows, with the value axis at the left. */
+static void put_grid(const struct grid *g, double top, bool color, struct gw_buf *b)
+{
+    for (int r = 0; r < g->ch; r++) {
         char lab[32] = "";
         /* Labels on the top row (the axis top), the middle and the bottom (0). */
         if (r == 0)
             plot_fmt_value(top, "", lab, sizeof lab);
-        else if (r == g.ch / 2)
+        else if (r == g->ch / 2)
             plot_fmt_value(top / 2, "", lab, sizeof lab);
-        else if (r == g.ch - 1)
+        else if (r == g->ch - 1)
             plot_fmt_value(0, "", lab, sizeof lab);
         buf_printf(b, "%*s \xe2\x94\x82", YLAB_W - 1, lab); /* U+2502 */
         int cur = -1;
-        for (int x = 0; x < g.cw; x++) {
-            size_t c = (size_t)r * g.cw + x;
-            int want = g.dots[c] ? g.col[c] : -1;
-            if (want != cur && g.dots[c]) {
+        for (int x = 0; x < g->cw; x++) {
+            size_t c = (size_t)r * g->cw + x;
+            int want = g->dots[c] ? g->col[c] : -1;
+            if (want != cur && g->dots[c]) {
                 put_color(b, color, want);
                 cur = want;
             }
-            put_braille(b, g.dots[c]);
+            put_braille(b, g->dots[c]);
         }
         if (cur >= 0)
             put_color(b, color, -1);
         buf_putc(b, '\n');
     }
-    free(g.dots);
-    free(g.col);
-    /* The time axis: a rule with tick marks, labels under the last panel. */
+}
+
+/* The time axis: a rule with tick marks, with labels when last (the
+ * bottom panel). cw: the grid's width in characters. 0 or -ENOMEM. */
+static int time_axis(const struct plot *p, int cw, bool last, struct gw_buf *b)
+{
     double ticks[32];
     const char *fmt;
-    int nt = plot_time_ticks(p->tmin, p->tmax, g.cw / 14, ticks, 32, &fmt);
-    char *rule = malloc((size_t)g.cw + 1);
-    char *labels = malloc((size_t)g.cw + 32);
+    int nt = plot_time_ticks(p->tmin, p->tmax, cw / 14, ticks, 32, &fmt);
+    char *rule = malloc((size_t)cw + 1);
+    char *labels = malloc((size_t)cw + 32);
     if (!rule || !labels) {
         free(rule);
         free(labels);
         return -ENOMEM;
     }
-    memset(rule, '-', (size_t)g.cw);
-    memset(labels, ' ', (size_t)g.cw + 31);
-    labels[g.cw + 31] = '\0';
+    memset(rule, '-', (size_t)cw);
+    memset(labels, ' ', (size_t)cw + 31);
+    labels[cw + 31] = '\0';
     int used_to = -2; /* one past the last label's end */
     for (int i = 0; i < nt; i++) {
         double f = p->tmax > p->tmin ? (ticks[i] - p->tmin) / (p->tmax - p->tmin) : 0.5;
-        int x = (int)floor(f * g.cw);
-        if (x >= g.cw)
-            x = g.cw - 1;
+        int x = (int)floor(f * cw);
+        if (x >= cw)
+            x = cw - 1;
         if (x < 0)
             x = 0;
         rule[x] = '+';
@@ -208,19 +204,19 @@ static int panel(const struct plot *p, const struct plot_panel *pn, int cols, bo
         int start = x - len / 2;
         if (start < 0)
             start = 0;
-        if (start + len > g.cw + 8)
-            start = g.cw + 8 - len;
+        if (start + len > cw + 8)
+            start = cw + 8 - len;
         if (start >= used_to + 1) {
             memcpy(labels + start, lab, (size_t)len);
             used_to = start + len;
         }
     }
-    int end = g.cw + 31;
+    int end = cw + 31;
     while (end > 0 && labels[end - 1] == ' ')
         end--;
     labels[end] = '\0';
     buf_printf(b, "%*s \xe2\x94\x94", YLAB_W - 1, ""); /* U+2514 */
-    for (int x = 0; x < g.cw; x++)
+    for (int x = 0; x < cw; x++)
         buf_puts(b, rule[x] == '+' ? "\xe2\x94\xac" : "\xe2\x94\x80"); /* U+252C U+2500 */
     buf_putc(b, '\n');
     if (last)
@@ -228,7 +224,43 @@ static int panel(const struct plot *p, const struct plot_panel *pn, int cols, bo
     buf_putc(b, '\n');
     free(rule);
     free(labels);
-    return buf_error(b);
+    return 0;
+}
+
+static int panel(const struct plot *p, const struct plot_panel *pn, int cols, bool color, bool last,
+                 struct gw_buf *b)
+{
+    buf_printf(b, "%s\n", pn->label);
+    if (pn->missing || pn->ns == 0) {
+        buf_printf(b, "  (%s)\n\n", pn->missing ? pn->missing : "no values in this log");
+        return buf_error(b);
+    }
+    if (legend(p, pn, color, b) < 0)
+        return -ENOMEM;
+    struct grid g = {.cw = cols - YLAB_W - 1, .ch = ROWS};
+    if (g.cw < 10)
+        g.cw = 10;
+    g.dots = calloc((size_t)g.cw * g.ch, 1);
+    g.col = malloc((size_t)g.cw * g.ch);
+    if (!g.dots || !g.col) {
+        free(g.dots);
+        free(g.col);
+        return -ENOMEM;
+    }
+    memset(g.col, -1, (size_t)g.cw * g.ch);
+    double hi = 0, step, top;
+    for (int i = 0; i < pn->ns; i++)
+        if (!isnan(pn->s[i].peak) && pn->s[i].peak > hi)
+            hi = pn->s[i].peak;
+    plot_nice_ticks(hi, 4, &step, &top);
+    int rc = draw_series(p, pn, &g, top);
+    if (rc == 0)
+        put_grid(&g, top, color, b);
+    free(g.dots);
+    free(g.col);
+    if (rc == 0)
+        rc = time_axis(p, g.cw, last, b);
+    return rc < 0 ? rc : buf_error(b);
 }
 
 int plot_term(const struct plot *p, const char *title, const char *sub, int cols, bool color,

@@ -215,9 +215,7 @@ static int drain_fd(struct cmd_call *c, struct slot *s)
 int run_cmd(struct cmd_call *calls, size_t n, double timeout_s, const volatile sig_atomic_t *cancel)
 {
     struct cmd_call *stack_ptrs[8] = {NULL};
-    /* An array of pointers: the size of one pointer is meant. */
-    // NOLINTNEXTLINE(bugprone-sizeof-expression)
-    struct cmd_call **ptrs = n > 8 ? calloc(n, sizeof *ptrs) : stack_ptrs;
+    struct cmd_call **ptrs = n > 8 ? calloc(n, sizeof(struct cmd_call *)) : stack_ptrs;
     if (!ptrs)
         return -ENOMEM;
     for (size_t i = 0; i < n; i++)
@@ -228,36 +226,10 @@ int run_cmd(struct cmd_call *calls, size_t n, double timeout_s, const volatile s
     return rc;
 }
 
-int run_cmd_batch(struct cmd_call *const *calls, size_t n, double timeout_s,
-                  const volatile sig_atomic_t *cancel)
+/* Start each call in its slot: a key still stuck is CMD_BUSY, a spawn
+ * that failed CMD_SPAWN_FAILED. */
+static void start_all(struct cmd_call *const *calls, struct slot *slots, size_t n)
 {
-    /* No time left (a sample's budget spent by earlier calls): nothing is
-     * started, each call timed out. */
-    if (timeout_s <= 0) {
-        for (size_t i = 0; i < n; i++) {
-            buf_clear(&calls[i]->out);
-            calls[i]->state = CMD_NO_TIME;
-            calls[i]->status = calls[i]->err = 0;
-            calls[i]->elapsed_ms = 0;
-        }
-        return 0;
-    }
-    struct slot stack_slots[8];
-    struct pollfd stack_pfd[8];
-    struct slot *slots = stack_slots;
-    struct pollfd *pfd = stack_pfd;
-    if (n > 8) {
-        slots = calloc(n, sizeof *slots);
-        pfd = calloc(n, sizeof *pfd);
-        if (!slots || !pfd) {
-            free(slots);
-            free(pfd);
-            return -ENOMEM;
-        }
-    }
-    run_cmd_pending();
-    double t0 = monotime_now() * 1e3;
-    double deadline = t0 + timeout_s * 1e3;
     for (size_t i = 0; i < n; i++) {
         struct cmd_call *c = calls[i];
         memset(&slots[i], 0, sizeof slots[i]);
@@ -278,6 +250,13 @@ int run_cmd_batch(struct cmd_call *const *calls, size_t n, double timeout_s,
             slots[i].reaped = 1;
         }
     }
+}
+
+/* Read the children's output and reap them until all are done, the deadline
+ * (ms, monotonic) passes or *cancel is set: the rest are killed. */
+static void collect_all(struct cmd_call *const *calls, struct slot *slots, struct pollfd *pfd,
+                        size_t n, double deadline, const volatile sig_atomic_t *cancel)
+{
     for (;;) {
         size_t nfds = 0, alive = 0;
         for (size_t i = 0; i < n; i++) {
@@ -321,7 +300,11 @@ int run_cmd_batch(struct cmd_call *const *calls, size_t n, double timeout_s,
             k++;
         }
     }
-    /* Killed children: give the kernel a moment, then leave them for later. */
+}
+
+/* Killed children: give the kernel a moment, then leave them for later. */
+static void reap_killed(struct cmd_call *const *calls, struct slot *slots, size_t n)
+{
     double grace_end = monotime_now() * 1e3 + 50;
     for (;;) {
         int left = 0;
@@ -334,6 +317,12 @@ int run_cmd_batch(struct cmd_call *const *calls, size_t n, double timeout_s,
             break;
         poll(NULL, 0, 2);
     }
+}
+
+/* Each call's final state and time (t0: the start, ms); a child still
+ * unreaped is remembered as stuck. */
+static void finish_all(struct cmd_call *const *calls, struct slot *slots, size_t n, double t0)
+{
     double t1 = monotime_now() * 1e3;
     for (size_t i = 0; i < n; i++) {
         if (slots[i].fd >= 0)
@@ -345,6 +334,42 @@ int run_cmd_batch(struct cmd_call *const *calls, size_t n, double timeout_s,
         if (slots[i].pid > 0)
             calls[i]->elapsed_ms = t1 - t0;
     }
+}
+
+int run_cmd_batch(struct cmd_call *const *calls, size_t n, double timeout_s,
+                  const volatile sig_atomic_t *cancel)
+{
+    /* No time left (a sample's budget spent by earlier calls): nothing is
+     * started, each call timed out. */
+    if (timeout_s <= 0) {
+        for (size_t i = 0; i < n; i++) {
+            buf_clear(&calls[i]->out);
+            calls[i]->state = CMD_NO_TIME;
+            calls[i]->status = calls[i]->err = 0;
+            calls[i]->elapsed_ms = 0;
+        }
+        return 0;
+    }
+    struct slot stack_slots[8];
+    struct pollfd stack_pfd[8];
+    struct slot *slots = stack_slots;
+    struct pollfd *pfd = stack_pfd;
+    if (n > 8) {
+        slots = calloc(n, sizeof *slots);
+        pfd = calloc(n, sizeof *pfd);
+        if (!slots || !pfd) {
+            free(slots);
+            free(pfd);
+            return -ENOMEM;
+        }
+    }
+    run_cmd_pending();
+    double t0 = monotime_now() * 1e3;
+    double deadline = t0 + timeout_s * 1e3;
+    start_all(calls, slots, n);
+    collect_all(calls, slots, pfd, n, deadline, cancel);
+    reap_killed(calls, slots, n);
+    finish_all(calls, slots, n, t0);
     if (slots != stack_slots) {
         free(slots);
         free(pfd);

@@ -49,6 +49,68 @@ static int splice_target(char *buf, const char *target, size_t tlen, const char 
     return 0;
 }
 
+/* The path component at p (after any slashes) into name, NUL-terminated;
+ * *next: what follows it, past its slashes. 0, -EISDIR ("/", or a name
+ * ending in '/': a directory) or -ENAMETOOLONG. */
+static int next_name(char *p, char name[NAME_MAX + 1], char **next)
+{
+    while (*p == '/')
+        p++;
+    char *end = p + strcspn(p, "/");
+    *next = end;
+    while (**next == '/')
+        (*next)++;
+    size_t clen = (size_t)(end - p);
+    if (clen == 0 || (**next == '\0' && *end == '/'))
+        return -EISDIR;
+    if (clen > NAME_MAX)
+        return -ENAMETOOLONG;
+    memcpy(name, p, clen);
+    name[clen] = '\0';
+    return 0;
+}
+
+/* A symbolic link met as component name (fd: the link, opened O_PATH, and
+ * closed here; st: its stat; *cur: the directory holding it; next: the
+ * rest of the path, in buf). Its target is spliced in front of next into
+ * buf, and *cur goes back to "/" for an absolute one. Returns 0 to walk on
+ * from buf, 1 for the magic link of a /proc file descriptor (r filled), or
+ * a negative errno: -SAFEFILE_ELINK for a link no trusted user owns. */
+static int follow_link(int fd, const struct stat *st, const char *name, bool last, const char *next,
+                       char *buf, int *cur, int *links, struct safefile_path *r)
+{
+    struct statfs fs;
+    int rc = 0;
+    if (!trusted(st->st_uid))
+        rc = -SAFEFILE_ELINK;
+    else if (++*links > MAX_LINKS)
+        rc = -ELOOP;
+    else if (last && fstatfs(*cur, &fs) == 0 && fs.f_type == PROC_FS_MAGIC) {
+        close(fd); /* /proc/self/fd/1: "pipe:[123]" is no path to walk */
+        memcpy(r->name, name, strlen(name) + 1);
+        r->magic = true;
+        r->exists = true;
+        r->st = *st;
+        return 1;
+    }
+    char target[PATH_MAX];
+    ssize_t n = rc ? 0 : readlinkat(fd, "", target, sizeof target);
+    close(fd);
+    if (!rc && (n <= 0 || (size_t)n >= sizeof target))
+        rc = n < 0 ? -errno : -ENAMETOOLONG;
+    if (!rc)
+        rc = splice_target(buf, target, (size_t)n, next);
+    if (rc)
+        return rc;
+    r->via_link |= last;
+    if (*buf == '/') {
+        close(*cur);
+        if ((*cur = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+            return -errno;
+    }
+    return 0;
+}
+
 int safefile_resolve(const char *path, struct safefile_path *r)
 {
     memset(r, 0, sizeof *r);
@@ -69,24 +131,10 @@ int safefile_resolve(const char *path, struct safefile_path *r)
     }
     char *p = buf;
     for (;;) {
-        while (*p == '/')
-            p++;
-        char *end = p + strcspn(p, "/");
-        char *next = end;
-        while (*next == '/')
-            next++;
-        size_t clen = (size_t)(end - p);
-        if (clen == 0 || (*next == '\0' && *end == '/')) {
-            rc = -EISDIR; /* "/", or a name ending in '/': a directory */
+        char name[NAME_MAX + 1], *next;
+        if ((rc = next_name(p, name, &next)) < 0)
             goto out;
-        }
-        if (clen > NAME_MAX) {
-            rc = -ENAMETOOLONG;
-            goto out;
-        }
-        char name[NAME_MAX + 1];
-        memcpy(name, p, clen);
-        name[clen] = '\0';
+        size_t clen = strlen(name);
         bool last = *next == '\0';
         int fd = openat(cur, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0 && errno == ENOENT && last) {
@@ -101,37 +149,14 @@ int safefile_resolve(const char *path, struct safefile_path *r)
             goto out;
         }
         if (S_ISLNK(st.st_mode)) {
-            struct statfs fs;
-            if (!trusted(st.st_uid))
-                rc = -SAFEFILE_ELINK;
-            else if (++links > MAX_LINKS)
-                rc = -ELOOP;
-            else if (last && fstatfs(cur, &fs) == 0 && fs.f_type == PROC_FS_MAGIC) {
-                close(fd); /* /proc/self/fd/1: "pipe:[123]" is no path to walk */
-                memcpy(r->name, name, clen + 1);
-                r->magic = true;
-                r->exists = true;
-                r->st = st;
+            rc = follow_link(fd, &st, name, last, next, buf, &cur, &links, r);
+            if (rc < 0)
+                goto out;
+            if (rc > 0) {
+                rc = 0;
                 break;
             }
-            char target[PATH_MAX];
-            ssize_t n = rc ? 0 : readlinkat(fd, "", target, sizeof target);
-            close(fd);
-            if (!rc && (n <= 0 || (size_t)n >= sizeof target))
-                rc = n < 0 ? -errno : -ENAMETOOLONG;
-            if (!rc)
-                rc = splice_target(buf, target, (size_t)n, next);
-            if (rc)
-                goto out;
-            r->via_link |= last;
             p = buf;
-            if (*p == '/') {
-                close(cur);
-                if ((cur = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
-                    rc = -errno;
-                    goto out;
-                }
-            }
             continue;
         }
         if (last) {

@@ -20,6 +20,7 @@
 #include "gpu_watch/monotime.h"
 #include "gpu_watch/nvml_records.h"
 #include "gpu_watch/nvml_state.h"
+#include "gpu_watch/nvml_worker.h"
 #include "gpu_watch/source.h"
 
 static const char lost_cols[] = "its columns stay empty until it works";
@@ -272,6 +273,24 @@ static void fail(struct source_query *q, const struct nvml *s, const struct gpu 
     snprintf(q->why, sizeof q->why, "GPU %d: %s (%s)", g->index, nvml_error(s, rc), call);
 }
 
+/* GPU g's utilization samples decoded and matched with its processes, or
+ * the failure recorded in qu. 0 or -ENOMEM. */
+static int util_records(struct nvml *s, struct gpu *g, struct source_query *qu)
+{
+    if (g->util_rc == NV_SUCCESS) {
+        size_t n = g->nu, cap = g->uraw_cap / g->usize;
+        if (n > cap) /* a count past the buffer: only the buffer holds samples */
+            n = cap;
+        if (array_reserve(&g->util, &g->util_cap, n, sizeof *g->util) < 0)
+            return -ENOMEM;
+        nvml_decode_util(g->uraw, n, g->usize, g->util);
+        nvml_filter_util(g->util, n, g->procs, g->nraw, &g->last_seen);
+    } else if (g->util_rc != NV_NOT_FOUND) { /* NOT_FOUND: no new samples */
+        fail(qu, s, g, g->util_rc, g->util_name);
+    }
+    return 0;
+}
+
 /* One GPU's answers into records. 0, -ENOMEM, or SOURCE_GIVE_UP with
  * out->gave_up set. */
 static int gpu_records(struct nvml *s, struct gpu *g, struct source_poll *out,
@@ -302,19 +321,8 @@ static int gpu_records(struct nvml *s, struct gpu *g, struct source_poll *out,
     }
     if (nvml_check_procs(g->procs, g->nraw, s->pid_max, g->total, why, sizeof why) < 0)
         goto bad;
-    if (!g->util_skipped) {
-        if (g->util_rc == NV_SUCCESS) {
-            size_t n = g->nu, cap = g->uraw_cap / g->usize;
-            if (n > cap) /* a count past the buffer: only the buffer holds samples */
-                n = cap;
-            if (array_reserve(&g->util, &g->util_cap, n, sizeof *g->util) < 0)
-                return -ENOMEM;
-            nvml_decode_util(g->uraw, n, g->usize, g->util);
-            nvml_filter_util(g->util, n, g->procs, g->nraw, &g->last_seen);
-        } else if (g->util_rc != NV_NOT_FOUND) { /* NOT_FOUND: no new samples */
-            fail(qu, s, g, g->util_rc, g->util_name);
-        }
-    }
+    if (!g->util_skipped && util_records(s, g, qu) < 0)
+        return -ENOMEM;
     size_t first = out->n;
     for (size_t i = 0; i < g->nraw; i++) {
         const struct nvml_proc *p = &g->procs[i];

@@ -15,7 +15,7 @@
 #include "gpu_watch/pathfind.h"
 #include "gpu_watch/peaks.h"
 #include "gpu_watch/run_cmd.h"
-#include "gpu_watch/smi_acct.h"
+#include "gpu_watch/source_smi.h"
 #include "gpu_watch/source.h"
 
 /* pmon watches at most this many GPUs per run unless -i names them. */

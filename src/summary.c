@@ -454,6 +454,73 @@ static void raise_by_only_proc(const struct summary *s, struct summary_gpu *g)
     }
 }
 
+/* Process p of the result from its accumulator a: means, and the peak
+ * from the driver or the dense sampling where higher (counted in out). */
+static void proc_result(const struct summary *s, const struct proc_acc *a, struct summary_proc *p,
+                        struct summary_result *out)
+{
+    *p = a->p;
+    p->cmd = a->cmd;
+    p->sm_mean = a->sm_n ? a->sm_sum / (double)a->sm_n : NAN;
+    p->cpu_mean = a->cpu_n ? a->cpu_sum / (double)a->cpu_n : NAN;
+    p->sampled_peak_mib = a->p.peak_mib;
+    p->peak_driver = false;
+    p->peak_hz = 0;
+    p->peak_pidns = false;
+    double driver = a->driver_peak;
+    if (!isnan(a->end_driver) && (isnan(driver) || a->end_driver > driver))
+        driver = a->end_driver;
+    if (!isnan(driver) && (isnan(p->peak_mib) || driver >= p->peak_mib)) {
+        /* Equal: a sample saw the true peak, and says when. */
+        if (isnan(p->peak_mib) || driver > p->peak_mib)
+            p->peak_ts = NAN; /* the driver does not say when */
+        p->peak_mib = driver;
+        p->peak_driver = true;
+        out->driver_peaks++;
+    } else if (!isnan(a->dense_peak)) {
+        /* Sampled between rows too: the higher of both (the rows' are
+         * readings as well). */
+        if (isnan(p->peak_mib) || a->dense_peak > p->peak_mib) {
+            p->peak_mib = a->dense_peak;
+            p->peak_ts = NAN; /* between two rows */
+        }
+        p->peak_hz = a->dense_hz;
+        out->dense_peaks++;
+        if (a->dense_hz > out->dense_hz)
+            out->dense_hz = a->dense_hz;
+    } else if (s->peaks && a->pidns) {
+        /* The driver's accounting may never update a namespaced process's
+         * peak (R565+, unverified): say so, not "sampled". */
+        p->peak_pidns = true;
+        out->pidns_peaks++;
+    }
+}
+
+/* The median interval (unless set) and the pauses: gaps over GAP_FACTOR
+ * intervals. */
+static void gap_result(const struct summary *s, struct summary_result *out)
+{
+    /* The median gap: the bin that holds the (n/2)th smallest gap. */
+    if (isnan(out->interval)) {
+        unsigned long seen = 0;
+        for (size_t i = 0; i < s->nbins; i++) {
+            seen += s->bins[i].n;
+            if (seen > s->ngaps / 2) {
+                out->interval = s->bins[i].sum / (double)s->bins[i].n;
+                break;
+            }
+        }
+    }
+    /* With whole-second timestamps a second is the least unit of a gap. */
+    double unit = s->frac_ts || out->interval > 1.0 ? out->interval : 1.0;
+    double gap = GAP_FACTOR * unit;
+    for (size_t i = 0; i < s->nbins; i++)
+        if (s->bins[i].key > gap) {
+            out->gaps += s->bins[i].n;
+            out->gap_s += s->bins[i].sum;
+        }
+}
+
 int summary_result(struct summary *s, struct summary_result *out)
 {
     memset(out, 0, sizeof *out);
@@ -464,43 +531,7 @@ int summary_result(struct summary *s, struct summary_result *out)
     if (!s->out_procs || !s->out_gpus)
         return -ENOMEM;
     for (size_t i = 0; i < s->nprocs; i++) {
-        struct proc_acc *a = &s->procs[i];
-        struct summary_proc *p = &s->out_procs[i];
-        *p = a->p;
-        p->cmd = a->cmd;
-        p->sm_mean = a->sm_n ? a->sm_sum / (double)a->sm_n : NAN;
-        p->cpu_mean = a->cpu_n ? a->cpu_sum / (double)a->cpu_n : NAN;
-        p->sampled_peak_mib = a->p.peak_mib;
-        p->peak_driver = false;
-        p->peak_hz = 0;
-        p->peak_pidns = false;
-        double driver = a->driver_peak;
-        if (!isnan(a->end_driver) && (isnan(driver) || a->end_driver > driver))
-            driver = a->end_driver;
-        if (!isnan(driver) && (isnan(p->peak_mib) || driver >= p->peak_mib)) {
-            /* Equal: a sample saw the true peak, and says when. */
-            if (isnan(p->peak_mib) || driver > p->peak_mib)
-                p->peak_ts = NAN; /* the driver does not say when */
-            p->peak_mib = driver;
-            p->peak_driver = true;
-            out->driver_peaks++;
-        } else if (!isnan(a->dense_peak)) {
-            /* Sampled between rows too: the higher of both (the rows' are
-             * readings as well). */
-            if (isnan(p->peak_mib) || a->dense_peak > p->peak_mib) {
-                p->peak_mib = a->dense_peak;
-                p->peak_ts = NAN; /* between two rows */
-            }
-            p->peak_hz = a->dense_hz;
-            out->dense_peaks++;
-            if (a->dense_hz > out->dense_hz)
-                out->dense_hz = a->dense_hz;
-        } else if (s->peaks && a->pidns) {
-            /* The driver's accounting may never update a namespaced
-             * process's peak (R565+, unverified): say so, not "sampled". */
-            p->peak_pidns = true;
-            out->pidns_peaks++;
-        }
+        proc_result(s, &s->procs[i], &s->out_procs[i], out);
     }
     qsort(s->out_procs, s->nprocs, sizeof *s->out_procs, cmp_proc);
     for (size_t i = 0; i < s->ngpus; i++) {
@@ -539,25 +570,7 @@ int summary_result(struct summary *s, struct summary_result *out)
     }
     if (!s->ngaps)
         return 0;
-    /* The median gap: the bin that holds the (n/2)th smallest gap. */
-    if (isnan(out->interval)) {
-        unsigned long seen = 0;
-        for (size_t i = 0; i < s->nbins; i++) {
-            seen += s->bins[i].n;
-            if (seen > s->ngaps / 2) {
-                out->interval = s->bins[i].sum / (double)s->bins[i].n;
-                break;
-            }
-        }
-    }
-    /* With whole-second timestamps a second is the least unit of a gap. */
-    double unit = s->frac_ts || out->interval > 1.0 ? out->interval : 1.0;
-    double gap = GAP_FACTOR * unit;
-    for (size_t i = 0; i < s->nbins; i++)
-        if (s->bins[i].key > gap) {
-            out->gaps += s->bins[i].n;
-            out->gap_s += s->bins[i].sum;
-        }
+    gap_result(s, out);
     return 0;
 }
 

@@ -11,6 +11,8 @@
 #include "gpu_watch/logread.h"
 #include "gpu_watch/subcmd.h"
 #include "gpu_watch/summary.h"
+#include "gpu_watch/summary_cmd.h"
+#include "gpu_watch/summary_fmt.h"
 #include "gpu_watch/summary_by.h"
 
 static const char summary_usage[] =
@@ -98,12 +100,18 @@ static int parse_width(const char *v, int *out)
     return 0;
 }
 
-int summary_main(int argc, char **argv)
+/* The command line of `gpu_watch summary`. */
+struct summary_args {
+    const char *log;
+    enum summary_format fmt;
+    int width; /* 0: the terminal's, or no shortening */
+    enum summary_by_key by;
+};
+
+/* The command line into w: -1 to go on, or the exit status (after --help,
+ * or a usage error). */
+static int parse_args(int argc, char **argv, struct summary_args *w)
 {
-    const char *log = NULL;
-    enum summary_format fmt = SUMMARY_TEXT;
-    int width = 0; /* 0: the terminal's, or no shortening */
-    enum summary_by_key by = SUMMARY_BY_PROCESS;
     bool dashdash = false;
     /* One value each, as for the sampler's options: a second is refused. */
     static const char *const single[] = {"--format", "--width", "--by"};
@@ -130,7 +138,7 @@ int summary_main(int argc, char **argv)
                     return usage_error("%s needs a value: text, csv, md or json", a);
                 v = argv[++i];
             }
-            if (summary_parse_format(v, &fmt) < 0)
+            if (summary_parse_format(v, &w->fmt) < 0)
                 return usage_error("unknown --format '%s': expected text, csv, md or json", v);
         } else if (!dashdash && (strcmp(a, "--width") == 0 || strncmp(a, "--width=", 8) == 0)) {
             const char *v = a[7] == '=' ? a + 8 : NULL;
@@ -139,7 +147,7 @@ int summary_main(int argc, char **argv)
                     return usage_error("%s needs a value: columns, 40 to 1000", a);
                 v = argv[++i];
             }
-            if (parse_width(v, &width) < 0)
+            if (parse_width(v, &w->width) < 0)
                 return usage_error("--width wants columns, 40 to 1000, not '%s'", v);
         } else if (!dashdash && (strcmp(a, "--by") == 0 || strncmp(a, "--by=", 5) == 0)) {
             const char *v = a[4] == '=' ? a + 5 : NULL;
@@ -148,19 +156,53 @@ int summary_main(int argc, char **argv)
                     return usage_error("%s needs a value: process, job or user", a);
                 v = argv[++i];
             }
-            if (summary_by_parse(v, &by) < 0)
+            if (summary_by_parse(v, &w->by) < 0)
                 return usage_error("unknown --by '%s': expected process, job or user", v);
         } else if (!dashdash && a[0] == '-' && a[1]) {
             return usage_error("unknown option '%s'", a);
-        } else if (log) {
+        } else if (w->log) {
             return usage_error("more than one log given ('%s')", a);
         } else {
-            log = a;
+            w->log = a;
         }
     }
-    if (!log)
-        return usage_error("%s", "no log given: gpu_watch summary LOG.csv");
 
+    return -1;
+}
+
+/* How the summary of a log read into r is rendered. */
+static struct summary_fmt_opts fmt_opts(const struct reading *r, const struct log_stats *st,
+                                        const char *name, int width, enum summary_by_key by)
+{
+    return (struct summary_fmt_opts){
+        .utc = r->tz == LOG_TZ_UTC,
+        .offset = r->tz == LOG_TZ_OFFSET,
+        /* Not a terminal: a file or a pipe gets whole commands. */
+        .width = width                                    ? width
+                 : subcmd_text_width(STDOUT_FILENO) >= 40 ? subcmd_text_width(STDOUT_FILENO)
+                                                          : -1,
+        .title = name,
+        .skipped = st->bad,
+        .by_row = by == SUMMARY_BY_JOB    ? "job"
+                  : by == SUMMARY_BY_USER ? "user"
+                                          : NULL,
+        .by_field = by == SUMMARY_BY_JOB    ? "job_id"
+                    : by == SUMMARY_BY_USER ? "user"
+                                            : NULL,
+    };
+}
+
+int summary_main(int argc, char **argv)
+{
+    struct summary_args w = {.fmt = SUMMARY_TEXT, .by = SUMMARY_BY_PROCESS};
+    int parsed = parse_args(argc, argv, &w);
+    if (parsed >= 0)
+        return parsed;
+    if (!w.log)
+        return usage_error("%s", "no log given: gpu_watch summary LOG.csv");
+    const char *log = w.log;
+    enum summary_format fmt = w.fmt;
+    enum summary_by_key by = w.by;
     const char *name = strcmp(log, "-") == 0 ? "standard input" : log;
     struct reading r = {.s = summary_new(), .by_col = summary_by_column(by)};
     struct log_stats st = {0};
@@ -188,22 +230,7 @@ int summary_main(int argc, char **argv)
     status = SUBCMD_EXIT_FILE;
     struct summary_result res;
     subcmd_show_in_zone(r.tz, r.tz_off);
-    struct summary_fmt_opts fo = {
-        .utc = r.tz == LOG_TZ_UTC,
-        .offset = r.tz == LOG_TZ_OFFSET,
-        /* Not a terminal: a file or a pipe gets whole commands. */
-        .width = width                                    ? width
-                 : subcmd_text_width(STDOUT_FILENO) >= 40 ? subcmd_text_width(STDOUT_FILENO)
-                                                          : -1,
-        .title = name,
-        .skipped = st.bad,
-        .by_row = by == SUMMARY_BY_JOB    ? "job"
-                  : by == SUMMARY_BY_USER ? "user"
-                                          : NULL,
-        .by_field = by == SUMMARY_BY_JOB    ? "job_id"
-                    : by == SUMMARY_BY_USER ? "user"
-                                            : NULL,
-    };
+    struct summary_fmt_opts fo = fmt_opts(&r, &st, name, w.width, by);
     if (summary_result(r.s, &res) < 0) {
         fprintf(stderr, "gpu_watch summary: out of memory\n");
         goto out;

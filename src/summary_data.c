@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "gpu_watch/csv.h"
+#include "gpu_watch/summary_data.h"
 #include "gpu_watch/summary_fmt.h"
 #include "gpu_watch/text.h"
 

@@ -1,6 +1,8 @@
 /* Rendering a summary as text or Markdown into a buffer; the pieces the
  * CSV and JSON renderings (summary_data.c) share. */
+
 #include "gpu_watch/summary_fmt.h"
+#include "gpu_watch/summary_data.h"
 
 #include <errno.h>
 #include <math.h>

@@ -3,7 +3,8 @@
 # counting all of it:
 #   1. make test                 every unit, fuzz-replay and end-to-end test
 #   2. make test SANITIZE=1      the same suite built with ASan + UBSan
-#   3. make lint                 cppcheck and clang-tidy: one check each
+#   3. make lint                 cppcheck, clang-tidy and the code's shape (function
+#                                lengths, one header per .c): one check each
 #   4. make fuzz                 each harness for CI_FUZZ_SECONDS (10; 0: none):
 #                                one check each
 # Each part's output is shown; a part that cannot report its own counts
@@ -61,6 +62,7 @@ suite "test" make -j"$J" test
 suite "test SANITIZE=1" make -j"$J" test SANITIZE=1
 check "cppcheck" make --no-print-directory lint-cppcheck
 check "clang-tidy" make --no-print-directory lint-clang-tidy
+check "shape" make --no-print-directory lint-shape
 # CI_FUZZ_SECONDS=0 leaves fuzzing out (e.g. while a long campaign runs:
 # one fuzzer at a time on a shared machine).
 [ "${CI_FUZZ_SECONDS:-10}" -gt 0 ] && make -j"$J" fuzz-build FZ=build-fuzz-ci >/dev/null 2>&1

@@ -14,6 +14,7 @@
 
 #include "gpu_watch/csv.h"
 #include "gpu_watch/logread.h"
+#include "gpu_watch/logtime.h"
 #include "gpu_watch/owner.h"
 #include "gpu_watch/text.h"
 

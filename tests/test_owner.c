@@ -15,6 +15,7 @@
 
 #include "gpu_watch/buf.h"
 #include "gpu_watch/owner.h"
+#include "gpu_watch/owner_parse.h"
 #include "gpu_watch/procfs.h"
 
 #define CG "tests/fixtures/cgroup"

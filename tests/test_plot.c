@@ -14,6 +14,12 @@
 #include <time.h>
 
 #include "gpu_watch/plot.h"
+#include "gpu_watch/plot_axis.h"
+#include "gpu_watch/plot_bucket.h"
+#include "gpu_watch/plot_data.h"
+#include "gpu_watch/plot_png.h"
+#include "gpu_watch/plot_svg.h"
+#include "gpu_watch/plot_term.h"
 #include "gpu_watch/plot_rank.h"
 
 /* 2025-01-10T14:22:30Z */

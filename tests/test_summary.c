@@ -18,6 +18,7 @@
 
 #include "gpu_watch/logread.h"
 #include "gpu_watch/summary.h"
+#include "gpu_watch/summary_fmt.h"
 
 /* 2025-01-10T10:00:00Z */
 #define T0 1736503200.0

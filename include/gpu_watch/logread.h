@@ -19,7 +19,7 @@
  * and counted. A line over 1 MiB ends the reading: -EMSGSIZE. Blank lines
  * and repeats of the header (two logs concatenated) are skipped silently.
  *
- * Two layers: logread_parse_header/logread_parse_row/logread_parse_time are
+ * Two layers: logread_parse_header/logread_parse_row (and logtime.h) are
  * pure (a buffer in, structs out); log_parser is a push parser fed with
  * arbitrary chunks (no I/O); logread_file does the reading. */
 #ifndef GPU_WATCH_LOGREAD_H
@@ -123,14 +123,6 @@ static inline bool log_known(double v)
 /* Parse a header line (without its line end; a trailing CR and a leading
  * UTF-8 BOM are ignored). 0, or -EPROTO when the columns match no schema. */
 int logread_parse_header(const char *line, size_t len, struct log_header *h);
-
-/* Parse a timestamp "YYYY-MM-DDTHH:MM:SS[.fff][Z|+HH:MM|-HH:MM|+HHMM|+HH]"
- * (a space may replace the T). Without a zone the time is local (mktime with
- * the current TZ). 0 or -EINVAL. */
-int logread_parse_time(const char *s, size_t len, double *epoch, enum log_tz *tz);
-/* The same, with the offset of a LOG_TZ_OFFSET time in *off_s (seconds east
- * of UTC; 0 for the other kinds). */
-int logread_parse_time_off(const char *s, size_t len, double *epoch, enum log_tz *tz, long *off_s);
 
 /* Parse one record (without its line end) of a log laid out as h. line is
  * modified: quoted fields are unquoted in place and fields NUL-terminated;

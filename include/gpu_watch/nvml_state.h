@@ -1,5 +1,6 @@
-/* The NVML source's state and its worker thread (nvml_worker.c), shared by
- * source_nvml.c only (NVML's records: nvml_records.h). */
+/* The NVML source's state, shared by source_nvml.c and its worker thread
+ * (nvml_worker.h), types only: the few NVML types used, declared here
+ * without nvml.h (layouts as in nvml_records.h). */
 #ifndef GPU_WATCH_NVML_STATE_H
 #define GPU_WATCH_NVML_STATE_H
 
@@ -194,21 +195,5 @@ struct nvml {
     size_t nnames[2], cap_names[2];
     int cur; /* names[cur]: this poll's */
 };
-
-/* NVML's message for rc (or ours for NV_NO_MEMORY); static storage. */
-const char *nvml_error(const struct nvml *s, nv_ret rc);
-
-/* The worker thread: runs the jobs handed over by nvml_give (arg: the state). */
-void *nvml_worker(void *arg);
-
-/* The entry of pid in v[0..n), or NULL. */
-const struct pname *nvml_name_in(const struct pname *v, size_t n, uint32_t pid);
-
-/* Hand job j to the worker. */
-void nvml_give(struct nvml *s, enum job j);
-
-/* Wait for the job handed over, at most limit seconds, checking *cancel:
- * 0 done, -ETIMEDOUT (the worker is left behind: s->stuck), -ECANCELED. */
-int nvml_wait(struct nvml *s, double limit, const volatile sig_atomic_t *cancel);
 
 #endif

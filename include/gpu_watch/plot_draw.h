@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "gpu_watch/plot.h"
+#include "gpu_watch/plot_types.h"
 
 /* No colour (for rect fill or stroke). */
 #define CANVAS_NONE 0xFFFFFFFFu

@@ -11,7 +11,7 @@
 
 #include "gpu_watch/hashtab.h"
 #include "gpu_watch/logread.h"
-#include "gpu_watch/plot.h"
+#include "gpu_watch/plot_types.h"
 
 struct plot_rank_top {
     long long key;

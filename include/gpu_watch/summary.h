@@ -169,20 +169,4 @@ struct summary_fmt_opts {
     const char *by_row, *by_field;
 };
 
-/* Parse a --format name: "text", "csv", "md" (or "markdown"), "json".
- * 0 or -EINVAL. */
-int summary_parse_format(const char *name, enum summary_format *out);
-
-/* Append the rendering of r to out. 0 or -ENOMEM. */
-int summary_format(const struct summary_result *r, enum summary_format f,
-                   const struct summary_fmt_opts *o, struct gw_buf *out);
-
-/* `gpu_watch summary LOG.csv [--format F]`; argv[0] is "summary". Returns
- * the exit status: 0, 1 when the log cannot be read or holds no data, 2 on
- * bad usage. Prints. */
-int summary_main(int argc, char **argv);
-
-/* The --help text of `gpu_watch summary`. */
-const char *summary_help(void);
-
 #endif

@@ -1,6 +1,7 @@
-/* Pieces shared by the renderings of a summary (summary_fmt.c: text and
- * Markdown; summary_data.c: CSV and JSON). Internal to the summary. All
- * append to a gw_buf and leave errors in it (buf_error). */
+/* The renderings of a summary (summary_fmt.c): text and Markdown here, CSV
+ * and JSON in summary_data.h, and the pieces they share. The sfmt_ pieces
+ * are internal to the summary; all append to a gw_buf and leave errors in
+ * it (buf_error). */
 #ifndef GPU_WATCH_SUMMARY_FMT_H
 #define GPU_WATCH_SUMMARY_FMT_H
 
@@ -22,8 +23,12 @@ void sfmt_gpu_list(char *dst, size_t len, uint64_t mask, bool other);
 /* The closing notes: what a peak means, pauses, untracked processes. */
 void sfmt_notes(struct gw_buf *b, const struct summary_result *r);
 
-/* CSV and JSON renderings (summary_data.c). */
-void sfmt_csv(const struct summary_result *r, const struct summary_fmt_opts *o, struct gw_buf *b);
-void sfmt_json(const struct summary_result *r, const struct summary_fmt_opts *o, struct gw_buf *b);
+/* Parse a --format name: "text", "csv", "md" (or "markdown"), "json".
+ * 0 or -EINVAL. */
+int summary_parse_format(const char *name, enum summary_format *out);
+
+/* Append the rendering of r to out. 0 or -ENOMEM. */
+int summary_format(const struct summary_result *r, enum summary_format f,
+                   const struct summary_fmt_opts *o, struct gw_buf *out);
 
 #endif

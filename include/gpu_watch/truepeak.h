@@ -2,7 +2,7 @@
  * that was seen on a GPU, from the driver's accounting read once more after
  * the command ended (the records outlive the processes), beside the highest
  * sample. Nothing here runs commands or prints: the top level reads the
- * accounting (smi_acct.h) and writes the text. */
+ * accounting (source_smi.h) and writes the text. */
 #ifndef GPU_WATCH_TRUEPEAK_H
 #define GPU_WATCH_TRUEPEAK_H
 
@@ -13,7 +13,7 @@
 #include "gpu_watch/buf.h"
 #include "gpu_watch/parse.h"
 #include "gpu_watch/sampler.h"
-#include "gpu_watch/smi_acct.h"
+#include "gpu_watch/source_smi.h"
 
 /* One process on one GPU, seen in some sample. */
 struct truepeak_proc {

@@ -1,8 +1,9 @@
-/* One read of the driver's accounting through nvidia-smi, apart from any
- * sampler: gpu_watch -- CMD reads it before the command starts and once more
- * after it ended (the records outlive the processes). */
-#ifndef GPU_WATCH_SMI_ACCT_H
-#define GPU_WATCH_SMI_ACCT_H
+/* What source_smi.c offers besides its entry in the source table
+ * (source.h): one read of the driver's accounting through nvidia-smi, apart
+ * from any sampler: gpu_watch -- CMD reads it before the command starts and
+ * once more after it ended (the records outlive the processes). */
+#ifndef GPU_WATCH_SOURCE_SMI_H
+#define GPU_WATCH_SOURCE_SMI_H
 
 #include <stddef.h>
 

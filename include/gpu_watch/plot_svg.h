@@ -1,0 +1,13 @@
+/* The SVG renderer (plot_svg.c). */
+#ifndef GPU_WATCH_PLOT_SVG_H
+#define GPU_WATCH_PLOT_SVG_H
+
+#include "gpu_watch/buf.h"
+#include "gpu_watch/plot_types.h"
+
+/* Appends a whole SVG document of w x h pixels to out; 0 or -ENOMEM.
+ * title is the chart's title line, sub a smaller second line (may be ""). */
+int plot_svg(const struct plot *p, const char *title, const char *sub, int w, int h,
+             struct gw_buf *out);
+
+#endif
