@@ -28,7 +28,7 @@ ALL_CFLAGS   = $(GW_CFLAGS) $(CFLAGS)
 ALL_CPPFLAGS = $(GW_CPPFLAGS) $(CPPFLAGS)
 ALL_LDFLAGS  = $(GW_LDFLAGS) $(LDFLAGS)
 
-SRC      := $(wildcard src/*.c)
+SRC      := $(wildcard src/*.c src/*/*.c)
 LIB_SRC  := $(filter-out src/gpu_watch.c,$(SRC))
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(B)/src/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
@@ -105,7 +105,7 @@ test check: $(B)/gpu_watch $(TEST_BIN) $(HELPERS) $(FAKE_NVML) $(REPLAY_BIN) gpu
 # category but the one suppression in .cppcheck-suppressions, with its
 # reason) and clang-tidy with the check list in .clang-tidy; any finding
 # fails.
-LINT_SRC := $(wildcard src/*.c fuzz/*.c)
+LINT_SRC := $(wildcard src/*.c src/*/*.c fuzz/*.c)
 lint: lint-cppcheck lint-clang-tidy lint-shape
 
 # The shape of the code (issue 22): no function in src/ over 80 lines
@@ -113,7 +113,7 @@ lint: lint-cppcheck lint-clang-tidy lint-shape
 # declares only what its own .c defines, with no #include circle
 # (tests/tools/header_owner.py).
 lint-shape:
-	python3 tests/tools/func_length.py --max 80 src/*.c
+	python3 tests/tools/func_length.py --max 80 src/*.c src/*/*.c
 	python3 tests/tools/header_owner.py include/gpu_watch src
 
 lint-cppcheck:
@@ -164,10 +164,10 @@ clean:
 	rm -rf build build-san build-cov build-fuzz build-fuzz-ci gpu_watch coverage
 
 format:
-	clang-format -i src/*.c include/gpu_watch/*.h tests/*.c bench/*.c fuzz/*.c
+	clang-format -i src/*.c src/*/*.c include/gpu_watch/*.h tests/*.c bench/*.c fuzz/*.c
 
 format-check:
-	clang-format --dry-run -Werror src/*.c include/gpu_watch/*.h tests/*.c bench/*.c fuzz/*.c
+	clang-format --dry-run -Werror src/*.c src/*/*.c include/gpu_watch/*.h tests/*.c bench/*.c fuzz/*.c
 
 # Fuzzing (clang + libFuzzer): every fuzz/fuzz_NAME.c is a harness, linked
 # against the library built with the fuzzer's instrumentation in build-fuzz.
@@ -211,4 +211,4 @@ fuzz: fuzz-build
 	        cp $(FZ)/logs/$$n.log $(FZ)/logs/$$n.$$(date +%s).failed.log; bad="$$bad $$n"; fi; \
 	done; if [ -n "$$bad" ]; then echo "fuzz FAILED:$$bad (see $(FZ)/logs)"; exit 1; fi
 
--include $(wildcard $(B)/src/*.d $(B)/tests/*.d $(FZ)/src/*.d)
+-include $(wildcard $(B)/src/*.d $(B)/src/*/*.d $(B)/tests/*.d $(FZ)/src/*.d $(FZ)/src/*/*.d)

@@ -8,8 +8,8 @@ mkdir -p coverage
 total_l=0
 total_c=0
 printf '%-28s %8s %8s\n' file lines covered
-for src in src/*.c; do
-    obj="$B/src/$(basename "${src%.c}").o"
+for src in src/*.c src/*/*.c; do
+    obj="$B/${src%.c}.o"
     [ -f "${obj%.o}.gcda" ] || { printf '%-28s   (not run)\n' "$src"; continue; }
     out=$(cd coverage && gcov -n -o "../$(dirname "$obj")" "../$src" 2>/dev/null | grep -A1 -E "File '(../)?$src'" | sed -n 2p)
     pct=$(printf '%s' "$out" | sed -n 's/Lines executed:\([0-9.]*\)% of \([0-9]*\)/\1/p')

@@ -28,7 +28,7 @@
  *                     without one, nothing (no GPU memory known)
  *   FAKE_SMI_DRIVER   what --query-gpu=driver_version prints (default
  *                     580.95.05): a driver that translates PIDs into a
- *                     caller's PID namespace or not (src/pidns.c)
+ *                     caller's PID namespace or not (src/sample/pidns.c)
  *   FAKE_SMI_ACCT     the accounting mode that --query-gpu=...,accounting.mode
  *                     appends to each line of gpus.txt: on (Enabled), off
  *                     (Disabled, the default), na ([N/A]), or old (a driver

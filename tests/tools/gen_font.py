@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Generate src/font.c: the 5x7 bitmap font (cell 6x10, with descenders)
+"""Generate src/plot/font.c: the 5x7 bitmap font (cell 6x10, with descenders)
 that the PNG renderer draws text with. The ASCII glyphs below are drawn by
 hand for this project; Latin-1 (U+00A0-U+00FF) and Latin Extended-A
 (U+0100-U+017F) come from the X11 "misc-fixed" 5x8 font (public domain),
 read from Debian's xfonts-base (/usr/share/fonts/X11/misc/5x8.pcf.gz; only
 this generator needs the package: the product keeps the glyphs it compiled
 in). Every other character is drawn as one placeholder glyph, a hollow box.
-Run: python3 tests/tools/gen_font.py > src/font.c && make format"""
+Run: python3 tests/tools/gen_font.py > src/plot/font.c && make format"""
 import gzip
 import struct
 import sys

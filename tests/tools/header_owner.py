@@ -4,7 +4,7 @@
 Usage: header_owner.py INCLUDE_DIR SRC_DIR
 
 For each INCLUDE_DIR/X.h, every function it declares must be defined in
-SRC_DIR/X.c, so that the name of a header tells where its functions live
+X.c (in SRC_DIR or one of its folders), so that the name of a header tells where its functions live
 (docs/architecture.md). Headers that declare types and inline functions only
 (no prototype) need no .c and are listed with --list as type-only. A
 header whose functions are defined in the .c files of several other names,
@@ -80,10 +80,13 @@ def main(argv):
     listing = "--list" in argv
     inc, src = [a for a in argv if a != "--list"]
     defined = {}
-    for name in sorted(os.listdir(src)):
-        if name.endswith(".c"):
-            for fn, _, _ in functions(os.path.join(src, name)):
-                defined.setdefault(fn, []).append(name)
+    # src/ and its subsystem folders (docs/architecture.md): a .c is known by
+    # its file name, wherever it lives.
+    for top, _, files in sorted(os.walk(src)):
+        for name in sorted(files):
+            if name.endswith(".c"):
+                for fn, _, _ in functions(os.path.join(top, name)):
+                    defined.setdefault(fn, []).append(name)
     bad, graph = 0, {}
     for name in sorted(os.listdir(inc)):
         if not name.endswith(".h"):
@@ -99,7 +102,7 @@ def main(argv):
             where = defined.get(fn, [])
             if base + ".c" not in where:
                 print(f"{inc}/{name}: {fn} is defined in {', '.join(where) or 'no .c'},"
-                      f" not {src}/{base}.c")
+                      f" not {base}.c")
                 bad += 1
     cycle = find_cycle(graph)
     if cycle:
