@@ -8,6 +8,7 @@ of comparing (after a deliberate change of the format, and only then)."""
 import os
 import re
 import subprocess
+import tempfile
 
 from tests.e2e.gw import BIN, FAKE_DIR, GwTest, ROOT, strip_seam
 
@@ -71,6 +72,11 @@ def normalise(out):
 class Golden(GwTest):
     def run_scenario(self, args, fixture, proc, scen, extra):
         e = self.env(fixture, os.path.join(PROC, proc), **extra)
+        # Each scenario its own call counters: a series fixture replays its
+        # steps by the fake's count of calls, which the scenarios before it
+        # would otherwise have moved (by a number that timing can change).
+        state = tempfile.mkdtemp(dir=self.tmp, prefix="state-")
+        e["FAKE_SMI_STATE"] = state
         e["LD_LIBRARY_PATH"] = FAKE_NVML
         if scen:
             # The fake's "spike" lines follow the wall clock: left out, so
