@@ -94,6 +94,11 @@ static void test_job_dir(void **state)
     assert_int_equal(owner_parse_cgroup_job(nul, sizeof nul - 1, j, sizeof j, d, sizeof d),
                      -ENOENT);
     assert_string_equal(d, "");
+    /* In the controllers too: the directory is "<controllers>/<path>". */
+    static const char nulc[] = "10:devi\000ces:/slurm/uid_3000/job_77/step_0\n";
+    assert_int_equal(owner_parse_cgroup_job(nulc, sizeof nulc - 1, j, sizeof j, d, sizeof d),
+                     -ENOENT);
+    assert_string_equal(d, "");
 }
 
 static void test_host(void **state)

@@ -178,9 +178,10 @@ int owner_parse_cgroup_job(const char *buf, size_t len, char *job, size_t joblen
     struct span line;
     while (next_line(buf, len, &pos, &line)) {
         struct span path;
-        /* A NUL is in no cgroup name the kernel writes: such a line is not
-         * one, and the directory checked must be the job's whole path. */
-        if (!line_path(line, &path) || memchr(path.p, '\0', path.n))
+        /* A NUL is in no cgroup line the kernel writes (controllers nor
+         * path): such a line is not one, and the directory checked must be
+         * the job's whole path. */
+        if (memchr(line.p, '\0', line.n) || !line_path(line, &path))
             continue;
         /* Only the first three components count: that is where Slurm puts
          * the job, and a user's delegated subtree
