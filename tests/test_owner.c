@@ -94,6 +94,10 @@ static void test_job_dir(void **state)
     assert_int_equal(owner_parse_cgroup_job(nul, sizeof nul - 1, j, sizeof j, d, sizeof d),
                      -ENOENT);
     assert_string_equal(d, "");
+    /* An LXC name with a NUL or a control character is no LXC name. */
+    char c[OWNER_CONTAINER_MAX];
+    static const char lxc[] = "0::/lxc.payload.\000\001x/init.scope\n";
+    assert_int_equal(owner_parse_cgroup_container(lxc, sizeof lxc - 1, c, sizeof c), -ENOENT);
     /* In the controllers too: the directory is "<controllers>/<path>". */
     static const char nulc[] = "10:devi\000ces:/slurm/uid_3000/job_77/step_0\n";
     assert_int_equal(owner_parse_cgroup_job(nulc, sizeof nulc - 1, j, sizeof j, d, sizeof d),

@@ -174,6 +174,8 @@ int owner_parse_cgroup_job(const char *buf, size_t len, char *job, size_t joblen
         job[0] = '\0';
     if (dir && dirlen)
         dir[0] = '\0';
+    if (memchr(buf, '\0', len))
+        return -ENOENT; /* no cgroup file the kernel writes holds a NUL */
     size_t pos = 0;
     struct span line;
     while (next_line(buf, len, &pos, &line)) {
@@ -225,6 +227,9 @@ static bool lxc_payload(struct span c, char *out, size_t outlen)
     struct span name = {c.p + sizeof pre - 1, c.n - (sizeof pre - 1)};
     if (4 + name.n >= outlen)
         return false;
+    for (size_t i = 0; i < name.n; i++)
+        if ((unsigned char)name.p[i] < 0x20)
+            return false; /* a NUL or control: no name LXC gives (the fuzzer's) */
     memcpy(out, "lxc:", 4);
     memcpy(out + 4, name.p, name.n);
     out[4 + name.n] = '\0';
@@ -299,6 +304,10 @@ int owner_parse_cgroup_container(const char *buf, size_t len, char *out, size_t 
     /* Kubernetes wins over the runtime's container id: the pod is what
      * users know; the id of the first runtime scope is kept for the rest. */
     char runtime[SHORT_ID + 1] = "";
+    if (outlen)
+        out[0] = '\0';
+    if (memchr(buf, '\0', len))
+        return -ENOENT; /* no cgroup file the kernel writes holds a NUL */
     size_t pos = 0;
     struct span line;
     while (next_line(buf, len, &pos, &line)) {
@@ -397,6 +406,8 @@ int owner_parse_mountinfo_root(const char *buf, size_t len, char *out, size_t ou
 {
     if (outlen)
         out[0] = '\0';
+    if (memchr(buf, '\0', len))
+        return -ENOENT; /* mountinfo holds no NUL: not one */
     size_t pos = 0;
     struct span line;
     while (next_line(buf, len, &pos, &line)) {
