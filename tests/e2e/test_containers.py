@@ -139,7 +139,9 @@ class TestPidNamespaces(GwTest):
     def test_record_after_local_start_is_ours(self):
         # The record began after our sleep did (as the driver's record of a
         # process here always does): the sleep's command line is taken.
-        r = self.nvml_in_namespace(2, int(time.time()) + 3, "--host",
+        # (+60 s, not +3: this VM's wall clock steps, and /proc's start times
+        # count from boot; seconds of skew must not decide the test.)
+        r = self.nvml_in_namespace(2, int(time.time()) + 60, "--host",
                                    before="sleep 30 &")
         self.assertEqual(r.returncode, 0, r.stderr)
         header, rows = read_csv(r.stdout.decode())
