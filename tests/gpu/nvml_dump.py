@@ -4,7 +4,7 @@ version, then per GPU its memory (nvmlDeviceGetMemoryInfo), the running
 compute processes (nvmlDeviceGetComputeRunningProcesses_v3), per-process
 utilization samples (nvmlDeviceGetProcessUtilization) and the accounting
 records (nvmlDeviceGetAccountingPids/Stats). ctypes only: no pynvml.
-Layouts: ../shared/notes/nvml.md (copied into src/nvml_records.c's asserts)."""
+Layouts: those of include/gpu_watch/nvml_records.h (nvml.h's, checked by its asserts)."""
 import ctypes as C
 import sys
 
