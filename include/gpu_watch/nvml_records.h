@@ -99,7 +99,8 @@ struct nvml_memory_v2 {
 #define NVML_UTIL_INFO_SIZE   sizeof(struct nvml_util_info_entry)
 #define NVML_ACCT_STATS_SIZE  sizeof(struct nvml_acct_stats)
 
-/* The layouts, byte for byte (as NVIDIA's nvml.h declares them; the asserts below are the reference). */
+/* The layouts, byte for byte (as NVIDIA's nvml.h declares them; the asserts below are the
+ * reference). */
 #define NVML_FIELD_AT(type, field, off)                                                            \
     _Static_assert(offsetof(struct type, field) == (off), #type "." #field " at byte " #off)
 _Static_assert(sizeof(struct nvml_proc_info_v1) == 16, "nvmlProcessInfo_v1_t is 16 bytes");
